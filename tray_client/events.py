@@ -1,0 +1,69 @@
+"""Typed commands into the pipeline and typed events out of it.
+
+These are the only things that cross between the asyncio pipeline thread and the UI threads (pystray main
+thread, pynput listener thread). They are immutable, so sharing them across threads is safe.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Command(enum.Enum):
+    """What the tray, the hotkeys or the headless CLI ask the pipeline to do (thread-safe via Pipeline.send)."""
+
+    LISTEN_ON = "listen_on"  # VAD mode: utterances start and end on speech
+    LISTEN_OFF = "listen_off"
+    PTT_DOWN = "ptt_down"  # push-to-talk: record from key-down (with pre-roll) to key-up, VAD not needed
+    PTT_UP = "ptt_up"
+    TOGGLE_RECORD = "toggle_record"  # press to start recording, press again to stop
+    RECONNECT = "reconnect"  # drop the WebSocket and connect again now
+
+
+class ClientState(enum.Enum):
+    """What the tray icon shows."""
+
+    OFF = "off"  # not listening
+    LISTENING = "listening"  # mic open, waiting for speech
+    SPEECH = "speech"  # hearing speech: an utterance is open
+    TRANSCRIBING = "transcribing"  # speech ended, waiting for its final
+    DISCONNECTED = "disconnected"  # the server cannot be reached; audio is kept for replay
+    ERROR = "error"  # the user must act (mic missing, auth refused); `detail` says what
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    """The pipeline moved to another state."""
+
+    state: ClientState
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class PartialText:
+    """A partial transcript for an utterance still open or waiting for its final."""
+
+    utterance_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class FinalText:
+    """A final transcript, sanitized, exactly once per utterance, as it was output."""
+
+    utterance_id: str
+    text: str
+    language: str = ""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should read (tray notification): `level` is "info", "warning" or "error"."""
+
+    level: str
+    message: str
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+PipelineEvent = StateChanged | PartialText | FinalText | Notice
