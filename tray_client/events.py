@@ -66,4 +66,16 @@ class Notice:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-PipelineEvent = StateChanged | PartialText | FinalText | Notice
+
+@dataclass(frozen=True)
+class SpeechSegment:
+    """Diagnostics: where an utterance lay in the input stream (seconds since the input opened), on its end."""
+
+    utterance_id: str
+    onset_s: float  # speech (or key press) detected here
+    speech_end_s: float  # end of the last speech frame
+    preroll_s: float  # audio from before the onset that was sent first
+    reason: str  # why it ended: silence, pause, max_length, manual, off, end_of_input, shutdown
+
+
+PipelineEvent = StateChanged | PartialText | FinalText | Notice | SpeechSegment

@@ -1,0 +1,177 @@
+"""A small protocol-v1 server for client tests: scripted transcripts and injectable faults.
+
+It speaks the wire protocol only (no model), so client tests can drop the connection mid-utterance, withhold a
+final, answer twice or go away and come back, and check what the client sent. It runs its own asyncio loop in a
+background thread so that tests can drive the client from the main thread or a subprocess.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Transcriber = Callable[[str, bytes], str]
+
+
+@dataclass
+class Faults:
+    """What to break. Counters are consumed as faults fire, so "once" faults heal by themselves."""
+
+    drop_after_bytes: int | None = None  # abort the TCP connection once an utterance has this much audio ...
+    drops: int = 0  # ... this many times
+    withhold_finals: int = 0  # swallow this many finals (the client must time out and replay)
+    withhold_ids: set[str] = field(default_factory=set)  # never answer these utterances
+    duplicate_finals: bool = False  # send every final twice
+    refuse_token: str | None = None  # require this bearer token (HTTP 401 otherwise)
+
+
+@dataclass
+class Record:
+    """What the server saw."""
+
+    connections: int = 0
+    hellos: list[dict] = field(default_factory=list)
+    starts: collections.Counter = field(default_factory=collections.Counter)
+    audio: dict[str, list[bytes]] = field(default_factory=lambda: collections.defaultdict(list))  # per attempt
+    finals_sent: list[tuple[str, str]] = field(default_factory=list)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ProtocolServer:
+    """Start with `with ProtocolServer(transcribe) as server:`; `server.url` is the ws:// address."""
+
+    def __init__(self, transcribe: Transcriber, faults: Faults | None = None, port: int | None = None) -> None:
+        self.transcribe = transcribe
+        self.faults = faults or Faults()
+        self.record = Record()
+        self.port = port or free_port()
+        self.url = f"ws://127.0.0.1:{self.port}"
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="protocol-server", daemon=True)
+        self._server = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> ProtocolServer:
+        self._thread.start()
+        self.up()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(Exception):
+            self.down()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    def up(self) -> None:
+        """Listen (again) on the same port."""
+        asyncio.run_coroutine_threadsafe(self._up(), self._loop).result(10)
+
+    def down(self) -> None:
+        """Stop listening and drop every connection (a server restart or crash)."""
+        asyncio.run_coroutine_threadsafe(self._down(), self._loop).result(10)
+
+    async def _up(self) -> None:
+        from websockets.asyncio.server import serve
+
+        self._server = await serve(self._handle, "127.0.0.1", self.port, process_request=self._check_auth)
+
+    async def _down(self) -> None:
+        if self._server is not None:
+            self._server.close(close_connections=True)
+            await self._server.wait_closed()
+            self._server = None
+
+    def _check_auth(self, connection, request):
+        token = self.faults.refuse_token
+        if token is None:
+            return None
+        if request.headers.get("Authorization") == f"Bearer {token}":
+            return None
+        return connection.respond(401, "bad token\n")
+
+    async def _handle(self, websocket) -> None:
+        self.record.connections += 1
+        current: str | None = None
+        buffer = bytearray()
+        async for message in websocket:
+            if isinstance(message, bytes):
+                buffer += message
+                drop_at = self.faults.drop_after_bytes
+                if drop_at is not None and self.faults.drops > 0 and len(buffer) >= drop_at:
+                    self.faults.drops -= 1
+                    self.record.audio[current or ""].append(bytes(buffer))
+                    websocket.transport.abort()  # like a network failure: no close frame
+                    return
+                continue
+            data = json.loads(message)
+            event = data.get("event")
+            if event == "hello":
+                self.record.hellos.append(data)
+                await websocket.send(json.dumps({"type": "ready", "protocol": 1, "model": "script",
+                                                 "backend": "test"}))
+            elif event == "start":
+                current = data.get("id")
+                buffer = bytearray()
+                self.record.starts[current] += 1
+            elif event == "stop":
+                audio = bytes(buffer)
+                self.record.audio[current or ""].append(audio)
+                text = self.transcribe(current or "", audio)
+                if current in self.faults.withhold_ids:
+                    continue
+                if self.faults.withhold_finals > 0:
+                    self.faults.withhold_finals -= 1
+                    continue
+                reply = json.dumps({"type": "final", "id": current, "text": text, "language": "English"},
+                                   ensure_ascii=False)
+                for _ in range(2 if self.faults.duplicate_finals else 1):
+                    await websocket.send(reply)
+                    self.record.finals_sent.append((current or "", text))
+                current, buffer = None, bytearray()
+
+
+def phrase_transcriber(samples: np.ndarray, phrases: list, texts: list[str] | None = None,
+                       rate: int = 16_000) -> Transcriber:
+    """Return the text of the phrase the utterance's audio overlaps most (the audio is an exact slice of
+    `samples`, since WAV frames are fed unchanged), so the test knows exactly what the client must output."""
+    texts = texts or [phrase.text for phrase in phrases]
+    raw = samples.tobytes()
+
+    def transcribe(utterance_id: str, audio: bytes) -> str:
+        pcm = np.frombuffer(audio, dtype=np.int16)
+        loud = np.flatnonzero(np.abs(pcm.astype(np.int32)) > 100)
+        if not loud.size:
+            return ""
+        first = int(loud[0])
+        probe = pcm[first : first + 1024].tobytes()
+        offset = raw.find(probe)
+        while offset != -1 and offset % 2:
+            offset = raw.find(probe, offset + 1)
+        if offset < 0:
+            return "?"
+        start = (offset // 2 - first) / rate
+        end = start + len(pcm) / rate
+        overlaps = [max(0.0, min(end, p.end_s) - max(start, p.start_s)) for p in phrases]
+        best = int(np.argmax(overlaps))
+        return texts[best] if overlaps[best] > 0 else ""
+
+    return transcribe
+
+
+@contextlib.contextmanager
+def serving(transcribe: Transcriber, faults: Faults | None = None) -> Iterator[ProtocolServer]:
+    with ProtocolServer(transcribe, faults) as server:
+        yield server

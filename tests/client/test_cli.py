@@ -1,0 +1,53 @@
+"""The headless CLI contract: `python -m tray_client --no-tray --server URL --input-wav FILE --output stdout`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from tests.client.protocol_server import Faults, ProtocolServer, free_port, phrase_transcriber
+from tray_client.config import log_path
+
+
+def run_cli(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tray_client", "--no-tray", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_headless_wav_prints_one_final_per_line_and_exits_zero(speech):
+    sample = speech.mandarin
+    with ProtocolServer(phrase_transcriber(sample.samples, sample.phrases),
+                        Faults(refuse_token="t0ken", drop_after_bytes=30_000, drops=1)) as server:
+        result = run_cli("--server", server.url, "--token", "t0ken", "--input-wav", str(sample.path),
+                         "--output", "stdout", "--fast")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.splitlines() == [phrase.text for phrase in sample.phrases]
+    # Logs go to stderr and to the rotating file in the user's log directory (under tmp here).
+    assert "utterance" in result.stderr
+    assert "utterance" in log_path().read_text(encoding="utf-8")
+
+
+def test_headless_exits_non_zero_with_a_clear_message_when_the_server_stays_unreachable(speech):
+    url = f"ws://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    result = run_cli("--server", url, "--input-wav", str(speech.english.path), "--output", "stdout", "--fast",
+                     "--unreachable-exit-s", "1.5")
+    assert result.returncode == 3
+    assert f"the server {url} was unreachable" in result.stderr
+    assert "python -m asr_server" in result.stderr
+    assert result.stdout == ""
+    assert time.monotonic() - started < 30
+
+
+def test_bad_flag_value_exits_with_usage_error():
+    result = run_cli("--mode", "shout")
+    assert result.returncode == 2 and "mode='shout'" in result.stderr
+
+
+def test_headless_type_output_without_a_display_fails_fast(speech, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    with ProtocolServer(lambda i, a: "words") as server:
+        result = run_cli("--server", server.url, "--input-wav", str(speech.english.path), "--output", "type",
+                         "--fast")
+    assert result.returncode == 3 and "--output stdout" in result.stderr

@@ -1,0 +1,171 @@
+"""The link against a real socket: replay after drops and restarts, timeouts, de-duplication, refused tokens."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.client.protocol_server import Faults, ProtocolServer, free_port
+from tray_client import link as link_module
+from tray_client.link import Link, LinkSettings
+
+CHUNK = bytes(range(256)) * 8  # 2 KiB of audio per chunk, recognisable
+
+
+def echo_length(utterance_id: str, audio: bytes) -> str:
+    return f"{utterance_id}:{len(audio)}"
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.finals: list[tuple[str, str]] = []
+        self.failed: list[tuple[str, bytes, str]] = []
+        self.statuses = []
+
+    def link(self, url: str, **settings) -> Link:
+        return Link(LinkSettings(url=url, **settings),
+                    on_final=lambda i, t, lang: self.finals.append((i, t)),
+                    on_failed=lambda i, a, why: self.failed.append((i, a, why)),
+                    on_status=self.statuses.append)
+
+
+async def wait_until(predicate, timeout: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+def send_utterance(link: Link, utterance_id: str, chunks: int) -> None:
+    link.open(utterance_id)
+    for _ in range(chunks):
+        link.append(utterance_id, CHUNK)
+    link.close(utterance_id)
+
+
+def test_connection_dropped_mid_utterance_replays_and_outputs_each_once():
+    faults = Faults(drop_after_bytes=3 * len(CHUNK), drops=2)
+    with ProtocolServer(echo_length, faults) as server:
+        collector = Collector()
+
+        async def scenario() -> None:
+            link = collector.link(server.url)
+            link.start()
+            send_utterance(link, "a", 5)
+            send_utterance(link, "b", 2)
+            send_utterance(link, "c", 4)
+            assert await link.wait_idle(20)
+            await link.aclose()
+
+        asyncio.run(scenario())
+    assert collector.finals == [("a", f"a:{5 * len(CHUNK)}"), ("b", f"b:{2 * len(CHUNK)}"),
+                                ("c", f"c:{4 * len(CHUNK)}")]
+    assert server.record.starts["a"] == 3  # dropped twice, then complete
+    assert server.record.audio["a"][-1] == CHUNK * 5  # the replay carried every byte, in order
+    assert collector.failed == []
+
+
+def test_server_restart_keeps_audio_until_it_is_back():
+    port = free_port()
+    with ProtocolServer(echo_length, port=port) as server:
+        collector = Collector()
+
+        async def scenario() -> None:
+            link = collector.link(server.url)
+            link.start()
+            await wait_until(lambda: link.connected)
+            await asyncio.to_thread(server.down)
+            send_utterance(link, "x", 3)
+            await wait_until(lambda: not link.connected)
+            await asyncio.sleep(0.5)
+            assert collector.finals == [] and link.unfinished == 1
+            started = asyncio.get_running_loop().time()
+            await asyncio.to_thread(server.up)
+            assert await link.wait_idle(10)
+            # Backoff is capped, so a restarted server is found within a few seconds.
+            assert asyncio.get_running_loop().time() - started < link_module.BACKOFF_MAX_S + 2
+            await link.aclose()
+
+        asyncio.run(scenario())
+    assert collector.finals == [("x", f"x:{3 * len(CHUNK)}")]
+    assert any(not status.connected for status in collector.statuses)
+
+
+def test_missing_final_is_replayed_once_then_reported_with_its_audio():
+    with ProtocolServer(echo_length, Faults(withhold_finals=1)) as server:
+        collector = Collector()
+
+        async def replayed() -> None:
+            link = collector.link(server.url, final_timeout_s=0.5)
+            link.start()
+            send_utterance(link, "late", 2)
+            assert await link.wait_idle(10)
+            await link.aclose()
+
+        asyncio.run(replayed())
+        assert collector.finals == [("late", f"late:{2 * len(CHUNK)}")]
+        assert server.record.starts["late"] == 2
+
+        server.faults.withhold_ids = {"lost"}
+        collector = Collector()
+
+        async def given_up() -> None:
+            link = collector.link(server.url, final_timeout_s=0.5)
+            link.start()
+            send_utterance(link, "lost", 2)
+            send_utterance(link, "next", 1)
+            assert await link.wait_idle(10)
+            await link.aclose()
+
+        asyncio.run(given_up())
+    # "lost" is reported with all of its audio, and the next utterance is not held back by it.
+    assert [(i, a, why) for i, a, why in collector.failed] == [("lost", CHUNK * 2, "no transcript from the server")]
+    assert collector.finals == [("next", f"next:{len(CHUNK)}")]
+
+
+def test_duplicate_finals_are_output_once():
+    with ProtocolServer(echo_length, Faults(duplicate_finals=True)) as server:
+        collector = Collector()
+
+        async def scenario() -> None:
+            link = collector.link(server.url)
+            link.start()
+            send_utterance(link, "u1", 1)
+            send_utterance(link, "u2", 1)
+            assert await link.wait_idle(10)
+            await asyncio.sleep(0.3)  # let the duplicates arrive
+            await link.aclose()
+
+        asyncio.run(scenario())
+    assert [i for i, _ in collector.finals] == ["u1", "u2"]
+    assert len(server.record.finals_sent) == 4
+
+
+def test_hello_carries_language_and_glossary_and_auth_is_sent():
+    with ProtocolServer(echo_length, Faults(refuse_token="s3cret")) as server:
+        collector = Collector()
+
+        async def scenario(token: str) -> Link:
+            link = collector.link(server.url, token=token, language="Chinese", context="Qwen, vLLM")
+            link.start()
+            await wait_until(lambda: link.connected or link.status.error, 10)
+            await link.aclose()
+            return link
+
+        refused = asyncio.run(scenario("wrong"))
+        assert refused.status.error and "--token" in refused.status.detail
+        accepted = asyncio.run(scenario("s3cret"))
+        assert accepted.connections == 1
+    assert server.record.hellos == [{"event": "hello", "protocol": 1, "language": "Chinese",
+                                     "context": "Qwen, vLLM"}]
+
+
+def test_aclose_reports_unfinished_utterances():
+    async def scenario() -> list[str]:
+        link = Collector().link(f"ws://127.0.0.1:{free_port()}")
+        link.start()
+        send_utterance(link, "kept", 1)
+        await asyncio.sleep(0.2)
+        return await link.aclose()
+
+    assert asyncio.run(scenario()) == ["kept"]

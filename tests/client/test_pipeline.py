@@ -1,0 +1,240 @@
+"""The whole pipeline on real Silero with the speech fixtures, against a protocol server on a real socket."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from tests.client.protocol_server import Faults, ProtocolServer, free_port, phrase_transcriber
+from tray_client import pipeline as pipeline_module
+from tray_client.audio_source import MicrophoneError
+from tray_client.config import ClientConfig, ConfigError
+from tray_client.events import ClientState, Command, FinalText, Notice, SpeechSegment, StateChanged
+from tray_client.pipeline import Pipeline
+from tray_client.segmenter import FRAME_SAMPLES
+
+
+class Events:
+    """Collects pipeline events (the listener runs on the pipeline thread)."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.items: list = []
+        self.threads: set[str] = set()
+        self._changed = threading.Condition()
+        pipeline.subscribe(self._on_event)
+
+    def _on_event(self, event) -> None:
+        with self._changed:
+            self.items.append(event)
+            self.threads.add(threading.current_thread().name)
+            self._changed.notify_all()
+
+    def of(self, kind) -> list:
+        with self._changed:
+            return [e for e in self.items if isinstance(e, kind)]
+
+    def wait(self, predicate, timeout: float = 20.0) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: predicate(self), timeout)
+
+    def states(self) -> list[ClientState]:
+        return [e.state for e in self.of(StateChanged)]
+
+
+def wav_config(sample, url: str, **overrides) -> ClientConfig:
+    return ClientConfig(server=url, input_wav=str(sample.path), fast=True, no_tray=True, **overrides)
+
+
+@pytest.mark.parametrize("language", ["english", "mandarin"])
+def test_wav_through_pipeline_outputs_one_final_per_phrase_in_order(speech, recording_sink, language):
+    sample = getattr(speech, language)
+    with ProtocolServer(phrase_transcriber(sample.samples, sample.phrases)) as server:
+        pipeline = Pipeline(wav_config(sample, server.url), sink=recording_sink)
+        events = Events(pipeline)
+        pipeline.start()
+        assert pipeline.wait_done(30), "the file should end and every utterance get its final"
+        report = pipeline.shutdown()
+    texts = [phrase.text for phrase in sample.phrases]
+    separator = " " if language == "english" else ""
+    assert recording_sink.emitted == [texts[0], *(separator + text for text in texts[1:])]
+    assert [e.text for e in events.of(FinalText)] == texts
+    assert pipeline.last_final == texts[-1]
+    assert report.dropped == 0 and report.clean
+    assert pipeline.vad_resets == len(texts)  # Silero state cleared after every utterance
+    segments = events.of(SpeechSegment)
+    assert [round(s.preroll_s, 2) for s in segments] == [0.48] * len(texts)
+    for phrase, segment in zip(sample.phrases, segments, strict=True):
+        assert abs(segment.onset_s - phrase.start_s) <= 0.15 and abs(segment.speech_end_s - phrase.end_s) <= 0.15
+    states = events.states()
+    assert ClientState.SPEECH in states and ClientState.TRANSCRIBING in states
+    assert events.threads == {"pipeline"} and recording_sink.threads == {"output_0"}
+
+
+def test_drop_mid_utterance_then_back_outputs_each_utterance_exactly_once(speech, recording_sink):
+    sample = speech.english
+    faults = Faults(drop_after_bytes=40_000, drops=2)
+    with ProtocolServer(phrase_transcriber(sample.samples, sample.phrases), faults) as server:
+        pipeline = Pipeline(wav_config(sample, server.url), sink=recording_sink)
+        events = Events(pipeline)
+        pipeline.start()
+        assert pipeline.wait_done(30)
+        pipeline.shutdown()
+    assert recording_sink.text == " ".join(phrase.text for phrase in sample.phrases)
+    assert server.record.connections >= 2 and max(server.record.starts.values()) >= 2
+    assert ClientState.DISCONNECTED in events.states()
+
+
+class FeedSource:
+    """A microphone stand-in fed from the test thread, through call_soon_threadsafe like the real one."""
+
+    finite = False
+    description = "test feed"
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.queue: asyncio.Queue | None = None
+        self.opened = threading.Event()
+        self.fail_first = 0
+        self.pushed = 0
+        self.consumed = 0
+        self.progress = threading.Condition()
+
+    async def frames(self):
+        if self.fail_first:
+            self.fail_first -= 1
+            raise MicrophoneError("test microphone unplugged")
+        self.loop = asyncio.get_running_loop()
+        self.queue = asyncio.Queue()
+        self.opened.set()
+        while True:
+            yield await self.queue.get()
+            with self.progress:  # the pipeline asks for the next frame: the previous one is fully processed
+                self.consumed += 1
+                self.progress.notify_all()
+
+    def push(self, samples: np.ndarray, timeout: float = 20.0) -> None:
+        """Feed frames and return once the pipeline has processed all of them (so commands land in order)."""
+        assert self.loop is not None and self.queue is not None
+        for start in range(0, len(samples) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, samples[start : start + FRAME_SAMPLES].copy())
+            self.pushed += 1
+        with self.progress:
+            assert self.progress.wait_for(lambda: self.consumed >= self.pushed, timeout)
+
+
+def test_push_to_talk_sends_preroll_and_everything_until_key_up(speech, recording_sink):
+    sample = speech.english
+    phrase = sample.phrases[1]
+    rate = 16_000
+    key_down = int(phrase.start_s * rate) // FRAME_SAMPLES * FRAME_SAMPLES
+    key_up = int((phrase.end_s + 0.2) * rate) // FRAME_SAMPLES * FRAME_SAMPLES
+    source = FeedSource()
+    with ProtocolServer(phrase_transcriber(sample.samples, sample.phrases)) as server:
+        pipeline = Pipeline(ClientConfig(server=server.url, mode="ptt"), source=source, sink=recording_sink)
+        events = Events(pipeline)
+        pipeline.start()
+        assert source.opened.wait(20)
+        assert events.wait(lambda e: ClientState.LISTENING in e.states())
+        source.push(sample.samples[:key_down])  # speech before key-down is not sent (only its pre-roll)
+        pipeline.send(Command.PTT_DOWN)
+        source.push(sample.samples[key_down:key_up])
+        pipeline.send(Command.PTT_UP)
+        source.push(sample.samples[key_up:])
+        assert recording_sink.wait_for(1) == [phrase.text]
+        time.sleep(0.3)
+        pipeline.shutdown()
+    (sent,) = [attempts[-1] for attempts in server.record.audio.values()]
+    preroll = 15 * FRAME_SAMPLES
+    assert np.array_equal(np.frombuffer(sent, dtype=np.int16), sample.samples[key_down - preroll : key_up])
+    assert recording_sink.emitted == [phrase.text]
+    assert ClientState.SPEECH in events.states()
+
+
+def test_toggle_records_from_press_to_press(speech, recording_sink):
+    sample = speech.mandarin
+    phrase = sample.phrases[0]
+    source = FeedSource()
+    with ProtocolServer(phrase_transcriber(sample.samples, sample.phrases)) as server:
+        pipeline = Pipeline(ClientConfig(server=server.url, mode="toggle", preroll_ms=0), source=source,
+                            sink=recording_sink)
+        pipeline.start()
+        assert source.opened.wait(20)
+        pipeline.send(Command.TOGGLE_RECORD)
+        source.push(sample.samples[: int((phrase.end_s + 0.3) * 16_000)])
+        pipeline.send(Command.TOGGLE_RECORD)
+        assert recording_sink.wait_for(1) == [phrase.text]
+        pipeline.shutdown()
+
+
+def test_vanished_microphone_is_an_error_state_then_recovers(speech, recording_sink, monkeypatch):
+    monkeypatch.setattr(pipeline_module, "MIC_RETRY_S", 0.3)
+    source = FeedSource()
+    source.fail_first = 2
+    with ProtocolServer(lambda i, a: "ok") as server:
+        pipeline = Pipeline(ClientConfig(server=server.url, start_listening=True), source=source,
+                            sink=recording_sink)
+        events = Events(pipeline)
+        pipeline.start()
+        assert source.opened.wait(20)
+        source.push(np.zeros(FRAME_SAMPLES * 3, dtype=np.int16))  # a working mic delivers frames
+        assert events.wait(lambda e: e.states()[-1:] == [ClientState.LISTENING])
+        pipeline.shutdown()
+    errors = [e for e in events.of(StateChanged) if e.state is ClientState.ERROR]
+    assert errors and "unplugged" in errors[0].detail
+    notices = [n.message for n in events.of(Notice)]
+    assert sum("unplugged" in m for m in notices) == 1  # told once, not on every retry
+    assert any("working again" in m for m in notices)
+
+
+def test_missing_real_microphone_reports_error_with_a_fix(recording_sink):
+    pipeline = Pipeline(ClientConfig(server=f"ws://127.0.0.1:{free_port()}", input_device="No Such Mic 9000",
+                                     start_listening=True), sink=recording_sink)
+    events = Events(pipeline)
+    pipeline.start()
+    assert events.wait(lambda e: any(s.state is ClientState.ERROR and "No Such Mic 9000" in s.detail
+                                     for s in e.of(StateChanged)), 20)
+    assert pipeline.state is ClientState.ERROR
+    started = time.monotonic()
+    pipeline.shutdown(grace_seconds=0.5)
+    assert time.monotonic() - started < 2.0
+
+
+def test_shutdown_waits_for_grace_then_reports_dropped_and_never_types_twice(speech, recording_sink):
+    sample = speech.english
+    with ProtocolServer(phrase_transcriber(sample.samples, sample.phrases),
+                        Faults(withhold_finals=100)) as server:
+        pipeline = Pipeline(wav_config(sample, server.url, final_timeout_s=30), sink=recording_sink)
+        events = Events(pipeline)
+        pipeline.start()
+        assert events.wait(lambda e: len(e.of(SpeechSegment)) == 3)
+        started = time.monotonic()
+        report = pipeline.shutdown(grace_seconds=0.5)
+        elapsed = time.monotonic() - started
+    assert report.dropped == 3 and report.clean
+    assert 0.4 <= elapsed < 1.5
+    assert recording_sink.emitted == []
+    assert pipeline.state is ClientState.OFF
+
+
+def test_settings_change_reconnects_with_the_new_language(recording_sink):
+    source = FeedSource()
+    with ProtocolServer(lambda i, a: "ok") as server:
+        pipeline = Pipeline(ClientConfig(server=server.url), source=source, sink=recording_sink)
+        pipeline.start()
+        deadline = time.monotonic() + 20
+        while not server.record.hellos and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pipeline.update_settings(language="Chinese", mode="toggle")
+        while len(server.record.hellos) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with pytest.raises(ConfigError, match="mode='loud'"):
+            pipeline.update_settings(mode="loud")
+        with pytest.raises(ConfigError, match="cannot change vad"):
+            pipeline.update_settings(vad="onnx")
+        pipeline.shutdown()
+    assert [h["language"] for h in server.record.hellos] == [None, "Chinese"]
+    assert pipeline.config.mode == "toggle"

@@ -1,0 +1,256 @@
+"""Where audio comes from: the microphone (PyAudio) or a WAV file paced like one. Both yield 512-sample frames.
+
+Every source is an async iterator of np.int16 frames of 512 samples at 16 kHz mono, so the pipeline cannot tell a
+file from a mic. A device that refuses 16 kHz is opened at its native rate and resampled here. A mic that
+vanishes raises `MicrophoneError` (never a silent stream of nothing), so the pipeline can show it and retry.
+
+Threads: PyAudio calls its callback on its own thread; the callback only copies the bytes and hands them to the
+asyncio thread with `loop.call_soon_threadsafe`. Nothing else is shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import wave
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from tray_client.segmenter import FRAME_SAMPLES, SAMPLE_RATE
+
+log = logging.getLogger(__name__)
+
+FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
+STALL_TIMEOUT_S = 2.0  # a mic that delivers nothing for this long is treated as gone
+MAX_QUEUED_FRAMES = 200  # ~6 s: beyond that the pipeline is stuck and old audio is dropped, with a warning
+
+
+class AudioSourceError(RuntimeError):
+    """Audio input failed."""
+
+
+class MicrophoneError(AudioSourceError):
+    """The microphone is missing, busy or stopped; the message says which device and what to check."""
+
+
+class WavFormatError(AudioSourceError):
+    """The WAV file cannot be read; it must be 16-bit PCM (any rate and channel count)."""
+
+
+class AudioSource(Protocol):
+    """Anything that yields 512-sample int16 16 kHz mono frames; ends when the input ends.
+
+    `finite` sources (files) end the run when they end or fail; others (microphones) are reopened on failure."""
+
+    description: str
+    finite: bool
+
+    def frames(self) -> AsyncIterator[np.ndarray]:
+        """Iterate the frames; raises AudioSourceError when the input fails."""
+        ...
+
+
+class Reblocker:
+    """Resamples int16 audio of any rate to 16 kHz and cuts it into 512-sample frames, across chunk borders."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self._step = rate / SAMPLE_RATE
+        self._smooth = max(1, math.ceil(self._step))  # a box filter against aliasing when downsampling
+        self._history = np.zeros(0, dtype=np.float32)  # input samples not consumed yet
+        self._position = 0.0  # fractional read position into _history
+        self._out = np.zeros(0, dtype=np.int16)
+
+    def push(self, samples: np.ndarray) -> list[np.ndarray]:
+        """Add mono int16 samples at `rate`; return every complete 16 kHz frame now available."""
+        if self.rate == SAMPLE_RATE:
+            resampled = samples.astype(np.int16)
+        else:
+            data = np.concatenate([self._history, samples.astype(np.float32)])
+            if self._smooth > 1:
+                kernel = np.ones(self._smooth, dtype=np.float32) / self._smooth
+                filtered = np.convolve(data, kernel, mode="same")
+            else:
+                filtered = data
+            # Stop short of the end: the filter there still lacks its right-hand samples (next chunk).
+            positions = np.arange(self._position, len(data) - 1 - self._smooth, self._step)
+            resampled = np.interp(positions, np.arange(len(data)), filtered).round().clip(-32768, 32767)
+            resampled = resampled.astype(np.int16)
+            next_position = self._position + len(positions) * self._step
+            keep_from = max(0, int(next_position) - self._smooth)
+            self._history = data[keep_from:]
+            self._position = next_position - keep_from
+        self._out = np.concatenate([self._out, resampled])
+        frames = []
+        while len(self._out) >= FRAME_SAMPLES:
+            frames.append(self._out[:FRAME_SAMPLES].copy())
+            self._out = self._out[FRAME_SAMPLES:]
+        return frames
+
+    def flush(self) -> list[np.ndarray]:
+        """The last partial frame, padded with silence (end of a file)."""
+        if len(self._out) == 0:
+            return []
+        frame = np.zeros(FRAME_SAMPLES, dtype=np.int16)
+        frame[: len(self._out)] = self._out
+        self._out = np.zeros(0, dtype=np.int16)
+        return [frame]
+
+
+def _to_mono(raw: bytes, channels: int) -> np.ndarray:
+    samples = np.frombuffer(raw, dtype="<i2")
+    if channels > 1:
+        samples = samples[: len(samples) // channels * channels].reshape(-1, channels).mean(axis=1)
+    return samples.astype(np.int16)
+
+
+class WavSource:
+    """A 16-bit WAV file fed like a microphone: in real time, or as fast as the pipeline takes it (`fast`)."""
+
+    def __init__(self, path: str | Path, *, fast: bool = False) -> None:
+        self.path = Path(path)
+        self.fast = fast
+        self.description = f"WAV file {self.path}"
+        self.finite = True
+
+    async def frames(self) -> AsyncIterator[np.ndarray]:
+        try:
+            with wave.open(str(self.path), "rb") as wav:
+                if wav.getsampwidth() != 2 or wav.getcomptype() != "NONE":
+                    raise WavFormatError(f"{self.path}: only 16-bit PCM WAV is supported; convert it with "
+                                         f"`sox IN -b 16 -e signed-integer OUT.wav`")
+                rate, channels = wav.getframerate(), wav.getnchannels()
+                raw = wav.readframes(wav.getnframes())
+        except (OSError, wave.Error, EOFError) as error:
+            raise WavFormatError(f"{self.path}: cannot read it as WAV ({error})") from error
+        reblocker = Reblocker(rate)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for sent, frame in enumerate([*reblocker.push(_to_mono(raw, channels)), *reblocker.flush()]):
+            if self.fast:
+                await asyncio.sleep(0)
+            else:
+                await asyncio.sleep(max(0.0, started + sent * FRAME_S - loop.time()))
+            yield frame
+
+
+def list_input_devices() -> list[str]:
+    """Names of the input devices PortAudio sees now (for the tray's microphone menu); [] without PyAudio."""
+    try:
+        import pyaudio
+    except ImportError:
+        return []
+    audio = pyaudio.PyAudio()
+    try:
+        names = []
+        for index in range(audio.get_device_count()):
+            info = audio.get_device_info_by_index(index)
+            if int(info.get("maxInputChannels", 0)) > 0:
+                names.append(str(info["name"]))
+        return names
+    finally:
+        audio.terminate()
+
+
+def _find_device(audio: Any, wanted: str | int | None) -> dict[str, Any]:
+    """PortAudio device info for an index, a case-insensitive name substring, or the default input."""
+    if wanted is None:
+        try:
+            return audio.get_default_input_device_info()
+        except OSError as error:
+            raise MicrophoneError("no default microphone: plug one in or choose one with --input-device") from error
+    inputs = [audio.get_device_info_by_index(i) for i in range(audio.get_device_count())]
+    inputs = [info for info in inputs if int(info.get("maxInputChannels", 0)) > 0]
+    if isinstance(wanted, int):
+        for info in inputs:
+            if int(info["index"]) == wanted:
+                return info
+    else:
+        for info in inputs:
+            if str(wanted).lower() in str(info["name"]).lower():
+                return info
+    names = ", ".join(f"{info['index']}: {info['name']}" for info in inputs) or "none"
+    raise MicrophoneError(f"microphone {wanted!r} not found; input devices now: {names}")
+
+
+class MicSource:
+    """The microphone through PyAudio, chosen by name or index; 16 kHz if the device allows, else resampled."""
+
+    def __init__(self, device: str | int | None = None) -> None:
+        self.device = device
+        self.description = f"microphone {device!r}" if device is not None else "default microphone"
+        self.finite = False
+
+    def _open(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[bytes]) -> tuple[Any, Any, int]:
+        """Open the device (blocking; run in a worker thread). Returns (pyaudio, stream, rate)."""
+        try:
+            import pyaudio
+        except ImportError as error:
+            raise MicrophoneError("PyAudio is not installed: pip install pyaudio") from error
+        audio = pyaudio.PyAudio()
+        try:
+            info = _find_device(audio, self.device)
+            index = int(info["index"])
+            rate = SAMPLE_RATE
+            try:
+                audio.is_format_supported(rate, input_device=index, input_channels=1, input_format=pyaudio.paInt16)
+            except ValueError:
+                rate = int(info.get("defaultSampleRate") or 48_000)
+                log.info("%s refuses 16 kHz; opening it at %d Hz and resampling", info["name"], rate)
+            frames_per_buffer = max(1, round(FRAME_SAMPLES * rate / SAMPLE_RATE))
+
+            def on_audio(data: bytes | None, count: int, timing: Any, status: int) -> tuple[None, int]:
+                # PyAudio's thread: copy and hand over; nothing else happens here.
+                if data:
+                    loop.call_soon_threadsafe(_put_dropping_oldest, queue, bytes(data))
+                return None, pyaudio.paContinue
+
+            stream = audio.open(format=pyaudio.paInt16, channels=1, rate=rate, input=True,
+                                input_device_index=index, frames_per_buffer=frames_per_buffer,
+                                stream_callback=on_audio)
+            stream.start_stream()
+            log.info("microphone open: %s at %d Hz", info["name"], rate)
+            return audio, stream, rate
+        except OSError as error:
+            audio.terminate()
+            raise MicrophoneError(f"cannot open {self.description} ({error}): check that it is plugged in "
+                                  "and not used exclusively by another app") from error
+        except BaseException:
+            audio.terminate()
+            raise
+
+    async def frames(self) -> AsyncIterator[np.ndarray]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[bytes] = asyncio.Queue()
+        audio, stream, rate = await asyncio.to_thread(self._open, loop, queue)
+        reblocker = Reblocker(rate)
+        try:
+            while True:
+                try:
+                    data = await asyncio.wait_for(queue.get(), STALL_TIMEOUT_S)
+                except TimeoutError as error:
+                    raise MicrophoneError(f"{self.description} stopped delivering audio (unplugged?)") from error
+                for frame in reblocker.push(_to_mono(data, 1)):
+                    yield frame
+        finally:
+            await asyncio.to_thread(_close_stream, audio, stream)
+
+
+def _put_dropping_oldest(queue: asyncio.Queue[bytes], data: bytes) -> None:
+    if queue.qsize() >= MAX_QUEUED_FRAMES:
+        with contextlib.suppress(asyncio.QueueEmpty):
+            queue.get_nowait()
+        log.warning("audio queue full: the pipeline is not keeping up, oldest audio dropped")
+    queue.put_nowait(data)
+
+
+def _close_stream(audio: Any, stream: Any) -> None:
+    with contextlib.suppress(OSError):
+        stream.stop_stream()
+        stream.close()
+    audio.terminate()

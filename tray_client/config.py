@@ -1,0 +1,251 @@
+"""The client's settings: one dataclass with documented defaults, loaded once from TOML plus CLI overrides.
+
+Every field of `ClientConfig` is a TOML key (in `qwen-dictation/config.toml` under the user's config directory)
+and a CLI flag (`--min-silence-ms 300`, booleans as `--fast` / `--no-fast`). The CLI wins over the file, the file
+wins over the defaults. The tray menu changes a few settings at run time and writes them back with `save_config`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+APP_NAME = "qwen-dictation"
+
+MODES = ("vad", "ptt", "toggle")
+OUTPUTS = ("type", "clipboard", "stdout")
+VADS = ("torch", "onnx")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(ValueError):
+    """A setting is invalid; the message names the key, the bad value and what is allowed."""
+
+
+def _doc(text: str, *, persist: bool = True) -> dict[str, Any]:
+    return {"doc": text, "persist": persist}
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """All client settings. Immutable: change them with `dataclasses.replace` or `Pipeline.update_settings`."""
+
+    server: str = field(default="ws://127.0.0.1:8765", metadata=_doc(
+        "WebSocket URL of the asr_server (ws:// on loopback, wss:// across machines)."))
+    token: str | None = field(default=None, metadata=_doc(
+        "Bearer token the server asks for when it listens beyond loopback."))
+    language: str | None = field(default=None, metadata=_doc(
+        "Force the language (\"Chinese\", \"English\", ...); unset means the server detects it."))
+    context: str = field(default="", metadata=_doc(
+        "Glossary sent to the server with every connection (names, jargon) to bias recognition."))
+    input_device: str | int | None = field(default=None, metadata=_doc(
+        "Microphone by name (substring) or PortAudio index; unset means the system default."))
+    input_wav: str | None = field(default=None, metadata=_doc(
+        "Read this 16-bit WAV instead of the microphone, paced like a real mic (demos, tests).",
+        persist=False))
+    fast: bool = field(default=False, metadata=_doc(
+        "With input_wav: feed the file as fast as the VAD takes it instead of in real time.", persist=False))
+    vad: str = field(default="torch", metadata=_doc(
+        "Silero VAD runtime: \"torch\" (JIT, default) or \"onnx\" (lighter, needs onnxruntime)."))
+    vad_threshold: float = field(default=0.5, metadata=_doc(
+        "Speech probability that opens an utterance; it stays open until the probability drops 0.15 below."))
+    min_silence_ms: int = field(default=400, metadata=_doc(
+        "Silence that ends an utterance. Shorter feels snappier but cuts sentences at breaths."))
+    preroll_ms: int = field(default=480, metadata=_doc(
+        "Audio kept from before the detected onset and sent first, so first syllables are never clipped."))
+    max_utterance_s: float = field(default=30.0, metadata=_doc(
+        "Longest utterance: past 80% of it the next short pause ends it, at the limit it is cut hard."))
+    mode: str = field(default="vad", metadata=_doc(
+        "How utterances start: \"vad\" (on speech), \"ptt\" (hold a key) or \"toggle\" (press, press)."))
+    output: str = field(default="type", metadata=_doc(
+        "Where finals go: \"type\" (keystrokes), \"clipboard\" (paste, then restore) or \"stdout\"."))
+    final_timeout_s: float = field(default=10.0, metadata=_doc(
+        "Wait this long for a final after an utterance ends; then replay it once, then tell the user."))
+    unreachable_exit_s: float = field(default=15.0, metadata=_doc(
+        "Headless only: exit non-zero when the server has been unreachable this long with audio waiting."))
+    max_final_chars: int = field(default=2000, metadata=_doc(
+        "Longest text typed for one utterance; anything beyond is a runaway model and is cut."))
+    type_delay_ms: int = field(default=12, metadata=_doc(
+        "Delay between keystrokes when typing (X11 xdotool); raise it if characters get lost."))
+    no_tray: bool = field(default=False, metadata=_doc(
+        "Run headless (no tray icon): needed with input_wav, useful on servers.", persist=False))
+    start_listening: bool = field(default=False, metadata=_doc(
+        "Start in the listening state (VAD mode) instead of off."))
+    hotkey_push_to_talk: str = field(default="<ctrl>+<alt>+space", metadata=_doc(
+        "Hold to record (pynput hotkey syntax)."))
+    hotkey_toggle: str = field(default="<ctrl>+<alt>+d", metadata=_doc(
+        "Press to start or stop (pynput hotkey syntax)."))
+    sounds: bool = field(default=True, metadata=_doc("Play a short sound when recording starts and stops."))
+    notifications: bool = field(default=True, metadata=_doc("Show tray notifications for errors and notices."))
+    log_level: str = field(default="INFO", metadata=_doc("DEBUG, INFO, WARNING or ERROR."))
+    config_file: str | None = field(default=None, metadata=_doc(
+        "Read settings from this TOML file instead of the one in the user's config directory.", persist=False))
+    print_config: bool = field(default=False, metadata=_doc(
+        "Print the effective settings as TOML and exit.", persist=False))
+
+    def __post_init__(self) -> None:
+        _check_choice("mode", self.mode, MODES)
+        _check_choice("output", self.output, OUTPUTS)
+        _check_choice("vad", self.vad, VADS)
+        _check_choice("log_level", self.log_level.upper(), LOG_LEVELS)
+        if not 0.0 < self.vad_threshold < 1.0:
+            raise ConfigError(f"vad_threshold={self.vad_threshold}: use a probability between 0 and 1 (e.g. 0.5)")
+        for name in ("min_silence_ms", "max_final_chars"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name}={getattr(self, name)}: must be positive")
+        for name in ("preroll_ms", "type_delay_ms"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}={getattr(self, name)}: must be zero or more")
+        for name in ("max_utterance_s", "final_timeout_s", "unreachable_exit_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name}={getattr(self, name)}: must be a positive number of seconds")
+        if not self.server.startswith(("ws://", "wss://")):
+            raise ConfigError(f"server={self.server!r}: use a ws:// or wss:// URL, e.g. ws://127.0.0.1:8765")
+
+
+def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r}: use one of {', '.join(allowed)}")
+
+
+def config_path() -> Path:
+    """The TOML file read at start and written by `save_config` (it may not exist yet)."""
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
+def log_path() -> Path:
+    """The rotating log file, in the user's log directory."""
+    from platformdirs import user_log_dir
+
+    return Path(user_log_dir(APP_NAME, appauthor=False)) / "tray_client.log"
+
+
+def _field_type(name: str) -> str:
+    """The declared type of a field as text (annotations are strings under `from __future__ import annotations`)."""
+    return str({f.name: f.type for f in fields(ClientConfig)}[name])
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn a TOML or CLI value into the field's type, with a message that names the key when it cannot."""
+    kind = _field_type(name)
+    if value is None:
+        return None
+    try:
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(value)
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind == "str | int | None":
+            if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+                return int(value)
+            return str(value) if str(value) != "" else None
+        if kind == "str | None":
+            return str(value) if str(value) != "" else None
+        return str(value)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{name}={value!r}: expected {kind}") from error
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML ({error}); fix or delete the file") from error
+    known = {f.name for f in fields(ClientConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return {key: _coerce(key, value) for key, value in data.items()}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tray_client",
+        description="Voice dictation client: microphone -> Silero VAD -> asr_server -> text in the focused window.",
+    )
+    for f in fields(ClientConfig):
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f"{f.metadata['doc']} (default: {f.default!r})"
+        if _field_type(f.name) == "bool":
+            # `--sounds` / `--no-sounds`; for `no_tray` the pair is `--no-tray` / `--tray`.
+            negative = "--" + f.name[3:].replace("_", "-") if f.name.startswith("no_") else "--no-" + flag[2:]
+            parser.add_argument(flag, dest=f.name, action="store_const", const=True, default=None,
+                                help=help_text)
+            parser.add_argument(negative, dest=f.name, action="store_const", const=False, default=None,
+                                help=argparse.SUPPRESS)
+        else:
+            parser.add_argument(flag, dest=f.name, default=None, help=help_text)
+    return parser
+
+
+def load_config(argv: list[str] | None = None) -> ClientConfig:
+    """Defaults, then the TOML file (`--config FILE` or `config_path()`), then the CLI flags in `argv`."""
+    args = vars(_parser().parse_args(sys.argv[1:] if argv is None else argv))
+    overrides = {key: _coerce(key, value) for key, value in args.items() if value is not None}
+    path = Path(overrides["config_file"]) if overrides.get("config_file") else config_path()
+    if overrides.get("config_file") and not path.exists():
+        raise ConfigError(f"--config {path}: no such file")
+    values = _read_toml(path) if path.exists() else {}
+    values.update(overrides)
+    return ClientConfig(**values)
+
+
+def to_toml(config: ClientConfig, *, persisted_only: bool = False) -> str:
+    """The settings as TOML text (unset values are written as comments, since TOML has no null)."""
+    lines = []
+    for f in fields(ClientConfig):
+        if persisted_only and not f.metadata["persist"]:
+            continue
+        value = getattr(config, f.name)
+        lines.append(f"# {f.metadata['doc']}")
+        lines.append(f"# {f.name} = ..." if value is None else f"{f.name} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{text}"'
+
+
+def save_config(config: ClientConfig, path: Path | None = None) -> Path:
+    """Write the persistent settings to `path` (default: `config.config_file` or `config_path()`) atomically."""
+    target = path or (Path(config.config_file) if config.config_file else config_path())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(target.suffix + ".tmp")
+    temporary.write_text(to_toml(config, persisted_only=True), encoding="utf-8")
+    temporary.replace(target)
+    return target
+
+
+def replace(config: ClientConfig, **changes: Any) -> ClientConfig:
+    """`dataclasses.replace` with the same coercion and checks as the loader (for settings changed at run time)."""
+    known = {f.name for f in fields(ClientConfig)}
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {', '.join(unknown)}")
+    return dataclasses.replace(config, **{key: _coerce(key, value) for key, value in changes.items()})
