@@ -1,0 +1,160 @@
+"""A protocol-v1 test server that answers each utterance with the known text of the phrases it contains.
+
+The tray tests feed a WAV as the microphone, and 16 kHz int16 audio reaches the server unchanged, so a phrase
+is recognised by finding a few exact sample snippets of it in the utterance's audio: no model, no guessing.
+Finals can be delayed (to see "transcribing", or to Quit while one is due) and a token can be required (to
+see the error state).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SNIPPET = 400  # samples (25 ms): long enough to be unique, short enough to survive a cut at the edges
+
+
+@dataclass(frozen=True)
+class KnownPhrase:
+    """A phrase's text and its audio, as it lies in the WAV the client plays."""
+
+    text: str
+    audio: np.ndarray
+
+    def snippets(self) -> list[bytes]:
+        audio = np.asarray(self.audio, dtype="<i2")
+        starts = [int(len(audio) * f) for f in (0.2, 0.35, 0.5, 0.65, 0.8)]
+        return [audio[s : s + SNIPPET].tobytes() for s in starts if s + SNIPPET <= len(audio)]
+
+
+@dataclass
+class ServerLog:
+    """What the server saw and said, for assertions (appended on the server thread, read after waits)."""
+
+    utterances: list[str] = field(default_factory=list)
+    finals: list[tuple[str, str]] = field(default_factory=list)
+    connections: int = 0
+
+
+def transcript(pcm: bytes, phrases: Iterable[KnownPhrase]) -> str:
+    """The texts of the phrases whose snippets occur in `pcm`, in the order they occur, joined by a space."""
+    found = []
+    for phrase in phrases:
+        positions = [_find_aligned(pcm, snippet) for snippet in phrase.snippets()]
+        hits = [p for p in positions if p >= 0]
+        if hits:
+            found.append((min(hits), phrase.text))
+    return " ".join(text for _, text in sorted(found))
+
+
+def _find_aligned(haystack: bytes, needle: bytes) -> int:
+    start = haystack.find(needle)
+    while start >= 0 and start % 2:
+        start = haystack.find(needle, start + 1)
+    return start
+
+
+class ScriptedServer:
+    """Run the server on a background thread: `with ScriptedServer(phrases) as server: server.url`."""
+
+    def __init__(
+        self,
+        phrases: Iterable[KnownPhrase],
+        *,
+        final_delay_s: float = 0.0,
+        token: str | None = None,
+        port: int = 0,
+    ) -> None:
+        self.phrases = list(phrases)
+        self.final_delay_s = final_delay_s
+        self.token = token
+        self.port = port
+        self.log = ServerLog()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ScriptedServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._main, name="scripted-server", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the scripted server did not start")
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def _main(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._loop.run_until_complete(self._serve())
+        self._loop.close()
+
+    async def _serve(self) -> None:
+        from websockets.asyncio.server import serve
+
+        self._stop = asyncio.Event()
+        async with serve(self._session, "127.0.0.1", self.port) as server:
+            self.port = server.sockets[0].getsockname()[1]
+            self._ready.set()
+            await self._stop.wait()
+
+    async def _session(self, websocket) -> None:
+        self.log.connections += 1
+        if self.token is not None:
+            header = websocket.request.headers.get("Authorization", "")
+            if header != f"Bearer {self.token}":
+                await websocket.send(json.dumps({"type": "error", "code": "unauthorized",
+                                                 "message": "bad token"}))
+                await websocket.close()
+                return
+        utterance_id: str | None = None
+        pcm = bytearray()
+        tasks = set()
+        async for message in websocket:
+            if isinstance(message, bytes):
+                pcm.extend(message)
+                continue
+            data = json.loads(message)
+            event = data.get("event")
+            if event == "hello":
+                await websocket.send(json.dumps({"type": "ready", "protocol": 1, "model": "scripted",
+                                                 "backend": "test"}))
+            elif event == "start":
+                utterance_id, pcm = data.get("id"), bytearray()
+                self.log.utterances.append(str(utterance_id))
+            elif event == "stop":
+                text = transcript(bytes(pcm), self.phrases)
+                task = asyncio.get_running_loop().create_task(self._final(websocket, utterance_id, text))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                utterance_id, pcm = None, bytearray()
+            elif event == "cancel":
+                utterance_id, pcm = None, bytearray()
+
+    async def _final(self, websocket, utterance_id: str | None, text: str) -> None:
+        if self.final_delay_s:
+            await asyncio.sleep(self.final_delay_s)
+        self.log.finals.append((str(utterance_id), text))
+        with contextlib.suppress(Exception):  # the client may have gone (Quit tests)
+            await websocket.send(json.dumps({"type": "final", "id": utterance_id, "text": text,
+                                             "language": ""}, ensure_ascii=False))

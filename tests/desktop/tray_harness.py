@@ -1,0 +1,206 @@
+"""Drive the real tray app on the test X display: start it, find its icon in trayer, read its state, click it,
+press hotkeys with xdotool (XTest, like a user), and take screenshots of the tray.
+
+The app runs in its own process (`tray_main.py`), with a private config/log directory, so a test sees exactly
+what a user would: the icon window docked in trayer, its title (the tooltip text), the pixels it draws.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from tests.support.desktop import XDisplay, wait_for
+from tray_client.events import ClientState
+from tray_client.icons import load_state_icon
+from tray_client.tray import STATE_LABELS
+
+RUNNER = Path(__file__).with_name("tray_main.py")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ICON_CLASS = "qwen-dictation"
+STARTUP_TIMEOUT_S = 60.0  # Silero loads torch: slow on a shared 2-core box
+
+
+def xrun(display: XDisplay, *args: str, timeout: float = 10.0) -> str:
+    result = subprocess.run(list(args), env=display.env(), capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+@dataclass
+class TrayProcess:
+    """The tray app process and the X window of its icon."""
+
+    process: subprocess.Popen
+    display: XDisplay
+    home: Path
+    window_id: str = ""
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "app.log"
+
+    def log_text(self) -> str:
+        return self.log_file.read_text(encoding="utf-8", errors="replace") if self.log_file.exists() else ""
+
+    # --- finding and reading the icon -------------------------------------------------------------------
+
+    def find_icon(self, timeout: float = STARTUP_TIMEOUT_S) -> str:
+        """Wait until the icon window exists and is docked (its parent is not the root window)."""
+
+        def docked() -> bool:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the tray app exited with {self.process.returncode}:\n{self.log_text()}")
+            found = subprocess.run(["xdotool", "search", "--class", ICON_CLASS], env=self.display.env(),
+                                   capture_output=True, text=True)
+            for window in found.stdout.split():
+                if self._parent(window) != self._root():
+                    self.window_id = window
+                    return True
+            return False
+
+        if not wait_for(docked, timeout, 0.1):
+            raise AssertionError(f"the tray icon never docked in trayer\n{self.log_text()}")
+        return self.window_id
+
+    def _root(self) -> str:
+        out = xrun(self.display, "xwininfo", "-root")
+        return hex(int(re.search(r"Window id: (0x[0-9a-f]+)", out).group(1), 16))
+
+    def _parent(self, window: str) -> str:
+        out = xrun(self.display, "xwininfo", "-children", "-id", window)
+        match = re.search(r"Parent window id: (0x[0-9a-f]+)", out)
+        return hex(int(match.group(1), 16)) if match else ""
+
+    def title(self) -> str:
+        """The icon's title: the tooltip text ("Dictation: <state> ...")."""
+        result = subprocess.run(["xdotool", "getwindowname", self.window_id], env=self.display.env(),
+                                capture_output=True, text=True)
+        return result.stdout.strip()
+
+    def state(self) -> ClientState | None:
+        first = self.title().splitlines()[0] if self.title() else ""
+        for state, label in STATE_LABELS.items():
+            if first == f"Dictation: {label}" or first.startswith(f"Dictation: {label} ("):
+                return state
+        return None
+
+    def wait_state(self, state: ClientState, timeout: float = 20.0) -> None:
+        seen: list[ClientState | None] = []
+
+        def reached() -> bool:
+            current = self.state()
+            if not seen or seen[-1] is not current:
+                seen.append(current)
+            return current is state
+
+        if not wait_for(reached, timeout, 0.03):
+            raise AssertionError(f"tray state went {seen} (title {self.title()!r}), expected {state}\n"
+                                 f"{self.log_text()[-3000:]}")
+
+    def geometry(self) -> tuple[int, int, int, int]:
+        """Absolute x, y, width, height of the icon window on the screen."""
+        out = xrun(self.display, "xwininfo", "-id", self.window_id)
+
+        def value(name: str) -> int:
+            return int(re.search(rf"{name}:\s+(-?\d+)", out).group(1))
+
+        return value("Absolute upper-left X"), value("Absolute upper-left Y"), value("Width"), value("Height")
+
+    # --- user input ---------------------------------------------------------------------------------------
+
+    def click(self) -> None:
+        """A left click on the icon, with the mouse, through XTest."""
+        x, y, width, height = self.geometry()
+        xrun(self.display, "xdotool", "mousemove", str(x + width // 2), str(y + height // 2), "click", "1")
+
+    def key(self, combo: str) -> None:
+        xrun(self.display, "xdotool", "key", combo)
+
+    def key_down(self, combo: str) -> None:
+        xrun(self.display, "xdotool", "keydown", combo)
+
+    def key_up(self, combo: str) -> None:
+        xrun(self.display, "xdotool", "keyup", combo)
+
+    # --- pixels -----------------------------------------------------------------------------------------
+
+    def screenshot(self, path: Path) -> Image.Image:
+        """The whole screen, saved to `path`."""
+        xrun(self.display, "import", "-window", "root", str(path), timeout=20)
+        with Image.open(path) as image:
+            return image.convert("RGB").copy()
+
+    def icon_pixels(self, screen: Image.Image) -> Image.Image:
+        x, y, width, height = self.geometry()
+        return screen.crop((x, y, x + width, y + height))
+
+    def tray_pixels(self, screen: Image.Image) -> Image.Image:
+        """The tray strip around the icon (what a user sees in the panel)."""
+        x, y, width, height = self.geometry()
+        return screen.crop((max(0, x - 40), max(0, y - 4), min(screen.width, x + width + 40),
+                            min(screen.height, y + height + 4)))
+
+    # --- ending ---------------------------------------------------------------------------------------
+
+    def quit(self, timeout: float = 10.0) -> float:
+        """Ask the app to Quit (SIGTERM runs the same path as the menu item); return the seconds to exit."""
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGUSR1)  # tray_main.py dumps every thread's stack to stderr
+            time.sleep(1)
+            stacks = (self.home / "stderr.log").read_text(errors="replace")
+            raise AssertionError(f"the tray app did not exit {timeout} s after Quit:\n{stacks[-8000:]}") from None
+        return time.monotonic() - started
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(5)
+
+
+def expected_icon(state: ClientState, width: int, height: int) -> Image.Image:
+    """What pystray's X11 backend paints for `state` in a window of this size (RGB, black background)."""
+    image = Image.new("RGB", (width, height))
+    image.paste(load_state_icon(state).resize((width, height), Image.LANCZOS))
+    return image
+
+
+def difference(a: Image.Image, b: Image.Image) -> float:
+    """Mean absolute difference per channel, 0..255."""
+    import numpy as np
+
+    return float(np.abs(np.asarray(a, dtype=np.int16) - np.asarray(b.resize(a.size), dtype=np.int16)).mean())
+
+
+def start_tray(display: XDisplay, home: Path, *args: str) -> TrayProcess:
+    """Start the tray app with a private config and log; `args` are tray_client CLI flags."""
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "config.toml"
+    config.touch()
+    env = {
+        **display.env(),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_STATE_HOME": str(home / "state"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "PYTHONPATH": str(REPO_ROOT),
+        "PYSTRAY_BACKEND": "xorg",
+    }
+    env.pop("PYTHONWARNINGS", None)
+    command = [sys.executable, str(RUNNER), str(home / "app.log"), "--config-file", str(config),
+               "--log-level", "INFO", *args]
+    process = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
+                               stderr=open(home / "stderr.log", "wb"))  # noqa: SIM115 - closed by the OS at exit
+    return TrayProcess(process=process, display=display, home=home)
+

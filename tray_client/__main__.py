@@ -1,0 +1,41 @@
+"""`python -m tray_client`: the tray app, or with `--no-tray` the headless pipeline (see tray_client.headless)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from tray_client.config import ConfigError, load_config, to_toml
+
+EXIT_USAGE = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Load the settings once, set up logging, then run the tray app or the headless pipeline."""
+    try:
+        config = load_config(argv)
+    except ConfigError as error:
+        sys.stderr.write(f"tray_client: {error}\n")
+        return EXIT_USAGE
+    if config.print_config:
+        sys.stdout.write(to_toml(config))
+        return 0
+    from tray_client.logs import setup_logging
+
+    setup_logging(config.log_level)
+    if config.no_tray or config.input_wav:
+        from tray_client.headless import run_headless
+
+        return run_headless(config)
+    try:
+        from tray_client.app import run_tray
+    except ImportError as error:
+        logging.getLogger(__name__).error(
+            "the tray app is not available (%s); run headless with --no-tray, or install the client extras: "
+            "pip install .[client]", error)
+        return EXIT_USAGE
+    return int(run_tray(config) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,495 @@
+"""The tray app: a pystray icon that shows the pipeline's state and lets the user drive it.
+
+Thread map (each thread has one owner and one way in):
+
+    thread             owner / started by          way in                         does
+    ----------------   -------------------------   ----------------------------   ------------------------------
+    main               run_tray                    pystray's event loop           X11/win32 tray events; a click
+                                                   (icon.stop from controller)    or menu item posts an intent
+    tray-controller    pystray (its setup thread)  TrayApp._inbox (SimpleQueue)   owns the TrayView, the config,
+                                                                                  sounds and notifications; sends
+                                                                                  Commands to the pipeline; sets
+                                                                                  icon image/title; runs Quit
+    pipeline (asyncio) Pipeline.start()            Pipeline.send / update_settings  mic -> VAD -> server -> typing;
+                                                                                  its events are put in _inbox
+    PortAudio callback Pipeline (mic source)       -                              audio into the asyncio loop
+    hotkeys            HotkeyListener (pynput)     keyboard events from the OS    posts hotkey intents to _inbox
+    x11-hotkey-grab    HotkeyListener (X11 only)   stop event                     holds the XGrabKey grabs so the
+                                                                                  hotkey never reaches the app
+
+Nothing mutable is shared: the pipeline, the hotkeys and the tray reach the controller only through `_inbox`;
+the controller reaches the pipeline only through its thread-safe commands. The menu reads `TrayView`, an
+immutable snapshot the controller replaces whole.
+
+Quit: the controller stops the hotkeys, then asks the pipeline to shut down with a grace period for
+utterances still waiting for their final (the report says which were dropped; they are logged), then stops
+the icon. The whole sequence is bounded by `QUIT_BUDGET_S`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tray_client import autostart
+from tray_client.config import ClientConfig, config_path, log_path, save_config
+from tray_client.events import ClientState, Command, FinalText, Notice, PartialText, StateChanged
+from tray_client.hotkeys import HotkeyError, HotkeyListener, parse_hotkey
+from tray_client.icons import load_state_icon
+from tray_client.notify import Notifier
+from tray_client.sounds import SoundPlayer
+from tray_client.tray import TrayView, build_menu, tooltip
+
+__all__ = ["QUIT_BUDGET_S", "TrayApp", "run_tray"]
+
+log = logging.getLogger(__name__)
+
+APP_ID = "qwen-dictation"
+QUIT_BUDGET_S = 1.0
+"""Quit ends every thread within this time, the grace for a pending final included."""
+QUIT_GRACE_S = 0.6
+"""How long Quit waits for utterances still waiting for their final; the rest of the budget is teardown."""
+DEVICE_REFRESH_S = 15.0
+"""The microphone menu is re-enumerated this often (and on demand), so plugged-in mics show up."""
+
+HOTKEY_PTT = "push_to_talk"
+HOTKEY_TOGGLE = "toggle"
+
+
+@dataclass(frozen=True)
+class _Intent:
+    """A request from the menu, the hotkeys or a signal, handled on the controller thread."""
+
+    name: str
+    value: Any = None
+
+
+_QUIT = _Intent("quit")
+_TICK = _Intent("tick")
+
+
+class TrayApp:
+    """Wires the pipeline, the tray icon, the hotkeys, sounds and notifications (see the thread map above)."""
+
+    def __init__(self, config: ClientConfig, pipeline: Any = None) -> None:
+        self._config = config
+        self._pipeline = pipeline
+        self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()  # SimpleQueue: safe from signal handlers
+        self._view = TrayView(
+            server=config.server, mode=config.mode, output=config.output if config.output != "stdout" else "type",
+            language=config.language, input_device=config.input_device, sounds=config.sounds,
+            autostart=_safe_autostart_state(),
+        )
+        self._sounds = SoundPlayer(enabled=config.sounds)
+        self._notifier = Notifier(enabled=config.notifications)
+        self._hotkeys: HotkeyListener | None = None
+        self._icon: Any = None
+        self._icon_loop_ended = threading.Event()
+        self._recording = False  # toggle mode: a TOGGLE_RECORD recording is open
+        self._quit_started: float | None = None
+        self.quit_seconds: float | None = None
+        """How long the last Quit took, from request to the icon stopping (for the log and the tests)."""
+
+    # --- TrayActions: called on the main thread (menu) or the hotkeys thread; they only post -------------
+
+    def view(self) -> TrayView:
+        """The latest snapshot (read by the menu on the main thread)."""
+        return self._view
+
+    def toggle_listening(self) -> None:
+        self._inbox.put(_Intent("toggle_listening"))
+
+    def set_mode(self, mode: str) -> None:
+        self._inbox.put(_Intent("setting", ("mode", mode)))
+
+    def set_output(self, output: str) -> None:
+        self._inbox.put(_Intent("setting", ("output", output)))
+
+    def set_language(self, language: str | None) -> None:
+        self._inbox.put(_Intent("setting", ("language", language)))
+
+    def set_input_device(self, device: str | None) -> None:
+        self._inbox.put(_Intent("setting", ("input_device", device)))
+
+    def set_sounds(self, enabled: bool) -> None:
+        self._inbox.put(_Intent("setting", ("sounds", enabled)))
+
+    def refresh_devices(self) -> None:
+        self._inbox.put(_Intent("refresh_devices"))
+
+    def reconnect(self) -> None:
+        self._inbox.put(_Intent("command", Command.RECONNECT))
+
+    def copy_last_transcript(self) -> None:
+        self._inbox.put(_Intent("copy_last"))
+
+    def open_config(self) -> None:
+        self._inbox.put(_Intent("open_config"))
+
+    def open_log(self) -> None:
+        self._inbox.put(_Intent("open_log"))
+
+    def start_server_wsl(self) -> None:
+        self._inbox.put(_Intent("start_server_wsl"))
+
+    def set_autostart(self, enabled: bool) -> None:
+        self._inbox.put(_Intent("autostart", enabled))
+
+    def quit(self) -> None:
+        self._inbox.put(_QUIT)
+
+    # --- running --------------------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Run the tray on this (the main) thread until Quit; return the process exit code."""
+        import pystray  # lazy: importing pystray connects to the display
+
+        if self._pipeline is None:
+            from tray_client.pipeline import Pipeline
+
+            self._pipeline = Pipeline(self._config)
+        self._icon = pystray.Icon(APP_ID, load_state_icon(ClientState.OFF), "Dictation", build_menu(self))
+        self._notifier.icon = self._icon
+        _x11_fix_backend(self._icon)
+        previous = _install_quit_signals(self._inbox)
+        controller = None
+        try:
+            self._icon.run(setup=self._controller_main)
+            controller = getattr(self._icon, "_setup_thread", None)
+        finally:
+            self._icon_loop_ended.set()
+            _restore_signals(previous)
+        if controller is not None and controller.is_alive():
+            # Either the controller is finishing Quit, or the icon loop ended on its own (display gone):
+            # then this Quit shuts the rest down the same way.
+            self._inbox.put(_QUIT)
+            controller.join(timeout=QUIT_BUDGET_S + 2.0)
+        return 0
+
+    def _controller_main(self, icon: Any) -> None:
+        """The tray-controller thread: start everything, then handle the inbox until Quit."""
+        try:
+            icon.visible = True
+            self._publish()
+            self._start_pipeline()
+            self._set_listening(self._config.start_listening, chime=False)
+            self._start_hotkeys()
+            self._refresh_devices()
+            while True:
+                try:
+                    message = self._inbox.get(timeout=DEVICE_REFRESH_S)
+                except queue.Empty:
+                    message = _TICK
+                if message is _QUIT or message == _QUIT:
+                    break
+                self._handle(message)
+        except Exception:
+            log.exception("the tray controller failed; quitting")
+        finally:
+            self._shutdown()
+
+    def _start_pipeline(self) -> None:
+        self._pipeline.subscribe(self._inbox.put)
+        self._pipeline.start()
+
+    def _start_hotkeys(self) -> None:
+        try:
+            bindings = {
+                HOTKEY_PTT: parse_hotkey(self._config.hotkey_push_to_talk, "hotkey_push_to_talk"),
+                HOTKEY_TOGGLE: parse_hotkey(self._config.hotkey_toggle, "hotkey_toggle"),
+            }
+            self._hotkeys = HotkeyListener(
+                bindings,
+                on_down=lambda name: self._inbox.put(_Intent("hotkey_down", name)),
+                on_up=lambda name: self._inbox.put(_Intent("hotkey_up", name)),
+            )
+            self._hotkeys.start()
+        except HotkeyError as error:
+            self._hotkeys = None
+            self._notifier.notify(f"Hotkeys are off: {error}")
+        except Exception as error:  # no keyboard hook possible (Wayland, no permission)
+            self._hotkeys = None
+            self._notifier.notify(f"Hotkeys are off: could not watch the keyboard ({error}); use the tray icon")
+
+    # --- the controller's handlers ------------------------------------------------------------------------
+
+    def _handle(self, message: Any) -> None:
+        if isinstance(message, StateChanged):
+            self._on_state(message)
+        elif isinstance(message, FinalText):
+            self._publish(last_text=message.text)
+        elif isinstance(message, Notice):
+            if message.level in ("warning", "error"):
+                self._notifier.notify(message.message)
+        elif isinstance(message, PartialText):
+            pass  # the tooltip shows finals only: partials change too fast to read there
+        elif isinstance(message, _Intent):
+            self._on_intent(message)
+
+    def _on_state(self, event: StateChanged) -> None:
+        previous = self._view.state
+        if event.state is not previous:
+            self._icon.icon = load_state_icon(event.state)  # the image first: the title then says it is shown
+        self._publish(state=event.state, detail=event.detail)
+        if event.state is ClientState.ERROR and event.detail and event.state is not previous:
+            self._notifier.notify(event.detail)
+        if event.state is ClientState.DISCONNECTED and previous is not ClientState.DISCONNECTED:
+            self._notifier.notify(f"Cannot reach the server at {self._config.server}; audio is kept and "
+                                  "sent when it is back. Start the server or check the address.")
+        log.info("state %s%s", event.state.value, f" ({event.detail})" if event.detail else "")
+
+    def _on_intent(self, intent: _Intent) -> None:
+        name = intent.name
+        if name == "toggle_listening":
+            self._set_listening(not self._view.listening)
+        elif name == "hotkey_down":
+            self._on_hotkey(intent.value, down=True)
+        elif name == "hotkey_up":
+            self._on_hotkey(intent.value, down=False)
+        elif name == "command":
+            self._pipeline.send(intent.value)
+        elif name == "setting":
+            self._change_setting(*intent.value)
+        elif name in ("refresh_devices", "tick"):
+            self._refresh_devices()
+        elif name == "copy_last":
+            _copy_to_clipboard(self._view.last_text)
+        elif name == "open_config":
+            path = Path(self._config.config_file) if self._config.config_file else config_path()
+            if not path.exists():
+                save_config(self._config, path)
+            self._open(path)
+        elif name == "open_log":
+            self._open(log_path())
+        elif name == "start_server_wsl":
+            self._start_server_wsl()
+        elif name == "autostart":
+            self._set_autostart(bool(intent.value))
+
+    def _set_listening(self, on: bool, *, chime: bool = True) -> None:
+        log.info("listening %s", "on" if on else "off")
+        self._pipeline.send(Command.LISTEN_ON if on else Command.LISTEN_OFF)
+        self._publish(listening=on)
+        if chime:
+            self._sounds.play("start" if on else "stop")
+
+    def _on_hotkey(self, name: str, *, down: bool) -> None:
+        if name == HOTKEY_PTT:
+            self._pipeline.send(Command.PTT_DOWN if down else Command.PTT_UP)
+            self._sounds.play("start" if down else "stop")
+        elif name == HOTKEY_TOGGLE and down:
+            if self._view.mode == "toggle":
+                self._pipeline.send(Command.TOGGLE_RECORD)
+                self._recording = not self._recording
+                self._sounds.play("start" if self._recording else "stop")
+            else:
+                self._set_listening(not self._view.listening)
+
+    def _change_setting(self, key: str, value: Any) -> None:
+        from tray_client.config import replace
+
+        try:
+            self._config = replace(self._config, **{key: value})
+        except ValueError as error:
+            self._notifier.notify(str(error))
+            return
+        if key == "sounds":
+            self._sounds.enabled = bool(value)
+        else:
+            self._pipeline.update_settings(**{key: value})
+        if key == "mode":
+            self._recording = False
+        self._publish(**{key: value})
+        try:
+            save_config(self._config)
+        except OSError as error:
+            log.warning("could not save the setting %s: %s", key, error)
+
+    def _refresh_devices(self) -> None:
+        from tray_client.audio_source import list_input_devices
+
+        try:
+            devices = tuple(list_input_devices())
+        except Exception as error:  # PortAudio can fail while a device is being plugged in
+            log.debug("could not list input devices: %s", error)
+            return
+        if devices != self._view.devices:
+            self._publish(devices=devices)
+            self._icon.update_menu()
+
+    def _set_autostart(self, enabled: bool) -> None:
+        try:
+            autostart.set_enabled(enabled)
+        except autostart.AutostartError as error:
+            self._notifier.notify(str(error))
+        self._publish(autostart=_safe_autostart_state())
+
+    def _start_server_wsl(self) -> None:
+        script = Path(__file__).resolve().parent.parent / "scripts" / "start_server_wsl.ps1"
+        if sys.platform != "win32" or not script.is_file():
+            self._notifier.notify(f"Starting the server in WSL needs Windows and {script}")
+            return
+        subprocess.Popen(
+            ["powershell.exe", "-NoProfile", "-ExecutionPolicy", "Bypass", "-File", str(script)],
+            creationflags=getattr(subprocess, "CREATE_NEW_CONSOLE", 0),
+        )
+
+    def _open(self, path: Path) -> None:
+        if not _open_in_desktop(path):
+            self._notifier.notify(f"Open this file yourself: {path}")
+
+    def _publish(self, **changes: Any) -> None:
+        """Replace the view snapshot and refresh the tooltip (the icon image is set by _on_state)."""
+        self._view = dataclasses.replace(self._view, **changes)
+        if self._icon is not None:
+            self._icon.title = _title_for_backend(self._icon, tooltip(self._view))
+
+    # --- quitting -------------------------------------------------------------------------------------------
+
+    def _shutdown(self) -> None:
+        started = time.monotonic()
+        if self._hotkeys is not None:
+            self._hotkeys.stop()
+        if self._pipeline is not None:
+            report = self._pipeline.shutdown(grace_seconds=QUIT_GRACE_S)
+            _log_shutdown_report(report)
+            self._drain_finals()
+        self._sounds.close()
+        if not self._icon_loop_ended.is_set():
+            self._icon.stop()
+            _x11_wake_event_loop(self._icon, self._icon_loop_ended)
+        self.quit_seconds = time.monotonic() - started
+        log.info("quit took %.3f s", self.quit_seconds)
+
+    def _drain_finals(self) -> None:
+        """Finals that arrived during the grace period only update the last transcript (already typed)."""
+        with contextlib.suppress(queue.Empty):
+            while True:
+                message = self._inbox.get_nowait()
+                if isinstance(message, FinalText):
+                    self._view = dataclasses.replace(self._view, last_text=message.text)
+
+
+def _x11_fix_backend(icon: Any) -> None:
+    """Two fixes to pystray 0.19's X11 (XEmbed) backend, applied before its event loop starts.
+
+    - It handles ButtonPress but never selects it on its window, so clicks are lost (pystray issue #151):
+      select it, so a left click toggles listening.
+    - It asks the tray to dock the window again on every image change; trayer then lays the icon out again
+      and after a few changes leaves it 1 px wide. Dock only when not docked (first show, or tray restarted).
+    """
+    if not type(icon).__module__.endswith("_xorg"):
+        return
+    from Xlib import X
+
+    icon._window.change_attributes(event_mask=X.ExposureMask | X.StructureNotifyMask | X.ButtonPressMask)
+    icon._display.flush()
+    dock = icon._assert_docked
+
+    def assert_docked_once() -> None:
+        if icon._systray_manager is None:
+            dock()
+        assert icon._systray_manager
+
+    icon._assert_docked = assert_docked_once
+
+
+def _x11_wake_event_loop(icon: Any, ended: threading.Event, patience_s: float = 0.2) -> None:
+    """After stop(), pystray's X11 loop waits for its window's DestroyNotify. python-xlib sometimes queues that
+    event while another thread holds the connection, and the loop then blocks on the socket until some other
+    event comes. A round trip on the connection wakes it, so it sees the queued event and ends."""
+    if not type(icon).__module__.endswith("_xorg"):
+        return
+    for _ in range(5):
+        if ended.wait(patience_s):
+            return
+        log.debug("the X11 tray loop did not end after stop(); waking it")
+        with contextlib.suppress(Exception):
+            icon._display.get_input_focus()
+
+
+def _title_for_backend(icon: Any, text: str) -> str:
+    """pystray's X11 backend stores the title as a Latin-1 WM_NAME and fails on anything else: transliterate."""
+    if not type(icon).__module__.endswith("_xorg"):
+        return text
+    text = text.replace("“", '"').replace("”", '"').replace("…", "...")
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def _log_shutdown_report(report: Any) -> None:
+    """Say whether Quit dropped utterances that were still waiting for their final (never silently)."""
+    if not getattr(report, "clean", True):
+        log.warning("quit: the pipeline did not stop in time")
+    if report.dropped:
+        log.warning("quit: %d utterance(s) still waiting for their final were dropped: %s", report.dropped,
+                    ", ".join(report.dropped_ids) or "ids unknown")
+    else:
+        log.info("quit: no utterance was dropped")
+
+
+def _safe_autostart_state() -> bool:
+    try:
+        return autostart.is_enabled()
+    except OSError:
+        return False
+
+
+def _install_quit_signals(inbox: queue.SimpleQueue[Any]) -> dict[int, Any]:
+    """SIGTERM/SIGINT post Quit, so `kill` and Ctrl+C end as cleanly as the menu item."""
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return previous
+    for number in (signal.SIGTERM, signal.SIGINT):
+        previous[number] = signal.signal(number, lambda *_: inbox.put(_QUIT))
+    return previous
+
+
+def _restore_signals(previous: dict[int, Any]) -> None:
+    for number, handler in previous.items():
+        signal.signal(number, handler)
+
+
+def _open_in_desktop(path: Path) -> bool:
+    """Open a file with the desktop's default application; False when there is no way to."""
+    if not path.exists():
+        return False
+    if sys.platform == "win32":
+        os.startfile(str(path))  # type: ignore[attr-defined]
+        return True
+    opener = "open" if sys.platform == "darwin" else "xdg-open"
+    if shutil.which(opener) is None:
+        return False
+    subprocess.Popen([opener, str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return True
+
+
+def _copy_to_clipboard(text: str) -> None:
+    """Put `text` on the clipboard (the output module's clipboard backends do the platform work)."""
+    if not text:
+        return
+    from tray_client import typing_backends
+
+    try:
+        if sys.platform == "win32":
+            typing_backends.WindowsClipboardPaster()._set(text)
+        else:
+            typing_backends.X11ClipboardPaster._set(text)
+    except Exception as error:
+        log.warning("could not copy the last transcript: %s", error)
+
+
+def run_tray(config: ClientConfig) -> int:
+    """Entry point from `python -m tray_client`: run the tray app until Quit; return the exit code."""
+    return TrayApp(config).run()
