@@ -1,0 +1,78 @@
+"""What both Qwen3-ASR engines share: prompts, token rollback and output parsing from the official qwen_asr code.
+
+Both engines wrap a `qwen_asr.Qwen3ASRModel` (built by `.LLM` for vLLM, `.from_pretrained` for transformers) and
+use its processor, so the prompt is byte-for-byte the one the official streaming code builds.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asr_server.backends.base import Backend
+from asr_server.errors import BackendUnavailable, ModelLoadError
+
+log = logging.getLogger(__name__)
+
+
+def import_qwen_asr(extra: str) -> Any:
+    """Import qwen_asr or explain which extra installs it."""
+    try:
+        import qwen_asr
+    except ImportError as error:
+        raise BackendUnavailable(f"the qwen-asr package is not installed ({error}); install the server with "
+                                 f"pip install -e '.[{extra}]' (or run scripts/start_server.sh)") from error
+    return qwen_asr
+
+
+def explain_load_error(model: str, error: BaseException) -> ModelLoadError:
+    """Turn a loader's exception into one line that says what to check."""
+    text = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+    if isinstance(error, OSError | ValueError | KeyError) and "/" in model and not model.startswith("/"):
+        hint = ("check the Hugging Face id and your network, or download it first "
+                "(huggingface-cli download Qwen/Qwen3-ASR-1.7B --local-dir DIR) and pass --model DIR")
+    else:
+        hint = "check that --model points at a complete Qwen3-ASR checkpoint (config.json, tokenizer, safetensors)"
+    return ModelLoadError(f"could not load the model {model}: {text}; {hint}")
+
+
+class QwenBackend(Backend):
+    """Prompt, rollback and parse through a loaded `Qwen3ASRModel`; subclasses provide `generate`."""
+
+    def __init__(self, asr: Any, model: str) -> None:
+        from qwen_asr.inference.utils import SUPPORTED_LANGUAGES, parse_asr_output
+
+        self._asr = asr
+        self._tokenizer = asr.processor.tokenizer
+        self._parse = parse_asr_output
+        self._prompts: dict[tuple[str, str | None], str] = {}
+        self.model = model
+        self.supported_languages = tuple(SUPPORTED_LANGUAGES)
+
+    def build_prompt(self, context: str, language: str | None) -> str:
+        """Qwen3ASRModel's own prompt (cached: every step of every utterance with these options reuses it)."""
+        key = (context, language)
+        prompt = self._prompts.get(key)
+        if prompt is None:
+            if len(self._prompts) > 256:
+                self._prompts.clear()
+            prompt = self._asr._build_text_prompt(context=context, force_language=language)
+            self._prompts[key] = prompt
+        return prompt
+
+    def rollback(self, raw: str, tokens: int) -> str:
+        """The official rollback: drop the last K tokens, and more while the cut splits a character."""
+        ids = self._tokenizer.encode(raw)
+        k = tokens
+        while True:
+            end = max(0, len(ids) - k)
+            if end == 0:
+                return ""
+            prefix = self._tokenizer.decode(ids[:end])
+            if "\ufffd" not in prefix:
+                return prefix
+            k += 1
+
+    def parse(self, raw: str, language: str | None) -> tuple[str, str]:
+        """parse_asr_output: strips the `language X<asr_text>` header and repeated tails."""
+        return self._parse(raw, user_language=language)

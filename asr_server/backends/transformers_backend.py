@@ -1,0 +1,75 @@
+"""transformers engine: `Qwen3ASRModel.from_pretrained` on the CPU or a CUDA GPU, batched `model.generate`.
+
+Slower than vLLM on a GPU, but it runs anywhere the `server-cpu` extra installs, and it is what the tests run
+with a tiny random-weight checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asr_server.backends.base import DecodeItem
+from asr_server.backends.qwen_common import QwenBackend, explain_load_error, import_qwen_asr
+from asr_server.config import ServerConfig
+from asr_server.errors import ConfigError, GpuMemoryError
+
+log = logging.getLogger(__name__)
+
+
+def _pick_device(requested: str) -> str:
+    import torch
+
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: no CUDA GPU is visible to torch; install a CUDA build of torch, "
+                          "check nvidia-smi, or use --device cpu")
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return requested
+
+
+class TransformersBackend(QwenBackend):
+    """Batched generate with Hugging Face transformers; prompts left-padded so every row generates from its end."""
+
+    name = "transformers"
+
+    def __init__(self, asr: Any, model: str, max_new_tokens: int) -> None:
+        super().__init__(asr, model)
+        # Batched prompts differ in length (prefixes, audio tokens); generation continues from the last
+        # column, so shorter rows must be padded on the left.
+        self._tokenizer.padding_side = "left"
+        self._max_new_tokens = max_new_tokens
+
+    @classmethod
+    def load(cls, config: ServerConfig) -> TransformersBackend:
+        """Load the checkpoint in bf16 on CUDA or float32 on the CPU."""
+        qwen_asr = import_qwen_asr("server-cpu")
+        import torch
+
+        device = _pick_device(config.device)
+        dtype = torch.bfloat16 if device == "cuda" else torch.float32
+        log.info("loading %s with transformers on %s (%s)", config.model, device, dtype)
+        try:
+            asr = qwen_asr.Qwen3ASRModel.from_pretrained(
+                config.model, dtype=dtype, device_map=device, max_new_tokens=config.max_new_tokens)
+        except torch.cuda.OutOfMemoryError as error:
+            raise GpuMemoryError(f"the model does not fit in GPU memory ({error}); close other GPU programs, "
+                                 "use a smaller model or --device cpu") from error
+        except Exception as error:
+            raise explain_load_error(config.model, error) from error
+        return cls(asr, config.model, config.max_new_tokens)
+
+    def generate(self, items: list[DecodeItem]) -> list[str]:
+        """The processor + `model.generate` path of `Qwen3ASRModel._infer_asr_transformers`, with our prompts."""
+        import torch
+
+        processor = self._asr.processor
+        model = self._asr.model
+        inputs = processor(text=[item.prompt for item in items], audio=[item.audio for item in items],
+                           return_tensors="pt", padding=True)
+        inputs = inputs.to(model.device).to(model.dtype)
+        with torch.no_grad():
+            out = model.generate(**inputs, max_new_tokens=self._max_new_tokens)
+        sequences = out.sequences if hasattr(out, "sequences") else out
+        return list(processor.batch_decode(sequences[:, inputs["input_ids"].shape[1]:],
+                                           skip_special_tokens=True, clean_up_tokenization_spaces=False))

@@ -1,0 +1,232 @@
+"""The server's settings: one dataclass with documented defaults, loaded once from TOML plus CLI overrides.
+
+Every field of `ServerConfig` is a TOML key (`--config server.toml`) and a CLI flag (`--chunk-seconds 1.0`,
+booleans as `--insecure-no-auth` / `--no-insecure-no-auth`). The CLI wins over the file, the file wins over
+the defaults. `--help` prints the same documentation as this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from asr_server.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+BACKENDS = ("vllm", "transformers")
+DEVICES = ("auto", "cpu", "cuda")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _doc(text: str, *, flag: bool = True) -> dict[str, Any]:
+    return {"doc": text, "flag": flag}
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """All server settings. Immutable; the defaults are safe for one desktop GPU that also drives a display."""
+
+    model: str = field(default="", metadata=_doc(
+        "Model directory or Hugging Face id (e.g. Qwen/Qwen3-ASR-1.7B). A relative path is made absolute, "
+        "because vLLM workers start in another directory."))
+    backend: str = field(default="vllm", metadata=_doc(
+        "Inference engine: \"vllm\" (GPU, fastest; needs the [server] extra) or \"transformers\" (CPU or GPU)."))
+    host: str = field(default="127.0.0.1", metadata=_doc(
+        "Address to listen on. Loopback by default (WSL2 forwards it to Windows); any other address needs "
+        "--token or --insecure-no-auth."))
+    port: int = field(default=8765, metadata=_doc("TCP port for WebSocket and GET /healthz (0 = a free port)."))
+    token: str | None = field(default=None, metadata=_doc(
+        "Shared secret clients send as `Authorization: Bearer T` or `?token=T`; required off loopback."))
+    insecure_no_auth: bool = field(default=False, metadata=_doc(
+        "Allow listening beyond loopback without a token (only on a network you trust)."))
+    device: str = field(default="auto", metadata=_doc(
+        "transformers backend: \"auto\" (CUDA when available), \"cpu\" or \"cuda\". vLLM always uses the GPU."))
+    language: str | None = field(default=None, metadata=_doc(
+        "Force this language for every session that does not choose one in its hello (e.g. Chinese); "
+        "unset means the model detects it."))
+    chunk_seconds: float = field(default=1.0, metadata=_doc(
+        "Seconds of new audio per streaming decode step; the first partial comes after this much speech."))
+    window_seconds: float = field(default=20.0, metadata=_doc(
+        "Longest audio window re-fed to the model; past it the text so far is committed and a fresh window "
+        "starts, so cost grows linearly with utterance length (Qwen3-ASR issue #148)."))
+    max_utterance_seconds: float = field(default=120.0, metadata=_doc(
+        "Longest utterance: past it the server sends its final and a too_long error, and the rest of the audio "
+        "until stop becomes a continuation utterance with id \"<id>.2\" (nothing is dropped)."))
+    max_sessions: int = field(default=8, metadata=_doc(
+        "Most concurrent connections; more get HTTP 503. Also the largest batch of one decode step."))
+    idle_timeout_seconds: float = field(default=1800.0, metadata=_doc(
+        "Close a connection that sends nothing for this long (0 = never), to free its session slot."))
+    gpu_memory_utilization: float = field(default=0.5, metadata=_doc(
+        "vLLM: fraction of the GPU's memory it may take for weights and KV cache. vLLM's own default (0.9) "
+        "does not fit a GPU that also drives a display; scripts/start_server.sh sizes it for you."))
+    max_model_len: int = field(default=4096, metadata=_doc(
+        "vLLM: longest prompt + audio + output in tokens; 4096 holds a 20 s window with room to spare."))
+    max_new_tokens: int = field(default=256, metadata=_doc(
+        "Most tokens one decode step may generate (about 150 words; bounds a runaway decode)."))
+    unfixed_chunk_num: int = field(default=2, metadata=_doc(
+        "The first N steps of a window decode without the previous text as prefix (it is still unstable)."))
+    unfixed_token_num: int = field(default=5, metadata=_doc(
+        "Later steps reuse the previous text minus its last K tokens as the prompt prefix."))
+    max_frame_bytes: int = field(default=65536, metadata=_doc(
+        "Largest WebSocket frame accepted (64 KiB = 2 s of audio); larger ones get a bad_message error."))
+    max_context_chars: int = field(default=2000, metadata=_doc(
+        "Longest glossary (hello context) accepted, so prompts stay well inside max_model_len."))
+    log_level: str = field(default="INFO", metadata=_doc("Logging level: DEBUG, INFO, WARNING or ERROR."))
+    config_file: str | None = field(default=None, metadata=_doc(
+        "TOML file with any of these settings as keys (snake_case); flags override it."))
+
+    def __post_init__(self) -> None:
+        _check(self)
+
+    @property
+    def is_loopback(self) -> bool:
+        """Whether `host` only accepts connections from this machine (the only place no token is needed)."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+def _check(config: ServerConfig) -> None:
+    """Validate at the edge, so a bad value fails at start with a message that names the flag."""
+    if config.backend not in BACKENDS:
+        raise ConfigError(f"--backend {config.backend!r}: choose one of {', '.join(BACKENDS)}")
+    if config.device not in DEVICES:
+        raise ConfigError(f"--device {config.device!r}: choose one of {', '.join(DEVICES)}")
+    if config.log_level.upper() not in LOG_LEVELS:
+        raise ConfigError(f"--log-level {config.log_level!r}: choose one of {', '.join(LOG_LEVELS)}")
+    if not 0 <= config.port <= 65535:
+        raise ConfigError(f"--port {config.port}: use 0..65535 (0 picks a free port)")
+    positive = {
+        "chunk_seconds": config.chunk_seconds, "window_seconds": config.window_seconds,
+        "max_utterance_seconds": config.max_utterance_seconds, "max_sessions": config.max_sessions,
+        "max_model_len": config.max_model_len, "max_new_tokens": config.max_new_tokens,
+        "max_frame_bytes": config.max_frame_bytes,
+    }
+    for name, value in positive.items():
+        if value <= 0:
+            raise ConfigError(f"--{name.replace('_', '-')} {value}: must be greater than 0")
+    if config.window_seconds < config.chunk_seconds:
+        raise ConfigError(f"--window-seconds {config.window_seconds} is shorter than --chunk-seconds "
+                          f"{config.chunk_seconds}: make the window at least one chunk long")
+    if not 0 < config.gpu_memory_utilization <= 1:
+        raise ConfigError(f"--gpu-memory-utilization {config.gpu_memory_utilization}: use a fraction in (0, 1]")
+    if config.idle_timeout_seconds < 0 or config.unfixed_chunk_num < 0 or config.unfixed_token_num < 0 \
+            or config.max_context_chars < 0:
+        raise ConfigError("--idle-timeout-seconds, --unfixed-chunk-num, --unfixed-token-num and "
+                          "--max-context-chars must not be negative")
+    if config.token is not None and not config.token:
+        raise ConfigError("--token is empty: pass a non-empty secret or leave it out")
+    if not config.is_loopback and not config.token and not config.insecure_no_auth:
+        raise ConfigError(f"--host {config.host} accepts connections from other machines: set --token SECRET "
+                          "(clients send it as a Bearer token) or, on a trusted network only, --insecure-no-auth")
+
+
+def resolve_model(model: str) -> str:
+    """An existing local path becomes absolute; a Hugging Face id (`org/name`) is kept; anything else fails.
+
+    vLLM spawns workers that may start in another directory, so a relative path must be made absolute.
+    """
+    if not model:
+        raise ConfigError("no model: pass --model DIR (a downloaded checkpoint) or a Hugging Face id such as "
+                          "Qwen/Qwen3-ASR-1.7B")
+    path = Path(model).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ConfigError(f"--model {model}: is a file; pass the checkpoint directory that holds config.json")
+        return str(path.resolve())
+    looks_like_path = (model.startswith((".", "/", "~")) or "\\" in model or model.count("/") != 1
+                       or ":" in model)
+    if looks_like_path:
+        raise ConfigError(f"--model {model}: no such directory ({path.resolve()}); pass an existing checkpoint "
+                          "directory or a Hugging Face id such as Qwen/Qwen3-ASR-1.7B")
+    return model
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m asr_server",
+        description="Streaming Qwen3-ASR over WebSocket (protocol v1): many sessions batched on one model.",
+        epilog="Every flag is also a TOML key in --config FILE (snake_case); flags override the file.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    for f in fields(ServerConfig):
+        doc = f.metadata["doc"]
+        flag = _flag(f.name) if f.name != "config_file" else "--config"
+        if f.type in ("bool", bool):
+            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None,
+                                help=f"{doc} (default: {f.default})")
+        else:
+            parser.add_argument(flag, dest=f.name, default=None, metavar=f.name.upper(),
+                                help=f"{doc} (default: {f.default})")
+    return parser
+
+
+_TYPES: dict[str, type] = {"port": int, "max_sessions": int, "max_model_len": int, "max_new_tokens": int,
+                           "unfixed_chunk_num": int, "unfixed_token_num": int, "max_frame_bytes": int,
+                           "max_context_chars": int, "chunk_seconds": float, "window_seconds": float,
+                           "max_utterance_seconds": float, "idle_timeout_seconds": float,
+                           "gpu_memory_utilization": float, "insecure_no_auth": bool}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = _TYPES.get(name, str)
+    if value is None:
+        return None
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{name} = {value!r}: use true or false")
+    try:
+        return kind(value)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{_flag(name)} {value!r}: expected a {kind.__name__}") from error
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"--config {path}: cannot read it ({error.strerror})") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"--config {path}: not valid TOML ({error})") from error
+    known = {f.name for f in fields(ServerConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"--config {path}: unknown key(s) {', '.join(unknown)}; see python -m asr_server --help")
+    return {key: _coerce(key, value) for key, value in data.items()}
+
+
+def load_config(argv: list[str] | None = None, *, resolve: bool = True) -> ServerConfig:
+    """Defaults, then the TOML file (`--config FILE`), then the CLI flags in `argv`; the model path resolved."""
+    args = vars(_parser().parse_args(sys.argv[1:] if argv is None else argv))
+    overrides = {key: _coerce(key, value) for key, value in args.items() if value is not None}
+    values: dict[str, Any] = {}
+    if overrides.get("config_file"):
+        path = Path(overrides["config_file"]).expanduser()
+        if not path.exists():
+            raise ConfigError(f"--config {path}: no such file")
+        values = _read_toml(path)
+    values.update(overrides)
+    if resolve:
+        values["model"] = resolve_model(str(values.get("model", "")))
+    return ServerConfig(**values)
+
+
+def help_text() -> str:
+    """The `--help` text, for the README and its test."""
+    return _parser().format_help()

@@ -1,0 +1,40 @@
+"""Named exceptions of the server: each says what went wrong and how to fix it.
+
+`main()` prints the message of any `AsrServerError` as one line and exits with status 2; everything else is a
+bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class AsrServerError(Exception):
+    """Base of every error the user can fix; its message is the one line they see."""
+
+
+class ConfigError(AsrServerError):
+    """A setting is invalid: the message names the flag or key, the bad value and what is allowed."""
+
+
+class BackendUnavailable(AsrServerError):
+    """The chosen backend's packages are not installed (for example vLLM); the message names the extra."""
+
+
+class ModelLoadError(AsrServerError):
+    """The model could not be loaded (missing files, wrong format); the message says what to check."""
+
+
+class GpuMemoryError(AsrServerError):
+    """The model or its KV cache does not fit in GPU memory; the message says which flag to change."""
+
+
+class ProtocolError(AsrServerError):
+    """A client message breaks protocol v1; `code` is the error code sent back to that client."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class EngineError(AsrServerError):
+    """One decode step failed; it reaches only the session whose utterance it was."""

@@ -1,0 +1,175 @@
+"""The inference thread: the only thread that loads, calls and closes the model.
+
+The asyncio loop submits one `DecodeJob` per utterance step (never blocking: a lock-protected list and a
+condition). The thread takes everything waiting, urgent steps first (stopped utterances, whose final someone is
+waiting for), then the oldest, up to `max_batch`, and runs ONE `backend.generate` for the batch. Results go back to
+the loop with `call_soon_threadsafe`, so session state is only ever touched on the loop.
+
+If a batched generate raises, each item is retried alone, so one bad utterance fails only its own session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from asr_server.backends.base import Backend, DecodeItem
+from asr_server.streaming import StepOutput
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DecodeJob:
+    """One utterance step waiting for the model. `done` runs on the event loop with the output or the error."""
+
+    label: str
+    context: str
+    language: str | None
+    audio: np.ndarray
+    prefix_raw: str | None
+    rollback_tokens: int
+    urgent: bool
+    done: Callable[[StepOutput | None, str | None], None]
+    cancelled: Callable[[], bool] = lambda: False
+    submitted_at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class SchedulerStats:
+    """Counters for /healthz, logs and benchmarks."""
+
+    steps: int
+    items: int
+    largest_batch: int
+    failed_items: int
+
+
+class InferenceWorker:
+    """Owns the backend on one thread. `start` loads it; `submit` queues a job from the loop; `close` ends it."""
+
+    def __init__(self, load_backend: Callable[[], Backend], loop: asyncio.AbstractEventLoop, max_batch: int,
+                 on_loaded: Callable[[Backend | None, BaseException | None], None]) -> None:
+        self._load_backend = load_backend
+        self._loop = loop
+        self._max_batch = max(1, max_batch)
+        self._on_loaded = on_loaded
+        self._jobs: list[DecodeJob] = []
+        self._wakeup = threading.Condition()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="asr-inference", daemon=True)
+        self._steps = 0
+        self._items = 0
+        self._largest_batch = 0
+        self._failed_items = 0
+
+    def start(self) -> None:
+        """Start the thread; it loads the model first and reports through `on_loaded` on the loop."""
+        self._thread.start()
+
+    def submit(self, job: DecodeJob) -> None:
+        """Queue a job (called on the loop); never waits for the model."""
+        with self._wakeup:
+            self._jobs.append(job)
+            self._wakeup.notify()
+
+    @property
+    def queued(self) -> int:
+        """Jobs waiting for a step (for /healthz)."""
+        with self._wakeup:
+            return len(self._jobs)
+
+    @property
+    def stats(self) -> SchedulerStats:
+        """Counters so far."""
+        return SchedulerStats(self._steps, self._items, self._largest_batch, self._failed_items)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop after the current step; the backend is closed on its own thread."""
+        with self._wakeup:
+            self._closing = True
+            self._wakeup.notify()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            backend = self._load_backend()
+        except BaseException as error:  # reported to the loop, which exits with the message
+            self._loop.call_soon_threadsafe(self._on_loaded, None, error)
+            return
+        self._loop.call_soon_threadsafe(self._on_loaded, backend, None)
+        try:
+            while True:
+                batch = self._next_batch()
+                if batch is None:
+                    break
+                if batch:
+                    self._decode(backend, batch)
+        finally:
+            backend.close()
+
+    def _next_batch(self) -> list[DecodeJob] | None:
+        with self._wakeup:
+            while not self._jobs and not self._closing:
+                self._wakeup.wait()
+            if self._closing:
+                return None
+            live = [job for job in self._jobs if not job.cancelled()]
+            live.sort(key=lambda job: (not job.urgent, job.submitted_at))
+            batch = live[: self._max_batch]
+            self._jobs = live[self._max_batch:]
+            return batch
+
+    def _decode(self, backend: Backend, batch: list[DecodeJob]) -> None:
+        started = time.monotonic()
+        try:
+            outputs = self._run_batch(backend, batch)
+            results: list[tuple[StepOutput | None, str | None]] = [(output, None) for output in outputs]
+        except Exception as error:
+            if len(batch) == 1:
+                log.exception("decode failed for %s", batch[0].label)
+                results = [(None, _describe(error))]
+            else:
+                log.warning("batched decode of %d items failed (%s); retrying each alone", len(batch), error)
+                results = [self._decode_alone(backend, job) for job in batch]
+        self._steps += 1
+        self._items += len(batch)
+        self._largest_batch = max(self._largest_batch, len(batch))
+        self._failed_items += sum(1 for output, _ in results if output is None)
+        log.debug("step of %d items in %.3f s", len(batch), time.monotonic() - started)
+        for job, (output, error) in zip(batch, results, strict=True):
+            self._loop.call_soon_threadsafe(job.done, output, error)
+
+    def _decode_alone(self, backend: Backend, job: DecodeJob) -> tuple[StepOutput | None, str | None]:
+        try:
+            return self._run_batch(backend, [job])[0], None
+        except Exception as error:
+            log.exception("decode failed for %s", job.label)
+            return None, _describe(error)
+
+    @staticmethod
+    def _run_batch(backend: Backend, batch: list[DecodeJob]) -> list[StepOutput]:
+        prefixes = [backend.rollback(job.prefix_raw, job.rollback_tokens) if job.prefix_raw else ""
+                    for job in batch]
+        items = [DecodeItem(backend.build_prompt(job.context, job.language) + prefix, job.audio)
+                 for job, prefix in zip(batch, prefixes, strict=True)]
+        texts = backend.generate(items)
+        if len(texts) != len(batch):
+            raise RuntimeError(f"the backend returned {len(texts)} texts for {len(batch)} inputs")
+        outputs = []
+        for job, prefix, generated in zip(batch, prefixes, texts, strict=True):
+            raw = prefix + generated
+            language, text = backend.parse(raw, job.language)
+            outputs.append(StepOutput(raw=raw, language=language, text=text))
+        return outputs
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}".splitlines()[0][:300]

@@ -1,0 +1,221 @@
+"""The network glue: a websockets server on one port for protocol v1 and GET /healthz.
+
+Thin on purpose: the HTTP gate (health, auth, capacity) is `_gate`, each connection is a `Session` fed from
+`_serve_connection`, and the model lives behind the `InferenceWorker`. The loop never waits on inference.
+
+Thread map: the asyncio loop (this module, sessions, streams) and the inference thread (scheduler.py, backends).
+They meet only in `InferenceWorker.submit` (loop -> thread) and `call_soon_threadsafe` (thread -> loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from http import HTTPStatus
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from asr_server.backends import Backend, create_backend
+from asr_server.config import ServerConfig
+from asr_server.errors import AsrServerError, ModelLoadError
+from asr_server.scheduler import InferenceWorker
+from asr_server.session import EngineInfo, Session
+
+log = logging.getLogger(__name__)
+
+BackendFactory = Callable[[ServerConfig], Backend]
+
+# Frames up to this size get an error message and the session goes on; beyond it websockets closes with 1009.
+_TRANSPORT_LIMIT_FACTOR = 4
+_TRANSPORT_LIMIT_MIN = 1 << 20
+
+
+def token_matches(expected: str, request: Request) -> bool:
+    """The token from `Authorization: Bearer T` or `?token=T`, compared in constant time."""
+    offered = ""
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        offered = value.strip()
+    else:
+        values = parse_qs(urlsplit(request.path).query).get("token", [])
+        offered = values[0] if values else ""
+    return hmac.compare_digest(offered.encode("utf-8"), expected.encode("utf-8"))
+
+
+class AsrServer:
+    """Streaming Qwen3-ASR over WebSocket. `await start()` listens at once and loads the model in the background.
+
+    `/healthz` answers 503 while the model loads and 200 after; WebSocket clients get 503 until then.
+    """
+
+    def __init__(self, config: ServerConfig, backend_factory: BackendFactory = create_backend) -> None:
+        self.config = config
+        self._backend_factory = backend_factory
+        self._worker: InferenceWorker | None = None
+        self._server: Server | None = None
+        self._engine: EngineInfo | None = None
+        self._load_error: BaseException | None = None
+        self._loaded = asyncio.Event()
+        self._sessions: set[Session] = set()
+        self._connections = 0
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen on host:port and start loading the model on the inference thread."""
+        loop = asyncio.get_running_loop()
+        self._worker = InferenceWorker(lambda: self._backend_factory(self.config), loop,
+                                       self.config.max_sessions, self._on_loaded)
+        self._worker.start()
+        transport_limit = max(_TRANSPORT_LIMIT_MIN, _TRANSPORT_LIMIT_FACTOR * self.config.max_frame_bytes)
+        self._server = await serve(
+            self._serve_connection, self.config.host, self.config.port,
+            process_request=self._gate, max_size=transport_limit, compression=None,
+            # Audio frames arrive ~30 per second; a deep queue only hides a stalled decoder.
+            max_queue=64, logger=logging.getLogger("asr_server.websockets"),
+        )
+        log.info("listening on ws://%s:%d (model %s, backend %s)", self.config.host, self.port,
+                 self.config.model, self.config.backend)
+
+    async def wait_loaded(self) -> None:
+        """Wait until the model is loaded; raise the loader's error (an AsrServerError says how to fix it)."""
+        await self._loaded.wait()
+        if self._load_error is not None:
+            error = self._load_error
+            if isinstance(error, AsrServerError):
+                raise error
+            raise ModelLoadError(f"loading the model failed: {type(error).__name__}: {error}") from error
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful with port 0)."""
+        assert self._server is not None, "call start() first"
+        return int(self._server.sockets[0].getsockname()[1])
+
+    @property
+    def loaded(self) -> bool:
+        """True once the model is ready for sessions."""
+        return self._engine is not None
+
+    async def serve_forever(self) -> None:
+        """Run until cancelled."""
+        assert self._server is not None, "call start() first"
+        await self._server.serve_forever()
+
+    async def close(self) -> None:
+        """Stop listening, close every connection, stop the inference thread."""
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 5)
+        if self._worker is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._worker.close)
+
+    def health(self) -> dict[str, object]:
+        """The /healthz body."""
+        stats = self._worker.stats if self._worker is not None else None
+        status = "ok" if self.loaded else ("failed" if self._load_error else "loading")
+        return {
+            "status": status,
+            "model": self.config.model,
+            "backend": self.config.backend,
+            "sessions": self._connections,
+            "max_sessions": self.config.max_sessions,
+            "queued_steps": self._worker.queued if self._worker is not None else 0,
+            "decode_steps": stats.steps if stats else 0,
+            "largest_batch": stats.largest_batch if stats else 0,
+        }
+
+    def _on_loaded(self, backend: Backend | None, error: BaseException | None) -> None:
+        if backend is not None:
+            self._engine = EngineInfo(backend.name, backend.model or self.config.model,
+                                      tuple(backend.supported_languages))
+            log.info("model loaded: %s (%s)", self._engine.model, self._engine.backend)
+        else:
+            self._load_error = error
+            log.error("model failed to load: %s", error)
+        self._loaded.set()
+
+    # -- HTTP gate ------------------------------------------------------------------------------------------
+
+    def _gate(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Answer /healthz, refuse bad tokens (401), refuse while loading or full (503); None = go on."""
+        path = urlsplit(request.path).path
+        if path == "/healthz":
+            body = self.health()
+            return _json_response(connection, HTTPStatus.OK if self.loaded else HTTPStatus.SERVICE_UNAVAILABLE,
+                                  body)
+        if self.config.token and not token_matches(self.config.token, request):
+            log.warning("refused a connection from %s: missing or wrong token", connection.remote_address)
+            return connection.respond(HTTPStatus.UNAUTHORIZED, "missing or wrong token: send "
+                                      "'Authorization: Bearer <token>' or ?token=<token>\n")
+        if not self.loaded:
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "the model is still loading; retry\n")
+        if self._connections >= self.config.max_sessions:
+            log.warning("refused a connection: %d sessions already (--max-sessions)", self._connections)
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE,
+                                      f"server busy: {self._connections} sessions already (--max-sessions)\n")
+        # Counted here, before the handshake completes, so a burst of connections cannot all slip past the gate.
+        self._connections += 1
+        return None
+
+    # -- one connection -------------------------------------------------------------------------------------
+
+    async def _serve_connection(self, websocket: ServerConnection) -> None:
+        assert self._engine is not None and self._worker is not None
+        outbox: asyncio.Queue[str | None] = asyncio.Queue()
+        session = Session(self.config, self._engine, outbox.put_nowait, self._worker.submit)
+        self._sessions.add(session)
+        writer = asyncio.create_task(self._write(websocket, outbox), name=f"writer-{session.number}")
+        log.info("session %d connected from %s", session.number, websocket.remote_address)
+        try:
+            await self._read(websocket, session)
+        except ConnectionClosed:
+            pass
+        except Exception:
+            log.exception("session %d: unexpected error; closing this connection only", session.number)
+        finally:
+            session.close()
+            self._sessions.discard(session)
+            self._connections -= 1
+            outbox.put_nowait(None)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer, 5)
+            log.info("session %d closed", session.number)
+
+    async def _read(self, websocket: ServerConnection, session: Session) -> None:
+        idle = self.config.idle_timeout_seconds or None
+        while True:
+            try:
+                message = await asyncio.wait_for(websocket.recv(), idle)
+            except TimeoutError:
+                log.info("session %d idle for %.0f s; closing", session.number, idle)
+                await websocket.close(1000, "idle timeout")
+                return
+            if isinstance(message, bytes):
+                session.on_binary(message)
+            else:
+                session.on_text(message)
+
+    @staticmethod
+    async def _write(websocket: ServerConnection, outbox: asyncio.Queue[str | None]) -> None:
+        while (message := await outbox.get()) is not None:
+            try:
+                await websocket.send(message)
+            except ConnectionClosed:
+                return
+
+
+def _json_response(connection: ServerConnection, status: HTTPStatus, body: dict[str, object]) -> Response:
+    response = connection.respond(status, json.dumps(body) + "\n")
+    del response.headers["Content-Type"]
+    response.headers["Content-Type"] = "application/json"
+    return response

@@ -1,0 +1,225 @@
+"""One client connection's protocol state, without a socket: messages in, messages and decode jobs out.
+
+Runs on the asyncio thread only. Bad input never ends the session: every problem is answered with an `error`
+message that says what to send instead, and the session goes on. Words are never dropped silently: a second
+`start` finalizes the open utterance first, and an utterance over the length limit is finalized and continued.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from asr_server import protocol
+from asr_server.config import ServerConfig
+from asr_server.errors import ProtocolError
+from asr_server.scheduler import DecodeJob
+from asr_server.streaming import BYTES_PER_SAMPLE, SAMPLE_RATE, StepOutput, StreamSettings, UtteranceStream
+
+log = logging.getLogger(__name__)
+
+_session_numbers = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What the session reports about the loaded model and checks languages against."""
+
+    backend: str
+    model: str
+    supported_languages: tuple[str, ...]
+
+
+class Session:
+    """Protocol v1 for one connection: hello options, the open utterance, and utterances still decoding."""
+
+    def __init__(self, config: ServerConfig, engine: EngineInfo, send: Callable[[str], None],
+                 submit: Callable[[DecodeJob], None]) -> None:
+        self.number = next(_session_numbers)
+        self._config = config
+        self._engine = engine
+        self._send = send
+        self._submit = submit
+        self._settings = StreamSettings.from_seconds(config.chunk_seconds, config.window_seconds,
+                                                     config.unfixed_chunk_num, config.unfixed_token_num)
+        self._max_samples = max(1, round(config.max_utterance_seconds * SAMPLE_RATE))
+        self._language = protocol.normalize_language(config.language)
+        self._context = ""
+        self._open: UtteranceStream | None = None
+        self._open_base_id = ""
+        self._continuations = 0
+        self._decoding: set[UtteranceStream] = set()
+        self._sent_text: dict[UtteranceStream, str] = {}
+        self._auto_ids = itertools.count(1)
+        self._closed = False
+
+    # -- messages from the client ---------------------------------------------------------------------------
+
+    def on_text(self, raw: str) -> None:
+        """A text frame: one protocol v1 event."""
+        try:
+            event = protocol.parse_event(raw, max_context_chars=self._config.max_context_chars)
+            if isinstance(event, protocol.Hello):
+                self._hello(event)
+            elif isinstance(event, protocol.Start):
+                self._start(event.utterance_id)
+            elif isinstance(event, protocol.Stop):
+                self._stop()
+            else:
+                self._cancel()
+        except ProtocolError as error:
+            self._error(error.code, error.message)
+
+    def on_binary(self, data: bytes) -> None:
+        """A binary frame: int16 little-endian mono 16 kHz PCM for the open utterance."""
+        if len(data) > self._config.max_frame_bytes:
+            self._error(protocol.BAD_MESSAGE, f"audio frame of {len(data)} bytes is over the "
+                        f"{self._config.max_frame_bytes}-byte limit: send at most "
+                        f"{self._config.max_frame_bytes // (BYTES_PER_SAMPLE * SAMPLE_RATE // 1000)} ms per frame")
+            return
+        if len(data) % BYTES_PER_SAMPLE:
+            self._error(protocol.BAD_MESSAGE, f"audio frame of {len(data)} bytes is not whole int16 samples: "
+                        "send 16-bit little-endian mono PCM (an even number of bytes)")
+            return
+        if self._open is None:
+            self._error(protocol.BAD_MESSAGE, "audio before start: send {\"event\":\"start\"} first; "
+                        f"{len(data)} bytes ignored")
+            return
+        self._feed(data)
+
+    def close(self) -> None:
+        """The connection ended: drop the open utterance and every result still on its way."""
+        self._closed = True
+        self._open = None
+        self._decoding.clear()
+        self._sent_text.clear()
+
+    @property
+    def utterances_in_progress(self) -> int:
+        """The open utterance plus stopped ones still decoding."""
+        return len(self._decoding) + (1 if self._open is not None and self._open not in self._decoding else 0)
+
+    # -- events ---------------------------------------------------------------------------------------------
+
+    def _hello(self, hello: protocol.Hello) -> None:
+        language = hello.language or protocol.normalize_language(self._config.language)
+        supported = self._engine.supported_languages
+        if language is not None and supported and language not in supported:
+            raise ProtocolError(protocol.BAD_MESSAGE, f"hello language {language!r} is not supported; "
+                                f"use null to detect, or one of {', '.join(supported)}")
+        self._language = language
+        self._context = hello.context or ""
+        self._send(protocol.ready(self._engine.model, self._engine.backend))
+
+    def _start(self, utterance_id: str | None) -> None:
+        if self._open is not None:
+            previous = self._open.utterance_id
+            self._stop()
+            self._error(protocol.BAD_MESSAGE, f"start while utterance {previous} was open: it was stopped and "
+                        "will get its final; send stop before the next start", previous)
+        base = utterance_id or f"u{next(self._auto_ids)}"
+        self._open_base_id = base
+        self._continuations = 0
+        self._open = self._new_stream(base)
+
+    def _stop(self) -> None:
+        if self._open is None:
+            raise ProtocolError(protocol.BAD_MESSAGE, "stop without an open utterance: send start, audio, stop")
+        stream, self._open = self._open, None
+        stream.stop()
+        self._pump(stream)
+
+    def _cancel(self) -> None:
+        if self._open is None:
+            raise ProtocolError(protocol.BAD_MESSAGE, "cancel without an open utterance")
+        stream, self._open = self._open, None
+        stream.finished = True
+        self._forget(stream)
+
+    def _feed(self, data: bytes) -> None:
+        assert self._open is not None
+        stream = self._open
+        room = (self._max_samples - stream.total_samples) * BYTES_PER_SAMPLE
+        if len(data) <= room:
+            stream.feed(data)
+            self._pump(stream)
+            return
+        # Over the length limit: finalize what is there, continue the rest as "<id>.2", "<id>.3", ...
+        if room > 0:
+            stream.feed(data[:room])
+        self._error(protocol.TOO_LONG, f"utterance {stream.utterance_id} is over "
+                    f"{self._config.max_utterance_seconds:g} s: sent its final so far, the audio goes on as "
+                    "a new utterance", stream.utterance_id)
+        self._open = None
+        stream.stop()
+        self._pump(stream)
+        self._continuations += 1
+        self._open = self._new_stream(f"{self._open_base_id}.{self._continuations + 1}")
+        self._feed(data[max(room, 0):])
+
+    # -- decoding -------------------------------------------------------------------------------------------
+
+    def _new_stream(self, utterance_id: str) -> UtteranceStream:
+        stream = UtteranceStream(utterance_id, self._settings)
+        self._decoding.add(stream)
+        self._sent_text[stream] = ""
+        return stream
+
+    def _pump(self, stream: UtteranceStream) -> None:
+        """Submit the stream's next step if it has one; send the final when nothing is left to decode."""
+        if self._closed or stream.finished:
+            return
+        if stream.final_without_decode():
+            self._finish(stream)
+            return
+        step = stream.next_step()
+        if step is None:
+            return
+        label = f"session {self.number} utterance {stream.utterance_id}"
+        self._submit(DecodeJob(
+            label=label, context=self._context, language=self._language, audio=step.audio,
+            prefix_raw=step.prefix_raw, rollback_tokens=step.rollback_tokens, urgent=step.urgent,
+            done=lambda output, error: self._on_step(stream, output, error),
+            cancelled=lambda: self._closed or stream.finished,
+        ))
+
+    def _on_step(self, stream: UtteranceStream, output: StepOutput | None, error: str | None) -> None:
+        if self._closed or stream.finished:
+            return
+        if output is None:
+            stream.step_failed()
+            if stream.stopped:
+                log.warning("session %d: final decode of %s failed: %s", self.number, stream.utterance_id, error)
+                stream.finished = True
+                self._forget(stream)
+                self._error(protocol.ENGINE, f"decoding utterance {stream.utterance_id} failed ({error}); "
+                            "send it again", stream.utterance_id)
+            else:
+                log.warning("session %d: partial decode of %s failed (the next step retries): %s",
+                            self.number, stream.utterance_id, error)
+            return
+        stream.apply(output)
+        if stream.stopped and stream.final_without_decode():
+            self._finish(stream)
+            return
+        text = stream.text
+        if text != self._sent_text.get(stream) and text:
+            self._sent_text[stream] = text
+            self._send(protocol.partial(stream.utterance_id, text))
+        self._pump(stream)
+
+    def _finish(self, stream: UtteranceStream) -> None:
+        stream.finished = True
+        self._forget(stream)
+        language = stream.language or (self._language or "")
+        self._send(protocol.final(stream.utterance_id, stream.text, language))
+
+    def _forget(self, stream: UtteranceStream) -> None:
+        self._decoding.discard(stream)
+        self._sent_text.pop(stream, None)
+
+    def _error(self, code: str, message: str, utterance_id: str | None = None) -> None:
+        log.info("session %d: %s: %s", self.number, code, message)
+        self._send(protocol.error(code, message, utterance_id))
