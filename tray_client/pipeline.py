@@ -92,6 +92,9 @@ class Pipeline:
         self._session = uuid.uuid4().hex[:8]
         self._counter = itertools.count(1)
         self._segmenter = Segmenter(self._segmenter_settings(config), self._new_id)
+        # The initial listening state is set here, before any command can be posted: a LISTEN_ON/OFF sent while
+        # the VAD model is still loading is then applied after it, never overwritten by it.
+        self._segmenter.set_vad_enabled(config.mode == "vad" and (config.start_listening or self._finite_input()))
         self._link: Link | None = None
         self._sink: TextSink | None = None
         self._spacer = Spacer()
@@ -208,9 +211,7 @@ class Pipeline:
             self._fail(str(error))
             self._notice("error", str(error))
             raise
-        vad_on = self._config.mode == "vad" and (self._config.start_listening or self._finite_input())
-        self._segmenter.set_vad_enabled(vad_on)
-        self._sync_pump()
+        self._sync_pump()  # the pump waited for the VAD (see _pump_wanted)
         self._tasks.append(asyncio.get_running_loop().create_task(self._watch()))
         self._update_state()
         await self._stop_event.wait()
@@ -319,7 +320,7 @@ class Pipeline:
 
     # ----- audio -----
     def _pump_wanted(self) -> bool:
-        if self._stopping:
+        if self._stopping or self._vad is None:  # no audio before the VAD is loaded: it would go unscored
             return False
         if self._finite_input():
             return not self._input_ended
