@@ -57,6 +57,9 @@ class ServerConfig:
     window_seconds: float = field(default=20.0, metadata=_doc(
         "Longest audio window re-fed to the model; past it the text so far is committed and a fresh window "
         "starts, so cost grows linearly with utterance length (Qwen3-ASR issue #148)."))
+    refeed_ratio: float = field(default=4.0, metadata=_doc(
+        "Most seconds of audio partial steps re-feed per second of speech: late in a long window, partials come "
+        "every window/ratio seconds instead of every chunk, so decoder load stays linear. Finals are not delayed."))
     max_utterance_seconds: float = field(default=120.0, metadata=_doc(
         "Longest utterance: past it the server sends its final and a too_long error, and the rest of the audio "
         "until stop becomes a continuation utterance with id \"<id>.2\" (nothing is dropped)."))
@@ -111,7 +114,7 @@ def _check(config: ServerConfig) -> None:
         "chunk_seconds": config.chunk_seconds, "window_seconds": config.window_seconds,
         "max_utterance_seconds": config.max_utterance_seconds, "max_sessions": config.max_sessions,
         "max_model_len": config.max_model_len, "max_new_tokens": config.max_new_tokens,
-        "max_frame_bytes": config.max_frame_bytes,
+        "max_frame_bytes": config.max_frame_bytes, "refeed_ratio": config.refeed_ratio,
     }
     for name, value in positive.items():
         if value <= 0:
@@ -180,7 +183,7 @@ _TYPES: dict[str, type] = {"port": int, "max_sessions": int, "max_model_len": in
                            "unfixed_chunk_num": int, "unfixed_token_num": int, "max_frame_bytes": int,
                            "max_context_chars": int, "chunk_seconds": float, "window_seconds": float,
                            "max_utterance_seconds": float, "idle_timeout_seconds": float,
-                           "gpu_memory_utilization": float, "insecure_no_auth": bool}
+                           "gpu_memory_utilization": float, "refeed_ratio": float, "insecure_no_auth": bool}
 
 
 def _coerce(name: str, value: Any) -> Any:

@@ -43,7 +43,8 @@ class Session:
         self._send = send
         self._submit = submit
         self._settings = StreamSettings.from_seconds(config.chunk_seconds, config.window_seconds,
-                                                     config.unfixed_chunk_num, config.unfixed_token_num)
+                                                     config.unfixed_chunk_num, config.unfixed_token_num,
+                                                     config.refeed_ratio)
         self._max_samples = max(1, round(config.max_utterance_seconds * SAMPLE_RATE))
         self._language = protocol.normalize_language(config.language)
         self._context = ""

@@ -9,7 +9,10 @@ thread can batch the steps of many utterances into a single `generate([...])`:
   `unfixed_token_num` tokens becomes the prompt prefix (the worker does the token rollback, because only the
   inference thread may touch the tokenizer);
 - when the window reaches `window_seconds`, its text is committed and a fresh window starts, so the audio fed per
-  second of speech stays bounded however long the utterance runs (Qwen3-ASR issue #148).
+  second of speech stays bounded however long the utterance runs (Qwen3-ASR issue #148);
+- within a window, a partial step waits until the new audio is at least 1/`refeed_ratio` of the window, so
+  partials re-feed at most `refeed_ratio` seconds of audio per second of speech (every chunk early on, every few
+  seconds late in a 20 s window). Only finals are typed, so sparser late partials cost the user nothing.
 
 A step that is behind (the model was busy) takes every whole chunk that is waiting at once, so a slow step never
 builds a queue of stale partials. Everything here runs on the asyncio thread; nothing blocks.
@@ -34,14 +37,15 @@ class StreamSettings:
     window_samples: int
     unfixed_chunk_num: int
     unfixed_token_num: int
+    refeed_ratio: float = 4.0
 
     @classmethod
     def from_seconds(cls, chunk_seconds: float, window_seconds: float, unfixed_chunk_num: int,
-                     unfixed_token_num: int) -> StreamSettings:
+                     unfixed_token_num: int, refeed_ratio: float = 4.0) -> StreamSettings:
         """Convert the config's seconds to whole samples at 16 kHz (at least one sample each)."""
         chunk = max(1, round(chunk_seconds * SAMPLE_RATE))
         window = max(chunk, round(window_seconds * SAMPLE_RATE))
-        return cls(chunk, window, unfixed_chunk_num, unfixed_token_num)
+        return cls(chunk, window, unfixed_chunk_num, unfixed_token_num, refeed_ratio)
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,10 @@ class UtteranceStream:
             take = min(waiting, room)
         else:
             take = min(waiting - waiting % self.settings.chunk_samples, room)
+            # Partials re-feed the whole window, so late in a long window they wait for more new audio:
+            # at most `refeed_ratio` seconds decoded per second of speech, however long the window.
+            if take < room and take * self.settings.refeed_ratio < len(self._window) + take:
+                return None
         chunk = self._take(take)
         self._window = chunk if len(self._window) == 0 else np.concatenate([self._window, chunk])
         self._window_decoded = False

@@ -1,0 +1,108 @@
+"""The HTTP gate and the limits: /healthz, the token, --max-sessions and the idle timeout, at and past the edge."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from asr_server.backends import create_backend
+from tests.support.servers import running_server
+from tests.support.ws_client import dictate, recv_json, run
+
+SPEECH = b"\x10\x00" * 16000
+
+
+def _status_of_refusal(url: str, headers: dict[str, str] | None = None) -> int:
+    async def attempt() -> int:
+        try:
+            async with connect(url, additional_headers=headers):
+                return 101
+        except InvalidStatus as error:
+            return error.response.status_code
+
+    return run(attempt())
+
+
+def test_healthz_is_503_while_loading_then_200(tiny_checkpoint):
+    release = threading.Event()
+
+    def slow_backend(config):
+        release.wait(30)
+        return create_backend(config)
+
+    with running_server(tiny_checkpoint, backend_factory=slow_backend, wait_loaded=False) as server:
+        status, body = server.health()
+        assert (status, body["status"]) == (503, "loading")
+        assert _status_of_refusal(server.url) == 503, "no sessions before the model is ready"
+        release.set()
+        deadline = time.monotonic() + 30
+        while server.health()[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        status, body = server.health()
+    assert status == 200
+    assert body["status"] == "ok" and body["backend"] == "transformers" and body["model"] == str(tiny_checkpoint)
+    assert body["sessions"] == 0 and body["max_sessions"] == 8
+
+
+@pytest.fixture(scope="module")
+def secured(tiny_checkpoint):
+    with running_server(tiny_checkpoint, token="s3cret-token", max_sessions=2,
+                        idle_timeout_seconds=1.0) as server:
+        yield server
+
+
+def test_wrong_or_missing_token_is_refused(secured):
+    assert _status_of_refusal(secured.url) == 401
+    assert _status_of_refusal(secured.url, {"Authorization": "Bearer wrong"}) == 401
+    assert _status_of_refusal(secured.url + "/?token=s3cret-toke") == 401, "a prefix of the token is not enough"
+    assert _status_of_refusal(secured.url, {"Authorization": "Basic s3cret-token"}) == 401
+
+
+def test_token_accepted_from_header_or_query(secured):
+    by_header = run(dictate(secured.url, [SPEECH], headers={"Authorization": "Bearer s3cret-token"}))
+    by_query = run(dictate(secured.url + "/?token=s3cret-token", [SPEECH]))
+    assert by_header[-1]["type"] == "final" and by_query[-1]["type"] == "final"
+
+
+def test_healthz_needs_no_token_but_reveals_no_audio(secured):
+    status, body = secured.health()
+    assert status == 200 and set(body) >= {"status", "model", "backend", "sessions"}
+
+
+def test_max_sessions_refuses_the_extra_connection_with_503(secured):
+    url = secured.url + "/?token=s3cret-token"
+
+    async def scenario() -> tuple[int, list[dict]]:
+        async with connect(url), connect(url):
+            try:
+                async with connect(url):
+                    third = 101
+            except InvalidStatus as error:
+                third = error.response.status_code
+        await asyncio.sleep(0.2)  # the two slots are free again
+        return third, await dictate(url, [SPEECH])
+
+    third, after = run(scenario())
+    assert third == 503
+    assert after[-1]["type"] == "final", "slots are released when connections close"
+
+
+def test_idle_connection_is_closed_and_frees_its_slot(secured):
+    url = secured.url + "/?token=s3cret-token"
+
+    async def scenario() -> tuple[float, int | None]:
+        async with connect(url) as websocket:
+            started = time.monotonic()
+            try:
+                await recv_json(websocket, timeout=10)
+            except ConnectionClosed as error:
+                return time.monotonic() - started, error.rcvd.code if error.rcvd else None
+        return -1.0, None
+
+    waited, code = run(scenario())
+    assert 0.9 <= waited < 5 and code == 1000
