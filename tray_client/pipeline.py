@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 
 MIC_RETRY_S = 3.0  # how often a missing microphone is looked for again
 WATCH_INTERVAL_S = 0.2
+SINK_CLOSE_TIMEOUT_S = 1.5  # the typer waits for its last keys to settle (x11_keymap.SETTLE_S) before unbinding
 SETTINGS = ("mode", "output", "language", "input_device", "server", "token", "context")
 
 
@@ -167,7 +168,7 @@ class Pipeline:
             return ShutdownReport(0)
         future = asyncio.run_coroutine_threadsafe(self._shutdown(grace_seconds), loop)
         try:
-            report = future.result(timeout=grace_seconds + 2.0)
+            report = future.result(timeout=grace_seconds + SINK_CLOSE_TIMEOUT_S + 2.0)
         except (concurrent.futures.TimeoutError, concurrent.futures.CancelledError, RuntimeError):
             report = ShutdownReport(-1, clean=False)
         thread.join(timeout=1.0)
@@ -251,6 +252,7 @@ class Pipeline:
         if self._sink_override is not None:
             self._sink = self._sink_override
             return
+        self._close_sink()
         try:
             self._sink = make_sink(self._config.output, type_delay_ms=self._config.type_delay_ms)
         except OutputError as error:
@@ -258,6 +260,14 @@ class Pipeline:
             self._notice("error", f"output {self._config.output!r} unavailable: {error}")
             if self._config.no_tray:  # headless: nobody would see the words; stop instead of losing them
                 self._fail(f"output {self._config.output!r} unavailable: {error}")
+
+    def _close_sink(self) -> asyncio.Future[None] | None:
+        """Let the sink give back what it holds (X11: keycodes bound for typing), on the output thread it owns."""
+        close = getattr(self._sink, "close", None)
+        self._sink = None
+        if close is None or self._output_pool is None:
+            return None
+        return asyncio.get_running_loop().run_in_executor(self._output_pool, close)
 
     # ----- state -----
     def _update_state(self) -> None:
@@ -331,6 +341,9 @@ class Pipeline:
         wanted = self._pump_wanted()
         if wanted and not running:
             self._pump_task = asyncio.get_running_loop().create_task(self._pump(), name="audio-pump")
+            # The pump's own last _update_state runs while it is still alive, so it would leave the state at
+            # "listening" after the input ended or listening was turned off: update again once it is done.
+            self._pump_task.add_done_callback(lambda _: self._update_state())
         elif running and not wanted:
             assert self._pump_task is not None
             self._pump_task.cancel()
@@ -535,6 +548,10 @@ class Pipeline:
             while self._outputs_pending and loop.time() < deadline:
                 await asyncio.sleep(0.02)
             dropped = await link.aclose()
+        closing = self._close_sink() if self._sink_override is None else None
+        if closing is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(closing, SINK_CLOSE_TIMEOUT_S)
         for pool in (self._vad_pool, self._output_pool):
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)

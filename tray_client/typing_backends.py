@@ -17,6 +17,8 @@ import sys
 import time
 from typing import Protocol, TextIO
 
+from tray_client.x11_keymap import SpareKeycodes
+
 log = logging.getLogger(__name__)
 
 SUBPROCESS_TIMEOUT_S = 30.0
@@ -62,18 +64,50 @@ def _run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess:
 
 
 class XdotoolTyper:
-    """X11 keystrokes through `xdotool type`, correct for any Unicode character."""
+    """X11 keystrokes through `xdotool type`, exact for any Unicode character, CJK included, under load too.
+
+    Characters missing from the keymap are bound to spare keycodes first (see x11_keymap for why xdotool's own
+    per-character remapping loses characters), so xdotool only ever presses keys that stay bound.
+    """
 
     spaced = True
 
-    def __init__(self, delay_ms: int = 12) -> None:
+    def __init__(self, delay_ms: int = 12, display_name: str | None = None) -> None:
         if shutil.which("xdotool") is None:
             raise OutputError("xdotool is not installed: apt-get install xdotool, or use --output clipboard")
         self.delay_ms = delay_ms
+        self._display_name = display_name
+        self._keymap: SpareKeycodes | None = None
+        self._keymap_tried = False
+
+    def _spare_keycodes(self) -> SpareKeycodes | None:
+        # Opened on first use, on the output thread that owns it (the sink is created on the pipeline thread).
+        if not self._keymap_tried:
+            self._keymap_tried = True
+            self._keymap = SpareKeycodes.open(self._display_name)
+        return self._keymap
 
     def emit(self, text: str) -> None:
+        keymap = self._spare_keycodes()
+        if keymap is None:
+            self._type(text)
+            return
+        for piece in keymap.pieces(text):
+            unbound = keymap.bind(piece)
+            if unbound:
+                log.warning("no spare keycode for %d character(s); xdotool remaps them itself", len(unbound))
+            self._type(piece)
+            keymap.typed(piece)
+
+    def _type(self, text: str) -> None:
         _run(["xdotool", "type", "--clearmodifiers", "--delay", str(self.delay_ms), "--", text],
              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def close(self) -> None:
+        """Empty the keycodes bound for typing (after the last keys settled); call on the output thread."""
+        if self._keymap is not None:
+            self._keymap.close()
+            self._keymap = None
 
 
 class PynputTyper:
