@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
+from websockets.exceptions import ConnectionClosed
 
 SNIPPET = 400  # samples (25 ms): long enough to be unique, short enough to survive a cut at the edges
 
@@ -40,6 +41,7 @@ class ServerLog:
     utterances: list[str] = field(default_factory=list)
     finals: list[tuple[str, str]] = field(default_factory=list)
     connections: int = 0
+    abrupt_closes: int = 0
 
 
 def transcript(pcm: bytes, phrases: Iterable[KnownPhrase]) -> str:
@@ -123,13 +125,26 @@ class ScriptedServer:
         if self.token is not None:
             header = websocket.request.headers.get("Authorization", "")
             if header != f"Bearer {self.token}":
-                await websocket.send(json.dumps({"type": "error", "code": "unauthorized",
-                                                 "message": "bad token"}))
-                await websocket.close()
+                with contextlib.suppress(ConnectionClosed):
+                    await websocket.send(json.dumps({"type": "error", "code": "unauthorized",
+                                                     "message": "bad token"}))
+                    await websocket.close()
                 return
+        finals: set[asyncio.Task[None]] = set()
+        try:
+            await self._receive(websocket, finals)
+        except ConnectionClosed:
+            self.log.abrupt_closes += 1  # the client was killed or quit without a close frame
+        finally:
+            # Finals still delayed have nobody to go to: cancel them and wait, so none is left pending when
+            # the loop closes ("Task was destroyed but it is pending").
+            for task in finals:
+                task.cancel()
+            await asyncio.gather(*finals, return_exceptions=True)
+
+    async def _receive(self, websocket, finals: set[asyncio.Task[None]]) -> None:
         utterance_id: str | None = None
         pcm = bytearray()
-        tasks = set()
         async for message in websocket:
             if isinstance(message, bytes):
                 pcm.extend(message)
@@ -145,8 +160,8 @@ class ScriptedServer:
             elif event == "stop":
                 text = transcript(bytes(pcm), self.phrases)
                 task = asyncio.get_running_loop().create_task(self._final(websocket, utterance_id, text))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
+                finals.add(task)
+                task.add_done_callback(finals.discard)
                 utterance_id, pcm = None, bytearray()
             elif event == "cancel":
                 utterance_id, pcm = None, bytearray()
@@ -154,7 +169,7 @@ class ScriptedServer:
     async def _final(self, websocket, utterance_id: str | None, text: str) -> None:
         if self.final_delay_s:
             await asyncio.sleep(self.final_delay_s)
-        self.log.finals.append((str(utterance_id), text))
-        with contextlib.suppress(Exception):  # the client may have gone (Quit tests)
+        with contextlib.suppress(ConnectionClosed):  # the client may be going (Quit tests)
             await websocket.send(json.dumps({"type": "final", "id": utterance_id, "text": text,
                                              "language": ""}, ensure_ascii=False))
+            self.log.finals.append((str(utterance_id), text))

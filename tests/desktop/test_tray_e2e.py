@@ -52,6 +52,23 @@ def quit_seconds_from_log(tray: TrayProcess) -> float:
     raise AssertionError(f"no 'quit took' line in the log:\n{tray.log_text()[-3000:]}")
 
 
+class WavClock:
+    """Where the WAV "mic" is now, in seconds, as seen from the test's monotonic clock."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+
+    def now(self) -> float:
+        return time.monotonic() - self.started
+
+    def anchor(self, at: float, position_s: float) -> None:
+        """The WAV was at `position_s` at monotonic time `at` (a more exact fix than the first guess)."""
+        self.started = at - position_s
+
+    def sleep_until(self, position_s: float) -> None:
+        time.sleep(max(0.0, position_s - self.now()))
+
+
 @pytest.fixture
 def tray_home(tmp_path: Path) -> Path:
     return tmp_path / "tray-home"
@@ -145,44 +162,58 @@ def test_icon_shows_every_state_and_a_click_dictates_english_and_chinese(
 def test_hotkeys_push_to_talk_and_toggle_through_real_key_presses(
     x_display, tk_target, speech, tmp_path, tray_home
 ):
-    """Hold <cmd>+p over the second phrase only, then press <cmd>+t to listen: phrases 2 and 3 are typed,
-    phrase 1 (spoken while nothing listened) is not, and neither hotkey reaches the Tk window."""
-    phrases = [known(speech.english, index) for index in range(3)]
-    lead, gap = 4.0, 3.0
+    """Four phrases play from the WAV "mic" while the VAD is off. Hold <cmd>+p over phrase 2 only, press
+    <cmd>+t before phrase 3 (listening on) and again before phrase 4 (listening off): exactly phrases 2 and 3
+    are typed, and neither hotkey ever reaches the Tk window (its text would then differ)."""
+    phrases = [known(speech.english, index) for index in range(3)] + [known(speech.mandarin, 0)]
+    lead = 1.5
+    gaps = [3.0, 4.0, 4.0, 1.0]  # wide enough for a key press in the middle on a loaded 2-core box
     parts = [silence(lead)]
-    starts = []
+    starts, ends = [], []
     cursor = lead
-    for phrase in phrases:
+    for phrase, gap in zip(phrases, gaps, strict=True):
         starts.append(cursor)
+        cursor += len(phrase.audio) / SAMPLE_RATE
+        ends.append(cursor)
         parts += [phrase.audio, silence(gap)]
-        cursor += len(phrase.audio) / SAMPLE_RATE + gap
+        cursor += gap
     wav = compose(tmp_path / "hotkeys.wav", parts)
-    ends = [start + len(p.audio) / SAMPLE_RATE for start, p in zip(starts, phrases, strict=True)]
 
     with ScriptedServer(phrases) as server:
         tray = start_tray(x_display, tray_home, "--server", server.url, "--input-wav", str(wav),
                           "--hotkey-push-to-talk", "<cmd>+p", "--hotkey-toggle", "<cmd>+t")
         try:
             tray.find_icon()
-            tray.wait_state(ClientState.LISTENING, 60)
-            t0 = time.monotonic()  # the WAV "mic" opened about now
+            tray.wait_state(ClientState.LISTENING, 60)  # the WAV "mic" starts playing now, the VAD off
+            clock = WavClock(time.monotonic())
             assert "hotkeys registered" in tray.log_text()
 
-            def at(seconds: float) -> None:
-                time.sleep(max(0.0, t0 + seconds - time.monotonic()))
-
-            at(ends[0] + gap / 2)  # in the silence between phrases 1 and 2
+            clock.sleep_until(ends[0] + gaps[0] / 2)  # in the silence between phrases 1 and 2
+            pressed = time.monotonic()
             tray.key_down("super+p")
             tray.wait_state(ClientState.SPEECH, 3)  # recording while the key is held
-            at(ends[1] + gap / 2)  # in the silence after phrase 2
+            onset = tray.utterance_start_s("manual")
+            assert ends[0] < onset < starts[1], f"the key went down at {onset:.2f} s of the WAV, not in the gap"
+            clock.anchor(pressed, onset)  # the app logged where in the WAV the press landed: use it
+            clock.sleep_until(ends[1] + gaps[1] / 2)  # in the silence after phrase 2
             tray.key_up("p")
             tray.key_up("super")
+            # Phrase 2 alone is typed (phrase 1 was spoken while nothing listened). The next hotkey waits for
+            # it: xdotool typing and pressing keys at once would interleave two streams of fake key events.
+            assert tk_target.wait_for_text(phrases[1].text, gaps[1] / 2) == phrases[1].text
+            assert clock.now() < starts[2] - 0.3, "too late to turn listening on before phrase 3"
             tray.key("super+t")  # toggle: listening on, the VAD takes phrase 3
             expected = f"{phrases[1].text} {phrases[2].text}"
-            assert tk_target.wait_for_text(expected, ends[2] - ends[1] + 15) == expected
+            assert tk_target.wait_for_text(expected, ends[2] - clock.now() + 10) == expected
+            assert clock.now() < starts[3] - 0.3, "too late to turn listening off before phrase 4"
+            tray.key("super+t")  # toggle again: listening off, phrase 4 is not heard
+            tray.wait_state(ClientState.OFF, ends[3] - clock.now() + 10)  # the WAV ended
+            assert tk_target.text() == expected
             assert [text for _, text in server.log.finals] == [phrases[1].text, phrases[2].text]
+            assert tray.quit() < QUIT_WALL_LIMIT_S
         finally:
             tray.close()
+    assert server.log.abrupt_closes == 0  # Quit closed the connection properly
 
 
 def start_quit_scenario(x_display, tmp_path, tray_home, server, sample: SpeechSample) -> TrayProcess:

@@ -104,7 +104,22 @@ class TrayProcess:
 
         if not wait_for(reached, timeout, 0.03):
             raise AssertionError(f"tray state went {seen} (title {self.title()!r}), expected {state}\n"
-                                 f"{self.log_text()[-3000:]}")
+                                 f"{self.log_text()[-3000:]}\n{self.thread_stacks()}")
+
+    def thread_stacks(self) -> str:
+        """Every thread's stack in the app, for failure messages (tray_main.py dumps them on SIGUSR1)."""
+        if self.process.poll() is not None:
+            return f"(the app exited with {self.process.returncode})"
+        self.process.send_signal(signal.SIGUSR1)
+        time.sleep(1)
+        return (self.home / "stderr.log").read_text(errors="replace")[-8000:]
+
+    def utterance_start_s(self, reason: str) -> float:
+        """Where in the input the last utterance started for `reason` ("vad" or "manual"), from the app's log."""
+        found = re.findall(rf"utterance \S+ started \({reason}\) at ([0-9.]+) s", self.log_text())
+        if not found:
+            raise AssertionError(f"no {reason} utterance in the log:\n{self.log_text()[-3000:]}")
+        return float(found[-1])
 
     def geometry(self) -> tuple[int, int, int, int]:
         """Absolute x, y, width, height of the icon window on the screen."""
@@ -158,10 +173,8 @@ class TrayProcess:
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.process.send_signal(signal.SIGUSR1)  # tray_main.py dumps every thread's stack to stderr
-            time.sleep(1)
-            stacks = (self.home / "stderr.log").read_text(errors="replace")
-            raise AssertionError(f"the tray app did not exit {timeout} s after Quit:\n{stacks[-8000:]}") from None
+            raise AssertionError(f"the tray app did not exit {timeout} s after Quit:\n{self.thread_stacks()}") \
+                from None
         return time.monotonic() - started
 
     def close(self) -> None:
