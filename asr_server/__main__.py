@@ -11,22 +11,27 @@ import contextlib
 import logging
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from asr_server.config import ServerConfig, load_config
 from asr_server.errors import AsrServerError
 
+if TYPE_CHECKING:
+    from asr_server.server import BackendFactory
 
-def _configure_logging(level: str) -> None:
+
+def configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # websockets logs every refused handshake and closed connection at INFO; ours say it better.
     logging.getLogger("asr_server.websockets").setLevel(logging.WARNING)
 
 
-async def _serve(config: ServerConfig) -> None:
+async def serve(config: ServerConfig, backend_factory: BackendFactory | None = None) -> None:
+    """Listen, load the model, serve until SIGINT/SIGTERM; raise the load error (an AsrServerError) if any."""
     from asr_server.server import AsrServer
 
-    server = AsrServer(config)
+    server = AsrServer(config, backend_factory) if backend_factory else AsrServer(config)
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -52,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (2 for a problem the user can fix, with a one-line message)."""
     try:
         config = load_config(argv)
-        _configure_logging(config.log_level)
-        asyncio.run(_serve(config))
+        configure_logging(config.log_level)
+        asyncio.run(serve(config))
     except AsrServerError as error:
         print(f"asr_server: error: {error}", file=sys.stderr)
         return 2

@@ -125,8 +125,8 @@ class AsrServer:
         status = "ok" if self.loaded else ("failed" if self._load_error else "loading")
         return {
             "status": status,
-            "model": self.config.model,
-            "backend": self.config.backend,
+            "model": self._engine.model if self._engine else self.config.model,
+            "backend": self._engine.backend if self._engine else self.config.backend,
             "sessions": self._connections,
             "max_sessions": self.config.max_sessions,
             "queued_steps": self._worker.queued if self._worker is not None else 0,

@@ -1,0 +1,74 @@
+"""The real asr_server in its own process with a stand-in backend, for kill/restart tests and benchmarks.
+
+    python -m tests.support.stand_in_server_main --phrases P.npz [--cost-scale F] [--fail-once TEXT] -- FLAGS
+
+FLAGS are asr_server's own (`--port`, `--max-sessions`, ...). `--phrases` selects the ScriptedBackend (known
+words), otherwise the ModelledBackend. `--fail-once TEXT` makes the first decode whose words contain TEXT raise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from asr_server.__main__ import configure_logging, serve
+from asr_server.backends.base import Backend, DecodeItem
+from asr_server.config import ServerConfig, load_config
+from asr_server.errors import AsrServerError
+from tests.support.stand_in_backends import CostModel, ModelledBackend, ScriptedBackend
+
+
+def _with_one_failure(backend: Backend, text: str) -> Backend:
+    real = backend.generate
+    state = {"failed": False}
+
+    def generate(items: list[DecodeItem]) -> list[str]:
+        outputs = real(items)
+        if not state["failed"] and any(text in output for output in outputs):
+            state["failed"] = True
+            raise RuntimeError(f"injected decode failure for the utterance saying {text!r}")
+        return outputs
+
+    backend.generate = generate  # type: ignore[method-assign]
+    return backend
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse our options, then asr_server's, and serve."""
+    argv = sys.argv[1:] if argv is None else argv
+    ours, _, theirs = _split(argv)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--phrases", type=Path)
+    parser.add_argument("--cost-scale", type=float, default=0.0)
+    parser.add_argument("--fail-once")
+    options = parser.parse_args(ours)
+    cost = CostModel().scaled(options.cost_scale) if options.cost_scale else None
+
+    def factory(config: ServerConfig) -> Backend:
+        backend: Backend = (ScriptedBackend.load(options.phrases, cost) if options.phrases
+                            else ModelledBackend(cost))
+        return _with_one_failure(backend, options.fail_once) if options.fail_once else backend
+
+    try:
+        config = load_config(["--model", "stand-in", *theirs], resolve=False)
+        configure_logging(config.log_level)
+        asyncio.run(serve(config, factory))
+    except AsrServerError as error:
+        print(f"stand-in server: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def _split(argv: list[str]) -> tuple[list[str], str, list[str]]:
+    if "--" in argv:
+        index = argv.index("--")
+        return argv[:index], "--", argv[index + 1:]
+    return argv, "", []
+
+
+if __name__ == "__main__":
+    sys.exit(main())
