@@ -7,6 +7,17 @@ utterance id (a replay can produce a second final) and delivered in utterance or
 within `final_timeout_s`, the link reconnects and replays once more; if that fails too, `on_failed` hands the
 audio back to the pipeline, which tells the user (and saves it), so nothing disappears silently.
 
+What the server may answer, and what the link does about it:
+- `error` code `engine` with an utterance id, instead of its final: the decode failed. The utterance is sent
+  again on the same connection (start with the same id, all its audio, stop), once; a second failure goes to
+  `on_failed`.
+- `error` code `too_long` with id X (sent before the final of X): the server cut the utterance at its length
+  limit; its final covers the audio so far and the rest comes as a final with id "X.2" (then "X.3", ...).
+  Those segments are output in order, each once, and the utterance is complete with its last segment.
+- HTTP 503 at the handshake (server loading or full) and `busy`: retried with capped backoff.
+- HTTP 401/403 or `unauthorized`: retrying cannot help, so the link stops and reports an error status until
+  `configure` (a new token) or `reconnect` is called.
+
 Threading: everything here runs on the pipeline's asyncio thread. `open` / `append` / `close` are plain calls
 that record audio and wake the sender; the sender task is the only writer to the socket, the receiver the only
 reader.
@@ -27,7 +38,6 @@ log = logging.getLogger(__name__)
 
 BACKOFF_INITIAL_S = 0.25
 BACKOFF_MAX_S = 3.0  # a restarted server is found again within a few seconds
-AUTH_BACKOFF_S = 10.0  # a refused token will not fix itself; retry slowly
 OPEN_TIMEOUT_S = 5.0
 READY_TIMEOUT_S = 5.0
 WATCH_INTERVAL_S = 0.1
@@ -68,9 +78,15 @@ class _Utterance:
     utterance_id: str
     chunks: list[bytes] = field(default_factory=list)
     closed: bool = False
-    final: protocol.Final | None = None
     replays: int = 0
     deadline: float | None = None  # loop time by which the final must arrive (only while connected)
+    # The server's answer, by segment: 1 is the utterance itself, n >= 2 the continuation "<id>.n" after a cut.
+    segments: dict[int, protocol.Final] = field(default_factory=dict)
+    delivered: int = 0  # segments output so far (always 1..delivered, in order)
+    cuts: int = 0  # highest segment the server announced as cut (too_long): segment cuts + 1 follows
+    last_segment: int | None = None  # known once a final arrives for a segment that was not cut
+    resend: bool = False  # a replay was asked for while this utterance was still on the wire
+    failed: str | None = None  # given up: why (reported to on_failed once it is closed)
     # What the current connection has carried; reset to zero on every new connection, which replays it all.
     sent_start: bool = False
     sent_chunks: int = 0
@@ -81,6 +97,19 @@ class _Utterance:
         self.sent_chunks = 0
         self.sent_stop = False
         self.deadline = None
+
+    @property
+    def complete(self) -> bool:
+        """Every segment's final has arrived."""
+        last = self.last_segment
+        return last is not None and all(n in self.segments for n in range(1, last + 1))
+
+    @property
+    def needs_sending(self) -> bool:
+        return not self.sent_stop and not self.complete and self.failed is None
+
+    def segment_id(self, segment: int) -> str:
+        return self.utterance_id if segment == 1 else f"{self.utterance_id}.{segment}"
 
     @property
     def audio(self) -> bytes:
@@ -118,6 +147,7 @@ class Link:
         self._idle.set()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
+        self._on_wire: _Utterance | None = None  # started on the current connection and not stopped yet
         self._connected = False
         self._status = LinkStatus(False, "not connected yet")
         self.connections = 0  # successful connections so far (tests and logs)
@@ -140,7 +170,7 @@ class Link:
     @property
     def awaiting_final(self) -> int:
         """Closed utterances still waiting for their final."""
-        return sum(1 for u in self._pending.values() if u.closed)
+        return sum(1 for u in self._pending.values() if u.closed and u.failed is None)
 
     def open(self, utterance_id: str) -> None:
         """Start an utterance; its audio is kept until its final is delivered."""
@@ -163,6 +193,8 @@ class Link:
         if utterance is not None:
             utterance.closed = True
             self._dirty.set()
+            if utterance.failed is not None:
+                self._flush()
 
     def reconnect(self) -> None:
         """Drop the connection and connect again now (replays everything unfinished)."""
@@ -212,14 +244,16 @@ class Link:
         backoff = BACKOFF_INITIAL_S
         try:
             while not self._closing:
-                delay = backoff
+                delay: float | None = backoff
                 try:
                     await self._connect_and_serve()
                     backoff = BACKOFF_INITIAL_S
                     delay = 0.0 if self._reconnect_requested() else BACKOFF_INITIAL_S
                 except AuthRefused as error:
+                    # Retrying with the same token cannot succeed: wait for configure() or reconnect().
+                    log.error("%s", error)
                     self._set_status(LinkStatus(False, str(error), error=True))
-                    delay = AUTH_BACKOFF_S
+                    delay = None
                 except (OSError, TimeoutError, LinkError, protocol.ProtocolError) as error:
                     self._set_status(LinkStatus(False, f"cannot reach {self.settings.url}: {error}"))
                     backoff = min(backoff * 2, BACKOFF_MAX_S)
@@ -227,8 +261,8 @@ class Link:
                     self._set_status(LinkStatus(False, f"{self.settings.url}: {error}"))
                     backoff = min(backoff * 2, BACKOFF_MAX_S)
                 finally:
-                    if self._connected:
-                        self._connected = False
+                    self._connected = False
+                    self._on_wire = None
                     if self.disconnected_since is None:
                         self.disconnected_since = loop.time()
                     for utterance in self._pending.values():
@@ -264,9 +298,15 @@ class Link:
                 max_size=2**22,
             )
         except InvalidStatus as error:
-            if error.response.status_code in (401, 403):
-                raise AuthRefused(f"the server at {self.settings.url} refused the token "
-                                  f"(HTTP {error.response.status_code}): set --token to the server's token") from error
+            status = error.response.status_code
+            body = error.response.body.decode("utf-8", "replace").strip()[:200] if error.response.body else ""
+            if status in (401, 403):
+                raise AuthRefused(f"the server at {self.settings.url} refused the token (HTTP {status}"
+                                  f"{': ' + body if body else ''}): set --token (or `token` in the config "
+                                  "file) to the server's token") from error
+            if status == 503:
+                raise LinkError(f"the server is busy or still loading (HTTP 503{': ' + body if body else ''}); "
+                                "retrying") from error
             raise
         try:
             await websocket.send(protocol.hello(self.settings.language, self.settings.context))
@@ -276,6 +316,7 @@ class Link:
             self.disconnected_since = None
             self._set_status(LinkStatus(True, f"connected to {self.settings.url}"))
             log.info("connected to %s; replaying %d unfinished utterance(s)", self.settings.url, len(self._pending))
+            self._on_wire = None
             for utterance in self._pending.values():
                 utterance.rewind()
             self._dirty.set()
@@ -311,27 +352,41 @@ class Link:
         elif not isinstance(message, protocol.Ready):
             self._handle(message)
 
+    def _next_to_send(self) -> _Utterance | None:
+        """The utterance the wire carries now: the one started and not stopped, else the first one unsent.
+
+        Protocol v1 has one open utterance per connection, so a replay waits for the open one's stop."""
+        current = self._on_wire
+        if current is not None and self._pending.get(current.utterance_id) is current:
+            return current
+        return next((u for u in self._pending.values() if u.needs_sending), None)
+
     async def _send_loop(self, websocket: object) -> None:
         send = websocket.send  # type: ignore[attr-defined]
         loop = asyncio.get_running_loop()
         while True:
             await self._dirty.wait()
             self._dirty.clear()
-            for utterance in list(self._pending.values()):
-                if self._pending.get(utterance.utterance_id) is not utterance or utterance.final is not None:
-                    continue
+            if self._on_wire is not None and self._pending.get(self._on_wire.utterance_id) is not self._on_wire:
+                await send(protocol.cancel())  # dropped locally (shutdown) while the server had it open
+                self._on_wire = None
+            while (utterance := self._next_to_send()) is not None:
                 if not utterance.sent_start:
                     await send(protocol.start(utterance.utterance_id))
                     utterance.sent_start = True
+                    self._on_wire = utterance
                 while utterance.sent_chunks < len(utterance.chunks):
                     await send(utterance.chunks[utterance.sent_chunks])
                     utterance.sent_chunks += 1
                 if not utterance.closed:
-                    break  # only one utterance can be open, and it is the last
-                if not utterance.sent_stop:
-                    await send(protocol.stop())
-                    utterance.sent_stop = True
-                    utterance.deadline = loop.time() + self.settings.final_timeout_s
+                    break  # more audio is coming; it is the last utterance
+                await send(protocol.stop())
+                utterance.sent_stop = True
+                utterance.deadline = loop.time() + self.settings.final_timeout_s
+                self._on_wire = None
+                if utterance.resend:  # a segment failed while it was still streaming: send it all again
+                    utterance.resend = False
+                    utterance.rewind()
 
     async def _receive_loop(self, websocket: object) -> None:
         async for raw in websocket:  # type: ignore[attr-defined]
@@ -346,49 +401,103 @@ class Link:
         if isinstance(message, protocol.Final):
             self._on_server_final(message)
         elif isinstance(message, protocol.Partial):
-            if self._on_partial is not None and message.utterance_id in self._pending:
-                self._on_partial(message.utterance_id, message.text)
+            if self._on_partial is not None and message.utterance_id is not None:
+                found = self._find(message.utterance_id)
+                if found is not None:
+                    self._on_partial(message.utterance_id, message.text)
         elif isinstance(message, protocol.ServerError):
             self._check_error(message)
 
+    def _find(self, segment_id: str) -> tuple[_Utterance, int] | None:
+        """The pending utterance and segment number of "X" (segment 1) or of a continuation "X.n"."""
+        utterance = self._pending.get(segment_id)
+        if utterance is not None:
+            return utterance, 1
+        base, _, number = segment_id.rpartition(".")
+        if base and number.isdigit() and int(number) >= 2:
+            utterance = self._pending.get(base)
+            if utterance is not None:
+                return utterance, int(number)
+        return None
+
     def _check_error(self, error: protocol.ServerError) -> None:
         if error.code == "unauthorized":
-            raise AuthRefused(f"the server refused the token ({error.message}): set --token to the server's token")
+            raise AuthRefused(f"the server refused the token ({error.message}): set --token (or `token` in the "
+                              "config file) to the server's token")
         if error.code == "busy":
             raise LinkError(f"the server is busy ({error.message}); retrying")
+        found = self._find(error.utterance_id) if error.utterance_id else None
+        if error.code == "too_long" and found is not None:
+            utterance, segment = found
+            utterance.cuts = max(utterance.cuts, segment)
+            log.info("utterance %s was cut at the server's length limit; its rest follows as %s",
+                     error.utterance_id, utterance.segment_id(segment + 1))
+            return
+        if error.code == "engine" and found is not None:
+            self._on_engine_error(*found, error.message)
+            return
         log.warning("server error %s for utterance %s: %s", error.code, error.utterance_id, error.message)
-        utterance = self._pending.get(error.utterance_id or "")
-        if utterance is not None and utterance.deadline is not None:
-            utterance.deadline = 0.0  # treat like a missing final: replay once, then tell the user
+
+    def _on_engine_error(self, utterance: _Utterance, segment: int, message: str) -> None:
+        """The server could not decode a stopped segment: send the utterance again once, then give up on it."""
+        if segment in utterance.segments or utterance.failed is not None:
+            return  # stale: that segment's final arrived from another attempt
+        if utterance.replays >= self.settings.max_replays:
+            log.error("decoding %s failed again (%s); giving up on it", utterance.segment_id(segment), message)
+            utterance.failed = f"the server could not transcribe it: {message}"
+            utterance.deadline = None
+            self._flush()
+            return
+        utterance.replays += 1
+        log.warning("decoding %s failed (%s); sending the utterance again", utterance.segment_id(segment), message)
+        if utterance.sent_stop:
+            utterance.rewind()
+        else:
+            utterance.resend = True
+        self._dirty.set()
 
     def _on_server_final(self, final: protocol.Final) -> None:
-        utterance_id = final.utterance_id
-        if utterance_id is None:  # an original-protocol server: finals come in order
-            utterance_id = next((u.utterance_id for u in self._pending.values()
-                                 if u.sent_stop and u.final is None), None)
-            if utterance_id is None:
+        segment_id = final.utterance_id
+        if segment_id is None:  # an original-protocol server: finals come in order
+            segment_id = next((u.utterance_id for u in self._pending.values()
+                               if u.sent_stop and not u.complete and u.failed is None), None)
+            if segment_id is None:
                 log.warning("a final without id and no utterance waiting for one: %r", final.text[:80])
                 return
-        if utterance_id in self._delivered:
-            log.info("duplicate final for %s ignored (a replay answered twice)", utterance_id)
+        if segment_id in self._delivered:
+            log.info("duplicate final for %s ignored (a replay answered twice)", segment_id)
             return
-        utterance = self._pending.get(utterance_id)
-        if utterance is None:
-            log.warning("final for unknown utterance %s ignored", utterance_id)
+        found = self._find(segment_id)
+        if found is None:
+            log.warning("final for unknown utterance %s ignored", segment_id)
             return
-        utterance.final = protocol.Final(utterance_id, final.text, final.language)
-        utterance.deadline = None
+        utterance, segment = found
+        if utterance.failed is not None or segment in utterance.segments:
+            return
+        utterance.segments[segment] = protocol.Final(segment_id, final.text, final.language)
+        if segment > utterance.cuts:  # the server announces a cut (too_long) before the cut segment's final
+            utterance.last_segment = segment
+        if utterance.complete:
+            utterance.deadline = None
         self._flush()
 
     def _flush(self) -> None:
         """Deliver finals in utterance order: a later final waits for the replay of an earlier one."""
         while self._pending:
             head = next(iter(self._pending.values()))
-            if head.final is None:
+            while head.delivered + 1 in head.segments:
+                head.delivered += 1
+                final = head.segments[head.delivered]
+                segment_id = head.segment_id(head.delivered)
+                self._remember(segment_id)
+                self._on_final(segment_id, final.text, final.language)
+            if head.complete:
+                del self._pending[head.utterance_id]
+            elif head.failed is not None and head.closed:
+                del self._pending[head.utterance_id]
+                self._on_failed(head.utterance_id, head.audio, head.failed)
+            else:
                 break
-            del self._pending[head.utterance_id]
-            self._remember(head.utterance_id)
-            self._on_final(head.utterance_id, head.final.text, head.final.language)
         if not self._pending:
             self._idle.set()
 
@@ -403,20 +512,18 @@ class Link:
             await asyncio.sleep(WATCH_INTERVAL_S)
             now = loop.time()
             late = [u for u in self._pending.values()
-                    if u.final is None and u.deadline is not None and u.deadline <= now]
+                    if u.failed is None and not u.complete and u.deadline is not None and u.deadline <= now]
             for utterance in late:
+                utterance.deadline = None
                 if utterance.replays < self.settings.max_replays:
                     utterance.replays += 1
-                    utterance.deadline = None
                     log.warning("no final for %s within %.1f s; reconnecting to replay it",
                                 utterance.utterance_id, self.settings.final_timeout_s)
                     self.reconnect()
                 else:
                     log.error("no final for %s after %d replay(s); giving up on it",
                               utterance.utterance_id, utterance.replays)
-                    del self._pending[utterance.utterance_id]
-                    self._remember(utterance.utterance_id)
-                    self._on_failed(utterance.utterance_id, utterance.audio, "no transcript from the server")
+                    utterance.failed = "no transcript from the server"
             if late:
                 self._flush()
 

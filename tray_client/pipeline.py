@@ -452,6 +452,8 @@ class Pipeline:
     def _on_link_status(self, status: LinkStatus) -> None:
         if status.error:
             self._notice("error", status.detail)
+            if self._config.no_tray:  # headless: nobody can fix the token while we wait; exit and say why
+                self._fail(status.detail)
         self._update_state()
 
     def _on_partial(self, utterance_id: str, text: str) -> None:

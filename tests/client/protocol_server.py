@@ -31,6 +31,10 @@ class Faults:
     withhold_ids: set[str] = field(default_factory=set)  # never answer these utterances
     duplicate_finals: bool = False  # send every final twice
     refuse_token: str | None = None  # require this bearer token (HTTP 401 otherwise)
+    busy_handshakes: int = 0  # answer this many handshakes with HTTP 503 (server full or loading)
+    engine_failures: int = 0  # answer this many stops with an `engine` error instead of a final
+    engine_fail_ids: set[str] = field(default_factory=set)  # ... and every stop of these ids
+    max_utterance_bytes: int | None = None  # cut like the real server: too_long, final so far, rest as "<id>.2"
 
 
 @dataclass
@@ -38,10 +42,12 @@ class Record:
     """What the server saw."""
 
     connections: int = 0
+    handshakes: int = 0  # HTTP upgrade requests, refused ones included
     hellos: list[dict] = field(default_factory=list)
     starts: collections.Counter = field(default_factory=collections.Counter)
     audio: dict[str, list[bytes]] = field(default_factory=lambda: collections.defaultdict(list))  # per attempt
     finals_sent: list[tuple[str, str]] = field(default_factory=list)
+    engine_errors: int = 0
 
 
 def free_port() -> int:
@@ -95,6 +101,10 @@ class ProtocolServer:
             self._server = None
 
     def _check_auth(self, connection, request):
+        self.record.handshakes += 1
+        if self.faults.busy_handshakes > 0:
+            self.faults.busy_handshakes -= 1
+            return connection.respond(503, "server busy: 8 sessions already (--max-sessions)\n")
         token = self.faults.refuse_token
         if token is None:
             return None
@@ -104,10 +114,23 @@ class ProtocolServer:
 
     async def _handle(self, websocket) -> None:
         self.record.connections += 1
-        current: str | None = None
+        current: str | None = None  # the id of the open segment ("X", or "X.2" after a cut)
+        base: str | None = None
+        segment = 1
         buffer = bytearray()
         async for message in websocket:
             if isinstance(message, bytes):
+                limit = self.faults.max_utterance_bytes
+                if limit is not None and current is not None and len(buffer) + len(message) > limit:
+                    # Like asr_server's session: too_long first, then the final of the part so far.
+                    room = limit - len(buffer)
+                    buffer += message[:room]
+                    message = message[room:]
+                    await self._send(websocket, {"type": "error", "code": "too_long", "id": current,
+                                                 "message": "over the limit"})
+                    await self._finalize(websocket, current, bytes(buffer))
+                    segment += 1
+                    current, buffer = f"{base}.{segment}", bytearray()
                 buffer += message
                 drop_at = self.faults.drop_after_bytes
                 if drop_at is not None and self.faults.drops > 0 and len(buffer) >= drop_at:
@@ -120,27 +143,40 @@ class ProtocolServer:
             event = data.get("event")
             if event == "hello":
                 self.record.hellos.append(data)
-                await websocket.send(json.dumps({"type": "ready", "protocol": 1, "model": "script",
-                                                 "backend": "test"}))
+                await self._send(websocket, {"type": "ready", "protocol": 1, "model": "script", "backend": "test"})
             elif event == "start":
-                current = data.get("id")
+                base = current = data.get("id")
+                segment = 1
                 buffer = bytearray()
                 self.record.starts[current] += 1
-            elif event == "stop":
-                audio = bytes(buffer)
-                self.record.audio[current or ""].append(audio)
-                text = self.transcribe(current or "", audio)
-                if current in self.faults.withhold_ids:
-                    continue
-                if self.faults.withhold_finals > 0:
-                    self.faults.withhold_finals -= 1
-                    continue
-                reply = json.dumps({"type": "final", "id": current, "text": text, "language": "English"},
-                                   ensure_ascii=False)
-                for _ in range(2 if self.faults.duplicate_finals else 1):
-                    await websocket.send(reply)
-                    self.record.finals_sent.append((current or "", text))
+            elif event == "cancel":
                 current, buffer = None, bytearray()
+            elif event == "stop":
+                await self._finalize(websocket, current, bytes(buffer))
+                current, buffer = None, bytearray()
+
+    @staticmethod
+    async def _send(websocket, message: dict) -> None:
+        await websocket.send(json.dumps(message, ensure_ascii=False))
+
+    async def _finalize(self, websocket, current: str | None, audio: bytes) -> None:
+        """Answer a stopped (or cut) segment: its final, or one of the injected faults instead."""
+        self.record.audio[current or ""].append(audio)
+        text = self.transcribe(current or "", audio)
+        if current in self.faults.withhold_ids:
+            return
+        if self.faults.withhold_finals > 0:
+            self.faults.withhold_finals -= 1
+            return
+        if current in self.faults.engine_fail_ids or self.faults.engine_failures > 0:
+            self.faults.engine_failures = max(0, self.faults.engine_failures - 1)
+            self.record.engine_errors += 1
+            await self._send(websocket, {"type": "error", "code": "engine", "id": current,
+                                         "message": "decoding failed (injected); send it again"})
+            return
+        for _ in range(2 if self.faults.duplicate_finals else 1):
+            await self._send(websocket, {"type": "final", "id": current, "text": text, "language": "English"})
+            self.record.finals_sent.append((current or "", text))
 
 
 def phrase_transcriber(samples: np.ndarray, phrases: list, texts: list[str] | None = None,

@@ -51,3 +51,15 @@ def test_headless_type_output_without_a_display_fails_fast(speech, monkeypatch):
         result = run_cli("--server", server.url, "--input-wav", str(speech.english.path), "--output", "type",
                          "--fast")
     assert result.returncode == 3 and "--output stdout" in result.stderr
+
+
+def test_headless_refused_token_exits_at_once_telling_the_user_to_fix_it(speech):
+    with ProtocolServer(lambda i, a: "words", Faults(refuse_token="right")) as server:
+        started = time.monotonic()
+        result = run_cli("--server", server.url, "--token", "wrong", "--input-wav", str(speech.english.path),
+                         "--output", "stdout", "--fast")
+    assert result.returncode == 3
+    assert "refused the token (HTTP 401" in result.stderr and "--token" in result.stderr
+    assert result.stdout == ""
+    assert time.monotonic() - started < 15  # not after the unreachable timeout: retrying cannot help
+    assert server.record.handshakes == 1

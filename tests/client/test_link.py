@@ -169,3 +169,115 @@ def test_aclose_reports_unfinished_utterances():
         return await link.aclose()
 
     assert asyncio.run(scenario()) == ["kept"]
+
+
+def test_engine_error_replays_the_utterance_on_the_same_connection_and_outputs_it_once():
+    with ProtocolServer(echo_length, Faults(engine_failures=1)) as server:
+        collector = Collector()
+
+        async def scenario() -> Link:
+            link = collector.link(server.url)
+            link.start()
+            send_utterance(link, "e1", 3)
+            send_utterance(link, "e2", 1)
+            assert await link.wait_idle(10)
+            await asyncio.sleep(0.2)  # nothing more may arrive
+            await link.aclose()
+            return link
+
+        link = asyncio.run(scenario())
+    assert collector.finals == [("e1", f"e1:{3 * len(CHUNK)}"), ("e2", f"e2:{len(CHUNK)}")]
+    assert server.record.engine_errors == 1
+    assert server.record.starts == {"e1": 2, "e2": 1}  # the replay: start with the same id, all audio, stop
+    assert server.record.audio["e1"] == [CHUNK * 3, CHUNK * 3]
+    assert link.connections == 1 and server.record.connections == 1  # no reconnect needed
+    assert collector.failed == []
+
+
+def test_engine_error_twice_tells_the_user_and_does_not_hang():
+    with ProtocolServer(echo_length, Faults(engine_fail_ids={"bad"})) as server:
+        collector = Collector()
+
+        async def scenario() -> None:
+            link = collector.link(server.url, final_timeout_s=30)
+            link.start()
+            send_utterance(link, "bad", 2)
+            send_utterance(link, "good", 1)
+            assert await link.wait_idle(5)
+            await link.aclose()
+
+        asyncio.run(scenario())
+    assert server.record.starts["bad"] == 2  # replayed once, not forever
+    assert [(i, a) for i, a, _ in collector.failed] == [("bad", CHUNK * 2)]
+    assert "could not transcribe" in collector.failed[0][2]
+    assert collector.finals == [("good", f"good:{len(CHUNK)}")]
+
+
+def test_too_long_utterance_continuations_are_output_in_order_exactly_once():
+    # The server cuts every 3 chunks: 10 chunks come back as "long", "long.2", "long.3" and "long.4". The
+    # connection also drops once mid-way, so the replay re-creates segments that were already output.
+    faults = Faults(max_utterance_bytes=3 * len(CHUNK), drop_after_bytes=2 * len(CHUNK), drops=0)
+    with ProtocolServer(echo_length, faults) as server:
+        collector = Collector()
+
+        async def scenario() -> None:
+            link = collector.link(server.url)
+            link.start()
+            await wait_until(lambda: link.connected)
+            link.open("long")
+            for index in range(10):
+                link.append("long", CHUNK)
+                if index == 7:
+                    await wait_until(lambda: len(collector.finals) >= 2)  # segments are output while speaking
+                    server.faults.drops = 1
+            await asyncio.sleep(0.1)
+            link.close("long")
+            send_utterance(link, "after", 1)
+            assert await link.wait_idle(10)
+            await asyncio.sleep(0.2)
+            await link.aclose()
+
+        asyncio.run(scenario())
+    size = 3 * len(CHUNK)
+    assert collector.finals == [("long", f"long:{size}"), ("long.2", f"long.2:{size}"),
+                                ("long.3", f"long.3:{size}"), ("long.4", f"long.4:{len(CHUNK)}"),
+                                ("after", f"after:{len(CHUNK)}")]
+    assert server.record.starts["long"] == 2  # the drop forced a full replay
+    assert collector.failed == []
+
+
+def test_http_503_is_retried_with_backoff_until_the_server_has_room():
+    with ProtocolServer(echo_length, Faults(busy_handshakes=3)) as server:
+        collector = Collector()
+
+        async def scenario() -> None:
+            link = collector.link(server.url)
+            link.start()
+            send_utterance(link, "wait", 1)
+            assert await link.wait_idle(15)
+            await link.aclose()
+
+        asyncio.run(scenario())
+    assert collector.finals == [("wait", f"wait:{len(CHUNK)}")]
+    assert server.record.handshakes == 4 and server.record.connections == 1
+    assert any("HTTP 503" in status.detail and not status.error for status in collector.statuses)
+
+
+def test_http_401_stops_retrying_until_the_token_is_fixed():
+    with ProtocolServer(echo_length, Faults(refuse_token="right")) as server:
+        collector = Collector()
+
+        async def scenario() -> None:
+            link = collector.link(server.url, token="wrong")
+            link.start()
+            send_utterance(link, "kept", 1)
+            await wait_until(lambda: link.status.error)
+            await asyncio.sleep(2 * link_module.BACKOFF_MAX_S)
+            assert server.record.handshakes == 1  # a refused token is not retried in a loop
+            assert "--token" in link.status.detail and "401" in link.status.detail
+            link.configure(LinkSettings(url=server.url, token="right"))
+            assert await link.wait_idle(10)  # the audio was kept while the user fixed the token
+            await link.aclose()
+
+        asyncio.run(scenario())
+    assert collector.finals == [("kept", f"kept:{len(CHUNK)}")]
