@@ -8,6 +8,7 @@ a message saying what to fix. With the microphone it runs until Ctrl+C.
 from __future__ import annotations
 
 import logging
+import sys
 
 from tray_client.config import ClientConfig
 from tray_client.events import Command, Notice, PipelineEvent
@@ -23,6 +24,9 @@ POLL_S = 0.2  # wake-ups while waiting, so Ctrl+C is handled promptly on every p
 
 def run_headless(config: ClientConfig) -> int:
     """Run the pipeline without a tray until the input ends (WAV) or Ctrl+C (microphone); return the exit code."""
+    if config.output == "stdout" and hasattr(sys.stdout, "reconfigure"):
+        # The contract is one UTF-8 line per final: a pipe on Windows (cp1252) or a C locale cannot hold CJK.
+        sys.stdout.reconfigure(encoding="utf-8")
     pipeline = Pipeline(config)
 
     def on_event(event: PipelineEvent) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -10,9 +11,10 @@ from tests.client.protocol_server import Faults, ProtocolServer, free_port, phra
 from tray_client.config import log_path
 
 
-def run_cli(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
+def run_cli(*args: str, timeout: float = 90, **kwargs) -> subprocess.CompletedProcess:
+    options = {"text": True, **kwargs}
     return subprocess.run([sys.executable, "-m", "tray_client", "--no-tray", *args], capture_output=True,
-                          text=True, timeout=timeout)
+                          timeout=timeout, **options)
 
 
 def test_headless_wav_prints_one_final_per_line_and_exits_zero(speech):
@@ -63,3 +65,13 @@ def test_headless_refused_token_exits_at_once_telling_the_user_to_fix_it(speech)
     assert result.stdout == ""
     assert time.monotonic() - started < 15  # not after the unreachable timeout: retrying cannot help
     assert server.record.handshakes == 1
+
+
+def test_headless_stdout_is_utf8_whatever_the_locale(speech):
+    sample = speech.mandarin
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C"}
+    with ProtocolServer(phrase_transcriber(sample.samples, sample.phrases)) as server:
+        result = run_cli("--server", server.url, "--input-wav", str(sample.path), "--output", "stdout", "--fast",
+                         text=False, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.decode("utf-8").splitlines() == [phrase.text for phrase in sample.phrases]
