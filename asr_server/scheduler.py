@@ -49,6 +49,7 @@ class SchedulerStats:
     items: int
     largest_batch: int
     failed_items: int
+    audio_seconds: float
 
 
 class InferenceWorker:
@@ -68,6 +69,7 @@ class InferenceWorker:
         self._items = 0
         self._largest_batch = 0
         self._failed_items = 0
+        self._audio_seconds = 0.0
 
     def start(self) -> None:
         """Start the thread; it loads the model first and reports through `on_loaded` on the loop."""
@@ -88,7 +90,8 @@ class InferenceWorker:
     @property
     def stats(self) -> SchedulerStats:
         """Counters so far."""
-        return SchedulerStats(self._steps, self._items, self._largest_batch, self._failed_items)
+        return SchedulerStats(self._steps, self._items, self._largest_batch, self._failed_items,
+                              self._audio_seconds)
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop after the current step; the backend is closed on its own thread."""
@@ -142,6 +145,7 @@ class InferenceWorker:
         self._steps += 1
         self._items += len(batch)
         self._largest_batch = max(self._largest_batch, len(batch))
+        self._audio_seconds += sum(len(job.audio) for job in batch) / 16000
         self._failed_items += sum(1 for output, _ in results if output is None)
         log.debug("step of %d items in %.3f s", len(batch), time.monotonic() - started)
         for job, (output, error) in zip(batch, results, strict=True):

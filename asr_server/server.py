@@ -73,7 +73,7 @@ class AsrServer:
         """Listen on host:port and start loading the model on the inference thread."""
         loop = asyncio.get_running_loop()
         self._worker = InferenceWorker(lambda: self._backend_factory(self.config), loop,
-                                       self.config.max_sessions, self._on_loaded)
+                                       self.config.max_batch_size or self.config.max_sessions, self._on_loaded)
         self._worker.start()
         transport_limit = max(_TRANSPORT_LIMIT_MIN, _TRANSPORT_LIMIT_FACTOR * self.config.max_frame_bytes)
         self._server = await serve(
@@ -132,6 +132,8 @@ class AsrServer:
             "queued_steps": self._worker.queued if self._worker is not None else 0,
             "decode_steps": stats.steps if stats else 0,
             "largest_batch": stats.largest_batch if stats else 0,
+            "decoded_items": stats.items if stats else 0,
+            "decoded_audio_seconds": round(stats.audio_seconds, 3) if stats else 0.0,
         }
 
     def _on_loaded(self, backend: Backend | None, error: BaseException | None) -> None:
