@@ -43,3 +43,17 @@ class RecordingSink:
 @pytest.fixture
 def recording_sink() -> RecordingSink:
     return RecordingSink()
+
+
+@pytest.fixture
+def fake_mics(monkeypatch):
+    """Two simulated input devices behind a fake `pyaudio` module (no sound hardware on CI): a built-in mic
+    at 16 kHz with a 440 Hz tone, and a USB headset that only does 44.1/48 kHz with a 1 kHz tone."""
+    import sys
+
+    from tests.client.fake_pyaudio import FakeDevice, FakeHardware
+
+    hardware = FakeHardware(FakeDevice("Built-in Microphone"),
+                            FakeDevice("USB Headset", rates=(44_100, 48_000), default_rate=48_000, tone_hz=1000.0))
+    monkeypatch.setitem(sys.modules, "pyaudio", hardware.module())
+    return hardware

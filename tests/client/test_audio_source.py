@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import wave
 
 import numpy as np
 import pytest
 
+from tray_client import audio_source as audio_source_module
 from tray_client.audio_source import (
     MicrophoneError,
     MicSource,
@@ -86,3 +88,48 @@ def test_missing_microphone_is_named_with_what_exists():
     assert isinstance(list_input_devices(), list)
     with pytest.raises(MicrophoneError, match=r"No Such Mic.*input devices now"):
         asyncio.run(collect(MicSource("No Such Mic")))
+
+
+async def first_frames(source: MicSource, count: int) -> np.ndarray:
+    """`count` frames from a microphone, then close it as the pipeline does."""
+    frames = []
+    async with contextlib.aclosing(source.frames()) as stream:
+        async for frame in stream:
+            assert frame.shape == (FRAME_SAMPLES,) and frame.dtype == np.int16
+            frames.append(frame)
+            if len(frames) == count:
+                break
+    return np.concatenate(frames[1:])  # the first frame may hold the resampler's start-up
+
+
+def test_microphone_is_chosen_by_name_or_index_and_resampled_when_16k_is_refused(fake_mics):
+    built_in, headset = fake_mics.devices
+    default = asyncio.run(first_frames(MicSource(None), 12))
+    by_name = asyncio.run(first_frames(MicSource("usb headset"), 12))
+    by_index = asyncio.run(first_frames(MicSource(1), 12))
+    assert dominant_hz(default) == pytest.approx(440, abs=2)
+    assert dominant_hz(by_name) == pytest.approx(1000, abs=2)
+    assert dominant_hz(by_index) == pytest.approx(1000, abs=2)
+    assert built_in.opened_at == [16_000]
+    assert headset.opened_at == [48_000, 48_000]  # it refused 16 kHz: opened at its native rate
+    with pytest.raises(MicrophoneError, match=r"'Webcam' not found.*0: Built-in Microphone, 1: USB Headset"):
+        asyncio.run(first_frames(MicSource("Webcam"), 1))
+
+
+def test_unplugged_microphone_raises_instead_of_going_silent(fake_mics, monkeypatch):
+    monkeypatch.setattr(audio_source_module, "STALL_TIMEOUT_S", 0.3)
+    received = 0
+
+    async def scenario() -> None:
+        nonlocal received
+        async with contextlib.aclosing(MicSource("built-in").frames()) as stream:
+            async for _ in stream:
+                received += 1
+                if received == 5:
+                    fake_mics.devices[0].plugged = False
+
+    with pytest.raises(MicrophoneError, match="stopped delivering audio"):
+        asyncio.run(scenario())
+    assert received >= 5
+    with pytest.raises(MicrophoneError, match="'built-in' not found"):
+        asyncio.run(first_frames(MicSource("built-in"), 1))

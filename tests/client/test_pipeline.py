@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from tests.client.protocol_server import Faults, ProtocolServer, free_port, phrase_transcriber
+from tray_client import audio_source as audio_source_module
 from tray_client import pipeline as pipeline_module
-from tray_client.audio_source import MicrophoneError
 from tray_client.config import ClientConfig, ConfigError
 from tray_client.events import ClientState, Command, FinalText, Notice, SpeechSegment, StateChanged
 from tray_client.pipeline import Pipeline
@@ -98,15 +98,11 @@ class FeedSource:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.queue: asyncio.Queue | None = None
         self.opened = threading.Event()
-        self.fail_first = 0
         self.pushed = 0
         self.consumed = 0
         self.progress = threading.Condition()
 
     async def frames(self):
-        if self.fail_first:
-            self.fail_first -= 1
-            raise MicrophoneError("test microphone unplugged")
         self.loop = asyncio.get_running_loop()
         self.queue = asyncio.Queue()
         self.opened.set()
@@ -170,24 +166,30 @@ def test_toggle_records_from_press_to_press(speech, recording_sink):
         pipeline.shutdown()
 
 
-def test_vanished_microphone_is_an_error_state_then_recovers(speech, recording_sink, monkeypatch):
-    monkeypatch.setattr(pipeline_module, "MIC_RETRY_S", 0.3)
-    source = FeedSource()
-    source.fail_first = 2
+def test_microphone_that_vanishes_is_an_error_state_retried_until_it_is_back(fake_mics, recording_sink,
+                                                                             monkeypatch):
+    monkeypatch.setattr(pipeline_module, "MIC_RETRY_S", 0.2)
+    monkeypatch.setattr(audio_source_module, "STALL_TIMEOUT_S", 0.3)
+    headset = fake_mics.devices[1]
     with ProtocolServer(lambda i, a: "ok") as server:
-        pipeline = Pipeline(ClientConfig(server=server.url, start_listening=True), source=source,
+        pipeline = Pipeline(ClientConfig(server=server.url, input_device="USB Headset", start_listening=True),
                             sink=recording_sink)
         events = Events(pipeline)
         pipeline.start()
-        assert source.opened.wait(20)
-        source.push(np.zeros(FRAME_SAMPLES * 3, dtype=np.int16))  # a working mic delivers frames
+        assert events.wait(lambda e: e.states()[-1:] == [ClientState.LISTENING])
+        headset.plugged = False
+        assert events.wait(lambda e: e.states()[-1:] == [ClientState.ERROR])
+        time.sleep(1.0)  # several retries while it is gone
+        assert pipeline.state is ClientState.ERROR
+        headset.plugged = True
+        assert events.wait(lambda e: any("working again" in n.message for n in e.of(Notice)))
         assert events.wait(lambda e: e.states()[-1:] == [ClientState.LISTENING])
         pipeline.shutdown()
-    errors = [e for e in events.of(StateChanged) if e.state is ClientState.ERROR]
-    assert errors and "unplugged" in errors[0].detail
-    notices = [n.message for n in events.of(Notice)]
-    assert sum("unplugged" in m for m in notices) == 1  # told once, not on every retry
-    assert any("working again" in m for m in notices)
+    errors = [e.detail for e in events.of(StateChanged) if e.state is ClientState.ERROR]
+    assert "stopped delivering audio" in errors[0]
+    assert sum(n.level == "error" for n in events.of(Notice)) == 1  # told once, not on every retry
+    assert len(headset.opened_at) == 2  # reopened once it was back, at its native rate
+    assert set(headset.opened_at) == {48_000}
 
 
 def test_missing_real_microphone_reports_error_with_a_fix(recording_sink):
