@@ -23,7 +23,8 @@ immutable snapshot the controller replaces whole.
 
 Quit: the controller stops the hotkeys, then asks the pipeline to shut down with a grace period for
 utterances still waiting for their final (the report says which were dropped; they are logged), then stops
-the icon. The whole sequence is bounded by `QUIT_BUDGET_S`.
+the icon. The whole sequence is bounded by `QUIT_BUDGET_S`: the brief wait for finals (`QUIT_GRACE_S`)
+plus at most a second of teardown (`QUIT_TEARDOWN_S`).
 """
 
 from __future__ import annotations
@@ -52,15 +53,18 @@ from tray_client.notify import Notifier
 from tray_client.sounds import SoundPlayer
 from tray_client.tray import TrayView, build_menu, tooltip
 
-__all__ = ["QUIT_BUDGET_S", "TrayApp", "run_tray"]
+__all__ = ["QUIT_BUDGET_S", "QUIT_GRACE_S", "QUIT_TEARDOWN_S", "TrayApp", "run_tray"]
 
 log = logging.getLogger(__name__)
 
 APP_ID = "qwen-dictation"
-QUIT_BUDGET_S = 1.0
-"""Quit ends every thread within this time, the grace for a pending final included."""
 QUIT_GRACE_S = 0.6
-"""How long Quit waits for utterances still waiting for their final; the rest of the budget is teardown."""
+"""How long Quit waits for utterances still waiting for their final (the server answers a finished utterance
+within a few hundred ms; anything later is reported as dropped, with its id, in the log)."""
+QUIT_TEARDOWN_S = 1.0
+"""After that wait, every thread stops within this time (typing a final that came in the wait included)."""
+QUIT_BUDGET_S = QUIT_GRACE_S + QUIT_TEARDOWN_S
+"""The longest Quit takes, from the request to the icon's loop ending."""
 DEVICE_REFRESH_S = 15.0
 """The microphone menu is re-enumerated this often (and on demand), so plugged-in mics show up."""
 

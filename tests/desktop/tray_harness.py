@@ -110,7 +110,9 @@ class TrayProcess:
         """Every thread's stack in the app, for failure messages (tray_main.py dumps them on SIGUSR1)."""
         if self.process.poll() is not None:
             return f"(the app exited with {self.process.returncode})"
-        self.process.send_signal(signal.SIGUSR1)
+        self.process.send_signal(signal.SIGUSR2)  # the asyncio tasks (a dead one shows its exception)
+        time.sleep(0.5)
+        self.process.send_signal(signal.SIGUSR1)  # every thread's stack
         time.sleep(1)
         return (self.home / "stderr.log").read_text(errors="replace")[-8000:]
 

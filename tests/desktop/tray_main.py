@@ -10,11 +10,28 @@ import sys
 from pathlib import Path
 
 
+def dump_asyncio_tasks(*_: object) -> None:
+    """Write every asyncio task's name and state to stderr, with the exception of a task that died (a failed
+    link or pump task shows nowhere else until it is garbage collected)."""
+    import asyncio
+    import gc
+    import traceback
+
+    for task in [obj for obj in gc.get_objects() if isinstance(obj, asyncio.Task)]:
+        state = "pending" if not task.done() else "cancelled" if task.cancelled() else "done"
+        error = task.exception() if state == "done" else None
+        sys.stderr.write(f"asyncio task {task.get_name()}: {state}\n")
+        if error is not None:
+            sys.stderr.write("".join(traceback.format_exception(error)))
+    sys.stderr.flush()
+
+
 def main() -> int:
     import faulthandler
     import signal
 
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID` dumps every thread's stack
+    signal.signal(signal.SIGUSR2, dump_asyncio_tasks)  # `kill -USR2 PID` lists the asyncio tasks
     from tray_client.app import run_tray
     from tray_client.config import load_config
     from tray_client.logs import setup_logging
