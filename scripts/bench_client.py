@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""Client footprint: CPU and memory of the real headless client listening to silence, then to speech.
+
+What it runs: `python -m tray_client --no-tray --input-wav FILE --output stdout --vad torch|onnx` as a subprocess,
+paced in real time like a microphone (no --fast), against the real asr_server with the scripted backend in its own
+process (so the server's work is not counted). The WAV is N seconds of silence followed by espeak-ng speech. Two
+kinds of silence: digital zero, and -50 dBFS noise (a real mic is never zero; noise is the honest case).
+
+What it reports, per VAD runtime and kind of silence:
+- CPU, % of one core (user + system, all threads), over the silence and over the speech, from psutil samples.
+  The silence window skips the first seconds after the VAD loaded (model warm-up is a one-off).
+- RSS: the largest sampled RSS in each phase, and the peak over the whole run (VmHWM, kernel-tracked).
+- VAD ms per 512-sample frame (p50, p99): the real `tray_client.vad.SileroVad` timed in this process.
+- Full mode also measures what the memory is made of: a bare interpreter, the client modules, `import torch`,
+  each Silero runtime loaded through tray_client.vad, and Silero's ONNX file run with onnxruntime + numpy only.
+
+Targets (reported, never enforced): silence <= 3 % of one core; RSS <= 250 MB with torch, <= 120 MB with ONNX.
+
+Usage: python scripts/bench_client.py [--quick] [--silence-s 60] [--vads torch,onnx] [--variants noise,zero]
+Ends with one JSON line of the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_common import (
+    PHRASES,
+    REPO_ROOT,
+    Fixture,
+    build_fixture,
+    client_env,
+    empty_config,
+    machine_line,
+    percentile,
+    print_table,
+    scratch_dir,
+    stand_in_server,
+)
+
+FRAME_SAMPLES = 512
+FRAMES_PER_SECOND = 16_000 / FRAME_SAMPLES
+SILENCE_TARGET_PCT = 3.0
+RSS_TARGET_MB = {"torch": 250.0, "onnx": 120.0}
+NOISE_DBFS = -50.0
+WARMUP_SKIP_S = 3.0  # after the VAD loads: JIT profiling runs and first connections are one-offs, not idle cost
+SAMPLE_INTERVAL_S = 0.1
+MB = 1024 * 1024
+
+
+@dataclass
+class Phase:
+    """CPU and memory over one stretch of a run."""
+
+    seconds: float
+    cpu_pct: float  # of one core
+    rss_max_mb: float
+
+
+@dataclass
+class ClientRun:
+    """One client subprocess from start to exit."""
+
+    vad: str
+    silence: str
+    exit_code: int
+    texts_ok: bool
+    load_s: float  # from process start to "Silero VAD loaded"
+    silence_phase: Phase
+    speech_phase: Phase
+    peak_rss_mb: float  # VmHWM: the kernel's high-water mark for the whole run
+    threads: int
+    outputs: list[str] = field(default_factory=list)
+
+
+def _hwm_mb(pid: int) -> float:
+    """Peak resident set (VmHWM) of a live process, in MB."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        match = re.search(r"VmHWM:\s+(\d+) kB", status.read())
+    return int(match.group(1)) / 1024 if match else float("nan")
+
+
+def _reader(stream: object, sink: list[tuple[float, str]]) -> threading.Thread:
+    """Timestamp every line a child writes, on its own thread, so the pipe never fills and blocks it."""
+    def run() -> None:
+        for raw in stream:  # type: ignore[attr-defined]
+            sink.append((time.time(), raw.decode("utf-8", "replace").rstrip("\n")))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def _phase(samples: list[tuple[float, float, float]], start: float, end: float) -> Phase:
+    """CPU % of one core between two wall times (CPU seconds interpolated between samples) and the largest RSS."""
+    times = np.array([s[0] for s in samples])
+    cpu = np.array([s[1] for s in samples])
+    start, end = max(start, times[0]), min(end, times[-1])
+    if end <= start:
+        return Phase(0.0, float("nan"), float("nan"))
+    used = float(np.interp(end, times, cpu) - np.interp(start, times, cpu))
+    inside = [s[2] for s in samples if start <= s[0] <= end]
+    return Phase(end - start, 100.0 * used / (end - start), max(inside) / MB if inside else float("nan"))
+
+
+def run_client(fixture: Fixture, url: str, vad: str, silence: str, silence_s: float, workdir: Path) -> ClientRun:
+    """Run the headless client on the fixture in real time; sample its CPU and memory until it exits."""
+    command = [sys.executable, "-m", "tray_client", "--no-tray", "--server", url, "--input-wav", str(fixture.path),
+               "--output", "stdout", "--vad", vad, "--config-file", str(empty_config(workdir))]
+    started = time.time()
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=client_env(workdir))
+    out: list[tuple[float, str]] = []
+    err: list[tuple[float, str]] = []
+    readers = [_reader(process.stdout, out), _reader(process.stderr, err)]
+    watched = psutil.Process(process.pid)
+    samples: list[tuple[float, float, float]] = []
+    peak_mb, threads = float("nan"), 0
+    deadline = started + fixture.duration_s + 90
+    while process.poll() is None and time.time() < deadline:
+        try:
+            now = time.time()
+            times = watched.cpu_times()
+            rss = watched.memory_info().rss
+            hwm = _hwm_mb(process.pid)  # NaN once the child is a zombie: keep the last real reading
+            peak_mb = hwm if peak_mb != peak_mb else max(peak_mb, hwm) if hwm == hwm else peak_mb
+            threads = max(threads, watched.num_threads())
+        except (psutil.NoSuchProcess, FileNotFoundError, ProcessLookupError):
+            break
+        samples.append((now, times.user + times.system, float(rss)))
+        time.sleep(SAMPLE_INTERVAL_S)
+    if process.poll() is None:
+        process.kill()
+    code = process.wait()
+    for reader in readers:
+        reader.join(5)
+    loaded = next((t for t, line in err if "Silero VAD loaded" in line), None)
+    if loaded is None or not samples:
+        tail = "\n".join(line for _, line in err[-20:])
+        raise RuntimeError(f"client ({vad}) did not start its VAD (exit {code}); its log ends:\n{tail}")
+    # The pump starts as soon as the VAD is loaded, so audio time 0 is (within a few ms) the "loaded" line.
+    silence_phase = _phase(samples, loaded + WARMUP_SKIP_S, loaded + silence_s - 0.2)
+    speech_phase = _phase(samples, loaded + silence_s, loaded + fixture.duration_s)
+    outputs = [line for _, line in out]
+    return ClientRun(vad=vad, silence=silence, exit_code=code, texts_ok=outputs == [p.text for p in fixture.phrases],
+                     load_s=loaded - started, silence_phase=silence_phase, speech_phase=speech_phase,
+                     peak_rss_mb=peak_mb, threads=threads, outputs=outputs)
+
+
+def time_vad(kind: str, fixture: Fixture, frames: int) -> dict[str, float]:
+    """Milliseconds per 512-sample frame of the real SileroVad, on silence frames and on speech frames."""
+    from tray_client.vad import SileroVad
+
+    vad = SileroVad.load(kind)
+    first_speech = fixture.phrases[0].start
+    silent = [fixture.samples[i:i + FRAME_SAMPLES] for i in range(0, first_speech - FRAME_SAMPLES, FRAME_SAMPLES)]
+    speech = [fixture.samples[i:i + FRAME_SAMPLES] for p in fixture.phrases
+              for i in range(p.start, p.end - FRAME_SAMPLES, FRAME_SAMPLES)]
+    for frame in silent[:50]:  # warm-up: the torch JIT profiles and optimises on its first calls
+        vad.probability(frame)
+    timings = []
+    pool = (silent * (frames // max(1, len(silent)) + 1))[: frames // 2] + (speech * frames)[: frames // 2]
+    for frame in pool:
+        begin = time.perf_counter()
+        vad.probability(frame)
+        timings.append((time.perf_counter() - begin) * 1000)
+    mean = float(np.mean(timings))
+    return {"frames": len(timings), "p50_ms": percentile(timings, 50), "p99_ms": percentile(timings, 99),
+            "mean_ms": mean, "core_pct_at_31fps": mean * FRAMES_PER_SECOND / 10}
+
+
+BASELINES = {
+    "python, nothing imported": "pass",
+    "client modules (no VAD)": "import numpy, websockets, tray_client.pipeline, tray_client.headless",
+    "import torch": "import torch",
+    "import onnxruntime": "import onnxruntime, numpy",
+    "SileroVad.load('torch') + 1 frame": (
+        "import numpy as np\nfrom tray_client.vad import SileroVad\n"
+        "v = SileroVad.load('torch')\nv.probability(np.zeros(512, np.int16))"),
+    "SileroVad.load('onnx') + 1 frame": (
+        "import numpy as np\nfrom tray_client.vad import SileroVad\n"
+        "v = SileroVad.load('onnx')\nv.probability(np.zeros(512, np.int16))"),
+    "silero_vad.onnx on onnxruntime+numpy only (no torch)": (
+        "import importlib.util, os\nimport numpy as np, onnxruntime as ort\n"
+        "folder = importlib.util.find_spec('silero_vad').submodule_search_locations[0]\n"
+        "o = ort.SessionOptions(); o.intra_op_num_threads = 1; o.inter_op_num_threads = 1\n"
+        "s = ort.InferenceSession(os.path.join(folder, 'data', 'silero_vad.onnx'), o,"
+        " providers=['CPUExecutionProvider'])\n"
+        "s.run(None, {'input': np.zeros((1, 576), np.float32), 'state': np.zeros((2, 1, 128), np.float32),"
+        " 'sr': np.array(16000, np.int64)})\n"
+        "import sys; assert 'torch' not in sys.modules"),
+}
+
+
+def measure_baselines() -> dict[str, float]:
+    """Peak RSS (MB) of a fresh interpreter doing only one thing: what the client's memory is made of."""
+    results = {}
+    for name, code in BASELINES.items():
+        script = code + "\nprint(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
+        done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True,
+                              timeout=120)
+        if done.returncode != 0:
+            results[name] = float("nan")
+            print(f"baseline {name!r} failed: {done.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+            continue
+        results[name] = int(done.stdout.split()[-1]) / 1024
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10 s of silence, one variant, no baselines (<60 s)")
+    parser.add_argument("--silence-s", type=float, help="seconds of silence before the speech (default 60)")
+    parser.add_argument("--vads", default="torch,onnx", help="VAD runtimes to run (default torch,onnx)")
+    parser.add_argument("--variants", help="noise (-50 dBFS), zero (digital silence); default both, quick: noise")
+    args = parser.parse_args(argv)
+    silence_s = args.silence_s or (10.0 if args.quick else 60.0)
+    variants = (args.variants or ("noise" if args.quick else "noise,zero")).split(",")
+    vads = args.vads.split(",")
+    texts = PHRASES[:2] if args.quick else PHRASES[:4]
+    print(f"# bench_client: {machine_line()}")
+    print(f"# {silence_s:g} s of silence, then {len(texts)} espeak-ng phrases; real-time WAV source; "
+          f"VADs {', '.join(vads)}; silence {', '.join(variants)}")
+    runs: list[ClientRun] = []
+    vad_timing: dict[str, dict[str, float]] = {}
+    with scratch_dir("bench_client-") as scratch:
+        workdir = Path(scratch)
+        fixtures = {}
+        for variant in variants:
+            dbfs = NOISE_DBFS if variant == "noise" else None
+            fixtures[variant] = build_fixture(workdir / variant, texts, lead_s=silence_s, gap_s=1.2, tail_s=1.5,
+                                              noise_dbfs=dbfs, name=variant)
+        for variant, fixture in fixtures.items():
+            with stand_in_server(fixture, workdir / variant) as server:
+                for vad in vads:
+                    run = run_client(fixture, server.url, vad, variant, silence_s, workdir / variant)
+                    runs.append(run)
+                    print(f"# {vad}/{variant}: exit {run.exit_code}, texts {'ok' if run.texts_ok else 'WRONG'}, "
+                          f"silence {run.silence_phase.cpu_pct:.2f} % core, peak RSS {run.peak_rss_mb:.0f} MB",
+                          flush=True)
+        timing_fixture = fixtures.get("noise") or next(iter(fixtures.values()))
+        for vad in vads:
+            vad_timing[vad] = time_vad(vad, timing_fixture, 400 if args.quick else 3000)
+    baselines = {} if args.quick else measure_baselines()
+
+    print("\nClient subprocess, real-time WAV source (CPU in % of one core; RSS in MB)")
+    rows = []
+    for run in runs:
+        target = RSS_TARGET_MB[run.vad]
+        rows.append([run.vad, run.silence, f"{run.silence_phase.cpu_pct:.2f}", f"{run.speech_phase.cpu_pct:.2f}",
+                     f"{run.silence_phase.rss_max_mb:.0f}", f"{run.speech_phase.rss_max_mb:.0f}",
+                     f"{run.peak_rss_mb:.0f}", f"{run.load_s:.1f}",
+                     "yes" if run.silence_phase.cpu_pct <= SILENCE_TARGET_PCT else "NO",
+                     f"{'yes' if run.peak_rss_mb <= target else 'NO'} (<= {target:.0f})",
+                     "ok" if run.texts_ok and run.exit_code == 0 else f"exit {run.exit_code}, {run.outputs}"])
+    print_table(["vad", "silence", "CPU silence %", "CPU speech %", "RSS silence", "RSS speech", "peak RSS",
+                 "start s", "silence <= 3 %", "RSS target", "finals"], rows)
+    print("\nSileroVad.probability, ms per 512-sample frame (32 ms of audio), in process, 1 torch thread")
+    print_table(["vad", "frames", "p50 ms", "p99 ms", "mean ms", "% core at 31.25 frames/s"],
+                [[k, v["frames"], f"{v['p50_ms']:.3f}", f"{v['p99_ms']:.3f}", f"{v['mean_ms']:.3f}",
+                  f"{v['core_pct_at_31fps']:.2f}"] for k, v in vad_timing.items()])
+    if baselines:
+        print("\nWhat the memory is made of: peak RSS of a fresh interpreter doing only this")
+        print_table(["what", "peak RSS MB"], [[k, f"{v:.0f}"] for k, v in baselines.items()])
+    figures = {
+        "bench": "client", "quick": args.quick, "machine": machine_line(), "silence_s": silence_s,
+        "runs": [{key: value for key, value in asdict(run).items() if key != "outputs"} for run in runs],
+        "vad_ms_per_frame": vad_timing, "baseline_peak_rss_mb": baselines,
+        "targets": {"silence_cpu_pct": SILENCE_TARGET_PCT, "rss_mb": RSS_TARGET_MB},
+    }
+    print(json.dumps(figures, allow_nan=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
