@@ -1,0 +1,158 @@
+<#
+.SYNOPSIS
+    Set up (first run) and start the dictation tray app on Windows.
+
+.DESCRIPTION
+    1. Creates .venv in the repository with Python 3.10 or newer (the "py" launcher, else "python").
+    2. Installs the CPU build of torch from the PyTorch index, then the client (pip install -e ".[client]").
+       The CPU build is chosen on purpose: the tray only runs Silero VAD, and the default PyPI wheel on
+       Windows is the same CPU build today but a CUDA build would be several GB. It is done again only when
+       pyproject.toml or the torch pin changes (a stamp file in .venv remembers).
+    3. With -WithServer, starts the ASR server inside WSL2 in its own window (start_server_wsl.ps1) and waits
+       for its /healthz, so the tray does not greet you with "cannot reach the server".
+    4. Starts the tray app with pythonw.exe (no console window); its log is in %LOCALAPPDATA%.
+
+    Every argument this script does not know goes to `python -m tray_client`, e.g.
+        scripts\start_client.bat -WithServer --hotkey-toggle "<ctrl>+<alt>+d"
+
+.EXAMPLE
+    scripts\start_client.bat
+.EXAMPLE
+    scripts\start_client.bat -WithServer
+.EXAMPLE
+    powershell -NoProfile -ExecutionPolicy Bypass -File scripts\start_client.ps1 -Console --log-level DEBUG
+#>
+[CmdletBinding(PositionalBinding = $false)]
+param(
+    # Start scripts\start_server_wsl.ps1 first (WSL2 with the NVIDIA driver).
+    [switch]$WithServer,
+    # Arguments for scripts/start_server.sh (inside WSL), as one string, e.g. "--model Qwen/Qwen3-ASR-0.6B".
+    [string]$ServerArgs = "",
+    # How long to wait for the server's /healthz before starting the tray anyway (it reconnects on its own).
+    [int]$ServerWaitSeconds = 300,
+    # Run in this console with python.exe and show the log here, instead of detached with pythonw.exe.
+    [switch]$Console,
+    # Reinstall the client even when the stamp says it is up to date.
+    [switch]$Reinstall,
+    # Everything else is passed to `python -m tray_client`.
+    [Parameter(ValueFromRemainingArguments = $true)]
+    [string[]]$ClientArgs = @()
+)
+
+$ErrorActionPreference = "Stop"
+Set-StrictMode -Version Latest
+
+# Keep in step with scripts/test.sh (the Linux CI pin); tests/desktop/test_launchers.py checks they match.
+$TorchVersion = "2.13.0"
+$TorchIndex = "https://download.pytorch.org/whl/cpu"
+$DefaultServer = "ws://127.0.0.1:8765"
+
+$RepoRoot = Split-Path -Parent $PSScriptRoot
+$Venv = Join-Path $RepoRoot ".venv"
+$VenvPython = Join-Path $Venv "Scripts\python.exe"
+$VenvPythonW = Join-Path $Venv "Scripts\pythonw.exe"
+
+function Find-Python {
+    # The py launcher picks the newest installed Python; fall back to whatever "python" is on PATH.
+    $candidates = @(
+        @{ Exe = "py"; Args = @("-3") },
+        @{ Exe = "python"; Args = @() }
+    )
+    foreach ($candidate in $candidates) {
+        if (-not (Get-Command $candidate.Exe -ErrorAction SilentlyContinue)) { continue }
+        $pyArgs = $candidate.Args
+        $version = & $candidate.Exe @pyArgs -c "import sys; print('%d.%d' % sys.version_info[:2])" 2>$null
+        if ($LASTEXITCODE -eq 0 -and $version -and [version]("$version".Trim()) -ge [version]"3.10") {
+            return $candidate
+        }
+    }
+    throw ("Python 3.10 or newer was not found. Install it from https://www.python.org/downloads/windows/ " +
+           "(tick 'Add python.exe to PATH'), then run this again.")
+}
+
+function ConvertTo-ArgumentString {
+    # Start-Process joins -ArgumentList with spaces and quotes nothing (Windows PowerShell 5.1): quote here by
+    # the rules of CommandLineToArgvW, so a path with spaces or "<ctrl>+<alt>+d" arrives as one argument.
+    param([string[]]$Arguments)
+    $quoted = foreach ($argument in $Arguments) {
+        if ($argument -ne "" -and $argument -notmatch '[\s"]') { $argument; continue }
+        '"' + ($argument -replace '(\\*)"', '$1$1\"' -replace '(\\+)$', '$1$1') + '"'
+    }
+    return ($quoted -join " ")
+}
+
+function Invoke-Checked {
+    param([string]$What, [string]$Exe, [string[]]$Arguments)
+    & $Exe @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "$What failed (exit code $LASTEXITCODE): $Exe $($Arguments -join ' ')" }
+}
+
+function Install-Client {
+    if (-not (Test-Path $VenvPython)) {
+        $python = Find-Python
+        Write-Host "== creating $Venv"
+        Invoke-Checked "creating the venv" $python.Exe ($python.Args + @("-m", "venv", $Venv))
+    }
+    $hash = (Get-FileHash (Join-Path $RepoRoot "pyproject.toml") -Algorithm SHA1).Hash.Substring(0, 12)
+    $stamp = Join-Path $Venv ".installed-client-$hash-torch$TorchVersion"
+    if ((Test-Path $stamp) -and -not $Reinstall) { return }
+    Write-Host "== installing the tray client into $Venv (the first time downloads about 300 MB)"
+    Invoke-Checked "upgrading pip" $VenvPython @("-m", "pip", "install", "-q", "--upgrade", "pip")
+    # torch first, from the CPU index: .[client] then finds it installed and does not pull another build.
+    Invoke-Checked "installing torch (CPU)" $VenvPython @(
+        "-m", "pip", "install", "-q", "torch==$TorchVersion", "--index-url", $TorchIndex)
+    Push-Location $RepoRoot
+    try {
+        # Editable, so the tray finds assets\ (icons, sounds) in this folder.
+        Invoke-Checked "installing the client" $VenvPython @("-m", "pip", "install", "-q", "-e", ".[client]")
+    } finally {
+        Pop-Location
+    }
+    Get-ChildItem $Venv -Filter ".installed-client-*" | Remove-Item -Force
+    New-Item -ItemType File -Path $stamp | Out-Null
+}
+
+function Get-ServerUrl {
+    # The tray's --server argument if one was given (either "--server URL" or "--server=URL").
+    for ($i = 0; $i -lt $ClientArgs.Count; $i++) {
+        if ($ClientArgs[$i] -eq "--server" -and $i + 1 -lt $ClientArgs.Count) { return $ClientArgs[$i + 1] }
+        if ($ClientArgs[$i] -like "--server=*") { return $ClientArgs[$i].Substring(9) }
+    }
+    return $DefaultServer
+}
+
+function Start-WslServer {
+    $script = Join-Path $PSScriptRoot "start_server_wsl.ps1"
+    $arguments = @("-NoProfile", "-ExecutionPolicy", "Bypass", "-NoExit", "-File", $script)
+    if ($ServerArgs) { $arguments += @("-ServerArgs", $ServerArgs) }
+    Write-Host "== starting the ASR server in WSL2 in its own window"
+    Start-Process powershell.exe -ArgumentList (ConvertTo-ArgumentString $arguments) | Out-Null
+
+    $health = (Get-ServerUrl) -replace "^ws", "http" -replace "/+$", ""
+    $health = "$health/healthz"
+    Write-Host "== waiting up to $ServerWaitSeconds s for $health (the first start downloads the model)"
+    $deadline = (Get-Date).AddSeconds($ServerWaitSeconds)
+    while ((Get-Date) -lt $deadline) {
+        try {
+            $reply = Invoke-WebRequest -Uri $health -UseBasicParsing -TimeoutSec 3
+            if ($reply.StatusCode -eq 200) { Write-Host "== the server is up"; return }
+        } catch {
+            # not up yet (connection refused, or 503 while the model loads)
+        }
+        Start-Sleep -Seconds 2
+    }
+    Write-Warning "the server did not answer $health yet; starting the tray anyway (it keeps retrying)"
+}
+
+Install-Client
+if ($WithServer) { Start-WslServer }
+
+$trayArgs = @("-m", "tray_client") + $ClientArgs
+if ($Console) {
+    Write-Host "== starting the tray app in this window (Ctrl+C or the tray's Quit ends it)"
+    Push-Location $RepoRoot
+    try { & $VenvPython @trayArgs; exit $LASTEXITCODE } finally { Pop-Location }
+}
+Write-Host "== starting the tray app; look for the microphone icon in the notification area"
+Start-Process -FilePath $VenvPythonW -ArgumentList (ConvertTo-ArgumentString $trayArgs) `
+    -WorkingDirectory $RepoRoot | Out-Null

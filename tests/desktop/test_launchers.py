@@ -1,0 +1,49 @@
+"""The Windows launchers cannot run here; check what can drift: the torch pin, the CPU index, what they call, and
+that the README gives the same commands."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = REPO_ROOT / "scripts"
+
+
+def read(name: str) -> str:
+    return (SCRIPTS / name).read_text(encoding="utf-8")
+
+
+def test_bat_runs_the_ps1_next_to_it_bypassing_the_policy_and_passes_every_argument():
+    bat = read("start_client.bat")
+    assert re.search(r'powershell\.exe -NoProfile -ExecutionPolicy Bypass -File "%~dp0start_client\.ps1" %\*', bat)
+    assert "exit /b %status%" in bat  # the script's failure is the .bat's exit code
+
+
+def test_client_launcher_installs_the_cpu_torch_pinned_like_ci_then_the_client():
+    ps1 = read("start_client.ps1")
+    ci_pin = re.search(r'"torch==([0-9.]+)"', read("test.sh")).group(1)
+    assert re.search(r'\$TorchVersion = "([0-9.]+)"', ps1).group(1) == ci_pin
+    assert '$TorchIndex = "https://download.pytorch.org/whl/cpu"' in ps1
+    torch_step = ps1.index('"torch==$TorchVersion", "--index-url", $TorchIndex')
+    client_step = ps1.index('"-e", ".[client]"')
+    assert torch_step < client_step  # torch first, or pip would pick a build itself
+    assert "pythonw.exe" in ps1 and "-m\", \"tray_client\"" in ps1
+    assert "[switch]$WithServer" in ps1 and 'Join-Path $PSScriptRoot "start_server_wsl.ps1"' in ps1
+
+
+def test_wsl_launcher_runs_start_server_sh_through_bash_in_the_repo():
+    ps1 = read("start_server_wsl.ps1")
+    assert "& wsl.exe @distroArgs -- bash -lc $command" in ps1
+    assert "&& bash scripts/start_server.sh" in ps1
+    assert "wslpath -a" in ps1
+    assert (SCRIPTS / "start_server.sh").is_file()
+
+
+def test_readme_documents_the_exact_launcher_commands():
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme.splitlines()[2].startswith("- **Set up and start the product**")
+    assert "`scripts\\start_client.bat -WithServer`" in readme.splitlines()[2]
+    for command in ("scripts\\start_client.bat", "scripts\\start_client.bat -WithServer",
+                    "-File scripts\\start_server_wsl.ps1", "https://download.pytorch.org/whl/cpu"):
+        assert command in readme, command
