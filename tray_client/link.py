@@ -42,6 +42,7 @@ OPEN_TIMEOUT_S = 5.0
 READY_TIMEOUT_S = 5.0
 WATCH_INTERVAL_S = 0.1
 DEDUPE_MEMORY = 10_000
+MAX_FRAME_BYTES = 32_000  # 1 s of audio per binary frame: well under asr_server's max_frame_bytes (64 KiB)
 
 
 class LinkError(RuntimeError):
@@ -184,7 +185,8 @@ class Link:
         if utterance is None or utterance.closed:
             log.warning("audio for unknown or closed utterance %s dropped", utterance_id)
             return
-        utterance.chunks.append(pcm)
+        # One WebSocket frame per chunk: split a long pre-roll so no frame exceeds the server's frame limit.
+        utterance.chunks.extend(pcm[i : i + MAX_FRAME_BYTES] for i in range(0, len(pcm), MAX_FRAME_BYTES))
         self._dirty.set()
 
     def close(self, utterance_id: str) -> None:

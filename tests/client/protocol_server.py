@@ -48,6 +48,7 @@ class Record:
     audio: dict[str, list[bytes]] = field(default_factory=lambda: collections.defaultdict(list))  # per attempt
     finals_sent: list[tuple[str, str]] = field(default_factory=list)
     engine_errors: int = 0
+    largest_frame: int = 0  # bytes of the largest binary frame received
 
 
 def free_port() -> int:
@@ -120,6 +121,7 @@ class ProtocolServer:
         buffer = bytearray()
         async for message in websocket:
             if isinstance(message, bytes):
+                self.record.largest_frame = max(self.record.largest_frame, len(message))
                 limit = self.faults.max_utterance_bytes
                 if limit is not None and current is not None and len(buffer) + len(message) > limit:
                     # Like asr_server's session: too_long first, then the final of the part so far.

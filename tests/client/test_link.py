@@ -281,3 +281,23 @@ def test_http_401_stops_retrying_until_the_token_is_fixed():
 
         asyncio.run(scenario())
     assert collector.finals == [("kept", f"kept:{len(CHUNK)}")]
+
+
+def test_long_audio_chunks_are_split_into_frames_the_server_accepts():
+    big = bytes(range(256)) * 400  # 100 KiB at once, like a long push-to-talk pre-roll
+    with ProtocolServer(echo_length) as server:
+        collector = Collector()
+
+        async def scenario() -> None:
+            link = collector.link(server.url)
+            link.start()
+            link.open("big")
+            link.append("big", big)
+            link.close("big")
+            assert await link.wait_idle(10)
+            await link.aclose()
+
+        asyncio.run(scenario())
+    assert collector.finals == [("big", f"big:{len(big)}")]
+    assert server.record.audio["big"] == [big]
+    assert server.record.largest_frame == link_module.MAX_FRAME_BYTES
