@@ -1,8 +1,9 @@
 """The inference thread: the only thread that loads, calls and closes the model.
 
 The asyncio loop submits one `DecodeJob` per utterance step (never blocking: a lock-protected list and a
-condition). The thread takes everything waiting, urgent steps first (stopped utterances, whose final someone is
-waiting for), then the oldest, up to `max_batch`, and runs ONE `backend.generate` for the batch. Results go back to
+condition). The thread takes everything waiting, oldest first, up to `max_batch`, and runs ONE
+`backend.generate` for the batch. Urgent steps (stopped utterances, whose final the user is waiting for) go in a
+batch of their own ahead of partials, because a batch lasts as long as its longest generated output. Results go back to
 the loop with `call_soon_threadsafe`, so session state is only ever touched on the loop.
 
 If a batched generate raises, each item is retried alone, so one bad utterance fails only its own session.
@@ -125,10 +126,14 @@ class InferenceWorker:
             if self._closing:
                 return None
             live = [job for job in self._jobs if not job.cancelled()]
-            live.sort(key=lambda job: (not job.urgent, job.submitted_at))
-            batch = live[: self._max_batch]
-            self._jobs = live[self._max_batch:]
-            return batch
+            live.sort(key=lambda job: job.submitted_at)
+            # Steps of stopped utterances (finals) run in a batch of their own: a batch lasts as long as its
+            # longest output, and a final's short continuation should not wait for another session's long partial.
+            urgent = [job for job in live if job.urgent]
+            chosen = (urgent or live)[: self._max_batch]
+            taken = {id(job) for job in chosen}
+            self._jobs = [job for job in live if id(job) not in taken]
+            return chosen
 
     def _decode(self, backend: Backend, batch: list[DecodeJob]) -> None:
         started = time.monotonic()

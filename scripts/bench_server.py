@@ -1,0 +1,251 @@
+"""Server scaling: many concurrent sessions streaming real-time audio into the real asr_server, two policies.
+
+The decoder is modelled (GPU time from the H100 fit in BENCHMARKS.md, slept on the inference thread), everything
+else is the real server in its own process: sessions, streaming, scheduler, websockets. Policies, side by side:
+
+- ours: one batched generate per step for every session's ready chunk, 1 s chunks, a 20 s window, finals first;
+- original: the original server's decoding, one call per session per chunk, serialized (--max-batch-size 1),
+  2 s chunks, full re-feed of the whole utterance (no window, a partial every chunk).
+
+Figures: partial latency (a partial covering speech up to time t arrives at t + latency; the modelled transcript
+has 4 words per second, so a partial's word count says how much speech it covers), final latency (stop sent ->
+final received), speech finalized per wall second, and audio fed to the decoder per second of speech. A second
+table replays the streaming state machine offline for one utterance of 10-120 s to show how decoder input grows
+with utterance length under each policy.
+
+    python scripts/bench_server.py --quick        # < 60 s
+    python scripts/bench_server.py                # 1, 8, 32, 64 sessions; a few minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from websockets.asyncio.client import connect  # noqa: E402
+
+from asr_server.streaming import StepOutput, StreamSettings, UtteranceStream  # noqa: E402
+from tests.support.servers import free_port, get_health, start_server_process, wait_healthy  # noqa: E402
+
+FRAME_SAMPLES = 512  # what the tray client sends: 32 ms
+WORDS_PER_SECOND = 4.0  # ModelledBackend's default tokens_per_second
+
+POLICIES: dict[str, list[str]] = {
+    "ours": ["--chunk-seconds", "1.0", "--window-seconds", "20", "--refeed-ratio", "4"],
+    "original": ["--chunk-seconds", "2.0", "--window-seconds", "100000", "--refeed-ratio", "1e9",
+                 "--max-batch-size", "1", "--max-utterance-seconds", "100000"],
+}
+ORIGINAL_STREAM = StreamSettings.from_seconds(2.0, 1e5, 2, 5, refeed_ratio=1e9)
+OURS_STREAM = StreamSettings.from_seconds(1.0, 20.0, 2, 5, refeed_ratio=4.0)
+
+
+@dataclass
+class SessionResult:
+    """What one simulated user saw."""
+
+    partial_latencies: list[float] = field(default_factory=list)
+    final_latencies: list[float] = field(default_factory=list)
+    finals: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+async def _user(url: str, utterances: int, seconds: float, gap: float, start_delay: float,
+                final_timeout: float) -> SessionResult:
+    """Stream `utterances` of `seconds` of audio in real time, 32 ms frames; time every partial and final."""
+    result = SessionResult()
+    frame = (np.random.default_rng().integers(-2000, 2000, FRAME_SAMPLES)).astype("<i2").tobytes()
+    await asyncio.sleep(start_delay)
+    loop = asyncio.get_running_loop()
+    async with connect(url, max_size=None, open_timeout=30) as websocket:
+        for index in range(utterances):
+            utterance_id = f"u{index}"
+            clock = {"speech_start": 0.0, "stop_sent": 0.0}
+
+            async def reader(uid: str = utterance_id, clock: dict[str, float] = clock) -> None:
+                while True:
+                    message = json.loads(await websocket.recv())
+                    now = loop.time()
+                    if message.get("type") == "error":
+                        result.errors.append(message.get("code", "?"))
+                    if message.get("id") != uid:
+                        continue
+                    if message["type"] == "partial":
+                        covered = len(message["text"].split()) / WORDS_PER_SECOND
+                        result.partial_latencies.append(now - (clock["speech_start"] + covered))
+                    elif message["type"] == "final":
+                        result.final_latencies.append(now - clock["stop_sent"])
+                        result.finals += 1
+                        return
+
+            await websocket.send(json.dumps({"event": "start", "id": utterance_id}))
+            speech_start = clock["speech_start"] = loop.time()
+            listening = asyncio.create_task(reader())
+            frames = round(seconds * 16000 / FRAME_SAMPLES)
+            for n in range(frames):
+                await websocket.send(frame)
+                # Pace against the clock, not per sleep, so scheduling jitter does not stretch the audio.
+                await asyncio.sleep(max(0.0, speech_start + (n + 1) * FRAME_SAMPLES / 16000 - loop.time()))
+            clock["stop_sent"] = loop.time()
+            await websocket.send(json.dumps({"event": "stop"}))
+            try:
+                await asyncio.wait_for(listening, final_timeout)
+            except TimeoutError:
+                result.errors.append("final timeout")
+                return result
+            await asyncio.sleep(gap)
+    return result
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+@dataclass
+class RunFigures:
+    """One (policy, sessions) cell of the table."""
+
+    policy: str
+    sessions: int
+    partial_p50: float
+    partial_p95: float
+    final_p50: float
+    final_p95: float
+    finals: int
+    expected_finals: int
+    speech_per_wall_second: float
+    decoder_audio_per_speech_second: float
+    largest_batch: int
+    errors: int
+
+    def row(self) -> str:
+        return (f"{self.policy:9s} {self.sessions:4d} {self.partial_p50:8.2f} {self.partial_p95:8.2f} "
+                f"{self.final_p50:8.2f} {self.final_p95:8.2f} {self.finals:4d}/{self.expected_finals:<4d} "
+                f"{self.speech_per_wall_second:8.1f} {self.decoder_audio_per_speech_second:7.1f} "
+                f"{self.largest_batch:5d} {self.errors:4d}")
+
+
+def run_cell(policy: str, sessions: int, args: argparse.Namespace, log_dir: Path) -> RunFigures:
+    """Start the server for this policy, run the users, read the server's counters."""
+    port = free_port()
+    server_args = ["tests.support.stand_in_server_main", "--cost-scale", str(args.cost_scale), "--",
+                   "--port", str(port), "--max-sessions", str(max(sessions, 1)), "--log-level", "WARNING",
+                   *POLICIES[policy]]
+    process = start_server_process(server_args, log_path=log_dir / f"server-{policy}-{sessions}.log")
+    try:
+        wait_healthy(port, 60, process)
+        rng = random.Random(sessions)
+        started = time.monotonic()
+
+        async def everyone() -> list[SessionResult]:
+            return await asyncio.gather(*(
+                _user(f"ws://127.0.0.1:{port}", args.utterances, args.seconds, args.gap, rng.uniform(0, 1.0),
+                      args.final_timeout) for _ in range(sessions)))
+
+        results = asyncio.run(everyone())
+        wall = time.monotonic() - started
+        _, health = get_health(port)
+    finally:
+        process.terminate()
+        process.wait(10)
+    partials = [x for r in results for x in r.partial_latencies]
+    finals = [x for r in results for x in r.final_latencies]
+    speech = sum(r.finals for r in results) * args.seconds
+    return RunFigures(
+        policy=policy, sessions=sessions,
+        partial_p50=_percentile(partials, 50), partial_p95=_percentile(partials, 95),
+        final_p50=_percentile(finals, 50), final_p95=_percentile(finals, 95),
+        finals=sum(r.finals for r in results), expected_finals=sessions * args.utterances,
+        speech_per_wall_second=speech / wall,
+        decoder_audio_per_speech_second=float(health.get("decoded_audio_seconds", 0.0)) / max(speech, 1e-9),
+        largest_batch=int(health.get("largest_batch", 0)),
+        errors=sum(len(r.errors) for r in results),
+    )
+
+
+def offline_feed_ratio(seconds: int, settings: StreamSettings) -> float:
+    """Audio given to the decoder per second of speech for one utterance, decoding every step that is ready."""
+    stream = UtteranceStream("u", settings)
+    fed = 0
+    words = 0
+    for _ in range(round(seconds * 1000 / 32)):
+        stream.feed(b"\x00\x00" * FRAME_SAMPLES)
+        if (step := stream.next_step()) is not None:
+            fed += len(step.audio)
+            words += 1
+            stream.apply(StepOutput(raw=f"language English<asr_text>w{words}", language="English", text="w"))
+    stream.stop()
+    while (step := stream.next_step()) is not None:
+        fed += len(step.audio)
+        stream.apply(StepOutput(raw="language English<asr_text>w", language="English", text="w"))
+    return fed / (seconds * 16000)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the grid, print the tables and one JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="1 and 8 sessions, one 5 s utterance each")
+    parser.add_argument("--sessions", default="1,8,32,64")
+    parser.add_argument("--policies", default="ours,original")
+    parser.add_argument("--utterances", type=int, default=2, help="utterances per session")
+    parser.add_argument("--seconds", type=float, default=8.0, help="speech per utterance")
+    parser.add_argument("--gap", type=float, default=0.5, help="silence between utterances (nothing sent)")
+    parser.add_argument("--cost-scale", type=float, default=1.0, help="multiply the modelled GPU time")
+    parser.add_argument("--final-timeout", type=float, default=120.0)
+    parser.add_argument("--log-dir", type=Path, default=REPO_ROOT / ".bench")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sessions, args.utterances, args.seconds, args.final_timeout = "1,8", 1, 5.0, 40.0
+    args.log_dir.mkdir(parents=True, exist_ok=True)
+    sessions = [int(x) for x in args.sessions.split(",")]
+    policies = args.policies.split(",")
+
+    print(f"modelled decoder: H100 1.7B fit x{args.cost_scale}; {args.utterances} utterance(s) of "
+          f"{args.seconds:g} s per session, real time, 32 ms frames")
+    print("policy    sess  part50s  part95s  fin50s   fin95s  finals     speech/s feed/s  batch errs")
+    cells: list[RunFigures] = []
+    for count in sessions:
+        for policy in policies:
+            cell = run_cell(policy, count, args, args.log_dir)
+            cells.append(cell)
+            print(cell.row(), flush=True)
+
+    lengths = [10, 30, 60, 120]
+    print("\naudio fed to the decoder per second of speech, one utterance (offline replay of the stream logic)")
+    print("length s   ours  original")
+    growth: dict[str, dict[str, float]] = {"ours": {}, "original": {}}
+    for seconds in lengths:
+        ours = offline_feed_ratio(seconds, OURS_STREAM)
+        original = offline_feed_ratio(seconds, ORIGINAL_STREAM)
+        growth["ours"][str(seconds)] = round(ours, 2)
+        growth["original"][str(seconds)] = round(original, 2)
+        print(f"{seconds:8d} {ours:6.2f} {original:9.2f}")
+
+    by_key = {(c.policy, c.sessions): c for c in cells}
+    verdicts: dict[str, Any] = {}
+    if ("ours", 1) in by_key and ("ours", 32) in by_key:
+        ratio = by_key[("ours", 32)].final_p95 / by_key[("ours", 1)].final_p95
+        verdicts["ours_final_p95_32_over_1"] = round(ratio, 2)
+        print(f"\ntarget: ours p95 final latency at 32 sessions <= 3x single session: {ratio:.2f}x "
+              f"({'met' if ratio <= 3 else 'NOT met'})")
+    worst = max(growth["ours"].values())
+    print(f"target: decoder audio per speech second <= 6x for 10-120 s: ours worst {worst:.2f}x "
+          f"({'met' if worst <= 6 else 'NOT met'}); original at 120 s {growth['original']['120']:.1f}x")
+    print(json.dumps({"bench": "server", "cells": [c.__dict__ for c in cells], "feed_growth": growth,
+                      **verdicts}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
