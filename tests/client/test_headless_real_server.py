@@ -145,7 +145,8 @@ def test_engine_error_from_the_real_server_is_replayed_and_output_once(tiny_chec
         pipeline.shutdown()
     assert backends[0].failures == 0, "the injected failure should have fired"
     replays = [r.getMessage() for r in caplog.records if "sending the utterance again" in r.getMessage()]
-    assert len(replays) == 1, "the server's engine error should have made the client send the utterance again"
+    # A failing batch is retried item by item, so the two failures make one or two engine errors.
+    assert 1 <= len(replays) <= 2, "the server's engine error should have made the client send it again"
     ids = [e.utterance_id for e in events.of(FinalText)]
     assert ids == [s.utterance_id for s in events.of(SpeechSegment)]  # one final per phrase, none lost or doubled
     assert len(ids) == len(sample.phrases)

@@ -20,9 +20,10 @@ JOINERS = {"\u200c", "\u200d"}
 # "<asr_text>" are the model's special tokens, which the sanitizer removes on purpose; U+FFFD is a decoding
 # error marker, also removed on purpose.
 _visible = st.characters(categories=("L", "M", "N", "P", "S"), exclude_characters="<\ufffd")
-_cjk = st.one_of(st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF),
-                 st.characters(min_codepoint=0x3040, max_codepoint=0x30FF),
-                 st.characters(min_codepoint=0xFF01, max_codepoint=0xFF5E))
+_assigned = ("L", "M", "N", "P", "S")  # the CJK blocks hold unassigned code points too, which must be dropped
+_cjk = st.one_of(st.characters(categories=_assigned, min_codepoint=0x4E00, max_codepoint=0x9FFF),
+                 st.characters(categories=_assigned, min_codepoint=0x3040, max_codepoint=0x30FF),
+                 st.characters(categories=_assigned, min_codepoint=0xFF01, max_codepoint=0xFF5E))
 _word = st.text(st.one_of(_visible, _cjk), min_size=1, max_size=12)
 printable_text = (st.lists(_word, max_size=12).map(" ".join)
                   .map(lambda text: unicodedata.normalize("NFC", text))
