@@ -86,7 +86,7 @@ def _utterance_id(value: object) -> str | None:
 
 def _hello(data: dict[str, object], max_context_chars: int) -> Hello:
     version = data.get("protocol", PROTOCOL_VERSION)
-    if version != PROTOCOL_VERSION:
+    if isinstance(version, bool) or version != PROTOCOL_VERSION:
         raise ProtocolError(BAD_MESSAGE, f"hello protocol {version!r}: this server speaks protocol "
                             f"{PROTOCOL_VERSION}; update the client")
     language = data.get("language")

@@ -1,0 +1,81 @@
+"""Fuzzing the live server: random messages of every shape over many connections, while a user keeps dictating.
+
+Quick in CI (a few thousand messages); `scripts/soak_server.py --fuzz` sends 20,000+.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.support.fuzz_messages import MAX_CONTEXT, MAX_FRAME, random_message
+from tests.support.fuzz_session import fuzz_connection, steady_dictation
+from tests.support.servers import running_server
+from tests.support.stand_in_backends import CostModel, ModelledBackend
+from tests.support.ws_client import run
+
+
+class ErrorLog(logging.Handler):
+    """Collects every ERROR (and worse) record the server logs, with its traceback."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(scope="module")
+def fuzz_server():
+    errors = ErrorLog()
+    logging.getLogger("asr_server").addHandler(errors)
+    try:
+        with running_server(backend_factory=lambda config: ModelledBackend(CostModel().scaled(0.05)),
+                            max_sessions=64, max_frame_bytes=MAX_FRAME, max_context_chars=MAX_CONTEXT,
+                            max_utterance_seconds=600) as server:
+            yield server, errors
+    finally:
+        logging.getLogger("asr_server").removeHandler(errors)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(rng=st.randoms(use_true_random=False), count=st.integers(1, 25))
+def test_every_bad_message_gets_an_error_and_nothing_else_breaks(fuzz_server, rng, count):
+    server, errors = fuzz_server
+    messages = [random_message(rng) for _ in range(count)]
+    received, owed = run(fuzz_connection(server.url, messages))
+    assert not received.closed, "bad messages get an error, not a closed connection"
+    assert (received.errors, received.finals, received.readies) == (owed.errors, owed.finals, owed.readies), \
+        (received, owed, [m[:80] for m in messages])
+    assert not errors.records, [r.getMessage() for r in errors.records]
+
+
+def test_well_behaved_user_keeps_getting_finals_during_a_fuzz_storm(fuzz_server):
+    server, errors = fuzz_server
+
+    async def storm() -> tuple[int, int, int]:
+        user = asyncio.create_task(steady_dictation(server.url, utterances=6))
+        rng = random.Random(7)
+        sent = 0
+        while not user.done():
+            batch = [[random_message(rng) for _ in range(rng.randrange(1, 30))] for _ in range(8)]
+            results = await asyncio.gather(*(fuzz_connection(server.url, b) for b in batch))
+            sent += sum(len(b) for b in batch)
+            for got, owed in results:
+                assert (got.errors, got.finals, got.readies) == (owed.errors, owed.finals, owed.readies)
+        finals, expected = await user
+        return finals, expected, sent
+
+    finals, expected, sent = run(storm())
+    assert finals == expected == 6, "the well-behaved session got every final"
+    assert sent > 200
+    assert not errors.records, [r.getMessage() for r in errors.records]
+    status, health = server.health()
+    assert status == 200 and health["sessions"] == 0, "every fuzz connection was cleaned up"
