@@ -75,7 +75,8 @@ class ClientConfig:
     max_final_chars: int = field(default=2000, metadata=_doc(
         "Longest text typed for one utterance; anything beyond is a runaway model and is cut."))
     type_delay_ms: int = field(default=12, metadata=_doc(
-        "Delay between keystrokes when typing (X11 xdotool); raise it if characters get lost."))
+        "Delay between keystrokes when typing (X11 xdotool), for apps that drop keys sent faster. CJK and "
+        "other characters outside the keymap are exact at any delay (they are bound to spare keycodes first)."))
     no_tray: bool = field(default=False, metadata=_doc(
         "Run headless (no tray icon): needed with input_wav, useful on servers.", persist=False))
     start_listening: bool = field(default=False, metadata=_doc(
