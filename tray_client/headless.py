@@ -2,7 +2,8 @@
 
 Contract: with `--input-wav` it processes the file, outputs every final, and returns 0 once the file has ended
 and every utterance has its final. When the server stays unreachable for `unreachable_exit_s` it returns 3 with
-a message saying what to fix. With the microphone it runs until Ctrl+C.
+a message saying what to fix; also when an utterance got no transcript (the server failed it twice). With the
+microphone it runs until Ctrl+C.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def run_headless(config: ClientConfig) -> int:
     if pipeline.done_error:
         log.error("%s", pipeline.done_error)
         return EXIT_FAILED
-    if report.dropped:
-        log.error("%d utterance(s) never got a transcript", report.dropped)
+    if report.dropped or pipeline.untranscribed:
+        log.error("%d utterance(s) never got a transcript", report.dropped + pipeline.untranscribed)
         return EXIT_FAILED
     return EXIT_OK

@@ -89,6 +89,7 @@ class Pipeline:
         self._done = threading.Event()
         self.done_error: str | None = None  # set when the run ended because of a failure (headless)
         self.vad_resets = 0
+        self.untranscribed = 0  # utterances the server never transcribed (the user was told; headless exits 3)
         # Owned by the pipeline thread from start() on:
         self._session = uuid.uuid4().hex[:8]
         self._counter = itertools.count(1)
@@ -491,6 +492,7 @@ class Pipeline:
         self._check_done()
 
     def _on_failed(self, utterance_id: str, audio: bytes, why: str) -> None:
+        self.untranscribed += 1
         path = self._save_audio(utterance_id, audio)
         where = f"; its audio is saved in {path}" if path else ""
         self._notice("error", f"an utterance got no transcript ({why}){where}",

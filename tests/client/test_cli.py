@@ -75,3 +75,13 @@ def test_headless_stdout_is_utf8_whatever_the_locale(speech):
                          text=False, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.decode("utf-8").splitlines() == [phrase.text for phrase in sample.phrases]
+
+
+def test_headless_exits_non_zero_when_the_server_cannot_transcribe_an_utterance(speech):
+    sample = speech.english
+    with ProtocolServer(phrase_transcriber(sample.samples, sample.phrases), Faults(engine_failures=2)) as server:
+        result = run_cli("--server", server.url, "--input-wav", str(sample.path), "--output", "stdout", "--fast")
+    # The first utterance failed twice (its replay too) and is reported; the others are output.
+    assert result.returncode == 3
+    assert result.stdout.splitlines() == [phrase.text for phrase in sample.phrases[1:]]
+    assert "an utterance got no transcript" in result.stderr and "1 utterance(s) never got a transcript" in result.stderr
