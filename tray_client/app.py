@@ -19,7 +19,8 @@ Thread map (each thread has one owner and one way in):
 
 Nothing mutable is shared: the pipeline, the hotkeys and the tray reach the controller only through `_inbox`;
 the controller reaches the pipeline only through its thread-safe commands. The menu reads `TrayView`, an
-immutable snapshot the controller replaces whole.
+immutable snapshot the controller replaces whole. On X11 no connection to the X server is shared either: the
+icon's loop, the controller (through tray_x11) and the hotkey grab each open their own.
 
 Quit: the controller stops the hotkeys, then asks the pipeline to shut down with a grace period for
 utterances still waiting for their final (the report says which were dropped; they are logged), then stops
@@ -44,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tray_client import autostart
+from tray_client import autostart, tray_x11
 from tray_client.config import ClientConfig, config_path, log_path, save_config
 from tray_client.events import ClientState, Command, FinalText, Notice, PartialText, StateChanged
 from tray_client.hotkeys import HotkeyError, HotkeyListener, parse_hotkey
@@ -166,7 +167,7 @@ class TrayApp:
             self._pipeline = Pipeline(self._config)
         self._icon = pystray.Icon(APP_ID, load_state_icon(ClientState.OFF), "Dictation", build_menu(self))
         self._notifier.icon = self._icon
-        _x11_fix_backend(self._icon)
+        tray_x11.fix_backend(self._icon)  # before run(): it changes how the icon talks to its loop
         previous = _install_quit_signals(self._inbox)
         controller = None
         try:
@@ -358,7 +359,7 @@ class TrayApp:
         """Replace the view snapshot and refresh the tooltip (the icon image is set by _on_state)."""
         self._view = dataclasses.replace(self._view, **changes)
         if self._icon is not None:
-            self._icon.title = _title_for_backend(self._icon, tooltip(self._view))
+            self._icon.title = tray_x11.title_for_backend(self._icon, tooltip(self._view))
 
     # --- quitting -------------------------------------------------------------------------------------------
 
@@ -373,7 +374,7 @@ class TrayApp:
         self._sounds.close()
         if not self._icon_loop_ended.is_set():
             self._icon.stop()
-            _x11_wake_event_loop(self._icon, self._icon_loop_ended)
+            tray_x11.wake_event_loop(self._icon, self._icon_loop_ended)
         self.quit_seconds = time.monotonic() - started
         log.info("quit took %.3f s", self.quit_seconds)
 
@@ -384,52 +385,6 @@ class TrayApp:
                 message = self._inbox.get_nowait()
                 if isinstance(message, FinalText):
                     self._view = dataclasses.replace(self._view, last_text=message.text)
-
-
-def _x11_fix_backend(icon: Any) -> None:
-    """Two fixes to pystray 0.19's X11 (XEmbed) backend, applied before its event loop starts.
-
-    - It handles ButtonPress but never selects it on its window, so clicks are lost (pystray issue #151):
-      select it, so a left click toggles listening.
-    - It asks the tray to dock the window again on every image change; trayer then lays the icon out again
-      and after a few changes leaves it 1 px wide. Dock only when not docked (first show, or tray restarted).
-    """
-    if not type(icon).__module__.endswith("_xorg"):
-        return
-    from Xlib import X
-
-    icon._window.change_attributes(event_mask=X.ExposureMask | X.StructureNotifyMask | X.ButtonPressMask)
-    icon._display.flush()
-    dock = icon._assert_docked
-
-    def assert_docked_once() -> None:
-        if icon._systray_manager is None:
-            dock()
-        assert icon._systray_manager
-
-    icon._assert_docked = assert_docked_once
-
-
-def _x11_wake_event_loop(icon: Any, ended: threading.Event, patience_s: float = 0.2) -> None:
-    """After stop(), pystray's X11 loop waits for its window's DestroyNotify. python-xlib sometimes queues that
-    event while another thread holds the connection, and the loop then blocks on the socket until some other
-    event comes. A round trip on the connection wakes it, so it sees the queued event and ends."""
-    if not type(icon).__module__.endswith("_xorg"):
-        return
-    for _ in range(5):
-        if ended.wait(patience_s):
-            return
-        log.debug("the X11 tray loop did not end after stop(); waking it")
-        with contextlib.suppress(Exception):
-            icon._display.get_input_focus()
-
-
-def _title_for_backend(icon: Any, text: str) -> str:
-    """pystray's X11 backend stores the title as a Latin-1 WM_NAME and fails on anything else: transliterate."""
-    if not type(icon).__module__.endswith("_xorg"):
-        return text
-    text = text.replace("“", '"').replace("”", '"').replace("…", "...")
-    return text.encode("latin-1", "replace").decode("latin-1")
 
 
 def _log_shutdown_report(report: Any) -> None:

@@ -221,8 +221,12 @@ def start_quit_scenario(x_display, tmp_path, tray_home, server, sample: SpeechSa
     wav = compose(tmp_path / "quit.wav", [silence(1.0), sample.phrase_audio(0), silence(1.0)])
     tray = start_tray(x_display, tray_home, "--server", server.url, "--input-wav", str(wav),
                       "--start-listening")
-    tray.find_icon()
-    tray.wait_state(ClientState.TRANSCRIBING, 60)  # the utterance ended; its final is due
+    try:
+        tray.find_icon()
+        tray.wait_state(ClientState.TRANSCRIBING, 60)  # the utterance ended; its final is due
+    except BaseException:
+        tray.close()  # a stray app would dock its icon next to the next test's
+        raise
     return tray
 
 

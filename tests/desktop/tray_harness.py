@@ -43,6 +43,7 @@ class TrayProcess:
     display: XDisplay
     home: Path
     window_id: str = ""
+    foreign_windows: frozenset[str] = frozenset()  # icon windows that existed before: another test's app
 
     @property
     def log_file(self) -> Path:
@@ -59,9 +60,7 @@ class TrayProcess:
         def docked() -> bool:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the tray app exited with {self.process.returncode}:\n{self.log_text()}")
-            found = subprocess.run(["xdotool", "search", "--class", ICON_CLASS], env=self.display.env(),
-                                   capture_output=True, text=True)
-            for window in found.stdout.split():
+            for window in icon_windows(self.display) - self.foreign_windows:
                 if self._parent(window) != self._root():
                     self.window_id = window
                     return True
@@ -185,6 +184,13 @@ class TrayProcess:
             self.process.wait(5)
 
 
+def icon_windows(display: XDisplay) -> frozenset[str]:
+    """The X windows of every tray app icon on the display now."""
+    found = subprocess.run(["xdotool", "search", "--class", ICON_CLASS], env=display.env(), capture_output=True,
+                           text=True)
+    return frozenset(found.stdout.split())
+
+
 def expected_icon(state: ClientState, width: int, height: int) -> Image.Image:
     """What pystray's X11 backend paints for `state` in a window of this size (RGB, black background)."""
     image = Image.new("RGB", (width, height))
@@ -213,9 +219,10 @@ def start_tray(display: XDisplay, home: Path, *args: str) -> TrayProcess:
         "PYSTRAY_BACKEND": "xorg",
     }
     env.pop("PYTHONWARNINGS", None)
+    before = icon_windows(display)
     command = [sys.executable, str(RUNNER), str(home / "app.log"), "--config-file", str(config),
                "--log-level", "INFO", *args]
     process = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
                                stderr=open(home / "stderr.log", "wb"))  # noqa: SIM115 - closed by the OS at exit
-    return TrayProcess(process=process, display=display, home=home)
+    return TrayProcess(process=process, display=display, home=home, foreign_windows=before)
 
