@@ -236,9 +236,9 @@ class HotkeyListener:
         listener = keyboard.Listener(on_press=self._on_press, on_release=self._on_release, **options)
         listener.name = "hotkeys"
         listener.daemon = True
+        self._listener = listener  # before start: the win32 filter may run at once and needs it
         listener.start()
         listener.wait()
-        self._listener = listener
         log.info("hotkeys registered: %s", ", ".join(f"{n}={h.spec}" for n, h in self._bindings.items()))
 
     def stop(self) -> None:
@@ -284,6 +284,8 @@ class HotkeyListener:
         is_down = msg in (0x0100, 0x0104)  # WM_KEYDOWN, WM_SYSKEYDOWN
         if is_down:
             for name in self._tracker.press(token):
+                if self._bindings[name].modifiers & {"alt", "cmd"}:
+                    _win32_mask_modifier_release()
                 self._emit(self._on_down, name)
         else:
             for name in self._tracker.release(token):
@@ -310,6 +312,21 @@ _VK_TOKENS = {
     0xBA: ";", 0xBB: "=", 0xBC: ",", 0xBD: "-", 0xBE: ".", 0xBF: "/", 0xC0: "`", 0xDB: "[", 0xDC: "\\",
     0xDD: "]", 0xDE: "'",
 }
+
+
+_VK_MASK = 0xE8
+"""An unassigned virtual key: tapping it tells Windows the held Alt/Win key was used in a combination."""
+
+
+def _win32_mask_modifier_release() -> None:
+    """Windows opens the Start menu when Win is released, and the window's menu bar when Alt is, if no other key
+    was seen in between; the hotkey's own key was swallowed, so tap an unassigned key (as AutoHotkey does)."""
+    import ctypes
+
+    keyup = 0x0002  # KEYEVENTF_KEYUP
+    user32 = ctypes.windll.user32  # type: ignore[attr-defined]
+    user32.keybd_event(_VK_MASK, 0, 0, 0)
+    user32.keybd_event(_VK_MASK, 0, keyup, 0)
 
 
 def _vk_token(vk: int) -> str | None:
