@@ -81,6 +81,11 @@ def _utterance_id(value: object) -> str | None:
     text = str(value)
     if not text or len(text) > MAX_ID_CHARS:
         raise ProtocolError(BAD_MESSAGE, f"start id of {len(text)} characters: use 1 to {MAX_ID_CHARS}")
+    if not text.isprintable():
+        # The id comes back in every partial and final: control characters or lone surrogates there could
+        # break the client's log or even the UTF-8 encoding of our own replies.
+        raise ProtocolError(BAD_MESSAGE, f"start id {text!r} has control or unpaired surrogate characters: "
+                            "use printable text")
     return text
 
 
@@ -114,7 +119,12 @@ def _quote(raw: str) -> str:
 
 
 def _dump(message: dict[str, object]) -> str:
-    return json.dumps(message, ensure_ascii=False)
+    text = json.dumps(message, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from the model or the client: send it escaped, never fail
+        return json.dumps(message, ensure_ascii=True)
+    return text
 
 
 def ready(model: str, backend: str) -> str:

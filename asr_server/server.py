@@ -14,6 +14,7 @@ import contextlib
 import hmac
 import json
 import logging
+import threading
 from collections.abc import Callable
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
@@ -134,6 +135,9 @@ class AsrServer:
             "largest_batch": stats.largest_batch if stats else 0,
             "decoded_items": stats.items if stats else 0,
             "decoded_audio_seconds": round(stats.audio_seconds, 3) if stats else 0.0,
+            # For leak checks: both return to their idle values when every connection has closed.
+            "asyncio_tasks": len(asyncio.all_tasks()),
+            "threads": threading.active_count(),
         }
 
     def _on_loaded(self, backend: Backend | None, error: BaseException | None) -> None:

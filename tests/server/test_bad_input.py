@@ -177,3 +177,27 @@ def test_decode_error_reaches_only_its_own_session(tiny_checkpoint):
     assert any(m["type"] == "final" and m["id"] == "bad-again" for m in bad), "the session goes on"
     assert [m["id"] for m in ok if m["type"] == "final"] == ["ok", "ok-again"]
     assert not any(m["type"] == "error" for m in ok)
+
+
+def test_ids_and_texts_that_cannot_be_encoded_never_break_a_reply(server):
+    """Found by fuzzing: an id holding a lone surrogate made the final unencodable and closed the connection."""
+    async def scenario() -> list[dict]:
+        async with connect(server.url) as websocket:
+            await websocket.send('{"event": "start", "id": "\\udaec"}')
+            await websocket.send('{"event": "start", "id": "a\\u0007b"}')
+            errors = await recv_until(websocket, "error")
+            errors += await recv_until(websocket, "error")
+            await send_utterance(websocket, SPEECH, utterance_id="fine")
+            return errors + await recv_until(websocket, "final", utterance_id="fine")
+
+    messages = run(scenario())
+    assert [m["code"] for m in messages if m["type"] == "error"] == ["bad_message", "bad_message"]
+    assert messages[-1]["id"] == "fine"
+
+
+def test_reply_with_a_lone_surrogate_is_sent_escaped():
+    from asr_server import protocol
+
+    text = protocol.final("x", "bad \udc80 text", "English")
+    text.encode("utf-8")  # would raise if the surrogate were left raw
+    assert json.loads(text)["text"] == "bad \udc80 text"

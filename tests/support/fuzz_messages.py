@@ -44,7 +44,8 @@ def random_message(rng: random.Random) -> str | bytes:
     if roll < 0.12:
         return rng.choice(['{"event":"start"}', '{"event":"stop"}', '{"event":"cancel"}'])
     if roll < 0.2:
-        return json.dumps({"event": "start", "id": rng.choice(["a", "b", "1", 7, "x" * rng.randrange(1, 200)])})
+        return json.dumps({"event": "start", "id": rng.choice(["a", "b", "1", 7, "x" * rng.randrange(1, 200),
+                                                              "\udaec", "a\nb", "语音"])})
     if roll < 0.28:
         return json.dumps({"event": "hello", "protocol": rng.choice([1, 1, 2, "1", None]),
                            "language": rng.choice([None, "chinese", "English", "Klingon", 5, ""]),
@@ -129,7 +130,7 @@ class Oracle:
             return True
         if isinstance(value, bool) or not isinstance(value, str | int):
             return False
-        return 0 < len(str(value)) <= 128
+        return 0 < len(str(value)) <= 128 and str(value).isprintable()
 
     @staticmethod
     def _valid_hello(data: dict[str, Any]) -> bool:
