@@ -27,7 +27,6 @@ import json
 import re
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -47,6 +46,7 @@ from bench_common import (
     machine_line,
     percentile,
     print_table,
+    read_lines,
     scratch_dir,
     stand_in_server,
 )
@@ -93,17 +93,6 @@ def _hwm_mb(pid: int) -> float:
     return int(match.group(1)) / 1024 if match else float("nan")
 
 
-def _reader(stream: object, sink: list[tuple[float, str]]) -> threading.Thread:
-    """Timestamp every line a child writes, on its own thread, so the pipe never fills and blocks it."""
-    def run() -> None:
-        for raw in stream:  # type: ignore[attr-defined]
-            sink.append((time.time(), raw.decode("utf-8", "replace").rstrip("\n")))
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
-
-
 def _phase(samples: list[tuple[float, float, float]], start: float, end: float) -> Phase:
     """CPU % of one core between two wall times (CPU seconds interpolated between samples) and the largest RSS."""
     times = np.array([s[0] for s in samples])
@@ -125,7 +114,7 @@ def run_client(fixture: Fixture, url: str, vad: str, silence: str, silence_s: fl
                                env=client_env(workdir))
     out: list[tuple[float, str]] = []
     err: list[tuple[float, str]] = []
-    readers = [_reader(process.stdout, out), _reader(process.stderr, err)]
+    readers = [read_lines(process.stdout, out), read_lines(process.stderr, err)]  # type: ignore[arg-type]
     watched = psutil.Process(process.pid)
     samples: list[tuple[float, float, float]] = []
     peak_mb, threads = float("nan"), 0

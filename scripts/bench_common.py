@@ -18,8 +18,9 @@ import platform
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -237,3 +238,14 @@ def wait_until(predicate: Callable[[], object], timeout: float, interval: float 
             return True
         time.sleep(interval)
     return False
+
+
+def read_lines(stream: Iterable[bytes], sink: list[tuple[float, str]]) -> threading.Thread:
+    """Timestamp (time.time()) every line a child writes, on a thread, so its pipe never fills and blocks it."""
+    def run() -> None:
+        for raw in stream:
+            sink.append((time.time(), raw.decode("utf-8", "replace").rstrip("\n")))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,400 @@
+#!/usr/bin/env python3
+"""End-of-speech latency: from the last speech sample of an utterance to its final being output, taken apart.
+
+What it runs: the real client pipeline (`tray_client.pipeline.Pipeline`, real Silero VAD, segmenter, link and
+output sink) in this process, fed by the real `WavSource` in real time, against the real asr_server in its own
+process with the scripted backend (known words) and a modelled decode cost (`CostModel().scaled(f)`, 0 = free).
+The fixture is N espeak-ng phrases with 1.5 s gaps and -50 dBFS noise; where each phrase's speech ends is known to
+the sample.
+
+Observation points (no hooks added to the product, only wrappers at its public seams):
+- the audio source is the real WavSource wrapped to timestamp each frame as it is handed to the pipeline;
+- `Pipeline.subscribe` gives the SpeechSegment event, emitted on the pipeline thread the moment the segmenter ends
+  the utterance (and the link is asked to send stop); the frames yielded so far say which frame ended it;
+- the server's DEBUG log gives each decode step's end and duration ("step of N items in X s", ms resolution);
+- the sink is the real StdoutSink (writing to a file) or, with --type, the real XdotoolTyper typing into a Tk
+  window under Xvfb, wrapped to timestamp the start and end of each emit.
+
+Clock: WavSource hands frame k over at start + k*32 ms, a microphone delivers it when its last sample was captured,
+at start + (k+1)*32 ms. So a sample s counts as spoken at start - 32 ms + s/16000: the pipeline then receives
+every frame exactly when a mic would have delivered it.
+
+Breakdown per utterance (seconds from the end of speech):
+  hangover  = end decided - end of speech       (VAD tail + min-silence frames + pacing + VAD processing)
+     audio  = samples the segmenter needed past the real end of speech, / 16 kHz; it is made of:
+       vad_tail  = end of the last frame scored as speech (p >= threshold) - real end (frame rounding + Silero)
+       silence   = the min-silence frames counted (400 ms -> 13 frames = 416 ms; constant, not printed)
+       undecided = frames between the two scored in the hysteresis band (threshold-0.15 <= p < threshold),
+                   which neither extend the speech nor count as silence
+     lag    = end decided - the deciding frame was handed over (VAD worker + segmenter, in wall time)
+  uplink    = final decode started - end decided  (stop over the WebSocket, server queue, scheduler)
+  decode    = the final decode step                (modelled cost; 0 with --cost 0)
+  downlink  = output started - decode ended        (final over the WebSocket, link, output thread hand-off)
+  output    = sink.emit duration                   (stdout write+flush, or xdotool typing)
+Target: total - configured min silence - decode <= 30 ms at p50 ("beyond" below). "overhead" is the same without
+the audio part of the hangover: what the software adds after the audio says the utterance is over.
+
+Usage: python scripts/bench_latency.py [--quick] [--utterances 24] [--costs 0,1] [--vad torch] [--cli] [--type]
+The full mode (no --quick) runs costs 0 and 1 to stdout, the shipped CLI at cost 0, and typing at cost 0.
+Ends with one JSON line of the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_common import (
+    PHRASES,
+    REPO_ROOT,
+    Fixture,
+    build_fixture,
+    client_env,
+    empty_config,
+    log_time,
+    machine_line,
+    percentile,
+    print_table,
+    read_lines,
+    scratch_dir,
+    stand_in_server,
+)
+
+from tests.support.desktop import missing_desktop_tools
+from tray_client.audio_source import WavSource
+from tray_client.config import ClientConfig
+from tray_client.events import FinalText, PipelineEvent, SpeechSegment
+from tray_client.pipeline import Pipeline
+from tray_client.segmenter import FRAME_SAMPLES, SAMPLE_RATE, SegmenterSettings
+from tray_client.typing_backends import StdoutSink, TextSink
+
+FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
+TARGET_BEYOND_MS = 30.0
+NOISE_DBFS = -50.0
+GAP_S = 1.5  # longer than min silence + the slowest modelled final, so utterances never queue behind each other
+ENDED_LINE = re.compile(r"utterance \S+ ended \(\w+\) at ([\d.]+) s")
+STEP_LINE = re.compile(r"step of (\d+) items in ([\d.]+) s")
+COMPONENTS = ("total", "hangover", "audio", "vad_tail", "undecided", "lag", "uplink", "decode", "downlink", "output",
+              "beyond", "overhead")
+
+
+class TimedSource:
+    """The real WavSource, with the wall time at which each frame was handed to the pipeline."""
+
+    finite = True
+
+    def __init__(self, inner: WavSource) -> None:
+        self.inner = inner
+        self.description = inner.description
+        self.handed: list[float] = []
+
+    async def frames(self) -> AsyncIterator[np.ndarray]:
+        async for frame in self.inner.frames():
+            self.handed.append(time.time())
+            yield frame
+
+
+class TimedSink:
+    """A real sink, with the wall time at which each emit started and ended (emits come in final order)."""
+
+    def __init__(self, inner: TextSink) -> None:
+        self.inner = inner
+        self.spaced = inner.spaced
+        self.emits: list[tuple[float, float, str]] = []
+
+    def emit(self, text: str) -> None:
+        begin = time.time()
+        self.inner.emit(text)
+        self.emits.append((begin, time.time(), text))
+
+
+@dataclass
+class Utterance:
+    """One phrase's journey, in ms from the end of its speech (see the module docstring)."""
+
+    text: str
+    total: float
+    hangover: float
+    audio: float
+    vad_tail: float
+    undecided: float
+    lag: float
+    uplink: float
+    decode: float
+    downlink: float
+    output: float
+    beyond: float
+    overhead: float
+
+
+@dataclass
+class Run:
+    """One pass over the fixture at one decode cost."""
+
+    cost_scale: float
+    sink: str
+    phrases: int
+    measured: int
+    split_or_missed: int
+    finals_ok: bool
+    utterances: list[Utterance]
+
+
+def decode_steps(log_path: Path) -> list[tuple[float, float]]:
+    """(start, end) wall times of every decode step in the server log; ends are the log time (ms, truncated)."""
+    steps = []
+    for line in log_path.read_text(encoding="utf-8", errors="replace").splitlines():
+        match = STEP_LINE.search(line)
+        stamp = log_time(line)
+        if match and stamp is not None:
+            end = stamp + 0.0005  # asctime truncates to the ms: the middle of that ms is the best guess
+            steps.append((end - float(match.group(2)), end))
+    return steps
+
+
+def run_once(fixture: Fixture, workdir: Path, *, cost_scale: float, vad: str, min_silence_ms: int,
+             sink_kind: str) -> Run:
+    """Play the fixture through the in-process pipeline against a stand-in server; time every utterance."""
+    segments: list[tuple[float, SpeechSegment, int]] = []
+    finals: list[FinalText] = []
+    source = TimedSource(WavSource(fixture.path))
+    out_path = workdir / f"stdout-{cost_scale:g}.txt"
+    cleanup: list[Any] = []
+    with stand_in_server(fixture, workdir, cost_scale=cost_scale, log_level="DEBUG") as server:
+        if sink_kind == "type":
+            inner, cleanup = _tk_typer(workdir)
+        else:
+            stream = out_path.open("w", encoding="utf-8")
+            cleanup = [stream]
+            inner = StdoutSink(stream)
+        sink = TimedSink(inner)
+        config = ClientConfig(server=server.url, input_wav=str(fixture.path), output="stdout", vad=vad,
+                              no_tray=True, min_silence_ms=min_silence_ms)
+        pipeline = Pipeline(config, source=source, sink=sink)
+
+        def on_event(event: PipelineEvent) -> None:
+            # On the pipeline thread, synchronously: the frame being processed is the last one handed over.
+            if isinstance(event, SpeechSegment):
+                segments.append((time.time(), event, len(source.handed)))
+            elif isinstance(event, FinalText):
+                finals.append(event)
+
+        pipeline.subscribe(on_event)
+        pipeline.start()
+        done = pipeline.wait_done(fixture.duration_s + 60)
+        pipeline.shutdown(grace_seconds=1.0)
+        time.sleep(0.2)  # the server logs its last step before the final leaves; let the file catch up
+        steps = decode_steps(server.log_path)
+    typed_ok = True
+    for item in cleanup:
+        typed_ok = _close(item, fixture) and typed_ok
+    if not done:
+        print(f"# cost {cost_scale:g}: the pipeline did not finish (error: {pipeline.done_error})", file=sys.stderr)
+    utterances, split = _measure(fixture, source, segments, sink, steps, min_silence_ms / 1000)
+    expected = [p.text for p in fixture.phrases]
+    finals_ok = [f.text for f in finals] == expected and typed_ok
+    return Run(cost_scale, sink_kind, len(fixture.phrases), len(utterances), split, finals_ok, utterances)
+
+
+def _measure(fixture: Fixture, source: TimedSource, segments: list[tuple[float, SpeechSegment, int]],
+             sink: TimedSink, steps: list[tuple[float, float]], min_silence_s: float) -> tuple[list[Utterance], int]:
+    # The segmenter counts whole frames of silence: 400 ms is ceil(400 / 32) = 13 frames = 416 ms.
+    counted_s = SegmenterSettings(min_silence_ms=min_silence_s * 1000).silence_frames * FRAME_S
+    # WavSource sleeps until start + k*32 ms before frame k and never wakes early, so the least late frame gives
+    # its start (frame 0 alone can be late: the file is read and cut into frames after the clock starts).
+    start = min(t - k * FRAME_S for k, t in enumerate(source.handed))
+    mic_zero = start - FRAME_S  # see "Clock" in the module docstring
+    by_phrase: dict[int, list[int]] = {}
+    for index, (_, segment, _) in enumerate(segments):
+        onset, end = round(segment.onset_s * SAMPLE_RATE), round(segment.speech_end_s * SAMPLE_RATE)
+        overlaps = [min(end, p.end) - max(onset, p.start) for p in fixture.phrases]
+        best = int(np.argmax(overlaps))
+        if overlaps[best] > 0:
+            by_phrase.setdefault(best, []).append(index)
+    utterances = []
+    for number, phrase in enumerate(fixture.phrases):
+        found = by_phrase.get(number, [])
+        if len(found) != 1 or found[0] >= len(sink.emits):
+            continue  # split by a pause inside the phrase, or missed: not an end-of-speech measurement
+        decided, segment, handed = segments[found[0]]
+        out_begin, out_end, _ = sink.emits[found[0]]
+        end_of_speech = mic_zero + phrase.end / SAMPLE_RATE
+        end_sample = handed * FRAME_SAMPLES
+        frame_handed = source.handed[handed - 1]
+        # The final's decode: the last step that ended before the output began and started after the stop.
+        final_step = next((s for s in reversed(steps) if s[1] <= out_begin + 0.0015), None)
+        if final_step is not None and final_step[0] >= decided - 0.0015:
+            decode = final_step[1] - final_step[0]
+            uplink, downlink = final_step[0] - decided, out_begin - final_step[1]
+        else:  # the server had decoded all the audio already and sent the final without a step
+            decode, uplink, downlink = 0.0, out_begin - decided, 0.0
+        total = out_end - end_of_speech
+        audio = (end_sample - phrase.end) / SAMPLE_RATE
+        values = {
+            "total": total, "hangover": decided - end_of_speech, "audio": audio,
+            "vad_tail": segment.speech_end_s - phrase.end / SAMPLE_RATE,
+            "undecided": (end_sample - round(segment.speech_end_s * SAMPLE_RATE)) / SAMPLE_RATE - counted_s,
+            "lag": decided - frame_handed,
+            "uplink": uplink, "decode": decode, "downlink": downlink, "output": out_end - out_begin,
+            "beyond": total - min_silence_s - decode, "overhead": total - audio - decode,
+        }
+        utterances.append(Utterance(phrase.text, **{k: v * 1000 for k, v in values.items()}))
+    missing = len(fixture.phrases) - len(utterances)
+    return utterances, missing
+
+
+def run_cli(fixture: Fixture, workdir: Path, *, cost_scale: float, vad: str, min_silence_ms: int) -> dict[str, Any]:
+    """Cross-check with the shipped CLI: `python -m tray_client --no-tray ... --output stdout` as a subprocess.
+
+    Only the end points are visible from outside: each stdout line's arrival (read through the pipe), and the
+    audio clock, recovered from the client's "utterance ... ended at P s" log lines: such a line is written
+    when the frame ending at P (audio time) was processed, i.e. at start + P - 32 ms + a small lag; the smallest
+    (wall - P) over all utterances bounds that lag best."""
+    out: list[tuple[float, str]] = []
+    err: list[tuple[float, str]] = []
+    with stand_in_server(fixture, workdir, cost_scale=cost_scale) as server:
+        command = [sys.executable, "-m", "tray_client", "--no-tray", "--server", server.url, "--input-wav",
+                   str(fixture.path), "--output", "stdout", "--vad", vad, "--min-silence-ms", str(min_silence_ms),
+                   "--config-file", str(empty_config(workdir))]
+        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env=client_env(workdir))
+        readers = [read_lines(process.stdout, out), read_lines(process.stderr, err)]  # type: ignore[arg-type]
+        try:
+            code = process.wait(timeout=fixture.duration_s + 60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            code = process.wait()
+        for reader in readers:
+            reader.join(5)
+    ended = [(stamp, float(match.group(1))) for _, line in err
+             if (match := ENDED_LINE.search(line)) and (stamp := log_time(line)) is not None]
+    texts = [line for _, line in out]
+    ok = code == 0 and texts == [p.text for p in fixture.phrases] and len(ended) == len(texts)
+    if not ok or not ended:
+        return {"ok": False, "exit_code": code, "totals_ms": []}
+    start = min(stamp - position + FRAME_S for stamp, position in ended)
+    mic_zero = start - FRAME_S
+    totals = [(stamp - (mic_zero + phrase.end / SAMPLE_RATE)) * 1000
+              for (stamp, _), phrase in zip(out, fixture.phrases, strict=True)]
+    return {"ok": True, "exit_code": code, "totals_ms": totals, "p50_ms": percentile(totals, 50),
+            "p90_ms": percentile(totals, 90), "max_ms": max(totals)}
+
+
+def _tk_typer(workdir: Path) -> tuple[TextSink, list[Any]]:
+    """The real XdotoolTyper typing into a Tk window on a fresh Xvfb display."""
+    from tests.support.desktop import start_display, start_tk_target
+    from tray_client.typing_backends import XdotoolTyper
+
+    display = start_display()
+    os.environ["DISPLAY"] = display.name  # xdotool and the keymap helper read it
+    target = start_tk_target(display, workdir / "tk")
+    typer = XdotoolTyper(delay_ms=ClientConfig().type_delay_ms, display_name=display.name)
+    return typer, [typer, target, display]
+
+
+def _close(item: Any, fixture: Fixture) -> bool:
+    """Close what a run opened; for the Tk window, check it holds every phrase, typed once, in order."""
+    ok = True
+    if hasattr(item, "wait_for_text"):
+        expected = " ".join(p.text for p in fixture.phrases)
+        ok = item.wait_for_text(expected, timeout=5) == expected
+    closer = getattr(item, "close", None)
+    if closer is not None:
+        closer()
+    return ok
+
+
+def summarize(run: Run) -> dict[str, Any]:
+    """p50 / p90 / max of every component, in ms."""
+    table: dict[str, Any] = {}
+    for name in COMPONENTS:
+        values = [getattr(u, name) for u in run.utterances]
+        table[name] = {"p50": percentile(values, 50), "p90": percentile(values, 90),
+                       "max": max(values) if values else float("nan")}
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="8 utterances, zero decode cost (<60 s)")
+    parser.add_argument("--utterances", type=int, help="phrases per run (default 24, quick 8; at most 26)")
+    parser.add_argument("--costs", help="decode cost scales of the H100 cost model (default 0,1; quick 0)")
+    parser.add_argument("--vad", default="torch", choices=("torch", "onnx"))
+    parser.add_argument("--min-silence-ms", type=int, default=ClientConfig().min_silence_ms)
+    parser.add_argument("--cli", action="store_true",
+                        help="also time the shipped CLI as a subprocess (stdout through a pipe) at the first cost")
+    parser.add_argument("--type", action="store_true",
+                        help="also type into a Tk window under Xvfb (xdotool) at the first cost scale")
+    args = parser.parse_args(argv)
+    count = min(len(PHRASES), args.utterances or (8 if args.quick else 24))
+    if not args.quick:  # the full (recorded) run cross-checks the CLI and types into a window too
+        args.cli = True
+        args.type = args.type or not missing_desktop_tools()
+    costs = [float(c) for c in (args.costs or ("0" if args.quick else "0,1")).split(",")]
+    print(f"# bench_latency: {machine_line()}")
+    print(f"# {count} utterances per run, VAD {args.vad}, min silence {args.min_silence_ms} ms, "
+          f"decode cost scales {costs}, sinks {'stdout, xdotool' if args.type else 'stdout'}")
+    runs: list[Run] = []
+    with scratch_dir("bench_latency-") as scratch:
+        workdir = Path(scratch)
+        fixture = build_fixture(workdir, PHRASES[:count], lead_s=1.0, gap_s=GAP_S, tail_s=GAP_S,
+                                noise_dbfs=NOISE_DBFS, name="latency")
+        plan = [(cost, "stdout") for cost in costs] + ([(costs[0], "type")] if args.type else [])
+        for cost, sink_kind in plan:
+            run_dir = workdir / f"cost{cost:g}-{sink_kind}"
+            run_dir.mkdir()
+            run = run_once(fixture, run_dir, cost_scale=cost, vad=args.vad, min_silence_ms=args.min_silence_ms,
+                           sink_kind=sink_kind)
+            runs.append(run)
+            print(f"# cost {cost:g}, {sink_kind}: {run.measured}/{run.phrases} utterances measured, "
+                  f"finals {'ok' if run.finals_ok else 'WRONG'}", flush=True)
+        cli: dict[str, Any] = {}
+        if args.cli:
+            cli_dir = workdir / "cli"
+            cli_dir.mkdir()
+            cli = run_cli(fixture, cli_dir, cost_scale=costs[0], vad=args.vad, min_silence_ms=args.min_silence_ms)
+            print(f"# CLI subprocess, cost {costs[0]:g}: {'ok' if cli['ok'] else 'FAILED'}", flush=True)
+    summaries = []
+    for run in runs:
+        summary = summarize(run)
+        summaries.append({"cost_scale": run.cost_scale, "sink": run.sink, "measured": run.measured,
+                          "phrases": run.phrases, "finals_ok": run.finals_ok, "ms": summary})
+        print(f"\nCost scale {run.cost_scale:g}, sink {run.sink}: {run.measured} utterances; ms from the last "
+              f"speech sample (p50 / p90 / max)")
+        print_table(["component", "p50", "p90", "max"],
+                    [[name, summary[name]["p50"], summary[name]["p90"], summary[name]["max"]]
+                     for name in COMPONENTS])
+        beyond = summary["beyond"]["p50"]
+        print(f"target: beyond (total - {args.min_silence_ms} ms min silence - decode) p50 {beyond:.1f} ms "
+              f"<= {TARGET_BEYOND_MS:.0f} ms: {'met' if beyond <= TARGET_BEYOND_MS else 'NOT met'}; "
+              f"overhead after the audio decided it (p50) {summary['overhead']['p50']:.1f} ms")
+    if cli.get("ok"):
+        print(f"\nShipped CLI as a subprocess (stdout read through a pipe), cost {costs[0]:g}: total from the last "
+              f"speech sample to the stdout line, p50 {cli['p50_ms']:.1f} / p90 {cli['p90_ms']:.1f} / max "
+              f"{cli['max_ms']:.1f} ms over {len(cli['totals_ms'])} utterances (compare with 'total' above)")
+    figures = {"bench": "latency", "quick": args.quick, "machine": machine_line(), "vad": args.vad,
+               "min_silence_ms": args.min_silence_ms, "target_beyond_p50_ms": TARGET_BEYOND_MS,
+               "runs": summaries, "cli": cli,
+               "utterances": [{"cost_scale": r.cost_scale, "sink": r.sink, **asdict(u)} for r in runs
+                              for u in r.utterances]}
+    print(json.dumps(figures, allow_nan=True))
+    return 0
+
+
+if __name__ == "__main__":
+    threading.current_thread().name = "bench"
+    sys.exit(main())
