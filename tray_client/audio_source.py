@@ -11,9 +11,11 @@ asyncio thread with `loop.call_soon_threadsafe`. Nothing else is shared.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import math
+import threading
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -224,10 +226,33 @@ class MicSource:
             audio.terminate()
             raise
 
+    def _open_in_thread(self, loop: asyncio.AbstractEventLoop,
+                        queue: asyncio.Queue[bytes]) -> concurrent.futures.Future[tuple[Any, Any, int]]:
+        """Open the device on a short-lived thread (PortAudio blocks), outside the loop's task list."""
+        future: concurrent.futures.Future[tuple[Any, Any, int]] = concurrent.futures.Future()
+
+        def work() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(self._open(loop, queue))
+            except BaseException as error:  # handed to the awaiting coroutine, which raises it
+                future.set_exception(error)
+
+        threading.Thread(target=work, name="mic-open", daemon=True).start()
+        return future
+
     async def frames(self) -> AsyncIterator[np.ndarray]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[bytes] = asyncio.Queue()
-        audio, stream, rate = await asyncio.to_thread(self._open, loop, queue)
+        opening = self._open_in_thread(loop, queue)
+        try:
+            audio, stream, rate = await asyncio.shield(asyncio.wrap_future(opening))
+        except asyncio.CancelledError:
+            # Stopped while the device was opening: close it in the opener's thread once it is open (whether or
+            # not this loop still runs then), or the device stays held.
+            opening.add_done_callback(_close_when_opened)
+            raise
         reblocker = Reblocker(rate)
         try:
             while True:
@@ -247,6 +272,13 @@ def _put_dropping_oldest(queue: asyncio.Queue[bytes], data: bytes) -> None:
             queue.get_nowait()
         log.warning("audio queue full: the pipeline is not keeping up, oldest audio dropped")
     queue.put_nowait(data)
+
+
+def _close_when_opened(opening: concurrent.futures.Future[tuple[Any, Any, int]]) -> None:
+    if opening.cancelled() or opening.exception() is not None:
+        return
+    audio, stream, _ = opening.result()
+    _close_stream(audio, stream)
 
 
 def _close_stream(audio: Any, stream: Any) -> None:

@@ -194,6 +194,12 @@ class Pipeline:
             self.done_error = f"pipeline failed: {error}"
             self._done.set()
         finally:
+            # Let every task finish its cleanup (a microphone closes its stream in a worker thread) before the
+            # loop goes, as asyncio.run does; a task destroyed while pending would leak its device.
+            leftover = asyncio.all_tasks(self._loop)
+            for task in leftover:
+                task.cancel()
+            self._loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()
 

@@ -133,3 +133,39 @@ def test_unplugged_microphone_raises_instead_of_going_silent(fake_mics, monkeypa
     assert received >= 5
     with pytest.raises(MicrophoneError, match="'built-in' not found"):
         asyncio.run(first_frames(MicSource("built-in"), 1))
+
+
+def test_microphone_stopped_while_opening_is_closed_once_open(fake_mics, monkeypatch):
+    """Listening turned off while PortAudio is still opening the device must not leave the device held."""
+    import threading
+
+    built_in = fake_mics.devices[0]
+    release = threading.Event()
+    closed = threading.Event()
+    real_open = MicSource._open
+
+    def slow_open(self, loop, queue):
+        release.wait(5)  # PortAudio can take seconds to open a Bluetooth headset
+        audio, stream, rate = real_open(self, loop, queue)
+        real_stop = stream.stop_stream
+
+        def stop_stream() -> None:
+            real_stop()
+            closed.set()
+
+        stream.stop_stream = stop_stream
+        return audio, stream, rate
+
+    monkeypatch.setattr(MicSource, "_open", slow_open)
+
+    async def scenario() -> None:
+        task = asyncio.ensure_future(first_frames(MicSource("built-in"), 3))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    release.set()
+    assert closed.wait(5), "the stream opened after the cancel must be closed"
+    assert built_in.opened_at == [16_000]
