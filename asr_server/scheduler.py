@@ -82,6 +82,19 @@ class InferenceWorker:
             self._jobs.append(job)
             self._wakeup.notify()
 
+    def promote(self, job: DecodeJob, audio: np.ndarray) -> bool:
+        """Make a job that is still waiting urgent, decoding `audio` instead; False if the thread already took it.
+
+        When a user stops speaking while their partial step is queued, that step becomes the final: one decode
+        instead of a partial and then a final, and it runs in the next urgent batch.
+        """
+        with self._wakeup:
+            if not any(queued is job for queued in self._jobs):
+                return False
+            job.audio = audio
+            job.urgent = True
+            return True
+
     @property
     def queued(self) -> int:
         """Jobs waiting for a step (for /healthz)."""

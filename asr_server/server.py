@@ -178,7 +178,7 @@ class AsrServer:
     async def _serve_connection(self, websocket: ServerConnection) -> None:
         assert self._engine is not None and self._worker is not None
         outbox: asyncio.Queue[str | None] = asyncio.Queue()
-        session = Session(self.config, self._engine, outbox.put_nowait, self._worker.submit)
+        session = Session(self.config, self._engine, outbox.put_nowait, self._worker.submit, self._worker.promote)
         self._sessions.add(session)
         writer = asyncio.create_task(self._write(websocket, outbox), name=f"writer-{session.number}")
         log.info("session %d connected from %s", session.number, websocket.remote_address)

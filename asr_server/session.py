@@ -12,6 +12,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from asr_server import protocol
 from asr_server.config import ServerConfig
 from asr_server.errors import ProtocolError
@@ -36,12 +38,15 @@ class Session:
     """Protocol v1 for one connection: hello options, the open utterance, and utterances still decoding."""
 
     def __init__(self, config: ServerConfig, engine: EngineInfo, send: Callable[[str], None],
-                 submit: Callable[[DecodeJob], None]) -> None:
+                 submit: Callable[[DecodeJob], None],
+                 promote: Callable[[DecodeJob, np.ndarray], bool] = lambda job, audio: False) -> None:
         self.number = next(_session_numbers)
         self._config = config
         self._engine = engine
         self._send = send
         self._submit = submit
+        self._promote = promote
+        self._queued_jobs: dict[UtteranceStream, DecodeJob] = {}
         self._settings = StreamSettings.from_seconds(config.chunk_seconds, config.window_seconds,
                                                      config.unfixed_chunk_num, config.unfixed_token_num,
                                                      config.refeed_ratio)
@@ -96,6 +101,7 @@ class Session:
         self._open = None
         self._decoding.clear()
         self._sent_text.clear()
+        self._queued_jobs.clear()
 
     @property
     def utterances_in_progress(self) -> int:
@@ -130,7 +136,15 @@ class Session:
             raise ProtocolError(protocol.BAD_MESSAGE, "stop without an open utterance: send start, audio, stop")
         stream, self._open = self._open, None
         stream.stop()
+        self._promote_queued_step(stream)
         self._pump(stream)
+
+    def _promote_queued_step(self, stream: UtteranceStream) -> None:
+        """If the stream's partial step has not started yet, turn it into the final (see InferenceWorker.promote)."""
+        job = self._queued_jobs.get(stream)
+        window = stream.extended_window() if job is not None else None
+        if job is not None and window is not None and self._promote(job, window):
+            stream.extend_in_flight(window)
 
     def _cancel(self) -> None:
         if self._open is None:
@@ -155,6 +169,7 @@ class Session:
                     "a new utterance", stream.utterance_id)
         self._open = None
         stream.stop()
+        self._promote_queued_step(stream)
         self._pump(stream)
         self._continuations += 1
         self._open = self._new_stream(f"{self._open_base_id}.{self._continuations + 1}")
@@ -179,14 +194,16 @@ class Session:
         if step is None:
             return
         label = f"session {self.number} utterance {stream.utterance_id}"
-        self._submit(DecodeJob(
+        self._queued_jobs[stream] = job = DecodeJob(
             label=label, context=self._context, language=self._language, audio=step.audio,
             prefix_raw=step.prefix_raw, rollback_tokens=step.rollback_tokens, urgent=step.urgent,
             done=lambda output, error: self._on_step(stream, output, error),
             cancelled=lambda: self._closed or stream.finished,
-        ))
+        )
+        self._submit(job)
 
     def _on_step(self, stream: UtteranceStream, output: StepOutput | None, error: str | None) -> None:
+        self._queued_jobs.pop(stream, None)
         if self._closed or stream.finished:
             return
         if output is None:
@@ -219,6 +236,7 @@ class Session:
 
     def _forget(self, stream: UtteranceStream) -> None:
         self._decoding.discard(stream)
+        self._queued_jobs.pop(stream, None)
         self._sent_text.pop(stream, None)
 
     def _error(self, code: str, message: str, utterance_id: str | None = None) -> None:

@@ -177,6 +177,24 @@ class UtteranceStream:
             urgent=self.stopped,
         )
 
+    def extended_window(self) -> np.ndarray | None:
+        """For a step still queued when stop arrives: the window with the remaining audio appended, so that step
+        can become the final (None if that would overflow the window). Commit it with `extend_in_flight`."""
+        if not self.in_flight or not self.stopped:
+            return None
+        waiting = self.pending_samples
+        if len(self._window) + waiting > self.settings.window_samples:
+            return None
+        if waiting == 0:
+            return self._window
+        tail = np.frombuffer(bytes(self._pending), dtype="<i2").astype(np.float32) / 32768.0
+        return np.concatenate([self._window, tail])
+
+    def extend_in_flight(self, window: np.ndarray) -> None:
+        """The queued step now decodes `window` (from `extended_window`): the pending audio is part of it."""
+        self._pending.clear()
+        self._window = window
+
     def apply(self, output: StepOutput) -> None:
         """Take a step's result: it becomes the current window's text."""
         self.in_flight = False

@@ -96,7 +96,9 @@ class _StandIn(Backend):
                 common += 1
             continuation = full[common:]
             outputs.append(continuation)
-            tokens.append(len(continuation.split()) + (self.cost.header_tokens if self.cost else 0))
+            # The header is generated only when the prompt does not already hold it (no forced language, no prefix).
+            generated_header = self.cost.header_tokens if self.cost and not tag else 0
+            tokens.append(len(continuation.split()) + generated_header)
         seconds = [len(item.audio) / 16000 for item in items]
         delay = self.cost.step_seconds(seconds, tokens) if self.cost else 0.0
         if delay > 0:
