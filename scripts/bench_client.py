@@ -11,6 +11,7 @@ What it reports, per VAD runtime and kind of silence:
   The silence window skips the first seconds after the VAD loaded (model warm-up is a one-off).
 - RSS: the largest sampled RSS in each phase, and the peak over the whole run (VmHWM, kernel-tracked).
 - VAD ms per 512-sample frame (p50, p99): the real `tray_client.vad.SileroVad` timed in this process.
+- The same pipeline in process with the model taken out: what the per-frame plumbing costs on its own.
 - Full mode also measures what the memory is made of: a bare interpreter, the client modules, `import torch`,
   each Silero runtime loaded through tray_client.vad, and Silero's ONNX file run with onnxruntime + numpy only.
 
@@ -171,6 +172,34 @@ def time_vad(kind: str, fixture: Fixture, frames: int) -> dict[str, float]:
             "mean_ms": mean, "core_pct_at_31fps": mean * FRAMES_PER_SECOND / 10}
 
 
+def plumbing_cpu(fixture: Fixture, url: str, silence_s: float, workdir: Path) -> dict[str, float]:
+    """CPU of the real pipeline on silence with the model taken out (the VAD answers 0.0 at once).
+
+    Everything else is real: WavSource pacing, the per-frame hand-off to the VAD thread and back, segmenter,
+    link. Run in this process with `SileroVad.probability` replaced, so the difference from the client subprocess
+    is what the model itself costs; the rest is per-frame plumbing."""
+    from tray_client.config import ClientConfig
+    from tray_client.pipeline import Pipeline
+    from tray_client.typing_backends import StdoutSink
+    from tray_client.vad import SileroVad
+
+    real = SileroVad.probability
+    SileroVad.probability = lambda self, frame: 0.0  # type: ignore[method-assign,assignment,misc]
+    try:
+        config = ClientConfig(server=url, input_wav=str(fixture.path), output="stdout", no_tray=True)
+        with (workdir / "plumbing.txt").open("w", encoding="utf-8") as stream:
+            pipeline = Pipeline(config, sink=StdoutSink(stream))
+            pipeline.start()
+            time.sleep(WARMUP_SKIP_S + 1.0)  # the VAD loads (torch import) and the warm-up is skipped, as above
+            wall, cpu = time.monotonic(), time.process_time()
+            time.sleep(max(1.0, silence_s - WARMUP_SKIP_S - 2.0))
+            wall, cpu = time.monotonic() - wall, time.process_time() - cpu
+            pipeline.shutdown(grace_seconds=0.5)
+    finally:
+        SileroVad.probability = real  # type: ignore[method-assign]
+    return {"seconds": wall, "cpu_pct": 100.0 * cpu / wall}
+
+
 BASELINES = {
     "python, nothing imported": "pass",
     "client modules (no VAD)": "import numpy, websockets, tray_client.pipeline, tray_client.headless",
@@ -241,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
                           f"silence {run.silence_phase.cpu_pct:.2f} % core, peak RSS {run.peak_rss_mb:.0f} MB",
                           flush=True)
         timing_fixture = fixtures.get("noise") or next(iter(fixtures.values()))
+        with stand_in_server(timing_fixture, workdir / "plumbing") as server:
+            plumbing = plumbing_cpu(timing_fixture, server.url, silence_s, workdir / "plumbing")
         for vad in vads:
             vad_timing[vad] = time_vad(vad, timing_fixture, 400 if args.quick else 3000)
     baselines = {} if args.quick else measure_baselines()
@@ -261,13 +292,15 @@ def main(argv: list[str] | None = None) -> int:
     print_table(["vad", "frames", "p50 ms", "p99 ms", "mean ms", "% core at 31.25 frames/s"],
                 [[k, v["frames"], f"{v['p50_ms']:.3f}", f"{v['p99_ms']:.3f}", f"{v['mean_ms']:.3f}",
                   f"{v['core_pct_at_31fps']:.2f}"] for k, v in vad_timing.items()])
+    print(f"\nThe same pipeline on silence with the model taken out (VAD answers 0.0 at once), in process: "
+          f"{plumbing['cpu_pct']:.2f} % of a core over {plumbing['seconds']:.0f} s (per-frame plumbing)")
     if baselines:
         print("\nWhat the memory is made of: peak RSS of a fresh interpreter doing only this")
         print_table(["what", "peak RSS MB"], [[k, f"{v:.0f}"] for k, v in baselines.items()])
     figures = {
         "bench": "client", "quick": args.quick, "machine": machine_line(), "silence_s": silence_s,
         "runs": [{key: value for key, value in asdict(run).items() if key != "outputs"} for run in runs],
-        "vad_ms_per_frame": vad_timing, "baseline_peak_rss_mb": baselines,
+        "vad_ms_per_frame": vad_timing, "plumbing_silence": plumbing, "baseline_peak_rss_mb": baselines,
         "targets": {"silence_cpu_pct": SILENCE_TARGET_PCT, "rss_mb": RSS_TARGET_MB},
     }
     print(json.dumps(figures, allow_nan=True))

@@ -143,6 +143,7 @@ class ServerProcess:
 def stand_in_server(fixture: Fixture, workdir: Path, *, cost_scale: float = 0.0,
                     log_level: str = "INFO") -> Iterator[ServerProcess]:
     """The real asr_server with the scripted backend in its own process, on a free loopback port."""
+    workdir.mkdir(parents=True, exist_ok=True)
     phrases_path = workdir / "phrases.npz"
     ScriptedBackend(fixture.known_phrases()).save(phrases_path)
     port = free_port()
