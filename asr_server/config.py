@@ -68,6 +68,9 @@ class ServerConfig:
     max_batch_size: int = field(default=0, metadata=_doc(
         "Most utterance steps in one decode call (0 = --max-sessions). 1 serializes decoding like the original "
         "server, for comparison."))
+    max_partial_batch_size: int = field(default=16, metadata=_doc(
+        "Most partial (not yet stopped) steps in one decode call (0 = --max-batch-size). A final waits for the "
+        "decode call in progress, so smaller partial batches bound how long it waits under load."))
     idle_timeout_seconds: float = field(default=1800.0, metadata=_doc(
         "Close a connection that sends nothing for this long (0 = never), to free its session slot."))
     gpu_memory_utilization: float = field(default=0.5, metadata=_doc(
@@ -127,8 +130,8 @@ def _check(config: ServerConfig) -> None:
                           f"{config.chunk_seconds}: make the window at least one chunk long")
     if not 0 < config.gpu_memory_utilization <= 1:
         raise ConfigError(f"--gpu-memory-utilization {config.gpu_memory_utilization}: use a fraction in (0, 1]")
-    if config.max_batch_size < 0:
-        raise ConfigError(f"--max-batch-size {config.max_batch_size}: use 0 (= --max-sessions) or more")
+    if config.max_batch_size < 0 or config.max_partial_batch_size < 0:
+        raise ConfigError("--max-batch-size and --max-partial-batch-size: use 0 (no separate limit) or more")
     if config.idle_timeout_seconds < 0 or config.unfixed_chunk_num < 0 or config.unfixed_token_num < 0 \
             or config.max_context_chars < 0:
         raise ConfigError("--idle-timeout-seconds, --unfixed-chunk-num, --unfixed-token-num and "
@@ -184,7 +187,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-_TYPES: dict[str, type] = {"port": int, "max_batch_size": int,
+_TYPES: dict[str, type] = {"port": int, "max_batch_size": int, "max_partial_batch_size": int,
                            "max_sessions": int, "max_model_len": int, "max_new_tokens": int,
                            "unfixed_chunk_num": int, "unfixed_token_num": int, "max_frame_bytes": int,
                            "max_context_chars": int, "chunk_seconds": float, "window_seconds": float,

@@ -57,10 +57,13 @@ class InferenceWorker:
     """Owns the backend on one thread. `start` loads it; `submit` queues a job from the loop; `close` ends it."""
 
     def __init__(self, load_backend: Callable[[], Backend], loop: asyncio.AbstractEventLoop, max_batch: int,
-                 on_loaded: Callable[[Backend | None, BaseException | None], None]) -> None:
+                 on_loaded: Callable[[Backend | None, BaseException | None], None],
+                 max_partial_batch: int = 0) -> None:
         self._load_backend = load_backend
         self._loop = loop
         self._max_batch = max(1, max_batch)
+        self._max_partial_batch = min(self._max_batch, max_partial_batch) if max_partial_batch > 0 \
+            else self._max_batch
         self._on_loaded = on_loaded
         self._jobs: list[DecodeJob] = []
         self._wakeup = threading.Condition()
@@ -143,7 +146,7 @@ class InferenceWorker:
             # Steps of stopped utterances (finals) run in a batch of their own: a batch lasts as long as its
             # longest output, and a final's short continuation should not wait for another session's long partial.
             urgent = [job for job in live if job.urgent]
-            chosen = (urgent or live)[: self._max_batch]
+            chosen = urgent[: self._max_batch] if urgent else live[: self._max_partial_batch]
             taken = {id(job) for job in chosen}
             self._jobs = [job for job in live if id(job) not in taken]
             return chosen

@@ -74,7 +74,8 @@ class AsrServer:
         """Listen on host:port and start loading the model on the inference thread."""
         loop = asyncio.get_running_loop()
         self._worker = InferenceWorker(lambda: self._backend_factory(self.config), loop,
-                                       self.config.max_batch_size or self.config.max_sessions, self._on_loaded)
+                                       self.config.max_batch_size or self.config.max_sessions, self._on_loaded,
+                                       self.config.max_partial_batch_size)
         self._worker.start()
         transport_limit = max(_TRANSPORT_LIMIT_MIN, _TRANSPORT_LIMIT_FACTOR * self.config.max_frame_bytes)
         self._server = await serve(
