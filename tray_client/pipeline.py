@@ -475,14 +475,15 @@ class Pipeline:
             log.error("final %s not output: %r", utterance_id, text)
             self._check_done()
             return
-        if sink.spaced and not text:
-            self._emit(FinalText(utterance_id, text, language))
-            self._check_done()
-            return
-        out = self._spacer.next(text) if sink.spaced else text
         self._outputs_pending += 1
         assert self._output_pool is not None
-        future = asyncio.get_running_loop().run_in_executor(self._output_pool, sink.emit, out)
+        loop = asyncio.get_running_loop()
+        if sink.spaced and not text:
+            # Nothing to type, but the event must queue behind finals still being typed, to keep their order.
+            future = loop.run_in_executor(self._output_pool, _nothing)
+        else:
+            out = self._spacer.next(text) if sink.spaced else text
+            future = loop.run_in_executor(self._output_pool, sink.emit, out)
         future.add_done_callback(lambda done: self._on_output_done(done, utterance_id, text, language))
         self._update_state()
 
@@ -490,7 +491,7 @@ class Pipeline:
         self._outputs_pending -= 1
         error = None if future.cancelled() else future.exception()
         if error is None and not future.cancelled():
-            self._last_final = text
+            self._last_final = text or self._last_final
             self._emit(FinalText(utterance_id, text, language))
         else:
             self._notice("error", f"could not output a transcript ({error}); copy it from here", text=text)
@@ -573,3 +574,7 @@ class Pipeline:
         self._stop_event.set()
         self._done.set()
         return ShutdownReport(len(dropped), tuple(dropped))
+
+
+def _nothing() -> None:
+    """The output job of an empty final: it only keeps the final's place in the output order."""

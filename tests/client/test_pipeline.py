@@ -240,3 +240,31 @@ def test_settings_change_reconnects_with_the_new_language(recording_sink):
         pipeline.shutdown()
     assert [h["language"] for h in server.record.hellos] == [None, "Chinese"]
     assert pipeline.config.mode == "toggle"
+
+
+def test_final_events_keep_utterance_order_when_typing_is_slow_and_a_final_is_empty(speech):
+    class SlowSink:
+        """A typer that takes its time (xdotool at a long delay)."""
+
+        spaced = True
+
+        def __init__(self) -> None:
+            self.emitted: list[str] = []
+
+        def emit(self, text: str) -> None:
+            time.sleep(0.5)
+            self.emitted.append(text)
+
+    texts = iter(["slow words", "", "more words"])
+    sink = SlowSink()
+    sample = speech.english
+    with ProtocolServer(lambda i, a: next(texts)) as server:
+        pipeline = Pipeline(wav_config(sample, server.url), sink=sink)
+        events = Events(pipeline)
+        pipeline.start()
+        assert pipeline.wait_done(30)
+        pipeline.shutdown()
+    assert [e.text for e in events.of(FinalText)] == ["slow words", "", "more words"]
+    assert [e.utterance_id for e in events.of(FinalText)] == [s.utterance_id for s in events.of(SpeechSegment)]
+    assert sink.emitted == ["slow words", " more words"]
+    assert pipeline.last_final == "more words"
