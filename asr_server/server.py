@@ -115,9 +115,18 @@ class AsrServer:
     async def close(self) -> None:
         """Stop listening, close every connection, stop the inference thread."""
         if self._server is not None:
+            log.info("shutting down: closing %d connection(s)", len(self._server.connections))
             self._server.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 5)
+            try:
+                await asyncio.wait_for(asyncio.shield(self._server.wait_closed()), 2)
+            except TimeoutError:
+                # A client that does not answer the close handshake (hung, or its loop stopped) must not hold
+                # the shutdown for websockets' 10 s close timeout.
+                # `connections` lists only OPEN ones; those waiting for the close handshake are CLOSING.
+                for connection in list(getattr(self._server, "all_connections", self._server.connections)):
+                    connection.transport.abort()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._server.wait_closed(), 2)
         if self._worker is not None:
             await asyncio.get_running_loop().run_in_executor(None, self._worker.close)
 

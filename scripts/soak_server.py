@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import sys
@@ -28,6 +29,17 @@ from tests.support.fuzz_messages import MAX_CONTEXT, MAX_FRAME, random_message  
 from tests.support.fuzz_session import fuzz_connection, steady_dictation  # noqa: E402
 from tests.support.servers import free_port, get_health, start_server_process, wait_healthy  # noqa: E402
 from tests.support.soak import soak  # noqa: E402
+
+
+def _stop(process: object) -> None:
+    """SIGTERM, and the time a clean shutdown may take; report rather than hang if it does not end."""
+    process.terminate()
+    try:
+        process.wait(15)
+    except Exception:
+        print("warning: the server did not stop within 15 s of SIGTERM; killed", file=sys.stderr)
+        process.kill()
+        process.wait(5)
 
 
 def _start(args: argparse.Namespace, sessions: int, name: str) -> tuple[int, object]:
@@ -58,6 +70,8 @@ async def _fuzz(url: str, total: int, concurrency: int, seed: int) -> dict[str, 
             break
     user_failed = user.done() and user.exception() is not None
     user.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await user  # its connection closes cleanly before the server is stopped
     return {"messages": sent, "connections": connections, "oracle_mismatches": mismatches,
             "closed_connections": closed, "user_failed": int(user_failed)}
 
@@ -87,8 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             fuzz = asyncio.run(_fuzz(f"ws://127.0.0.1:{port}", args.fuzz_messages, 16, seed=2026))
             status, _ = get_health(port)
         finally:
-            process.terminate()
-            process.wait(10)
+            _stop(process)
         log = (args.log_dir / "fuzz-server.log").read_text(errors="replace")
         fuzz.update(seconds=round(time.monotonic() - started, 1), server_alive=int(status == 200),
                     tracebacks=log.count("Traceback"))
@@ -101,8 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             result = asyncio.run(soak(f"ws://127.0.0.1:{port}", port, process.pid, args.sessions, args.seconds,
                                       sample_every=max(2.0, args.seconds / 100)))
         finally:
-            process.terminate()
-            process.wait(10)
+            _stop(process)
         log = (args.log_dir / "soak-server.log").read_text(errors="replace")
         before, after = result.idle_health_before, result.idle_health_after
         soak_figures = {
