@@ -247,6 +247,7 @@ class Link:
         try:
             while not self._closing:
                 delay: float | None = backoff
+                connections_before = self.connections
                 try:
                     await self._connect_and_serve()
                     backoff = BACKOFF_INITIAL_S
@@ -262,6 +263,12 @@ class Link:
                 except _websocket_errors() as error:
                     self._set_status(LinkStatus(False, f"{self.settings.url}: {error}"))
                     backoff = min(backoff * 2, BACKOFF_MAX_S)
+                except Exception as error:
+                    # A bug of ours (or a server reply we mishandle) must not end reconnecting for the rest of
+                    # the day: log it with its traceback, show it, and reconnect; unfinished audio is replayed.
+                    log.exception("link failed unexpectedly; reconnecting")
+                    self._set_status(LinkStatus(False, f"internal error ({type(error).__name__}); reconnecting"))
+                    backoff = min(backoff * 2, BACKOFF_MAX_S)
                 finally:
                     self._connected = False
                     self._on_wire = None
@@ -269,6 +276,11 @@ class Link:
                         self.disconnected_since = loop.time()
                     for utterance in self._pending.values():
                         utterance.rewind()
+                if self.connections > connections_before and delay is not None:
+                    # It connected, then dropped (server restart, network cut): the backoff is for attempts that
+                    # fail in a row, so start it over. Otherwise every restart waits longer, 3 s after a few.
+                    backoff = BACKOFF_INITIAL_S
+                    delay = min(delay, BACKOFF_INITIAL_S)
                 if self._closing:
                     break
                 if not self._status.error and self._status.connected:
