@@ -301,3 +301,34 @@ def test_long_audio_chunks_are_split_into_frames_the_server_accepts():
     assert collector.finals == [("big", f"big:{len(big)}")]
     assert server.record.audio["big"] == [big]
     assert server.record.largest_frame == link_module.MAX_FRAME_BYTES
+
+
+def test_a_bug_in_handling_a_reply_does_not_stop_the_link_for_good(monkeypatch, caplog):
+    """An unexpected exception is logged with its traceback, the link reconnects, and nothing is lost."""
+    real_handle = Link._handle
+    raised = []
+
+    def handle_once_badly(self, message):
+        if not raised:
+            raised.append(message)
+            raise KeyError("bug in reply handling")
+        return real_handle(self, message)
+
+    monkeypatch.setattr(Link, "_handle", handle_once_badly)
+    with ProtocolServer(echo_length) as server:
+        collector = Collector()
+
+        async def scenario() -> None:
+            link = collector.link(server.url)
+            link.start()
+            send_utterance(link, "a", 3)
+            send_utterance(link, "b", 1)
+            assert await link.wait_idle(20)
+            await link.aclose()
+
+        with caplog.at_level("ERROR", logger="tray_client.link"):
+            asyncio.run(scenario())
+    assert raised, "the injected bug fired"
+    assert sorted(collector.finals) == [("a", f"a:{3 * len(CHUNK)}"), ("b", f"b:{len(CHUNK)}")]
+    assert any("link failed unexpectedly" in record.getMessage() and record.exc_info for record in caplog.records)
+    assert any("internal error (KeyError)" in status.detail for status in collector.statuses)
