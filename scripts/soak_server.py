@@ -44,6 +44,7 @@ def _stop(process: object) -> None:
 
 def _start(args: argparse.Namespace, sessions: int, name: str) -> tuple[int, object]:
     port = free_port()
+    (args.log_dir / f"{name}.log").unlink(missing_ok=True)  # the figures count tracebacks in this run only
     process = start_server_process(
         ["tests.support.stand_in_server_main", "--cost-scale", str(args.cost_scale), "--", "--port", str(port),
          "--max-sessions", str(sessions), "--max-frame-bytes", str(MAX_FRAME), "--max-context-chars",
