@@ -1,13 +1,16 @@
 """Silero VAD from the `silero-vad` package: speech probability of one 512-sample frame, state reset per utterance.
 
 The model is loaded from the files shipped inside the package (no torch.hub, no download). torch is imported
-only here and only when `SileroVad.load` runs, so importing tray_client stays light. The instance is owned by one
+only here and only for `--vad torch`; `--vad onnx` runs the same model on onnxruntime with numpy alone, so that
+client never loads torch. The instance is owned by one
 thread (the pipeline's VAD worker); Silero keeps recurrent state between calls and is not thread-safe.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,34 +34,90 @@ class SileroVad:
 
     @classmethod
     def load(cls, kind: str = "torch") -> SileroVad:
-        """Load the model on the calling thread, which becomes its owner; torch is limited to one thread."""
+        """Load the model on the calling thread, which becomes its owner; one intra-op thread either way."""
         if kind not in ("torch", "onnx"):
             raise VadLoadError(f"vad={kind!r}: use \"torch\" or \"onnx\"")
-        try:
-            import torch
-            from silero_vad import load_silero_vad
-        except ImportError as error:
-            raise VadLoadError(f"silero-vad or torch is missing ({error}): pip install silero-vad torch") from error
-        torch.set_num_threads(1)
-        try:
-            model = load_silero_vad(onnx=(kind == "onnx"))
-        except ImportError as error:
-            raise VadLoadError(f"vad=onnx needs onnxruntime ({error}): pip install onnxruntime, "
-                               "or use --vad torch") from error
+        model = _load_onnx() if kind == "onnx" else _load_torch()
         log.info("Silero VAD loaded (%s)", kind)
         return cls(model, kind)
 
     def probability(self, frame: np.ndarray) -> float:
         """Speech probability (0..1) of one frame of 512 int16 samples at 16 kHz."""
-        import torch
-
         if frame.shape != (FRAME_SAMPLES,):
             raise ValueError(f"Silero needs {FRAME_SAMPLES}-sample frames at {SAMPLE_RATE} Hz, got {frame.shape}")
-        tensor = torch.from_numpy(frame.astype(np.float32) / 32768.0)
+        audio = frame.astype(np.float32) / 32768.0
+        if isinstance(self._model, OnnxSilero):
+            return self._model.probability(audio)
+        import torch
+
         with torch.inference_mode():
-            return float(self._model(tensor, SAMPLE_RATE).item())
+            return float(self._model(torch.from_numpy(audio), SAMPLE_RATE).item())
 
     def reset(self) -> None:
         """Clear the recurrent state: each utterance starts from scratch, so one cannot bias the next."""
         self._model.reset_states()
         self.resets += 1
+
+
+def _load_torch() -> Any:
+    try:
+        import torch
+        from silero_vad import load_silero_vad
+    except ImportError as error:
+        raise VadLoadError(f"silero-vad or torch is missing ({error}): pip install silero-vad torch") from error
+    torch.set_num_threads(1)
+    return load_silero_vad(onnx=False)
+
+
+def _package_file(name: str) -> Path:
+    """A file shipped in the silero-vad wheel, found without importing the package (which imports torch)."""
+    spec = importlib.util.find_spec("silero_vad")
+    if spec is None or not spec.submodule_search_locations:
+        raise VadLoadError("silero-vad is not installed: pip install silero-vad")
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / name
+    if not path.is_file():
+        raise VadLoadError(f"{path} is missing from the silero-vad package: reinstall it (pip install -U silero-vad)")
+    return path
+
+
+def _load_onnx() -> OnnxSilero:
+    try:
+        import onnxruntime
+    except ImportError as error:
+        raise VadLoadError(f"vad=onnx needs onnxruntime ({error}): pip install onnxruntime, "
+                           "or use --vad torch") from error
+    options = onnxruntime.SessionOptions()
+    options.inter_op_num_threads = 1
+    options.intra_op_num_threads = 1
+    session = onnxruntime.InferenceSession(str(_package_file("silero_vad.onnx")), sess_options=options,
+                                           providers=["CPUExecutionProvider"])
+    return OnnxSilero(session)
+
+
+class OnnxSilero:
+    """Silero's ONNX model driven with numpy only, as silero-vad's OnnxWrapper drives it with torch tensors.
+
+    Keeping torch out of the ONNX path is the point of `--vad onnx`: torch alone is ~250 MB of resident memory,
+    while onnxruntime and numpy are ~50 MB. Each call sees the previous frame's last 64 samples as context and
+    carries the 2x1x128 recurrent state.
+    """
+
+    CONTEXT_SAMPLES = 64
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self._sample_rate = np.array(SAMPLE_RATE, dtype=np.int64)
+        self.reset_states()
+
+    def reset_states(self) -> None:
+        """Zero state and context, as at the start of a stream."""
+        self._state = np.zeros((2, 1, 128), dtype=np.float32)
+        self._context = np.zeros((1, self.CONTEXT_SAMPLES), dtype=np.float32)
+
+    def probability(self, audio: np.ndarray) -> float:
+        """Speech probability of 512 float32 samples in [-1, 1]."""
+        window = np.concatenate([self._context, audio.reshape(1, -1)], axis=1)
+        output, self._state = self._session.run(None, {"input": window, "state": self._state,
+                                                       "sr": self._sample_rate})
+        self._context = window[:, -self.CONTEXT_SAMPLES:]
+        return float(output.reshape(-1)[0])
