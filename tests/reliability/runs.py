@@ -248,6 +248,7 @@ def _finish(name: str, dictation_texts: list[str], client: HeadlessClient, fault
 
 @contextlib.contextmanager
 def _server(dictation: Dictation, workdir: Path, name: str, **options: object) -> Iterator[ServerProcess]:
+    workdir.mkdir(parents=True, exist_ok=True)
     server = ServerProcess(dictation, workdir / f"{name}-server.log", **options)  # type: ignore[arg-type]
     server.start()
     try:
@@ -354,6 +355,10 @@ def decode_error_run(dictation: Dictation, workdir: Path, phrase_index: int = 1)
                  server_args=("--chunk-seconds", "60", "--window-seconds", "60")) as server:
         client = HeadlessClient(server.url, dictation.path, workdir, fast=True)
         result = _finish("decode error", dictation.texts, client, [], server, started)
-    result.faults.append(Fault("decode_error", 0.0, text, True, 0.0,
-                               0.0 if "sending the utterance again" in result.client_log else None))
+    # Recovery: from the client's "sending the utterance again" (it got the engine error) to that text's output.
+    replayed = [line.at for line in client.stderr if "sending the utterance again" in line.text]
+    output = [line.at for line in client.stdout if line.text == text]
+    recovered = round(output[0] - replayed[0], 3) if replayed and output and output[0] >= replayed[0] else None
+    result.faults.append(Fault("decode_error", replayed[0] if replayed else 0.0, text, True,
+                               replayed[0] if replayed else 0.0, recovered))
     return result

@@ -12,6 +12,7 @@ import pytest
 from tests.reliability.dictation import Dictation
 from tests.reliability.mic import MicRun, mic_run
 from tests.reliability.runs import RunResult, clean_run, decode_error_run, kill_run, proxy_run
+from tray_client import link as link_module
 from tray_client.events import ClientState
 
 pytestmark = pytest.mark.slow
@@ -40,6 +41,9 @@ def test_server_sigkilled_and_restarted_inside_five_utterances_outputs_each_once
     assert_same_output(run, clean6)
     assert run.recoveries == 5, run.describe()
     assert run.client_log.count("replaying") >= 6  # the first connection and one per restart
+    # Each restart is found again within the link's longest backoff; a backoff that keeps growing across
+    # restarts (it did: 3 s from the fourth kill on) fails here.
+    assert run.max_recovery_s < link_module.BACKOFF_MAX_S, [fault.recovered_s for fault in run.faults]
 
 
 def test_proxy_stall_then_cuts_lose_and_double_nothing(dictation6, clean6, tmp_path):
