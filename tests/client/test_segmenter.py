@@ -10,6 +10,7 @@ import pytest
 from tray_client.segmenter import (
     FRAME_SAMPLES,
     SAMPLE_RATE,
+    VAD_TAIL_MS,
     FrameSizeError,
     Segmenter,
     SegmenterSettings,
@@ -46,7 +47,9 @@ def audio_of(events, utterance_id: str) -> np.ndarray:
 
 
 def test_utterance_starts_with_preroll_and_ends_after_min_silence():
-    settings = SegmenterSettings(min_silence_ms=96, preroll_ms=96)  # 3 frames each
+    # 3 frames each: the silence counter starts VAD_TAIL_MS late (Silero's tail), so 96 + 64 ms is 3 frames.
+    settings = SegmenterSettings(min_silence_ms=96 + VAD_TAIL_MS, preroll_ms=96)
+    assert settings.silence_frames == 3 and settings.preroll_frames == 3
     events = run(make(settings), [0.0] * 5 + [0.9] * 4 + [0.1] * 3 + [0.0] * 2)
     starts = [e for e in events if isinstance(e, UtteranceStarted)]
     ends = [e for e in events if isinstance(e, UtteranceEnded)]
