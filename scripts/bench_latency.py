@@ -23,7 +23,8 @@ Breakdown per utterance (seconds from the end of speech):
   hangover  = end decided - end of speech       (VAD tail + min-silence frames + pacing + VAD processing)
      audio  = samples the segmenter needed past the real end of speech, / 16 kHz; it is made of:
        vad_tail  = end of the last frame scored as speech (p >= threshold) - real end (frame rounding + Silero)
-       silence   = the min-silence frames counted (400 ms -> 13 frames = 416 ms; constant, not printed)
+       silence   = the silence frames the segmenter counts (`SegmenterSettings.silence_frames`; constant,
+                   not printed)
        undecided = frames between the two scored in the hysteresis band (threshold-0.15 <= p < threshold),
                    which neither extend the speech nor count as silence
      lag    = end decided - the deciding frame was handed over (VAD worker + segmenter, in wall time)
@@ -212,7 +213,7 @@ def run_once(fixture: Fixture, workdir: Path, *, cost_scale: float, vad: str, mi
 
 def _measure(fixture: Fixture, source: TimedSource, segments: list[tuple[float, SpeechSegment, int]],
              sink: TimedSink, steps: list[tuple[float, float]], min_silence_s: float) -> tuple[list[Utterance], int]:
-    # The segmenter counts whole frames of silence: 400 ms is ceil(400 / 32) = 13 frames = 416 ms.
+    # The segmenter counts whole frames of silence (how many for a given min silence is its business).
     counted_s = SegmenterSettings(min_silence_ms=min_silence_s * 1000).silence_frames * FRAME_S
     # WavSource sleeps until start + k*32 ms before frame k and never wakes early, so the least late frame gives
     # its start (frame 0 alone can be late: the file is read and cut into frames after the clock starts).
