@@ -187,7 +187,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     for f in fields(ClientConfig):
         flag = "--" + f.name.replace("_", "-")
-        help_text = f"{f.metadata['doc']} (default: {f.default!r})"
+        # argparse treats help as a %-format string: a literal "80%" in a doc must be escaped.
+        help_text = f"{f.metadata['doc']} (default: {f.default!r})".replace("%", "%%")
         if _field_type(f.name) == "bool":
             # `--sounds` / `--no-sounds`; for `no_tray` the pair is `--no-tray` / `--tray`.
             negative = "--" + f.name[3:].replace("_", "-") if f.name.startswith("no_") else "--no-" + flag[2:]
