@@ -75,3 +75,33 @@ def test_missing_vllm_is_a_one_line_error(tiny_checkpoint, tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("asr_server: error: vLLM is not installed") and ".[server]" in last
     assert "Traceback" not in result.stderr
+
+
+def test_gpu_without_enough_memory_is_one_line_that_names_the_flags(tiny_checkpoint, fake_vllm, capsys):
+    from asr_server.__main__ import main
+
+    fake_vllm.init_error = ValueError(
+        "No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when initializing "
+        "the engine.")
+    assert main(["--model", str(tiny_checkpoint), "--backend", "vllm", "--port", "0",
+                 "--gpu-memory-utilization", "0.3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("asr_server: error: the model and its KV cache do not fit in GPU memory")
+    for flag in ("--gpu-memory-utilization (now 0.3)", "--max-model-len", "--max-sessions"):
+        assert flag in err[-1]
+    assert not any("Traceback" in line for line in err)
+
+
+def test_unreachable_hugging_face_id_is_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf"))
+    result = subprocess.run([sys.executable, "-m", "asr_server", "--model", "nobody/no-such-asr-model",
+                             "--backend", "transformers", "--device", "cpu", "--port", "0"],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("asr_server: error: could not load the model nobody/no-such-asr-model")
+    assert "huggingface-cli download" in last and "Traceback" not in result.stderr

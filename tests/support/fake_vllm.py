@@ -37,6 +37,7 @@ class FakeVllmState:
     init_kwargs: list[dict[str, Any]] = field(default_factory=list)
     calls: list[GenerateCall] = field(default_factory=list)
     delay_s: float = 0.0
+    init_error: Exception | None = None  # raised by LLM(...), as vLLM does when the KV cache does not fit
     fail_when: Callable[[dict[str, Any]], bool] = lambda item: False
 
 
@@ -92,6 +93,8 @@ def installed_fake_vllm() -> Iterator[FakeVllmState]:
     class LLM:
         def __init__(self, model: str, **kwargs: Any) -> None:
             state.init_kwargs.append({"model": model, **kwargs})
+            if state.init_error is not None:
+                raise state.init_error
 
         def generate(self, inputs: list[dict[str, Any]], sampling_params: Any = None,
                      use_tqdm: Any = True) -> list[Any]:
