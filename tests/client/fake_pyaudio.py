@@ -28,6 +28,19 @@ class FakeDevice:
     plugged: bool = True
     opened_at: list[int] = field(default_factory=list)  # rate of every successful open
 
+    def read(self, position: int, count: int, rate: int) -> bytes | None:
+        """`count` samples from `position` (None once unplugged: PortAudio's callbacks just stop).
+
+        A tone here; tests/reliability/fake_mic.py plays a recording instead."""
+        if not self.plugged:
+            return None
+        t = (position + np.arange(count)) / rate
+        return (np.sin(2 * np.pi * self.tone_hz * t) * 8_000).astype("<i2").tobytes()
+
+    def period_s(self, count: int, rate: int) -> float:
+        """Seconds between callbacks: real time."""
+        return count / rate
+
 
 class FakeHardware:
     """The machine's devices; tests plug and unplug them while MicSource runs."""
@@ -101,7 +114,7 @@ class _FakePyAudio:
 
 
 class _FakeStream:
-    """Calls the callback from its own thread with a tone, in real time, until stopped or unplugged."""
+    """Calls the callback from its own thread with the device's audio, paced, until stopped or unplugged."""
 
     def __init__(self, device: FakeDevice, rate: int, frames_per_buffer: int, callback) -> None:
         self._device = device
@@ -116,12 +129,13 @@ class _FakeStream:
         self._thread.start()
 
     def _run(self) -> None:
-        period = self._size / self._rate
-        while not self._stop.wait(period) and self._device.plugged:
-            t = (self._position + np.arange(self._size)) / self._rate
+        period = self._device.period_s(self._size, self._rate)
+        while not self._stop.wait(period):
+            data = self._device.read(self._position, self._size, self._rate)
+            if data is None:
+                return
             self._position += self._size
-            data = (np.sin(2 * np.pi * self._device.tone_hz * t) * 8_000).astype("<i2").tobytes()
-            self._callback(data, self._size, None, 0)
+            self._callback(data, len(data) // 2, None, 0)
 
     def stop_stream(self) -> None:
         self._stop.set()

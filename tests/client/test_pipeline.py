@@ -177,6 +177,11 @@ def test_microphone_that_vanishes_is_an_error_state_retried_until_it_is_back(fak
         events = Events(pipeline)
         pipeline.start()
         assert events.wait(lambda e: e.states()[-1:] == [ClientState.LISTENING])
+        # The mic opens only once the VAD has loaded (slow when torch is not yet imported): unplug it after.
+        deadline = time.monotonic() + 20
+        while not headset.opened_at and time.monotonic() < deadline:  # not an event: poll
+            time.sleep(0.02)
+        assert headset.opened_at
         headset.plugged = False
         assert events.wait(lambda e: e.states()[-1:] == [ClientState.ERROR])
         time.sleep(1.0)  # several retries while it is gone
