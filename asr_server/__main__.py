@@ -53,12 +53,14 @@ async def serve(config: ServerConfig, backend_factory: BackendFactory | None = N
         await server.close()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status (2 for a problem the user can fix, with a one-line message)."""
+def main(argv: list[str] | None = None, backend_factory: BackendFactory | None = None) -> int:
+    """Entry point; returns the exit status (2 for a problem the user can fix, with a one-line message).
+
+    `backend_factory` replaces the real engines (tests and benchmarks stand a modelled one in)."""
     try:
         config = load_config(argv)
         configure_logging(config.log_level)
-        asyncio.run(serve(config))
+        asyncio.run(serve(config, backend_factory))
     except AsrServerError as error:
         print(f"asr_server: error: {error}", file=sys.stderr)
         return 2
