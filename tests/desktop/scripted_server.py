@@ -15,23 +15,10 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import numpy as np
 from websockets.exceptions import ConnectionClosed
 
-SNIPPET = 400  # samples (25 ms): long enough to be unique, short enough to survive a cut at the edges
-
-
-@dataclass(frozen=True)
-class KnownPhrase:
-    """A phrase's text and its audio, as it lies in the WAV the client plays."""
-
-    text: str
-    audio: np.ndarray
-
-    def snippets(self) -> list[bytes]:
-        audio = np.asarray(self.audio, dtype="<i2")
-        starts = [int(len(audio) * f) for f in (0.2, 0.35, 0.5, 0.65, 0.8)]
-        return [audio[s : s + SNIPPET].tobytes() for s in starts if s + SNIPPET <= len(audio)]
+# The same exact-snippet matching the server's ScriptedBackend uses; KnownPhrase is re-exported for the tests.
+from tests.support.stand_in_backends import KnownPhrase, transcript
 
 
 @dataclass
@@ -42,24 +29,6 @@ class ServerLog:
     finals: list[tuple[str, str]] = field(default_factory=list)
     connections: int = 0
     abrupt_closes: int = 0
-
-
-def transcript(pcm: bytes, phrases: Iterable[KnownPhrase]) -> str:
-    """The texts of the phrases whose snippets occur in `pcm`, in the order they occur, joined by a space."""
-    found = []
-    for phrase in phrases:
-        positions = [_find_aligned(pcm, snippet) for snippet in phrase.snippets()]
-        hits = [p for p in positions if p >= 0]
-        if hits:
-            found.append((min(hits), phrase.text))
-    return " ".join(text for _, text in sorted(found))
-
-
-def _find_aligned(haystack: bytes, needle: bytes) -> int:
-    start = haystack.find(needle)
-    while start >= 0 and start % 2:
-        start = haystack.find(needle, start + 1)
-    return start
 
 
 class ScriptedServer:
