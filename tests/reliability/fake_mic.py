@@ -10,7 +10,6 @@ while unplugged, and on `plug()` goes on from `resume_at`: the words said while 
 from __future__ import annotations
 
 import contextlib
-import sys
 import threading
 import types
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from tests.client.fake_pyaudio import FakeDevice, FakeHardware
+from tests.support.modules import swapped_module
 
 RATE = 16_000
 
@@ -74,12 +74,5 @@ class TapeMic(FakeDevice):
 @contextlib.contextmanager
 def installed(mic: TapeMic) -> Iterator[TapeMic]:
     """Make `import pyaudio` return the fake while inside (MicSource imports it when it opens the device)."""
-    previous = sys.modules.get("pyaudio")
-    sys.modules["pyaudio"] = mic.module()
-    try:
+    with swapped_module("pyaudio", mic.module()):
         yield mic
-    finally:
-        if previous is None:
-            sys.modules.pop("pyaudio", None)
-        else:
-            sys.modules["pyaudio"] = previous

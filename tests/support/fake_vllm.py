@@ -9,7 +9,6 @@ a test can tell which session's audio produced which final.
 from __future__ import annotations
 
 import contextlib
-import sys
 import threading
 import time
 import types
@@ -18,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from tests.support.modules import swapped_module
 
 
 @dataclass
@@ -120,12 +121,5 @@ def installed_fake_vllm() -> Iterator[FakeVllmState]:
     module.LLM = LLM
     module.SamplingParams = SamplingParams
     module.ModelRegistry = ModelRegistry
-    previous = sys.modules.get("vllm")
-    sys.modules["vllm"] = module
-    try:
+    with swapped_module("vllm", module):
         yield state
-    finally:
-        if previous is None:
-            sys.modules.pop("vllm", None)
-        else:
-            sys.modules["vllm"] = previous
