@@ -16,11 +16,10 @@ PROTOCOL_VERSION = 1
 SAMPLE_RATE = 16_000
 MAX_ID_CHARS = 128
 
-# Error codes sent in {"type": "error", "code": ...}.
+# Error codes sent in {"type": "error", "code": ...}. DESIGN.md also names "unauthorized" and "busy"; this server
+# answers those at the HTTP handshake instead (401 and 503), before a WebSocket exists to carry a message.
 BAD_MESSAGE = "bad_message"
-UNAUTHORIZED = "unauthorized"
 TOO_LONG = "too_long"
-BUSY = "busy"
 ENGINE = "engine"
 
 

@@ -65,7 +65,6 @@ class AsrServer:
         self._engine: EngineInfo | None = None
         self._load_error: BaseException | None = None
         self._loaded = asyncio.Event()
-        self._sessions: set[Session] = set()
         self._connections = 0
 
     # -- lifecycle ------------------------------------------------------------------------------------------
@@ -143,6 +142,7 @@ class AsrServer:
             "queued_steps": self._worker.queued if self._worker is not None else 0,
             "decode_steps": stats.steps if stats else 0,
             "largest_batch": stats.largest_batch if stats else 0,
+            "failed_decodes": stats.failed_items if stats else 0,
             "decoded_items": stats.items if stats else 0,
             "decoded_audio_seconds": round(stats.audio_seconds, 3) if stats else 0.0,
             # For leak checks: both return to their idle values when every connection has closed.
@@ -189,7 +189,6 @@ class AsrServer:
         assert self._engine is not None and self._worker is not None
         outbox: asyncio.Queue[str | None] = asyncio.Queue()
         session = Session(self.config, self._engine, outbox.put_nowait, self._worker.submit, self._worker.promote)
-        self._sessions.add(session)
         writer = asyncio.create_task(self._write(websocket, outbox), name=f"writer-{session.number}")
         log.info("session %d connected from %s", session.number, websocket.remote_address)
         try:
@@ -200,7 +199,6 @@ class AsrServer:
             log.exception("session %d: unexpected error; closing this connection only", session.number)
         finally:
             session.close()
-            self._sessions.discard(session)
             self._connections -= 1
             outbox.put_nowait(None)
             with contextlib.suppress(Exception):

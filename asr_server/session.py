@@ -103,11 +103,6 @@ class Session:
         self._sent_text.clear()
         self._queued_jobs.clear()
 
-    @property
-    def utterances_in_progress(self) -> int:
-        """The open utterance plus stopped ones still decoding."""
-        return len(self._decoding) + (1 if self._open is not None and self._open not in self._decoding else 0)
-
     # -- events ---------------------------------------------------------------------------------------------
 
     def _hello(self, hello: protocol.Hello) -> None:
