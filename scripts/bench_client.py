@@ -10,10 +10,10 @@ What it reports, per VAD runtime and kind of silence:
 - CPU, % of one core (user + system, all threads), over the silence and over the speech, from psutil samples.
   The silence window skips the first seconds after the VAD loaded (model warm-up is a one-off).
 - RSS: the largest sampled RSS in each phase, and the peak over the whole run (VmHWM, kernel-tracked).
-- VAD ms per 512-sample frame (p50, p99): the real `tray_client.vad.SileroVad` timed in this process.
+- VAD ms per 512-sample frame (p50, p99): the real `tray_client.capture.vad.SileroVad` timed in this process.
 - The same pipeline in process with the model taken out: what the per-frame plumbing costs on its own.
 - Full mode also measures what the memory is made of: a bare interpreter, the client modules, `import torch`,
-  each Silero runtime loaded through tray_client.vad, and Silero's ONNX file run with onnxruntime + numpy only.
+  each Silero runtime loaded through tray_client.capture.vad, and Silero's ONNX file run with onnxruntime + numpy only.
 
 Targets (reported, never enforced): silence <= 3 % of one core; RSS <= 250 MB with torch, <= 120 MB with ONNX.
 
@@ -152,7 +152,7 @@ def run_client(fixture: Fixture, url: str, vad: str, silence: str, silence_s: fl
 
 def time_vad(kind: str, fixture: Fixture, frames: int) -> dict[str, float]:
     """Milliseconds per 512-sample frame of the real SileroVad, on silence frames and on speech frames."""
-    from tray_client.vad import SileroVad
+    from tray_client.capture.vad import SileroVad
 
     vad = SileroVad.load(kind)
     first_speech = fixture.phrases[0].start
@@ -178,10 +178,10 @@ def plumbing_cpu(fixture: Fixture, url: str, silence_s: float, workdir: Path) ->
     Everything else is real: WavSource pacing, the per-frame hand-off to the VAD thread and back, segmenter,
     link. Run in this process with `SileroVad.probability` replaced, so the difference from the client subprocess
     is what the model itself costs; the rest is per-frame plumbing."""
+    from tray_client.capture.vad import SileroVad
     from tray_client.config import ClientConfig
     from tray_client.pipeline import Pipeline
-    from tray_client.typing_backends import StdoutSink
-    from tray_client.vad import SileroVad
+    from tray_client.sinks.typing_backends import StdoutSink
 
     real = SileroVad.probability
     SileroVad.probability = lambda self, frame: 0.0  # type: ignore[method-assign,assignment,misc]
@@ -206,10 +206,10 @@ BASELINES = {
     "import torch": "import torch",
     "import onnxruntime": "import onnxruntime, numpy",
     "SileroVad.load('torch') + 1 frame": (
-        "import numpy as np\nfrom tray_client.vad import SileroVad\n"
+        "import numpy as np\nfrom tray_client.capture.vad import SileroVad\n"
         "v = SileroVad.load('torch')\nv.probability(np.zeros(512, np.int16))"),
     "SileroVad.load('onnx') + 1 frame": (
-        "import numpy as np\nfrom tray_client.vad import SileroVad\n"
+        "import numpy as np\nfrom tray_client.capture.vad import SileroVad\n"
         "v = SileroVad.load('onnx')\nv.probability(np.zeros(512, np.int16))"),
     "silero_vad.onnx on onnxruntime+numpy only (no torch)": (
         "import importlib.util, os\nimport numpy as np, onnxruntime as ort\n"

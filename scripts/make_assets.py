@@ -1,4 +1,4 @@
-"""Regenerate the tray icons and chimes in `assets/` (run after changing tray_client/icons.py or sounds.py).
+"""Regenerate the tray icons and chimes in `assets/` (run after changing tray_client/ui/icons.py or sounds.py).
 
     python scripts/make_assets.py            # writes assets/icons/*.png|*.ico, assets/sounds/*.wav
     python scripts/make_assets.py --check    # exit 1 if the committed assets differ from a fresh drawing
@@ -21,8 +21,8 @@ sys.path.insert(0, str(REPO_ROOT))
 from PIL import Image  # noqa: E402
 
 from tray_client.events import ClientState  # noqa: E402
-from tray_client.icons import ICON_SIZES, draw_state_icon, icon_path  # noqa: E402
-from tray_client.sounds import SOUND_NAMES, render_chime, sound_path  # noqa: E402
+from tray_client.ui.icons import ICON_SIZES, draw_state_icon, icon_path  # noqa: E402
+from tray_client.ui.sounds import SOUND_NAMES, render_chime, sound_path  # noqa: E402
 
 LIGHT = (243, 243, 243, 255)  # Windows 11 light taskbar
 DARK = (32, 32, 32, 255)  # Windows 11 dark taskbar

@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_headless(config)
     try:
-        from tray_client.app import run_tray
+        from tray_client.ui.app import run_tray
     except ImportError as error:
         logging.getLogger(__name__).error(
             "the tray app is not available (%s); run headless with --no-tray, or install the client extras: "

@@ -28,7 +28,17 @@ from typing import Any
 import numpy as np
 
 from tray_client import config as config_module
-from tray_client.audio_source import AudioSource, AudioSourceError, MicSource, WavSource
+from tray_client.capture.audio_source import AudioSource, AudioSourceError, MicSource, WavSource
+from tray_client.capture.segmenter import (
+    SAMPLE_RATE,
+    Segmenter,
+    SegmenterSettings,
+    SegmentEvent,
+    UtteranceAudio,
+    UtteranceEnded,
+    UtteranceStarted,
+)
+from tray_client.capture.vad import SileroVad, VadLoadError
 from tray_client.config import ClientConfig
 from tray_client.events import (
     ClientState,
@@ -40,19 +50,10 @@ from tray_client.events import (
     SpeechSegment,
     StateChanged,
 )
-from tray_client.link import Link, LinkSettings, LinkStatus
-from tray_client.output import Spacer, sanitize
-from tray_client.segmenter import (
-    SAMPLE_RATE,
-    Segmenter,
-    SegmenterSettings,
-    SegmentEvent,
-    UtteranceAudio,
-    UtteranceEnded,
-    UtteranceStarted,
-)
-from tray_client.typing_backends import OutputError, TextSink, make_sink
-from tray_client.vad import SileroVad, VadLoadError
+from tray_client.link.driver import Link, LinkSettings, LinkStatus
+from tray_client.sinks.typing_backends import OutputError, TextSink, make_sink
+from tray_client.text.sanitize import sanitize
+from tray_client.text.spacing import Spacer
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ import wave
 import numpy as np
 import pytest
 
-from tray_client import audio_source as audio_source_module
-from tray_client.audio_source import (
+from tray_client.capture import audio_source as audio_source_module
+from tray_client.capture.audio_source import (
     MicrophoneError,
     MicSource,
     Reblocker,
@@ -19,7 +19,7 @@ from tray_client.audio_source import (
     WavSource,
     list_input_devices,
 )
-from tray_client.segmenter import FRAME_SAMPLES, SAMPLE_RATE
+from tray_client.capture.segmenter import FRAME_SAMPLES, SAMPLE_RATE
 
 
 def tone(rate: int, seconds: float, hz: float = 440.0) -> np.ndarray:

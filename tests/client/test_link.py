@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from tests.client.protocol_server import Faults, ProtocolServer, free_port
-from tray_client import link as link_module
-from tray_client.link import Link, LinkSettings
+from tray_client.link import driver as link_module
+from tray_client.link.driver import Link, LinkSettings
 
 CHUNK = bytes(range(256)) * 8  # 2 KiB of audio per chunk, recognisable
 
@@ -326,7 +326,7 @@ def test_a_bug_in_handling_a_reply_does_not_stop_the_link_for_good(monkeypatch, 
             assert await link.wait_idle(20)
             await link.aclose()
 
-        with caplog.at_level("ERROR", logger="tray_client.link"):
+        with caplog.at_level("ERROR", logger="tray_client.link.driver"):
             asyncio.run(scenario())
     assert raised, "the injected bug fired"
     assert sorted(collector.finals) == [("a", f"a:{3 * len(CHUNK)}"), ("b", f"b:{len(CHUNK)}")]

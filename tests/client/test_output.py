@@ -7,7 +7,8 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tray_client.output import Spacer, sanitize, separator
+from tray_client.text.sanitize import sanitize
+from tray_client.text.spacing import Spacer, separator
 
 
 def test_sanitize_removes_controls_tokens_and_invisible_characters():

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from tests.client.protocol_server import Faults, ProtocolServer, free_port, phrase_transcriber
-from tray_client import audio_source as audio_source_module
 from tray_client import pipeline as pipeline_module
+from tray_client.capture import audio_source as audio_source_module
+from tray_client.capture.segmenter import FRAME_SAMPLES
 from tray_client.config import ClientConfig, ConfigError
 from tray_client.events import ClientState, Command, FinalText, Notice, SpeechSegment, StateChanged
 from tray_client.pipeline import Pipeline
-from tray_client.segmenter import FRAME_SAMPLES
 
 
 class Events:

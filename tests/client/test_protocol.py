@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tray_client import protocol
+from tray_client.link import protocol
 
 
 def test_client_messages_have_the_v1_shape():

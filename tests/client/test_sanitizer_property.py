@@ -7,7 +7,7 @@ import unicodedata
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tray_client.output import sanitize
+from tray_client.text.sanitize import sanitize
 
 MAX = 200
 # Everything typed into a window must be visible: no controls, formats (bidi overrides, zero-width), surrogates,

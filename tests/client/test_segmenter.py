@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from tray_client.segmenter import (
+from tray_client.capture.segmenter import (
     FRAME_SAMPLES,
     SAMPLE_RATE,
     VAD_TAIL_MS,
@@ -18,7 +18,7 @@ from tray_client.segmenter import (
     UtteranceEnded,
     UtteranceStarted,
 )
-from tray_client.vad import SileroVad
+from tray_client.capture.vad import SileroVad
 
 BOUNDARY_TOLERANCE_S = 0.150
 

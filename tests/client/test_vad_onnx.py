@@ -7,8 +7,8 @@ import sys
 
 import numpy as np
 
-from tray_client.segmenter import FRAME_SAMPLES
-from tray_client.vad import SileroVad
+from tray_client.capture.segmenter import FRAME_SAMPLES
+from tray_client.capture.vad import SileroVad
 
 
 def test_numpy_onnx_matches_silero_vads_own_wrapper(speech):
@@ -31,7 +31,7 @@ def test_numpy_onnx_matches_silero_vads_own_wrapper(speech):
 
 
 def test_onnx_vad_never_imports_torch():
-    code = ("import sys, numpy as np; from tray_client.vad import SileroVad; v = SileroVad.load('onnx'); "
+    code = ("import sys, numpy as np; from tray_client.capture.vad import SileroVad; v = SileroVad.load('onnx'); "
             "p = v.probability(np.zeros(512, dtype=np.int16)); "
             "print('torch' in sys.modules, 0.0 <= p <= 1.0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

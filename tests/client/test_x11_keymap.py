@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tray_client.typing_backends import XdotoolTyper
-from tray_client.x11_keymap import SETTLE_S, SpareKeycodes, keysym_for
+from tray_client.sinks.typing_backends import XdotoolTyper
+from tray_client.sinks.x11_keymap import SETTLE_S, SpareKeycodes, keysym_for
 
 pytestmark = pytest.mark.desktop
 

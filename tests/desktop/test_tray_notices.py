@@ -8,7 +8,7 @@ import pytest
 from tests.desktop.tray_harness import start_tray
 from tests.support.desktop import wait_for
 from tray_client.events import ClientState
-from tray_client.hotkeys import HotkeyError, HotkeyListener, parse_hotkey
+from tray_client.hotkeys.listener import HotkeyError, HotkeyListener, parse_hotkey
 
 pytestmark = [pytest.mark.desktop]
 

@@ -8,10 +8,10 @@ from dataclasses import replace
 
 import pytest
 
-from tray_client import autostart
 from tray_client.events import ClientState
-from tray_client.notify import Notifier
-from tray_client.tray import LANGUAGES, TOOLTIP_MAX, TrayView, build_menu, shorten, tooltip
+from tray_client.ui import autostart
+from tray_client.ui.notify import Notifier
+from tray_client.ui.tray import LANGUAGES, TOOLTIP_MAX, TrayView, build_menu, shorten, tooltip
 
 
 def test_tooltip_shows_state_server_and_the_end_of_the_last_transcript():
@@ -171,7 +171,7 @@ def test_notifier_shows_once_per_interval_and_logs_every_time_it_shows(caplog):
     now = [100.0]
     icon = FakeIcon()
     notifier = Notifier(icon, repeat_after_s=60, clock=lambda: now[0])
-    with caplog.at_level("WARNING", logger="tray_client.notify"):
+    with caplog.at_level("WARNING", logger="tray_client.ui.notify"):
         assert notifier.notify("server unreachable")
         assert not notifier.notify("server unreachable")  # the same problem, again: not repeated
         assert notifier.notify("mic missing")
@@ -183,6 +183,6 @@ def test_notifier_shows_once_per_interval_and_logs_every_time_it_shows(caplog):
 
 def test_notifier_switched_off_only_logs(caplog):
     icon = FakeIcon()
-    with caplog.at_level("WARNING", logger="tray_client.notify"):
+    with caplog.at_level("WARNING", logger="tray_client.ui.notify"):
         assert not Notifier(icon, enabled=False).notify("mic missing")
     assert icon.shown == [] and "mic missing" in caplog.text

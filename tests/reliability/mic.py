@@ -18,8 +18,8 @@ from tests.reliability.dictation import Dictation
 from tests.reliability.fake_mic import TapeMic, installed
 from tests.support.servers import running_server
 from tests.support.stand_in_backends import ScriptedBackend
-from tray_client import audio_source as audio_source_module
 from tray_client import pipeline as pipeline_module
+from tray_client.capture import audio_source as audio_source_module
 from tray_client.config import ClientConfig
 from tray_client.events import ClientState, FinalText, Notice, PipelineEvent, StateChanged
 from tray_client.pipeline import Pipeline

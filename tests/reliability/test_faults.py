@@ -12,8 +12,8 @@ import pytest
 from tests.reliability.dictation import Dictation
 from tests.reliability.mic import MicRun, mic_run
 from tests.reliability.runs import RunResult, clean_run, decode_error_run, kill_run, proxy_run
-from tray_client import link as link_module
 from tray_client.events import ClientState
+from tray_client.link import driver as link_module
 
 pytestmark = pytest.mark.slow
 

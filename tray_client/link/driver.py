@@ -32,7 +32,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tray_client import protocol
+from tray_client.link import protocol
 
 log = logging.getLogger(__name__)
 

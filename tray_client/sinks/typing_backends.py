@@ -17,7 +17,7 @@ import sys
 import time
 from typing import Protocol, TextIO
 
-from tray_client.x11_keymap import SpareKeycodes
+from tray_client.sinks.x11_keymap import SpareKeycodes
 
 log = logging.getLogger(__name__)
 

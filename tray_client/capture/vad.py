@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tray_client.segmenter import FRAME_SAMPLES, SAMPLE_RATE
+from tray_client.capture.segmenter import FRAME_SAMPLES, SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 

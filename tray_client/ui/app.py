@@ -45,14 +45,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tray_client import autostart, tray_x11
 from tray_client.config import ClientConfig, config_path, log_path, save_config
 from tray_client.events import ClientState, Command, FinalText, Notice, PartialText, StateChanged
-from tray_client.hotkeys import HotkeyError, HotkeyListener, parse_hotkey
-from tray_client.icons import load_state_icon
-from tray_client.notify import Notifier
-from tray_client.sounds import SoundPlayer
-from tray_client.tray import TrayView, build_menu, tooltip
+from tray_client.hotkeys.listener import HotkeyError, HotkeyListener, parse_hotkey
+from tray_client.ui import autostart, tray_x11
+from tray_client.ui.icons import load_state_icon
+from tray_client.ui.notify import Notifier
+from tray_client.ui.sounds import SoundPlayer
+from tray_client.ui.tray import TrayView, build_menu, tooltip
 
 __all__ = ["QUIT_BUDGET_S", "QUIT_GRACE_S", "QUIT_TEARDOWN_S", "TrayApp", "run_tray"]
 
@@ -323,7 +323,7 @@ class TrayApp:
             log.warning("could not save the setting %s: %s", key, error)
 
     def _refresh_devices(self) -> None:
-        from tray_client.audio_source import list_input_devices
+        from tray_client.capture.audio_source import list_input_devices
 
         try:
             devices = tuple(list_input_devices())
@@ -342,7 +342,7 @@ class TrayApp:
         self._publish(autostart=_safe_autostart_state())
 
     def _start_server_wsl(self) -> None:
-        script = Path(__file__).resolve().parent.parent / "scripts" / "start_server_wsl.ps1"
+        script = Path(__file__).resolve().parents[2] / "scripts" / "start_server_wsl.ps1"
         if sys.platform != "win32" or not script.is_file():
             self._notifier.notify(f"Starting the server in WSL needs Windows and {script}")
             return
@@ -438,7 +438,7 @@ def _copy_to_clipboard(text: str) -> None:
     """Put `text` on the clipboard (the output module's clipboard backends do the platform work)."""
     if not text:
         return
-    from tray_client import typing_backends
+    from tray_client.sinks import typing_backends
 
     try:
         if sys.platform == "win32":
