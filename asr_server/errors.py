@@ -27,14 +27,5 @@ class GpuMemoryError(AsrServerError):
     """The model or its KV cache does not fit in GPU memory; the message says which flag to change."""
 
 
-class ProtocolError(AsrServerError):
-    """A client message breaks protocol v1; `code` is the error code sent back to that client."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 class EngineError(AsrServerError):
     """One decode step failed; it reaches only the session whose utterance it was."""

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asr_server import protocol
 from asr_server.config import ServerConfig
-from asr_server.errors import ProtocolError
 from asr_server.scheduler import DecodeJob
 from asr_server.streaming import BYTES_PER_SAMPLE, SAMPLE_RATE, StepOutput, StreamSettings, UtteranceStream
+from dictation_core import protocol
+from dictation_core.protocol import ProtocolError
 
 log = logging.getLogger(__name__)
 

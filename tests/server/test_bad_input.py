@@ -196,10 +196,3 @@ def test_ids_and_texts_that_cannot_be_encoded_never_break_a_reply(server):
     assert [m["code"] for m in messages if m["type"] == "error"] == ["bad_message", "bad_message"]
     assert messages[-1]["id"] == "fine"
 
-
-def test_reply_with_a_lone_surrogate_is_sent_escaped():
-    from asr_server import protocol
-
-    text = protocol.final("x", "bad \udc80 text", "English")
-    text.encode("utf-8")  # would raise if the surrogate were left raw
-    assert json.loads(text)["text"] == "bad \udc80 text"

@@ -32,7 +32,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tray_client.link import protocol
+from dictation_core import protocol
 
 log = logging.getLogger(__name__)
 
@@ -360,7 +360,7 @@ class Link:
         except TimeoutError:
             log.warning("no `ready` from %s after hello; assuming an original-protocol server", self.settings.url)
             return
-        message = protocol.parse(raw)
+        message = protocol.parse_message(raw)
         if isinstance(message, protocol.ServerError):
             self._check_error(message)
         elif not isinstance(message, protocol.Ready):
@@ -405,7 +405,7 @@ class Link:
     async def _receive_loop(self, websocket: object) -> None:
         async for raw in websocket:  # type: ignore[attr-defined]
             try:
-                message = protocol.parse(raw)
+                message = protocol.parse_message(raw)
             except protocol.ProtocolError as error:
                 log.warning("ignoring a message from the server: %s", error)
                 continue

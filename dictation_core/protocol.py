@@ -1,0 +1,261 @@
+"""Protocol v1 without a socket: every message both sides exchange, built and parsed in one place.
+
+The spec is docs/protocol.md. Client -> server messages are "events" (`{"event": ...}`), server -> client
+messages are "messages" (`{"type": ...}`). Each has a frozen dataclass, a builder that returns the JSON text to
+send, and a parser that validates received text into the dataclass or raises `ProtocolError` saying what a valid
+message looks like. The server validates strictly (`parse_event`); the client accepts what the original
+(pre-v1) server sends too (`parse_message`: no `id`, no `language`, no `ready`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+PROTOCOL_VERSION = 1
+SAMPLE_RATE = 16_000
+BYTES_PER_SAMPLE = 2
+MAX_ID_CHARS = 128
+
+# Error codes of {"type": "error", "code": ...}. The server sends bad_message, too_long and engine; "unauthorized"
+# and "busy" come from the original protocol, and this server answers them at the HTTP handshake instead (401 and
+# 503), before a WebSocket exists to carry a message. A client must still understand all five.
+BAD_MESSAGE = "bad_message"
+TOO_LONG = "too_long"
+ENGINE = "engine"
+UNAUTHORIZED = "unauthorized"
+BUSY = "busy"
+ERROR_CODES = (BAD_MESSAGE, TOO_LONG, ENGINE, UNAUTHORIZED, BUSY)
+
+
+class ProtocolError(ValueError):
+    """A message breaks protocol v1. `code` is the error code the server answers with (always bad_message for
+    what a client sends); `message` says what was wrong and what a valid message looks like."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# -- client -> server -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hello:
+    """Session options: the forced language (None = detect) and a glossary placed in the system prompt."""
+
+    language: str | None
+    context: str | None
+
+
+@dataclass(frozen=True)
+class Start:
+    """Open an utterance; `utterance_id` None means the server assigns one."""
+
+    utterance_id: str | None
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Finalize the open utterance: exactly one final (or one engine error) answers it."""
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """Discard the open utterance: no final is sent for it."""
+
+
+ClientEvent = Hello | Start | Stop | Cancel
+
+
+def hello(language: str | None, context: str) -> str:
+    """The first message of a connection: protocol version, forced language (None = detect) and glossary."""
+    return _dump({"event": "hello", "protocol": PROTOCOL_VERSION, "language": language, "context": context})
+
+
+def start(utterance_id: str) -> str:
+    """Open an utterance; its id comes back on every partial and final, so replays can be de-duplicated."""
+    return _dump({"event": "start", "id": utterance_id})
+
+
+def stop() -> str:
+    """Finalize the open utterance: the server answers with its final."""
+    return _dump({"event": "stop"})
+
+
+def cancel() -> str:
+    """Discard the open utterance: no final will come."""
+    return _dump({"event": "cancel"})
+
+
+def parse_event(raw: str, *, max_context_chars: int) -> ClientEvent:
+    """Validate one client text message; raise ProtocolError(bad_message) saying what a valid one looks like."""
+    data = _load(raw, "event", 'send a JSON object such as {"event":"start"}')
+    event = data.get("event")
+    if event == "start":
+        return Start(_utterance_id(data.get("id")))
+    if event == "stop":
+        return Stop()
+    if event == "cancel":
+        return Cancel()
+    if event == "hello":
+        return _hello(data, max_context_chars)
+    raise ProtocolError(BAD_MESSAGE, f"unknown event {event!r}: use hello, start, stop or cancel")
+
+
+def _utterance_id(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ProtocolError(BAD_MESSAGE, f"start id {value!r}: use a string (or leave it out)")
+    text = str(value)
+    if not text or len(text) > MAX_ID_CHARS:
+        raise ProtocolError(BAD_MESSAGE, f"start id of {len(text)} characters: use 1 to {MAX_ID_CHARS}")
+    if not text.isprintable():
+        # The id comes back in every partial and final: control characters or lone surrogates there could
+        # break the client's log or even the UTF-8 encoding of the server's replies.
+        raise ProtocolError(BAD_MESSAGE, f"start id {text!r} has control or unpaired surrogate characters: "
+                            "use printable text")
+    return text
+
+
+def _hello(data: dict[str, object], max_context_chars: int) -> Hello:
+    version = data.get("protocol", PROTOCOL_VERSION)
+    if isinstance(version, bool) or version != PROTOCOL_VERSION:
+        raise ProtocolError(BAD_MESSAGE, f"hello protocol {version!r}: this server speaks protocol "
+                            f"{PROTOCOL_VERSION}; update the client")
+    language = data.get("language")
+    if language is not None and not isinstance(language, str):
+        raise ProtocolError(BAD_MESSAGE, f"hello language {language!r}: use a name such as \"Chinese\" or null")
+    context = data.get("context")
+    if context is not None and not isinstance(context, str):
+        raise ProtocolError(BAD_MESSAGE, "hello context must be a string (a glossary of names and terms)")
+    if context is not None and len(context) > max_context_chars:
+        raise ProtocolError(BAD_MESSAGE, f"hello context of {len(context)} characters is over the "
+                            f"{max_context_chars} limit: shorten the glossary")
+    return Hello(normalize_language(language), context)
+
+
+def normalize_language(language: str | None) -> str | None:
+    """'chinese' -> 'Chinese' (Qwen3-ASR's canonical form); '' and None mean "detect"."""
+    if language is None or not language.strip():
+        return None
+    text = language.strip()
+    return text[:1].upper() + text[1:].lower()
+
+
+# -- server -> client -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The answer to hello: the session options are in effect."""
+
+    model: str = ""
+    backend: str = ""
+
+
+@dataclass(frozen=True)
+class Partial:
+    """A transcript of the open utterance that may still change."""
+
+    utterance_id: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Final:
+    """The transcript of a stopped utterance (sent for every stop, even when empty)."""
+
+    utterance_id: str | None
+    text: str
+    language: str = ""
+
+
+@dataclass(frozen=True)
+class ServerError:
+    """Something the client sent or asked for failed; `code` is one of ERROR_CODES. The session goes on."""
+
+    code: str
+    message: str
+    utterance_id: str | None = None
+
+
+ServerMessage = Ready | Partial | Final | ServerError
+
+
+def ready(model: str, backend: str) -> str:
+    """The answer to hello: the session options are in effect."""
+    return _dump({"type": "ready", "protocol": PROTOCOL_VERSION, "model": model, "backend": backend})
+
+
+def partial(utterance_id: str, text: str) -> str:
+    """A transcript of the open utterance that may still change."""
+    return _dump({"type": "partial", "id": utterance_id, "text": text})
+
+
+def final(utterance_id: str, text: str, language: str) -> str:
+    """The transcript of a stopped utterance (sent for every stop, even when empty)."""
+    return _dump({"type": "final", "id": utterance_id, "text": text, "language": language})
+
+
+def error(code: str, message: str, utterance_id: str | None = None) -> str:
+    """Something the client sent or asked for failed; the session goes on."""
+    body: dict[str, object] = {"type": "error", "code": code, "message": message}
+    if utterance_id is not None:
+        body["id"] = utterance_id
+    return _dump(body)
+
+
+def parse_message(raw: str | bytes) -> ServerMessage:
+    """Validate one server message; raise ProtocolError for anything protocol v1 does not define.
+
+    Lenient where the original server differs: `id` and `language` may be missing, a numeric id is read as text.
+    """
+    if isinstance(raw, bytes):
+        raise ProtocolError(BAD_MESSAGE, "the server sent a binary frame; protocol v1 servers only send JSON text")
+    data = _load(raw, "type", "protocol v1 servers send JSON objects with a \"type\"")
+    kind = data.get("type")
+    utterance_id = data.get("id")
+    if utterance_id is not None and not isinstance(utterance_id, str):
+        utterance_id = str(utterance_id)
+    if kind == "ready":
+        return Ready(model=str(data.get("model") or ""), backend=str(data.get("backend") or ""))
+    if kind in ("partial", "final"):
+        text = data.get("text")
+        if not isinstance(text, str):
+            raise ProtocolError(BAD_MESSAGE, f"{kind} without a text string: {_quote(raw)}")
+        if kind == "partial":
+            return Partial(utterance_id, text)
+        return Final(utterance_id, text, str(data.get("language") or ""))
+    if kind == "error":
+        return ServerError(code=str(data.get("code") or "unknown"), message=str(data.get("message") or ""),
+                           utterance_id=utterance_id)
+    raise ProtocolError(BAD_MESSAGE, f"unknown message type {kind!r}: {_quote(raw)}")
+
+
+# -- JSON -----------------------------------------------------------------------------------------------------
+
+
+def _load(raw: str, key: str, hint: str) -> dict[str, object]:
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, RecursionError) as error:
+        raise ProtocolError(BAD_MESSAGE, f"not JSON ({_quote(raw)}): {hint}") from error
+    if not isinstance(data, dict):
+        raise ProtocolError(BAD_MESSAGE, f"expected a JSON object with an {key!r} key, got {_quote(raw)}")
+    return data
+
+
+def _quote(raw: str) -> str:
+    return repr(raw[:80]) + ("..." if len(raw) > 80 else "")
+
+
+def _dump(message: dict[str, object]) -> str:
+    text = json.dumps(message, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from the model or a client: send it escaped, never fail
+        return json.dumps(message, ensure_ascii=True)
+    return text
