@@ -12,6 +12,11 @@ EXIT_USAGE = 2
 
 def main(argv: list[str] | None = None) -> int:
     """Load the settings once, set up logging, then run the tray app or the headless pipeline."""
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["history"]:
+        from tray_client.history.cli import main as history_main
+
+        return history_main(args[1:])
     try:
         config = load_config(argv)
     except ConfigError as error:

@@ -87,6 +87,9 @@ class ClientConfig:
         "Press to start or stop (pynput hotkey syntax)."))
     sounds: bool = field(default=True, metadata=_doc("Play a short sound when recording starts and stops."))
     notifications: bool = field(default=True, metadata=_doc("Show tray notifications for errors and notices."))
+    history_days: int = field(default=30, metadata=_doc(
+        "Keep dictated text in the history (history.sqlite3 in the user's data directory) this many days; 0 "
+        "keeps nothing."))
     log_level: str = field(default="INFO", metadata=_doc("DEBUG, INFO, WARNING or ERROR."))
     config_file: str | None = field(default=None, metadata=_doc(
         "Read settings from this TOML file instead of the one in the user's config directory.", persist=False))
@@ -103,7 +106,7 @@ class ClientConfig:
         for name in ("min_silence_ms", "max_final_chars"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}={getattr(self, name)}: must be positive")
-        for name in ("preroll_ms", "type_delay_ms"):
+        for name in ("preroll_ms", "type_delay_ms", "history_days"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}={getattr(self, name)}: must be zero or more")
         for name in ("max_utterance_s", "final_timeout_s", "unreachable_exit_s"):

@@ -55,6 +55,9 @@ class FinalText:
     utterance_id: str
     text: str
     language: str = ""
+    raw: str = ""  # the server's text before sanitizing (history keeps both)
+    typed: str = ""  # exactly what the sink was given, spacing included (undo deletes this many characters)
+    typing_s: float = 0.0  # seconds the sink took to output it (a part of the end-of-speech latency)
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class SpeechSegment:
     speech_end_s: float  # end of the last speech frame
     preroll_s: float  # audio from before the onset that was sent first
     reason: str  # why it ended: silence, pause, max_length, manual, off, end_of_input, shutdown
+    end_s: float = 0.0  # where the utterance closed (speech end plus the silence that confirmed it)
 
 
 PipelineEvent = StateChanged | PartialText | FinalText | Notice | SpeechSegment

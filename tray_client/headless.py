@@ -13,6 +13,7 @@ import sys
 
 from tray_client.config import ClientConfig
 from tray_client.events import Command, Notice, PipelineEvent
+from tray_client.history.recorder import start_recorder
 from tray_client.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ def run_headless(config: ClientConfig) -> int:
             log.error("%s", event.message)
 
     pipeline.subscribe(on_event)
+    history = start_recorder(config, pipeline)  # headless runs are dictation too: keep their text
     pipeline.start()
     if config.mode == "vad" and not config.input_wav:
         pipeline.send(Command.LISTEN_ON)
@@ -43,9 +45,11 @@ def run_headless(config: ClientConfig) -> int:
             pass
     except KeyboardInterrupt:
         report = pipeline.shutdown(grace_seconds=2.0)
+        history.close()
         log.info("interrupted; %d utterance(s) dropped", report.dropped)
         return EXIT_INTERRUPTED
     report = pipeline.shutdown(grace_seconds=0.5)
+    history.close()
     if pipeline.done_error:
         log.error("%s", pipeline.done_error)
         return EXIT_FAILED

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import itertools
 import logging
 import threading
@@ -158,6 +159,22 @@ class Pipeline:
                                             f"changeable: {', '.join(SETTINGS)}")
         config_module.replace(self._config, **changes)  # validate now
         self._call(self._apply_settings, changes)
+
+    def run_output(self, job: Callable[[TextSink], Any]) -> concurrent.futures.Future[Any]:
+        """Run `job(sink)` on the output thread, queued behind the finals still being typed (undo, type again).
+
+        The future fails with OutputError when there is no working output."""
+        result: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def submit() -> None:
+            sink, pool = self._sink, self._output_pool
+            if sink is None or pool is None or self._stopping:
+                result.set_exception(OutputError("no working output"))
+                return
+            pool.submit(job, sink).add_done_callback(lambda done: _copy_outcome(done, result))
+
+        self._call(submit)
+        return result
 
     def wait_done(self, timeout: float | None = None) -> bool:
         """Block until the input ended and every utterance was output, or the run failed (see `done_error`)."""
@@ -444,7 +461,7 @@ class Pipeline:
                 self._reset_vad()
                 self._emit(SpeechSegment(event.utterance_id, self._onset / SAMPLE_RATE,
                                          event.speech_end_sample / SAMPLE_RATE, self._preroll / SAMPLE_RATE,
-                                         event.reason))
+                                         event.reason, event.end_sample / SAMPLE_RATE))
                 log.info("utterance %s ended (%s) at %.2f s", event.utterance_id, event.reason,
                          event.end_sample / SAMPLE_RATE)
         if events:
@@ -479,21 +496,26 @@ class Pipeline:
         self._outputs_pending += 1
         assert self._output_pool is not None
         loop = asyncio.get_running_loop()
+        out = text
         if sink.spaced and not text:
             # Nothing to type, but the event must queue behind finals still being typed, to keep their order.
             future = loop.run_in_executor(self._output_pool, _nothing)
         else:
             out = self._spacer.next(text) if sink.spaced else text
             future = loop.run_in_executor(self._output_pool, sink.emit, out)
-        future.add_done_callback(lambda done: self._on_output_done(done, utterance_id, text, language))
+        done_event = FinalText(utterance_id, text, language, raw=raw, typed=out)
+        started = loop.time()
+        future.add_done_callback(lambda done: self._on_output_done(
+            done, dataclasses.replace(done_event, typing_s=loop.time() - started)))
         self._update_state()
 
-    def _on_output_done(self, future: asyncio.Future[None], utterance_id: str, text: str, language: str) -> None:
+    def _on_output_done(self, future: asyncio.Future[None], event: FinalText) -> None:
         self._outputs_pending -= 1
         error = None if future.cancelled() else future.exception()
+        text = event.text
         if error is None and not future.cancelled():
             self._last_final = text or self._last_final
-            self._emit(FinalText(utterance_id, text, language))
+            self._emit(event)
         else:
             self._notice("error", f"could not output a transcript ({error}); copy it from here", text=text)
         self._update_state()
@@ -579,3 +601,13 @@ class Pipeline:
 
 def _nothing() -> None:
     """The output job of an empty final: it only keeps the final's place in the output order."""
+
+
+def _copy_outcome(source: concurrent.futures.Future[Any], target: concurrent.futures.Future[Any]) -> None:
+    """Hand the output thread's result or exception to the caller's future."""
+    if source.cancelled():
+        target.cancel()
+    elif source.exception() is not None:
+        target.set_exception(source.exception())  # type: ignore[arg-type]
+    else:
+        target.set_result(source.result())
