@@ -20,10 +20,11 @@ builds a queue of stale partials. Everything here runs on the asyncio thread; no
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
+
+from dictation_core.joining import join_text
 
 SAMPLE_RATE = 16_000
 BYTES_PER_SAMPLE = 2
@@ -70,28 +71,6 @@ class StepOutput:
     raw: str
     language: str
     text: str
-
-
-def is_cjk(char: str) -> bool:
-    """Characters of scripts written without spaces between words (Han, kana, Hangul syllables, CJK punctuation)."""
-    if not char:
-        return False
-    code = ord(char)
-    return (0x2E80 <= code <= 0x9FFF or 0xAC00 <= code <= 0xD7AF or 0xF900 <= code <= 0xFAFF
-            or 0xFF00 <= code <= 0xFFEF or 0x20000 <= code <= 0x3134F
-            or unicodedata.east_asian_width(char) in ("W", "F"))
-
-
-def join_text(left: str, right: str) -> str:
-    """Join two transcript pieces: a space between words of spaced languages, none next to CJK text."""
-    left, right = left.rstrip(), right.lstrip()
-    if not left:
-        return right
-    if not right:
-        return left
-    if is_cjk(left[-1]) or is_cjk(right[0]):
-        return left + right
-    return f"{left} {right}"
 
 
 class UtteranceStream:

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tray_client.text.sanitize import sanitize
-from tray_client.text.spacing import Spacer, separator
+from tray_client.text.spacing import Spacer
 
 
 def test_sanitize_removes_controls_tokens_and_invisible_characters():
@@ -41,15 +41,6 @@ def test_sanitized_text_is_printable_single_line_and_stable(raw):
     assert sanitize(text, max_chars=120) == text
 
 
-def test_spacing_between_utterances():
-    assert separator("", "hello") == ""
-    assert separator("hello", "world") == " "
-    assert separator("你好", "世界") == ""
-    assert separator("你好。", "世界") == ""
-    assert separator("hello", "你好") == " "
-    assert separator("你好", "hello") == " "
-
-
 def test_spacer_puts_nothing_before_the_first_and_skips_empty_finals():
     spacer = Spacer()
     assert spacer.next("hello") == "hello"
@@ -57,5 +48,7 @@ def test_spacer_puts_nothing_before_the_first_and_skips_empty_finals():
     assert spacer.next("world") == " world"
     assert spacer.next("你好") == " 你好"
     assert spacer.next("世界") == "世界"
+    assert spacer.next("안녕하세요") == " 안녕하세요"
+    assert spacer.next("감사합니다") == " 감사합니다"
     spacer.reset()
     assert spacer.next("again") == "again"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from asr_server.streaming import StepOutput, StreamSettings, UtteranceStream, join_text
+from asr_server.streaming import StepOutput, StreamSettings, UtteranceStream
 
 SETTINGS = StreamSettings.from_seconds(chunk_seconds=1.0, window_seconds=20.0, unfixed_chunk_num=2,
                                        unfixed_token_num=5)
@@ -136,13 +136,21 @@ def test_partials_still_come_every_chunk_early_in_an_utterance():
     assert steps == 4
 
 
-@pytest.mark.parametrize(("left", "right", "joined"), [
-    ("", "hello", "hello"),
-    ("hello", "world", "hello world"),
-    ("你好", "世界", "你好世界"),
-    ("hello", "世界", "hello世界"),
-    ("你好。", "world", "你好。world"),
-    ("end. ", " Next", "end. Next"),
+@pytest.mark.parametrize(("windows", "joined"), [
+    (["hello there", "general Kenobi"], "hello there general Kenobi"),
+    (["你好", "世界"], "你好世界"),
+    (["こんにちは", "世界"], "こんにちは世界"),
+    (["안녕하세요", "감사합니다"], "안녕하세요 감사합니다"),
+    (["我用", "Python"], "我用 Python"),
 ])
-def test_join_text(left, right, joined):
-    assert join_text(left, right) == joined
+def test_window_commits_join_text_by_the_shared_rule(windows, joined):
+    """Korean windows used to be glued ("안녕하세요감사합니다"): the server now joins as the client spaces."""
+    stream = UtteranceStream("u", StreamSettings.from_seconds(1.0, 1.0, 2, 5))
+    for text in windows:
+        stream.feed(pcm(1.0))
+        stream.next_step()
+        answer(stream, text)
+    stream.feed(pcm(1.0))
+    stream.next_step()
+    answer(stream, "")
+    assert stream.text == joined
