@@ -7,27 +7,17 @@ the defaults. `--help` prints the same documentation as this module.
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
-import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from asr_server.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from dictation_core.config import ConfigLoader
+from dictation_core.config import setting_doc as _doc
 
 BACKENDS = ("vllm", "transformers")
 DEVICES = ("auto", "cpu", "cuda")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-
-
-def _doc(text: str, *, flag: bool = True) -> dict[str, Any]:
-    return {"doc": text, "flag": flag}
 
 
 @dataclass(frozen=True)
@@ -164,76 +154,16 @@ def resolve_model(model: str) -> str:
     return model
 
 
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m asr_server",
-        description="Streaming Qwen3-ASR over WebSocket (protocol v1): many sessions batched on one model.",
-        epilog="Every flag is also a TOML key in --config FILE (snake_case); flags override the file.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    for f in fields(ServerConfig):
-        doc = f.metadata["doc"]
-        flag = _flag(f.name) if f.name != "config_file" else "--config"
-        if f.type in ("bool", bool):
-            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None,
-                                help=f"{doc} (default: {f.default})")
-        else:
-            parser.add_argument(flag, dest=f.name, default=None, metavar=f.name.upper(),
-                                help=f"{doc} (default: {f.default})")
-    return parser
-
-
-_TYPES: dict[str, type] = {"port": int, "max_batch_size": int, "max_partial_batch_size": int,
-                           "max_sessions": int, "max_model_len": int, "max_new_tokens": int,
-                           "unfixed_chunk_num": int, "unfixed_token_num": int, "max_frame_bytes": int,
-                           "max_context_chars": int, "chunk_seconds": float, "window_seconds": float,
-                           "max_utterance_seconds": float, "idle_timeout_seconds": float,
-                           "gpu_memory_utilization": float, "refeed_ratio": float, "insecure_no_auth": bool}
-
-
-def _coerce(name: str, value: Any) -> Any:
-    kind = _TYPES.get(name, str)
-    if value is None:
-        return None
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        raise ConfigError(f"{name} = {value!r}: use true or false")
-    try:
-        return kind(value)
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"{_flag(name)} {value!r}: expected a {kind.__name__}") from error
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ConfigError(f"--config {path}: cannot read it ({error.strerror})") from error
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"--config {path}: not valid TOML ({error})") from error
-    known = {f.name for f in fields(ServerConfig)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(f"--config {path}: unknown key(s) {', '.join(unknown)}; see python -m asr_server --help")
-    return {key: _coerce(key, value) for key, value in data.items()}
+LOADER = ConfigLoader(
+    ServerConfig, prog="python -m asr_server",
+    description="Streaming Qwen3-ASR over WebSocket (protocol v1): many sessions batched on one model.",
+    epilog="Every flag is also a TOML key in --config FILE (snake_case); flags override the file.",
+    error=ConfigError, flags={"config_file": "--config"})
 
 
 def load_config(argv: list[str] | None = None, *, resolve: bool = True) -> ServerConfig:
     """Defaults, then the TOML file (`--config FILE`), then the CLI flags in `argv`; the model path resolved."""
-    args = vars(_parser().parse_args(sys.argv[1:] if argv is None else argv))
-    overrides = {key: _coerce(key, value) for key, value in args.items() if value is not None}
-    values: dict[str, Any] = {}
-    if overrides.get("config_file"):
-        path = Path(overrides["config_file"]).expanduser()
-        if not path.exists():
-            raise ConfigError(f"--config {path}: no such file")
-        values = _read_toml(path)
-    values.update(overrides)
+    values = LOADER.values(argv)
     if resolve:
         values["model"] = resolve_model(str(values.get("model", "")))
     return ServerConfig(**values)
@@ -241,4 +171,4 @@ def load_config(argv: list[str] | None = None, *, resolve: bool = True) -> Serve
 
 def help_text() -> str:
     """The `--help` text, for the README and its test."""
-    return _parser().format_help()
+    return LOADER.help_text()

@@ -6,12 +6,14 @@ bug and keeps its traceback.
 
 from __future__ import annotations
 
+import dictation_core.config
+
 
 class AsrServerError(Exception):
     """Base of every error the user can fix; its message is the one line they see."""
 
 
-class ConfigError(AsrServerError):
+class ConfigError(AsrServerError, dictation_core.config.ConfigError):
     """A setting is invalid: the message names the flag or key, the bad value and what is allowed."""
 
 

@@ -7,17 +7,12 @@ wins over the defaults. The tray menu changes a few settings at run time and wri
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from dictation_core.config import ConfigError, ConfigLoader
+from dictation_core.config import setting_doc as _doc
 
 APP_NAME = "qwen-dictation"
 
@@ -25,14 +20,6 @@ MODES = ("vad", "ptt", "toggle")
 OUTPUTS = ("type", "clipboard", "stdout")
 VADS = ("torch", "onnx")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-
-
-class ConfigError(ValueError):
-    """A setting is invalid; the message names the key, the bad value and what is allowed."""
-
-
-def _doc(text: str, *, persist: bool = True) -> dict[str, Any]:
-    return {"doc": text, "persist": persist}
 
 
 @dataclass(frozen=True)
@@ -135,106 +122,19 @@ def log_path() -> Path:
     return Path(user_log_dir(APP_NAME, appauthor=False)) / "tray_client.log"
 
 
-def _field_type(name: str) -> str:
-    """The declared type of a field as text (annotations are strings under `from __future__ import annotations`)."""
-    return str({f.name: f.type for f in fields(ClientConfig)}[name])
-
-
-def _coerce(name: str, value: Any) -> Any:
-    """Turn a TOML or CLI value into the field's type, with a message that names the key when it cannot."""
-    kind = _field_type(name)
-    if value is None:
-        return None
-    try:
-        if kind == "bool":
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in ("1", "true", "yes", "on"):
-                return True
-            if text in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(value)
-        if kind == "int":
-            return int(value)
-        if kind == "float":
-            return float(value)
-        if kind == "str | int | None":
-            if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
-                return int(value)
-            return str(value) if str(value) != "" else None
-        if kind == "str | None":
-            return str(value) if str(value) != "" else None
-        return str(value)
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"{name}={value!r}: expected {kind}") from error
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: not valid TOML ({error}); fix or delete the file") from error
-    known = {f.name for f in fields(ClientConfig)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    return {key: _coerce(key, value) for key, value in data.items()}
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m tray_client",
-        description="Voice dictation client: microphone -> Silero VAD -> asr_server -> text in the focused window.",
-    )
-    for f in fields(ClientConfig):
-        flag = "--" + f.name.replace("_", "-")
-        # argparse treats help as a %-format string: a literal "80%" in a doc must be escaped.
-        help_text = f"{f.metadata['doc']} (default: {f.default!r})".replace("%", "%%")
-        if _field_type(f.name) == "bool":
-            # `--sounds` / `--no-sounds`; for `no_tray` the pair is `--no-tray` / `--tray`.
-            negative = "--" + f.name[3:].replace("_", "-") if f.name.startswith("no_") else "--no-" + flag[2:]
-            parser.add_argument(flag, dest=f.name, action="store_const", const=True, default=None,
-                                help=help_text)
-            parser.add_argument(negative, dest=f.name, action="store_const", const=False, default=None,
-                                help=argparse.SUPPRESS)
-        else:
-            parser.add_argument(flag, dest=f.name, default=None, help=help_text)
-    return parser
+LOADER = ConfigLoader(
+    ClientConfig, prog="python -m tray_client",
+    description="Voice dictation client: microphone -> Silero VAD -> asr_server -> text in the focused window.")
 
 
 def load_config(argv: list[str] | None = None) -> ClientConfig:
-    """Defaults, then the TOML file (`--config FILE` or `config_path()`), then the CLI flags in `argv`."""
-    args = vars(_parser().parse_args(sys.argv[1:] if argv is None else argv))
-    overrides = {key: _coerce(key, value) for key, value in args.items() if value is not None}
-    path = Path(overrides["config_file"]) if overrides.get("config_file") else config_path()
-    if overrides.get("config_file") and not path.exists():
-        raise ConfigError(f"--config {path}: no such file")
-    values = _read_toml(path) if path.exists() else {}
-    values.update(overrides)
-    return ClientConfig(**values)
+    """Defaults, then the TOML file (`--config-file FILE` or `config_path()`), then the CLI flags in `argv`."""
+    return ClientConfig(**LOADER.values(argv, default_file=config_path()))
 
 
 def to_toml(config: ClientConfig, *, persisted_only: bool = False) -> str:
     """The settings as TOML text (unset values are written as comments, since TOML has no null)."""
-    lines = []
-    for f in fields(ClientConfig):
-        if persisted_only and not f.metadata["persist"]:
-            continue
-        value = getattr(config, f.name)
-        lines.append(f"# {f.metadata['doc']}")
-        lines.append(f"# {f.name} = ..." if value is None else f"{f.name} = {_toml_value(value)}")
-    return "\n".join(lines) + "\n"
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{text}"'
+    return LOADER.to_toml(config, persisted_only=persisted_only)
 
 
 def save_config(config: ClientConfig, path: Path | None = None) -> Path:
@@ -249,8 +149,4 @@ def save_config(config: ClientConfig, path: Path | None = None) -> Path:
 
 def replace(config: ClientConfig, **changes: Any) -> ClientConfig:
     """`dataclasses.replace` with the same coercion and checks as the loader (for settings changed at run time)."""
-    known = {f.name for f in fields(ClientConfig)}
-    unknown = sorted(set(changes) - known)
-    if unknown:
-        raise ConfigError(f"unknown setting(s) {', '.join(unknown)}")
-    return dataclasses.replace(config, **{key: _coerce(key, value) for key, value in changes.items()})
+    return LOADER.replace(config, **changes)

@@ -126,7 +126,7 @@ def test_the_core_imports_nothing_heavy():
     import subprocess
     import sys
 
-    code = ("import sys, dictation_core.protocol; "
+    code = ("import sys, dictation_core.protocol, dictation_core.joining, dictation_core.config; "
             "print(sorted(m for m in ('numpy', 'torch', 'websockets') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
