@@ -5,13 +5,16 @@ Each program declares its settings where they belong (`asr_server/config.py`, `t
 dataclass fields with `metadata=setting_doc("...")`, validates them in `__post_init__`, and describes itself
 with a `ConfigLoader`. Every field is a TOML key and a flag (`min_silence_ms` -> `--min-silence-ms`; booleans as
 `--fast` / `--no-fast`, and `no_tray` as `--no-tray` / `--tray`). The CLI wins over the file, the file over the
-defaults. Field types are read from the annotations: bool, int, float, str, and unions of them with None.
+defaults. Field types are read from the annotations: bool, int, float, str, and unions of them with None; and the
+tables and lists `dict[str, str]`, `dict[str, Any]` and `tuple[str, ...]` (TOML tables and arrays; JSON on the
+command line; written back as [tables] after the plain keys).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -26,6 +29,7 @@ else:  # pragma: no cover - Python 3.10
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 _KINDS = {"bool", "int", "float", "str", "None"}
+_STRUCTURES = {"dict[str, str]", "dict[str, Any]", "tuple[str, ...]"}
 
 
 class ConfigError(ValueError):
@@ -64,6 +68,8 @@ class ConfigLoader:
         """The types a field accepts, from its annotation text (`"str | int | None"` -> {"str", "int", "None"})."""
         annotation = self._fields()[name].type
         text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+        if text in _STRUCTURES:
+            return {text}
         kinds = {part.strip() for part in text.split("|")}
         if not kinds <= _KINDS:
             raise TypeError(f"{self.config_class.__name__}.{name}: {text} is not a type the config loader reads; "
@@ -76,7 +82,7 @@ class ConfigLoader:
             return None
         kinds = self.kinds(name)
         try:
-            return _coerce(kinds, value)
+            return _coerce_structure(kinds.pop(), value) if kinds & _STRUCTURES else _coerce(kinds, value)
         except (TypeError, ValueError) as error:
             expected = " or ".join(sorted(kinds - {"None"}))
             raise self.error(f"{name}={value!r} ({self.flag(name)}): expected {expected}") from error
@@ -88,7 +94,7 @@ class ConfigLoader:
         parser = argparse.ArgumentParser(prog=self.prog, description=self.description, epilog=self.epilog or None)
         for f in self._fields().values():
             # argparse treats help as a %-format string: a literal "80%" in a doc must be escaped.
-            default = "unset" if f.default is None else toml_value(f.default)
+            default = "unset" if _default(f) is None else toml_value(_default(f))
             help_text = f"{f.metadata['doc']} (default: {default})".replace("%", "%%")
             if self.kinds(f.name) == {"bool"}:
                 parser.add_argument(self.flag(f.name), dest=f.name, action="store_const", const=True,
@@ -142,14 +148,20 @@ class ConfigLoader:
 
     def to_toml(self, config: Any, *, persisted_only: bool = False) -> str:
         """The settings as TOML text (unset values are written as comments, since TOML has no null)."""
-        lines = []
+        lines: list[str] = []
+        tables: list[str] = []  # TOML puts every key after a [table] header into that table: tables go last
         for f in self._fields().values():
             if persisted_only and not f.metadata.get("persist", True):
                 continue
             value = getattr(config, f.name)
-            lines.append(f"# {f.metadata['doc']}")
-            lines.append(f"# {f.name} = ..." if value is None else f"{f.name} = {toml_value(value)}")
-        return "\n".join(lines) + "\n"
+            target = tables if isinstance(value, dict) else lines
+            target.append(f"# {f.metadata['doc']}")
+            if value is None:
+                target.append(f"# {f.name} = ...")
+            else:
+                target.extend(_toml_table(f.name, value) if isinstance(value, dict) else
+                              [f"{f.name} = {toml_value(value)}"])
+        return "\n".join(lines + tables) + "\n"
 
     def readme_table(self) -> str:
         """The README's configuration table (checked by a test; `python scripts/readme_config.py` rewrites it)."""
@@ -159,7 +171,7 @@ class ConfigLoader:
             if self.kinds(f.name) == {"bool"}:
                 flag += f" / `{self.negative_flag(f.name)}`"
             doc = f.metadata["doc"].replace("|", "\\|")
-            default = "unset" if f.default is None else f"`{toml_value(f.default)}`"
+            default = "unset" if _default(f) is None else f"`{toml_value(_default(f))}`"
             rows.append(f"| {flag} (`{f.name}`) | {default} | {doc} |")
         return "\n".join(rows) + "\n"
 
@@ -190,12 +202,49 @@ def _coerce(kinds: set[str], value: Any) -> Any:
     return str(value)
 
 
+def _default(f: dataclasses.Field[Any]) -> Any:
+    """A field's default, also where it is made by a factory (tables: a dict default cannot be shared)."""
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
+def _coerce_structure(kind: str, value: Any) -> Any:
+    """A table or list setting: from TOML as it is, from the command line as JSON text."""
+    if isinstance(value, str):
+        value = json.loads(value) if value.strip() else ([] if kind.startswith("tuple") else {})
+    if kind.startswith("tuple"):
+        if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
+            raise TypeError(value)
+        return tuple(value)
+    if not isinstance(value, dict):
+        raise TypeError(value)
+    if kind == "dict[str, str]":
+        if not all(isinstance(item, str) for item in value.values()):
+            raise TypeError(value)
+        return dict(value)
+    return {str(key): item for key, item in value.items()}
+
+
+def _toml_table(name: str, table: dict[str, Any]) -> list[str]:
+    """`[name]` with its keys; a table of tables as one `[name."key"]` per entry."""
+    if table and all(isinstance(item, dict) for item in table.values()):
+        lines = []
+        for key, item in table.items():
+            lines.append(f"[{name}.{toml_value(key)}]")
+            lines.extend(f"{toml_value(k)} = {toml_value(v)}" for k, v in item.items())
+        return lines
+    return [f"[{name}]", *(f"{toml_value(key)} = {toml_value(item)}" for key, item in table.items())]
+
+
 def toml_value(value: object) -> str:
-    """A value written as TOML (strings quoted and escaped)."""
+    """A value written as TOML (strings quoted and escaped; lists and tables inline)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{toml_value(key)} = {toml_value(item)}" for key, item in value.items()) + "}"
     text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{text}"'
 

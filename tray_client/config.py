@@ -64,6 +64,42 @@ class ClientConfig:
     type_delay_ms: int = field(default=12, metadata=_doc(
         "Delay between keystrokes when typing (X11 xdotool), for apps that drop keys sent faster. CJK and "
         "other characters outside the keymap are exact at any delay (they are bound to spare keycodes first)."))
+    paste_keys: str = field(default="ctrl+v", metadata=_doc(
+        "Keys that paste with output \"clipboard\": \"ctrl+v\", \"ctrl+shift+v\" (X11 terminals) or "
+        "\"shift+insert\"."))
+    replacements: dict[str, str] = field(default_factory=dict, hash=False, metadata=_doc(
+        "[replacements] table: \"open ai\" = \"OpenAI\". Latin keys match whole words, any case; CJK keys match "
+        "anywhere; the value is typed exactly as written; longest key first."))
+    voice_commands: bool = field(default=True, metadata=_doc(
+        "Obey spoken commands: \"new line\"/\"换行\", \"new paragraph\"/\"新段落\", \"scratch that\"/\"删掉上一句\" "
+        "(undo the last dictation), \"press enter\"/\"回车\", \"stop listening\"/\"停止听写\"."))
+    commands: dict[str, str] = field(default_factory=dict, hash=False, metadata=_doc(
+        "[commands] table of extra phrases: \"next line\" = \"newline\" (actions: newline, paragraph, undo, "
+        "enter, stop_listening); \"\" turns a built-in phrase off."))
+    chinese_script: str = field(default="auto", metadata=_doc(
+        "Chinese characters to output: \"auto\" (as the model wrote them), \"simplified\", \"traditional\", "
+        "\"taiwan\" or \"hongkong\" (OpenCC; CJK text only)."))
+    glossary: tuple[str, ...] = field(default=(), metadata=_doc(
+        "List of names and jargon sent to the server with the context, to bias recognition: [\"Qwen3-ASR\"]."))
+    suffix: str = field(default="", metadata=_doc(
+        "Text added after every final (e.g. \" \"); the next final then gets no separator of its own."))
+    cleanup: bool = field(default=False, metadata=_doc(
+        "Clean up each final with an LLM at cleanup_url (fillers out, casing and punctuation fixed)."))
+    cleanup_url: str = field(default="", metadata=_doc(
+        "OpenAI-compatible chat endpoint for the clean-up (vLLM, Ollama, llama.cpp), e.g. "
+        "http://127.0.0.1:11434/v1."))
+    cleanup_model: str = field(default="", metadata=_doc("Model name sent to the clean-up endpoint."))
+    cleanup_prompt: str = field(default="", metadata=_doc(
+        "System prompt for the clean-up; empty means the built-in one (remove fillers, fix casing and "
+        "punctuation, never change the meaning or translate)."))
+    cleanup_timeout_s: float = field(default=1.5, metadata=_doc(
+        "Hard limit on the clean-up; past it the final is output as dictated."))
+    cleanup_max_growth: float = field(default=0.25, metadata=_doc(
+        "A clean-up reply longer than the text times (1 + this), plus 8, is refused as a runaway."))
+    apps: dict[str, Any] = field(default_factory=dict, hash=False, metadata=_doc(
+        "[apps.\"NAME\"] tables (process name on Windows, WM_CLASS on X11) overriding output, paste_keys, "
+        "language, glossary, replacements, voice_commands, commands, cleanup, cleanup_prompt, chinese_script, "
+        "suffix for that app. Terminals paste by default."))
     no_tray: bool = field(default=False, metadata=_doc(
         "Run headless (no tray icon): needed with input_wav, useful on servers.", persist=False))
     start_listening: bool = field(default=False, metadata=_doc(
@@ -99,6 +135,7 @@ class ClientConfig:
         for name in ("max_utterance_s", "final_timeout_s", "unreachable_exit_s"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}={getattr(self, name)}: must be a positive number of seconds")
+        _check_text_settings(self)
         if not self.server.startswith(("ws://", "wss://")):
             raise ConfigError(f"server={self.server!r}: use a ws:// or wss:// URL, e.g. ws://127.0.0.1:8765")
 
@@ -106,6 +143,27 @@ class ClientConfig:
 def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ConfigError(f"{name}={value!r}: use one of {', '.join(allowed)}")
+
+
+def _check_text_settings(config: ClientConfig) -> None:
+    """The text stage's settings (replacements, commands, [apps] tables), checked by the modules that use them."""
+    from tray_client.text.chinese_script import SCRIPTS
+    from tray_client.text.commands import check_commands
+    from tray_client.text.profiles import PASTE_KEYS, check_apps
+    from tray_client.text.replacements import check_replacements
+
+    _check_choice("chinese_script", config.chinese_script, SCRIPTS)
+    _check_choice("paste_keys", config.paste_keys, PASTE_KEYS)
+    if config.cleanup_timeout_s <= 0 or config.cleanup_max_growth < 0:
+        raise ConfigError("cleanup_timeout_s must be positive and cleanup_max_growth zero or more")
+    if any(ord(char) < 32 for char in config.suffix):
+        raise ConfigError(f"suffix={config.suffix!r}: no control characters (dictate \"new line\" instead)")
+    try:
+        check_replacements(config.replacements)
+        check_commands(config.commands)
+        check_apps(config.apps)
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
 
 
 def config_path() -> Path:

@@ -1,0 +1,173 @@
+"""Voice commands in a final: "new line", "scratch that", "换行", ... turned into a plan of text and key presses.
+
+Pure: a sanitized final goes in, a `CommandPlan` comes out. The sanitizer has already turned every control
+character the model wrote into a space, so the only keys a plan ever holds come from a command recognised here.
+
+A command is recognised where the model writes it, with its own punctuation and capitals:
+- as a clause of its own, between punctuation or the ends of the utterance: "Hello, new line, world.";
+- at the end of the utterance, after a word: "Send the report new line." / "今天开会换行。";
+- alone: "Scratch that." / "停止听写。".
+Inside running prose ("a new line of products") it is text. The model's punctuation around a command is its
+own invention and goes: pause marks before it (",", "，"), any mark after it, and the utterance's final full stop
+when a command cut into a sentence and the last piece is one clause (so "Hello, new line, world." types
+"Hello⏎world", while "First point. New line. Second point." keeps both full stops).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class Key(enum.Enum):
+    """A key a command may press. The only control keys ever sent to the user's window (undo aside)."""
+
+    NEWLINE = "newline"  # a line break inside the text (Shift+Enter: Enter alone sends in chat apps)
+    ENTER = "enter"  # the Enter key itself: submit, run
+
+
+class Action(enum.Enum):
+    """What a command phrase does."""
+
+    NEWLINE = "newline"
+    PARAGRAPH = "paragraph"  # two line breaks
+    UNDO = "undo"  # delete the last dictation
+    ENTER = "enter"
+    STOP_LISTENING = "stop_listening"
+
+
+ACTIONS = tuple(action.value for action in Action)
+
+# Built-in phrases, in English and Chinese (simplified and traditional, as the model may write either).
+DEFAULT_COMMANDS: Mapping[str, str] = {
+    "new line": "newline", "newline": "newline", "换行": "newline", "換行": "newline",
+    "new paragraph": "paragraph", "新段落": "paragraph", "另起一段": "paragraph",
+    "scratch that": "undo", "删掉上一句": "undo", "刪掉上一句": "undo",
+    "press enter": "enter", "回车": "enter", "回車": "enter",
+    "stop listening": "stop_listening", "停止听写": "stop_listening", "停止聽寫": "stop_listening",
+}
+
+_PAUSE_MARKS = ",，、;；:：-–—"
+_ALL_MARKS = _PAUSE_MARKS + ".。!！?？…"
+_SENTENCE_ENDS = ".。!！?？"
+_FULL_STOPS = ".。"
+_LATIN = "A-Za-z0-9\u00c0-\u024f"
+
+
+@dataclass(frozen=True)
+class CommandPlan:
+    """What one final asks for: `steps` to output in order (text or keys), undos before them, listening off."""
+
+    steps: tuple[str | Key, ...]
+    undo_previous: int = 0  # "scratch that" before any text of this utterance: undo that many earlier finals
+    stop_listening: bool = False
+
+    @property
+    def text(self) -> str:
+        """The steps as plain text, a line break for each key (for history and the tray's "copy last")."""
+        return "".join("\n" if isinstance(step, Key) else step for step in self.steps)
+
+
+def check_commands(commands: Mapping[str, str]) -> None:
+    """Raise ValueError naming the phrase whose action is unknown (config validation)."""
+    for phrase, action in commands.items():
+        if action and action not in ACTIONS:
+            raise ValueError(f"command {phrase!r} = {action!r}: use one of {', '.join(ACTIONS)}, "
+                             "or \"\" to turn a built-in phrase off")
+        if not phrase.strip():
+            raise ValueError("an empty command phrase: give the words to say")
+
+
+class CommandParser:
+    """Finds the command phrases of one table in finals. Build once per table (it compiles one regex)."""
+
+    def __init__(self, commands: Mapping[str, str]) -> None:
+        check_commands(commands)
+        table = {" ".join(phrase.split()).casefold(): Action(action) for phrase, action in commands.items()
+                 if action}
+        self._actions = table
+        # Longest phrase first, so "new paragraph" wins over a shorter phrase that starts the same way.
+        phrases = sorted(table, key=lambda phrase: (-len(phrase), phrase))
+        self._pattern = re.compile("|".join(_phrase_pattern(phrase) for phrase in phrases), re.IGNORECASE) \
+            if phrases else None
+
+    def parse(self, text: str) -> CommandPlan:
+        """Split a sanitized final into text and command steps (see the module docstring for the rules)."""
+        if self._pattern is None:
+            return CommandPlan((text,) if text else ())
+        matches = [m for m in self._pattern.finditer(text) if _is_command(text, m.start(), m.end())]
+        if not matches:
+            return CommandPlan((text,) if text else ())
+        steps: list[str | Key] = []
+        undo = 0
+        stop = False
+        cursor = 0
+        interrupted = False  # the last command cut into a sentence (the text before it did not end one)
+        for match in matches:
+            piece = _trim_after_command(text[cursor:match.start()]) if cursor else text[:match.start()]
+            piece = _trim_before_command(piece)
+            if piece:
+                steps.append(piece)
+                interrupted = piece[-1] not in _SENTENCE_ENDS
+            action = self._actions[" ".join(match.group(0).split()).casefold()]
+            if action is Action.NEWLINE:
+                steps.append(Key.NEWLINE)
+            elif action is Action.PARAGRAPH:
+                steps.extend((Key.NEWLINE, Key.NEWLINE))
+            elif action is Action.ENTER:
+                steps.append(Key.ENTER)
+            elif action is Action.STOP_LISTENING:
+                stop = True
+            elif steps:  # UNDO after text of this utterance: that text was never typed, drop it
+                steps.clear()
+                interrupted = False
+            else:
+                undo += 1
+            cursor = match.end()
+        tail = _trim_after_command(text[cursor:])
+        if tail:
+            steps.append(_drop_fragment_full_stop(tail) if interrupted else tail)
+        return CommandPlan(tuple(steps), undo, stop)
+
+
+def _phrase_pattern(phrase: str) -> str:
+    words = [re.escape(word) for word in phrase.split()]
+    body = r"\s*".join(words) if _is_cjk_text(phrase) else r"\s+".join(words)
+    # Latin phrases are whole words: no letter or digit may touch them (CJK characters may).
+    before = f"(?<![{_LATIN}])" if re.match(f"[{_LATIN}]", phrase) else ""
+    after = f"(?![{_LATIN}])" if re.search(f"[{_LATIN}]$", phrase) else ""
+    return f"{before}{body}{after}"
+
+
+def _is_cjk_text(phrase: str) -> bool:
+    return not re.search(f"[{_LATIN}]", phrase)
+
+
+def _is_command(text: str, start: int, end: int) -> bool:
+    before = text[:start].rstrip()
+    after = text[end:].strip()
+    at_end = all(char in _ALL_MARKS for char in after)
+    if at_end:
+        return True  # alone, or closing the utterance ("... new line.")
+    clause_before = not before or before[-1] in _ALL_MARKS
+    clause_after = after[0] in _ALL_MARKS
+    return clause_before and clause_after
+
+
+def _trim_before_command(piece: str) -> str:
+    """Text before a command loses the pause marks the model put between it and the command (keeps "." "?")."""
+    return piece.rstrip().rstrip(_PAUSE_MARKS).rstrip()
+
+
+def _trim_after_command(piece: str) -> str:
+    """Text after a command loses every mark the model put between the command and the next word."""
+    return piece.lstrip().lstrip(_ALL_MARKS).lstrip()
+
+
+def _drop_fragment_full_stop(piece: str) -> str:
+    """The closing full stop of a one-clause fragment goes (the model closed the whole split sentence with it)."""
+    if piece[-1:] in _FULL_STOPS and not any(char in _SENTENCE_ENDS for char in piece[:-1]):
+        return piece[:-1].rstrip()
+    return piece
