@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     from tray_client.logs import setup_logging
 
     setup_logging(config.log_level)
-    if config.no_tray or config.input_wav:
+    if config.no_tray:  # --input-wav alone runs the whole tray app fed by the recording (demos, tests)
         from tray_client.headless import run_headless
 
         return run_headless(config)

@@ -37,7 +37,8 @@ class ClientConfig:
     input_device: str | int | None = field(default=None, metadata=_doc(
         "Microphone by name (substring) or PortAudio index; unset means the system default."))
     input_wav: str | None = field(default=None, metadata=_doc(
-        "Read this 16-bit WAV instead of the microphone, paced like a real mic (demos, tests).",
+        "Read this 16-bit WAV instead of the microphone, paced like a real mic (demos, tests); with the tray, the "
+        "whole app (tray, overlay, hotkeys) runs fed by it.",
         persist=False))
     fast: bool = field(default=False, metadata=_doc(
         "With input_wav: feed the file as fast as the VAD takes it instead of in real time.", persist=False))
@@ -101,7 +102,7 @@ class ClientConfig:
         "language, glossary, replacements, voice_commands, commands, cleanup, cleanup_prompt, chinese_script, "
         "suffix for that app. Terminals paste by default."))
     no_tray: bool = field(default=False, metadata=_doc(
-        "Run headless (no tray icon): needed with input_wav, useful on servers.", persist=False))
+        "Run headless (no tray icon), for scripts and servers; with input_wav it exits when the file is done.", persist=False))
     start_listening: bool = field(default=False, metadata=_doc(
         "Start in the listening state (VAD mode) instead of off."))
     hotkey_push_to_talk: str = field(default="<ctrl>+<alt>+space", metadata=_doc(

@@ -173,7 +173,12 @@ class Pipeline:
                 return
             pool.submit(job, sink).add_done_callback(lambda done: _copy_outcome(done, result))
 
-        self._call(submit)
+        try:
+            if self._loop is None:
+                raise RuntimeError("not started")
+            self._loop.call_soon_threadsafe(submit)
+        except RuntimeError:  # not started, or shut down: the loop is closed
+            result.set_exception(OutputError("the pipeline is not running"))
         return result
 
     def wait_done(self, timeout: float | None = None) -> bool:

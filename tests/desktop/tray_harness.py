@@ -44,10 +44,12 @@ class TrayProcess:
     home: Path
     window_id: str = ""
     foreign_windows: frozenset[str] = frozenset()  # icon windows that existed before: another test's app
+    env: dict[str, str] | None = None  # the app's environment (its private user directories)
+    log_path: Path | None = None  # where the app logs, when not home/app.log
 
     @property
     def log_file(self) -> Path:
-        return self.home / "app.log"
+        return self.log_path or self.home / "app.log"
 
     def log_text(self) -> str:
         return self.log_file.read_text(encoding="utf-8", errors="replace") if self.log_file.exists() else ""
@@ -205,8 +207,11 @@ def difference(a: Image.Image, b: Image.Image) -> float:
     return float(np.abs(np.asarray(a, dtype=np.int16) - np.asarray(b.resize(a.size), dtype=np.int16)).mean())
 
 
-def start_tray(display: XDisplay, home: Path, *args: str) -> TrayProcess:
-    """Start the tray app with a private config and log; `args` are tray_client CLI flags."""
+def start_tray(display: XDisplay, home: Path, *args: str, as_module: bool = False) -> TrayProcess:
+    """Start the tray app with a private config and log; `args` are tray_client CLI flags.
+
+    `as_module` starts it exactly as a user does, `python -m tray_client` (it then logs to the user log
+    directory under `home`), instead of through tray_main.py."""
     home.mkdir(parents=True, exist_ok=True)
     config = home / "config.toml"
     config.touch()
@@ -220,9 +225,12 @@ def start_tray(display: XDisplay, home: Path, *args: str) -> TrayProcess:
     }
     env.pop("PYTHONWARNINGS", None)
     before = icon_windows(display)
-    command = [sys.executable, str(RUNNER), str(home / "app.log"), "--config-file", str(config),
-               "--log-level", "INFO", *args]
+    env["XDG_DATA_HOME"] = str(home / "data")
+    runner = ["-m", "tray_client"] if as_module else [str(RUNNER), str(home / "app.log")]
+    command = [sys.executable, *runner, "--config-file", str(config), "--log-level", "INFO", *args]
     process = subprocess.Popen(command, env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
                                stderr=open(home / "stderr.log", "wb"))  # noqa: SIM115 - closed by the OS at exit
-    return TrayProcess(process=process, display=display, home=home, foreign_windows=before)
+    log_path = home / "state" / "qwen-dictation" / "log" / "tray_client.log" if as_module else None
+    return TrayProcess(process=process, display=display, home=home, foreign_windows=before, env=env,
+                       log_path=log_path)
 

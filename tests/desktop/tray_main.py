@@ -1,7 +1,7 @@
 """Start the tray app exactly as `python -m tray_client` does, but with a log file chosen by the test.
 
-Usage: python tray_main.py LOG_FILE [tray_client flags...]. `python -m tray_client` runs headless whenever
---input-wav is given; the tray tests need the tray *and* a WAV as the microphone, so they enter here.
+Usage: python tray_main.py LOG_FILE [tray_client flags...]. It adds a log file of the test's choosing and stack
+dumps on SIGUSR1/SIGUSR2 (`python -m tray_client --input-wav F` runs the same tray fed by a WAV).
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ Thread map (each thread has one owner and one way in):
     hotkeys            HotkeyListener (pynput)     keyboard events from the OS    posts hotkey intents to _inbox
     x11-hotkey-grab    HotkeyListener (X11 only)   stop event                     holds the XGrabKey grabs so the
                                                                                   hotkey never reaches the app
+    history            HistoryRecorder.start()     its SimpleQueue (a pipeline    owns the SQLite history; posts
+                                                   listener stamps and queues)    HistorySnapshot to _inbox
 
 Nothing mutable is shared: the pipeline, the hotkeys and the tray reach the controller only through `_inbox`;
 the controller reaches the pipeline only through its thread-safe commands. The menu reads `TrayView`, an
@@ -47,6 +49,7 @@ from typing import Any
 
 from tray_client.config import ClientConfig, config_path, log_path, save_config
 from tray_client.events import ClientState, Command, FinalText, Notice, PartialText, StateChanged
+from tray_client.history.recorder import RECENT_COUNT, HistoryRecorder, HistorySnapshot, start_recorder
 from tray_client.hotkeys.listener import HotkeyError, HotkeyListener, parse_hotkey
 from tray_client.ui import autostart, tray_x11
 from tray_client.ui.icons import load_state_icon
@@ -100,6 +103,7 @@ class TrayApp:
         self._sounds = SoundPlayer(enabled=config.sounds)
         self._notifier = Notifier(enabled=config.notifications)
         self._hotkeys: HotkeyListener | None = None
+        self._history: HistoryRecorder | None = None
         self._icon: Any = None
         self._icon_loop_ended = threading.Event()
         self._recording = False  # toggle mode: a TOGGLE_RECORD recording is open
@@ -139,6 +143,12 @@ class TrayApp:
 
     def copy_last_transcript(self) -> None:
         self._inbox.put(_Intent("copy_last"))
+
+    def copy_text(self, text: str) -> None:
+        self._inbox.put(_Intent("copy_text", text))
+
+    def type_text(self, text: str) -> None:
+        self._inbox.put(_Intent("type_text", text))
 
     def open_config(self) -> None:
         self._inbox.put(_Intent("open_config"))
@@ -207,6 +217,8 @@ class TrayApp:
 
     def _start_pipeline(self) -> None:
         self._pipeline.subscribe(self._inbox.put)
+        self._history = start_recorder(self._config, self._pipeline, on_snapshot=self._inbox.put)
+        self._history.refresh()
         self._pipeline.start()
 
     def _start_hotkeys(self) -> None:
@@ -240,6 +252,9 @@ class TrayApp:
                 self._notifier.notify(message.message)
         elif isinstance(message, PartialText):
             pass  # the tooltip shows finals only: partials change too fast to read there
+        elif isinstance(message, HistorySnapshot):
+            self._publish(recent=tuple(entry.text for entry in message.recent[:RECENT_COUNT]),
+                          today_p50_s=message.today_p50_s, last_latency_s=message.last_latency_s)
         elif isinstance(message, _Intent):
             self._on_intent(message)
 
@@ -271,6 +286,10 @@ class TrayApp:
             self._refresh_devices()
         elif name == "copy_last":
             _copy_to_clipboard(self._view.last_text)
+        elif name == "copy_text":
+            _copy_to_clipboard(intent.value)
+        elif name == "type_text":
+            self._type_again(intent.value)
         elif name == "open_config":
             path = Path(self._config.config_file) if self._config.config_file else config_path()
             if not path.exists():
@@ -282,6 +301,14 @@ class TrayApp:
             self._start_server_wsl()
         elif name == "autostart":
             self._set_autostart(bool(intent.value))
+
+    def _type_again(self, text: str) -> None:
+        """Type a Recent entry into the focused window, on the output thread (after any final being typed)."""
+        def report(done: Any) -> None:  # on the output thread: only post
+            if done.exception() is not None:
+                self._inbox.put(Notice("error", f"could not type the entry again ({done.exception()})"))
+
+        self._pipeline.run_output(lambda sink: sink.emit(text)).add_done_callback(report)
 
     def _set_listening(self, on: bool, *, chime: bool = True) -> None:
         log.info("listening %s", "on" if on else "off")
@@ -371,6 +398,8 @@ class TrayApp:
             report = self._pipeline.shutdown(grace_seconds=QUIT_GRACE_S)
             _log_shutdown_report(report)
             self._drain_finals()
+        if self._history is not None:
+            self._history.close()  # after the pipeline: the finals typed in the grace period are recorded
         self._sounds.close()
         if not self._icon_loop_ended.is_set():
             self._icon.stop()

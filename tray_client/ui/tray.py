@@ -25,6 +25,8 @@ __all__ = [
     "TrayActions",
     "TrayView",
     "build_menu",
+    "latency_label",
+    "recent_items",
     "shorten",
     "tooltip",
 ]
@@ -66,6 +68,9 @@ class TrayView:
     autostart: bool = False
     sounds: bool = True
     extra: dict[str, str] = field(default_factory=dict)
+    recent: tuple[str, ...] = ()  # the newest transcripts first (the Recent submenu)
+    today_p50_s: float | None = None  # today's median end-of-speech -> typed latency
+    last_latency_s: float | None = None  # the last final's end-of-speech -> typed latency
 
 
 class TrayActions(Protocol):
@@ -81,6 +86,8 @@ class TrayActions(Protocol):
     def set_sounds(self, enabled: bool) -> None: ...
     def reconnect(self) -> None: ...
     def copy_last_transcript(self) -> None: ...
+    def copy_text(self, text: str) -> None: ...
+    def type_text(self, text: str) -> None: ...
     def open_config(self) -> None: ...
     def open_log(self) -> None: ...
     def start_server_wsl(self) -> None: ...
@@ -107,12 +114,27 @@ def tooltip(view: TrayView, limit: int = TOOLTIP_MAX) -> str:
     if view.detail:
         state = f"{state} ({shorten(view.detail, 48, keep='start')})"
     lines = [f"Dictation: {state}", f"Server: {_server_label(view.server)}"]
+    if view.last_latency_s is not None:  # end of speech -> typed, for the last final
+        lines.append(f"Latency: {latency_label(view.last_latency_s)}")
     head = "\n".join(lines)
     if view.last_text:
         room = limit - len(head) - len("\nLast: “”")
         if room >= 8:
             head += f"\nLast: “{shorten(view.last_text, room)}”"
     return head[:limit]
+
+
+def latency_label(seconds: float) -> str:
+    """End-of-speech -> typed time as the user reads it: "640 ms", "2.3 s"."""
+    return f"{seconds * 1000:.0f} ms" if seconds < 1.0 else f"{seconds:.1f} s"
+
+
+RECENT_LABEL_CHARS = 48
+
+
+def recent_items(view: TrayView) -> list[tuple[str, str]]:
+    """(label, text) for each Recent entry, newest first; the label is one shortened line."""
+    return [(shorten(text, RECENT_LABEL_CHARS, keep="start"), text) for text in view.recent]
 
 
 def _server_label(server: str) -> str:
@@ -141,6 +163,21 @@ def build_menu(actions: TrayActions) -> Any:
         items.append(MenuItem("Refresh list", lambda _icon, _item: actions.refresh_devices()))
         return items
 
+    def recent() -> Any:
+        # pystray calls an action with (icon, item) only: no backend reports the modifier keys of the click
+        # (win32: WM_COMMAND; X11 xorg: no menu at all; GTK: "activate" without the event), so Shift+click
+        # cannot be told apart. Each entry is a submenu with both actions instead.
+        current = view()
+        p50 = "–" if current.today_p50_s is None else latency_label(current.today_p50_s)
+        items: list[Any] = [MenuItem(f"Today: p50 {p50}", None, enabled=False)]
+        for label, text in recent_items(current):
+            items.append(MenuItem(label, entry_menu(text)))
+        return items
+
+    def entry_menu(text: str) -> Any:
+        return Menu(MenuItem("Copy", lambda _icon, _item: actions.copy_text(text)),
+                    MenuItem("Type again", lambda _icon, _item: actions.type_text(text)))
+
     return Menu(
         MenuItem("Listening", lambda _icon, _item: actions.toggle_listening(),
                  checked=lambda _item: view().listening, default=True),
@@ -165,6 +202,7 @@ def build_menu(actions: TrayActions) -> Any:
         MenuItem("Reconnect", lambda _icon, _item: actions.reconnect()),
         MenuItem("Copy last transcript", lambda _icon, _item: actions.copy_last_transcript(),
                  enabled=lambda _item: bool(view().last_text)),
+        MenuItem("Recent", Menu(lambda: iter(recent()))),
         MenuItem("Open config", lambda _icon, _item: actions.open_config()),
         MenuItem("Open log", lambda _icon, _item: actions.open_log()),
         MenuItem("Start server in WSL", lambda _icon, _item: actions.start_server_wsl(),
