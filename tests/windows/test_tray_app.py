@@ -1,0 +1,70 @@
+"""The tray app under Wine, started as a user starts it (`python -m tray_client`), seen as Windows shows it.
+
+What each check reads is what Windows received: the tooltip and balloon text and the icon handle passed to
+Shell_NotifyIconW (and whether it accepted them), the popup menu's HMENU items just before it is shown, Notepad's
+text through WM_GETTEXT. Only the microphone and the VAD are stood in (tests/windows/wine_stand_ins.py).
+"""
+
+from __future__ import annotations
+
+from tests.windows.conftest import PHRASES
+from tests.windows.harness import focus_notepad, poll
+from tray_client.events import ClientState
+from tray_client.ui.icons import STATE_STYLES
+
+STATE_TIPS = {
+    ClientState.OFF: "Dictation: off",
+    ClientState.LISTENING: "Dictation: listening",
+    ClientState.SPEECH: "Dictation: hearing speech",
+    ClientState.TRANSCRIBING: "Dictation: transcribing",
+}
+
+
+def _near(colour: list[int] | None, state: ClientState) -> bool:
+    expected = STATE_STYLES[state].fill[:3]
+    return colour is not None and all(abs(a - b) <= 12 for a, b in zip(colour, expected, strict=True))
+
+
+def _subsequence(wanted: list[ClientState], seen: list[list[int] | None]) -> bool:
+    position = 0
+    for colour in seen:
+        if position < len(wanted) and _near(colour, wanted[position]):
+            position += 1
+    return position == len(wanted)
+
+
+def test_each_state_shows_its_icon_and_tooltip_and_the_final_is_typed(start_tray, notepad, phrases, wine_lane,
+                                                                       server_url):
+    tray = start_tray(start_listening=True)
+    poll(lambda: any(tip.startswith(STATE_TIPS[ClientState.LISTENING]) for tip in tray.tips()), 60,
+         what="the listening tooltip")
+    focus_notepad(wine_lane.display)
+
+    tray.say("ascii", phrases["ascii"].audio.tobytes())
+
+    poll(lambda: notepad.call("notepad_text") == PHRASES["ascii"], 30, what="the final typed into Notepad")
+    tips = poll(lambda: [t for t in tray.tips() if PHRASES["ascii"] in t], 10, what="the tooltip with the final")
+    assert tips[-1] == f"Dictation: listening\nServer: {server_url.split('//', 1)[1]}\nLast: “{PHRASES['ascii']}”"
+    for state, tip in STATE_TIPS.items():
+        assert any(t.startswith(tip) for t in tray.tips()), f"no tooltip for {state}: {tray.tips()}"
+    # Each state's icon, in order, read back from the HICON that Shell_NotifyIconW received.
+    assert _subsequence([ClientState.OFF, ClientState.LISTENING, ClientState.SPEECH, ClientState.TRANSCRIBING,
+                         ClientState.LISTENING], tray.icons()), tray.icons()
+    assert tray.process.poll() is None
+
+
+def test_unreachable_server_shows_the_disconnected_icon_and_a_notification(start_tray):
+    tray = start_tray(server="ws://127.0.0.1:9/", start_listening=True)
+    text = poll(lambda: tray.notifications(), 60, what="a notification")[0]
+    assert text.startswith("Cannot reach the server at ws://127.0.0.1:9/")
+    poll(lambda: any(_near(colour, ClientState.DISCONNECTED) for colour in tray.icons()), 10,
+         what="the disconnected icon")
+    assert any(tip.startswith("Dictation: disconnected") for tip in tray.tips())
+
+
+def test_a_missing_microphone_shows_the_error_icon_and_says_which(start_tray):
+    tray = start_tray(input_device="USB headset that is not plugged in", start_listening=True)
+    poll(lambda: any(_near(colour, ClientState.ERROR) for colour in tray.icons()), 60, what="the error icon")
+    assert any(tip.startswith("Dictation: error") for tip in tray.tips()), tray.tips()
+    poll(lambda: [n for n in tray.notifications() if "USB headset" in n], 10,
+         what="a notification naming the microphone")

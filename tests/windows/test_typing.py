@@ -1,0 +1,19 @@
+"""Typing into Notepad under Wine, through the tray app's real Windows sink (pynput: KEYEVENTF_UNICODE)."""
+
+from __future__ import annotations
+
+from tests.windows.conftest import PHRASES
+from tests.windows.harness import focus_notepad, poll
+
+
+def test_ascii_accents_cjk_and_characters_outside_the_bmp_arrive_exactly(start_tray, notepad, phrases, wine_lane):
+    tray = start_tray(start_listening=True)
+    poll(lambda: any(tip.startswith("Dictation: listening") for tip in tray.tips()), 60, what="listening")
+    for name in ("ascii", "accents", "cjk", "astral"):
+        notepad.call("notepad_clear")
+        focus_notepad(wine_lane.display)
+        tray.say(name, phrases[name].audio.tobytes())
+        # The spacer may put one space before an utterance that follows another; nothing else may differ.
+        poll(lambda n=name: notepad.call("notepad_text").strip() == PHRASES[n], 30,
+             what=f"{name!r} typed exactly")
+        assert notepad.call("notepad_text").lstrip(" ") == PHRASES[name]
