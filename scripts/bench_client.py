@@ -34,9 +34,6 @@ from pathlib import Path
 
 import numpy as np
 import psutil
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from bench_common import (
     PHRASES,
     REPO_ROOT,

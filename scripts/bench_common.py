@@ -6,7 +6,7 @@
   modelled decode cost), so the client's CPU and memory are measured apart from the server's.
 - `machine_line`, `percentile`, `print_table`: what every benchmark prints.
 
-Not a test helper: it lives in scripts/ and only borrows the fixtures of tests/support.
+Not a test helper: it lives in scripts/ and uses the fixtures of dictation_devtools.
 """
 
 from __future__ import annotations
@@ -16,23 +16,20 @@ import datetime
 import os
 import platform
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+from dictation_devtools.servers import free_port, start_server_process, wait_healthy
+from dictation_devtools.speech import SAMPLE_RATE, synthesize_phrase, write_wav
+from dictation_devtools.stand_in_backends import KnownPhrase, ScriptedBackend
 
-from tests.support.servers import free_port, start_server_process, wait_healthy  # noqa: E402
-from tests.support.speech import SAMPLE_RATE, synthesize_phrase, write_wav  # noqa: E402
-from tests.support.stand_in_backends import KnownPhrase, ScriptedBackend  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Distinct sentences, so the scripted backend can tell every utterance apart and each final is checkable.
 PHRASES = [
@@ -148,7 +145,7 @@ def stand_in_server(fixture: Fixture, workdir: Path, *, cost_scale: float = 0.0,
     ScriptedBackend(fixture.known_phrases()).save(phrases_path)
     port = free_port()
     log_path = workdir / f"server-{port}.log"
-    args = ["tests.support.stand_in_server_main", "--phrases", str(phrases_path)]
+    args = ["dictation_devtools.stand_in_server", "--phrases", str(phrases_path)]
     if cost_scale:
         args += ["--cost-scale", str(cost_scale)]
     args += ["--", "--port", str(port), "--log-level", log_level]
@@ -229,16 +226,6 @@ def _cell(value: object) -> str:
 def scratch_dir(prefix: str) -> tempfile.TemporaryDirectory[str]:
     """A temporary folder for fixtures, logs and configs of one benchmark run."""
     return tempfile.TemporaryDirectory(prefix=prefix)
-
-
-def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.05) -> bool:
-    """Poll a zero-argument callable until it returns true or `timeout` passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
 
 
 def read_lines(stream: Iterable[bytes], sink: list[tuple[float, str]]) -> threading.Thread:

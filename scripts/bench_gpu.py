@@ -26,9 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tests.support.tiny_checkpoint import CheckpointShape, _config, _train_tokenizer
+from dictation_devtools.tiny_checkpoint import CheckpointShape, checkpoint_config, train_tokenizer
 
 # Assumed shapes. Text decoders: the published Qwen3-0.6B / Qwen3-1.7B configs (hidden 1024 / 2048, 28 layers,
 # 16 query heads, 8 KV heads, head_dim 128, FFN 3072 / 6144, vocab 151936). Audio encoders (AuT): the Qwen3-ASR
@@ -57,11 +55,11 @@ def build_model(shape: CheckpointShape, workdir: Path, device: str = "cuda", dty
     )
     from transformers import AutoTokenizer, WhisperFeatureExtractor
 
-    from tests.support.tiny_checkpoint import CHAT_TEMPLATE
+    from dictation_devtools.tiny_checkpoint import CHAT_TEMPLATE
 
-    ids = _train_tokenizer(workdir, 512)
+    ids = train_tokenizer(workdir, 512)
     tokenizer = AutoTokenizer.from_pretrained(workdir)
-    config = Qwen3ASRConfig(**_config(shape, ids, shape.vocab_size))
+    config = Qwen3ASRConfig(**checkpoint_config(shape, ids, shape.vocab_size))
     config.thinker_config._attn_implementation = "sdpa"
     config.thinker_config.audio_config._attn_implementation = "sdpa"
     config.thinker_config.text_config._attn_implementation = "sdpa"

@@ -56,9 +56,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from bench_common import (
     PHRASES,
     REPO_ROOT,
@@ -75,7 +72,7 @@ from bench_common import (
     stand_in_server,
 )
 
-from tests.support.desktop import missing_desktop_tools
+from dictation_devtools.desktop import missing_desktop_tools
 from tray_client.capture.audio_source import WavSource
 from tray_client.capture.segmenter import FRAME_SAMPLES, SAMPLE_RATE, SegmenterSettings
 from tray_client.config import ClientConfig
@@ -297,7 +294,7 @@ def run_cli(fixture: Fixture, workdir: Path, *, cost_scale: float, vad: str, min
 
 def _tk_typer(workdir: Path) -> tuple[TextSink, list[Any]]:
     """The real XdotoolTyper typing into a Tk window on a fresh Xvfb display."""
-    from tests.support.desktop import start_display, start_tk_target
+    from dictation_devtools.desktop import start_display, start_tk_target
     from tray_client.sinks.typing_backends import XdotoolTyper
 
     display = start_display()

@@ -30,14 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from websockets.asyncio.client import connect
+
+from asr_server.streaming import StepOutput, StreamSettings, UtteranceStream
+from dictation_devtools.servers import free_port, get_health, start_server_process, wait_healthy
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-
-from websockets.asyncio.client import connect  # noqa: E402
-
-from asr_server.streaming import StepOutput, StreamSettings, UtteranceStream  # noqa: E402
-from tests.support.servers import free_port, get_health, start_server_process, wait_healthy  # noqa: E402
 
 FRAME_SAMPLES = 512  # what the tray client sends: 32 ms
 WORDS_PER_SECOND = 4.0  # ModelledBackend's default tokens_per_second
@@ -139,7 +137,7 @@ class RunFigures:
 def run_cell(policy: str, sessions: int, args: argparse.Namespace, log_dir: Path) -> RunFigures:
     """Start the server for this policy, run the users, read the server's counters."""
     port = free_port()
-    server_args = ["tests.support.stand_in_server_main", "--cost-scale", str(args.cost_scale), "--",
+    server_args = ["dictation_devtools.stand_in_server", "--cost-scale", str(args.cost_scale), "--",
                    "--port", str(port), "--max-sessions", str(max(sessions, 1)), "--log-level", "WARNING",
                    *POLICIES[policy]]
     process = start_server_process(server_args, log_path=log_dir / f"server-{policy}-{sessions}.log")

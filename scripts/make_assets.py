@@ -15,14 +15,13 @@ import io
 import sys
 from pathlib import Path
 
+from PIL import Image
+
+from tray_client.events import ClientState
+from tray_client.ui.icons import ICON_SIZES, draw_state_icon, icon_path
+from tray_client.ui.sounds import SOUND_NAMES, render_chime, sound_path
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
-
-from PIL import Image  # noqa: E402
-
-from tray_client.events import ClientState  # noqa: E402
-from tray_client.ui.icons import ICON_SIZES, draw_state_icon, icon_path  # noqa: E402
-from tray_client.ui.sounds import SOUND_NAMES, render_chime, sound_path  # noqa: E402
 
 LIGHT = (243, 243, 243, 255)  # Windows 11 light taskbar
 DARK = (32, 32, 32, 255)  # Windows 11 dark taskbar

@@ -25,13 +25,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+from dictation_devtools.reliability.dictation import PHRASES, Dictation, build_dictation
+from dictation_devtools.reliability.mic import MicRun, mic_run
+from dictation_devtools.reliability.runs import RunResult, clean_run, decode_error_run, kill_run, proxy_run
+from tray_client.events import ClientState
 
-from tests.reliability.dictation import PHRASES, Dictation, build_dictation  # noqa: E402
-from tests.reliability.mic import MicRun, mic_run  # noqa: E402
-from tests.reliability.runs import RunResult, clean_run, decode_error_run, kill_run, proxy_run  # noqa: E402
-from tray_client.events import ClientState  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass

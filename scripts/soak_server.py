@@ -5,7 +5,7 @@
 
 Fuzz: random JSON of every shape, wrong types, random bytes, odd and oversized frames, every order of
 start/stop/cancel/hello/audio, over many concurrent connections, while one well-behaved user keeps dictating.
-Each connection's answers are checked against the protocol oracle (tests/support/fuzz_messages.py).
+Each connection's answers are checked against the protocol oracle (dictation_devtools/fuzz/messages.py).
 Soak: users stream real-time audio and must get every final with zero errors; server RSS after warm-up must grow
 under 10%, and its threads and asyncio tasks must return to their idle counts.
 Prints a table and ends with one JSON line.
@@ -22,13 +22,12 @@ import sys
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+from dictation_devtools.fuzz.messages import MAX_CONTEXT, MAX_FRAME, random_message
+from dictation_devtools.fuzz.session import fuzz_connection, steady_dictation
+from dictation_devtools.fuzz.soak import soak
+from dictation_devtools.servers import free_port, get_health, start_server_process, wait_healthy
 
-from tests.support.fuzz_messages import MAX_CONTEXT, MAX_FRAME, random_message  # noqa: E402
-from tests.support.fuzz_session import fuzz_connection, steady_dictation  # noqa: E402
-from tests.support.servers import free_port, get_health, start_server_process, wait_healthy  # noqa: E402
-from tests.support.soak import soak  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _stop(process: object) -> None:
@@ -46,7 +45,7 @@ def _start(args: argparse.Namespace, sessions: int, name: str) -> tuple[int, obj
     port = free_port()
     (args.log_dir / f"{name}.log").unlink(missing_ok=True)  # the figures count tracebacks in this run only
     process = start_server_process(
-        ["tests.support.stand_in_server_main", "--cost-scale", str(args.cost_scale), "--", "--port", str(port),
+        ["dictation_devtools.stand_in_server", "--cost-scale", str(args.cost_scale), "--", "--port", str(port),
          "--max-sessions", str(sessions), "--max-frame-bytes", str(MAX_FRAME), "--max-context-chars",
          str(MAX_CONTEXT), "--max-utterance-seconds", "600"],
         log_path=args.log_dir / f"{name}.log")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.desktop import DesktopUnavailable, TkTarget, XDisplay, start_display, start_tk_target
-from tests.support.speech import SpeechSet, SpeechToolsMissing, build_speech_set
+from dictation_devtools.desktop import DesktopUnavailable, TkTarget, XDisplay, start_display, start_tk_target
+from dictation_devtools.speech import SpeechSet, SpeechToolsMissing, build_speech_set
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -33,7 +33,7 @@ def artifacts_dir() -> Path:
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random-weight Qwen3-ASR checkpoint, built once per session, loadable by the real qwen_asr code."""
-    from tests.support.tiny_checkpoint import build_checkpoint
+    from dictation_devtools.tiny_checkpoint import build_checkpoint
 
     return build_checkpoint(tmp_path_factory.mktemp("tiny-qwen3-asr") / "checkpoint")
 

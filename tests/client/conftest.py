@@ -51,7 +51,7 @@ def fake_mics(monkeypatch):
     at 16 kHz with a 440 Hz tone, and a USB headset that only does 44.1/48 kHz with a 1 kHz tone."""
     import sys
 
-    from tests.client.fake_pyaudio import FakeDevice, FakeHardware
+    from dictation_devtools.fake_pyaudio import FakeDevice, FakeHardware
 
     hardware = FakeHardware(FakeDevice("Built-in Microphone"),
                             FakeDevice("USB Headset", rates=(44_100, 48_000), default_rate=48_000, tone_hz=1000.0))

@@ -17,8 +17,8 @@ import pytest
 
 from asr_server.backends import Backend, DecodeItem, create_backend
 from asr_server.config import ServerConfig
+from dictation_devtools.servers import running_server
 from tests.client.test_pipeline import Events, wav_config
-from tests.support.servers import running_server
 from tray_client.events import FinalText, SpeechSegment
 from tray_client.pipeline import Pipeline
 

@@ -8,9 +8,9 @@ import sys
 import threading
 import time
 
+from dictation_devtools.polling import wait_for
 from tests.client.protocol_server import ProtocolServer, phrase_transcriber
 from tests.client.test_cli import run_cli
-from tests.support.desktop import wait_for
 from tray_client.events import FinalText, SpeechSegment
 from tray_client.history.recorder import HistoryRecorder, HistorySnapshot
 from tray_client.history.store import DAY_S, HistoryEntry, HistoryStore, history_path

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from websockets.exceptions import ConnectionClosed
 
 # The same exact-snippet matching the server's ScriptedBackend uses; KnownPhrase is re-exported for the tests.
-from tests.support.stand_in_backends import KnownPhrase, transcript
+from dictation_devtools.stand_in_backends import KnownPhrase, transcript
 
 
 @dataclass

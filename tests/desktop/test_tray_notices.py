@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from dictation_devtools.polling import wait_for
 from tests.desktop.tray_harness import start_tray
-from tests.support.desktop import wait_for
 from tray_client.events import ClientState
 from tray_client.hotkeys.listener import HotkeyError, HotkeyListener, parse_hotkey
 

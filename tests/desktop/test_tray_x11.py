@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from dictation_devtools.polling import wait_for
 from tests.desktop.tray_harness import REPO_ROOT, TrayProcess, icon_windows
-from tests.support.desktop import wait_for
 
 pytestmark = [pytest.mark.desktop]
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.support.desktop import XDisplay, wait_for
+from dictation_devtools.desktop import XDisplay
+from dictation_devtools.polling import wait_for
 from tray_client.events import ClientState
 from tray_client.ui.icons import load_state_icon
 from tray_client.ui.tray import STATE_LABELS

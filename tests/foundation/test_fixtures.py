@@ -6,7 +6,7 @@ import subprocess
 
 import numpy as np
 
-from tests.support.speech import SAMPLE_RATE
+from dictation_devtools.speech import SAMPLE_RATE
 
 
 def test_tiny_checkpoint_transcribes_fixture_wav_through_real_qwen_asr(tiny_checkpoint, speech):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.dictation import Dictation, build_dictation
-from tests.support.speech import SpeechToolsMissing
+from dictation_devtools.reliability.dictation import Dictation, build_dictation
+from dictation_devtools.speech import SpeechToolsMissing
 
 
 @pytest.fixture(autouse=True)

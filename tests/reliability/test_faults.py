@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.reliability.dictation import Dictation
-from tests.reliability.mic import MicRun, mic_run
-from tests.reliability.runs import RunResult, clean_run, decode_error_run, kill_run, proxy_run
+from dictation_devtools.reliability.dictation import Dictation
+from dictation_devtools.reliability.mic import MicRun, mic_run
+from dictation_devtools.reliability.runs import RunResult, clean_run, decode_error_run, kill_run, proxy_run
 from tray_client.events import ClientState
 from tray_client.link import driver as link_module
 

@@ -11,8 +11,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from asr_server.backends import create_backend
-from tests.support.servers import running_server
-from tests.support.ws_client import recv_json, recv_until, run, send_utterance
+from dictation_devtools.servers import running_server
+from dictation_devtools.ws_client import recv_json, recv_until, run, send_utterance
 
 SPEECH = np.full(16000, 1200, dtype="<i2").tobytes()  # 1 s of a constant: enough for a decode step
 

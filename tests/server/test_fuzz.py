@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support.fuzz_messages import MAX_CONTEXT, MAX_FRAME, random_message
-from tests.support.fuzz_session import fuzz_connection, steady_dictation
-from tests.support.servers import running_server
-from tests.support.stand_in_backends import CostModel, ModelledBackend
-from tests.support.ws_client import run
+from dictation_devtools.fuzz.messages import MAX_CONTEXT, MAX_FRAME, random_message
+from dictation_devtools.fuzz.session import fuzz_connection, steady_dictation
+from dictation_devtools.servers import running_server
+from dictation_devtools.stand_in_backends import CostModel, ModelledBackend
+from dictation_devtools.ws_client import run
 
 
 class ErrorLog(logging.Handler):

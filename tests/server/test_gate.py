@@ -11,8 +11,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from asr_server.backends import create_backend
-from tests.support.servers import running_server
-from tests.support.ws_client import dictate, recv_json, run
+from dictation_devtools.servers import running_server
+from dictation_devtools.ws_client import dictate, recv_json, run
 
 SPEECH = b"\x10\x00" * 16000
 

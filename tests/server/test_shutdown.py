@@ -5,12 +5,12 @@ from __future__ import annotations
 import socket
 import time
 
-from tests.support.servers import free_port, start_server_process, wait_healthy
+from dictation_devtools.servers import free_port, start_server_process, wait_healthy
 
 
 def test_sigterm_with_a_silent_client_connected_exits_within_seconds(tmp_path):
     port = free_port()
-    server = start_server_process(["tests.support.stand_in_server_main", "--", "--port", str(port)],
+    server = start_server_process(["dictation_devtools.stand_in_server", "--", "--port", str(port)],
                                   log_path=tmp_path / "server.log")
     try:
         wait_healthy(port, 60, server)

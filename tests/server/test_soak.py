@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.support.servers import free_port, start_server_process, wait_healthy
-from tests.support.soak import soak
+from dictation_devtools.fuzz.soak import soak
+from dictation_devtools.servers import free_port, start_server_process, wait_healthy
 
 
 def test_sixteen_real_time_sessions_leave_nothing_behind(tmp_path):
     port = free_port()
-    server = start_server_process(["tests.support.stand_in_server_main", "--cost-scale", "0.5", "--",
+    server = start_server_process(["dictation_devtools.stand_in_server", "--cost-scale", "0.5", "--",
                                    "--port", str(port), "--max-sessions", "16"], log_path=tmp_path / "server.log")
     try:
         wait_healthy(port, 60, server)

@@ -8,8 +8,8 @@ import json
 
 from websockets.asyncio.client import connect
 
-from tests.support.servers import running_server
-from tests.support.ws_client import dictate, recv_until, run, send_utterance
+from dictation_devtools.servers import running_server
+from dictation_devtools.ws_client import dictate, recv_until, run, send_utterance
 
 
 def test_partials_then_final_for_a_fixture_wav(tiny_checkpoint, speech):

@@ -7,9 +7,9 @@ import asyncio
 import numpy as np
 import pytest
 
+from dictation_devtools.servers import running_server
+from dictation_devtools.ws_client import dictate, run
 from tests.support.fake_vllm import installed_fake_vllm
-from tests.support.servers import running_server
-from tests.support.ws_client import dictate, run
 
 
 def _constant_audio(amplitude: int, seconds: float) -> bytes:

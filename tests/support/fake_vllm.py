@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.support.modules import swapped_module
+from dictation_devtools.modules import swapped_module
 
 
 @dataclass

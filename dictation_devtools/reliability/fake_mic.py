@@ -1,7 +1,7 @@
 """A microphone that plays a recording ("tape") and can be unplugged on cue, on the shared PyAudio fake.
 
 Only the hardware boundary is fake (no sound devices exist on CI): MicSource, the VAD, the segmenter, the link and
-the server are real. Unlike the tone devices of tests/client/fake_pyaudio.py, this mic speaks the dictation, so
+the server are real. Unlike the tone devices of dictation_devtools/fake_pyaudio.py, this mic speaks the dictation, so
 its words come back from the scripted server and a lost or doubled utterance shows. It unplugs itself when its
 tape reaches `unplug_at` (a sample position, so the cut lands at the same audio on any machine), delivers nothing
 while unplugged, and on `plug()` goes on from `resume_at`: the words said while it was gone are lost, as in life.
@@ -16,8 +16,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from tests.client.fake_pyaudio import FakeDevice, FakeHardware
-from tests.support.modules import swapped_module
+from dictation_devtools.fake_pyaudio import FakeDevice, FakeHardware
+from dictation_devtools.modules import swapped_module
 
 RATE = 16_000
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.speech import SpeechSample, build_sample
-from tests.support.stand_in_backends import KnownPhrase, ScriptedBackend
+from dictation_devtools.speech import SpeechSample, build_sample
+from dictation_devtools.stand_in_backends import KnownPhrase, ScriptedBackend
 
 # Distinct words in every phrase, so no phrase's audio can be mistaken for another's.
 PHRASES = [

@@ -1,6 +1,6 @@
 """End-to-end fault runs: the real asr_server in its own process, the headless client in its own process.
 
-Each run feeds a long dictation (tests/reliability/dictation.py) through `python -m tray_client --no-tray`
+Each run feeds a long dictation (dictation_devtools/reliability/dictation.py) through `python -m tray_client --no-tray`
 in real time and injects faults at moments taken from the client's own log ("utterance X started" / "ended"),
 so every fault lands inside an utterance whatever the machine's speed. A run returns its stdout lines (one per
 final) and figures; the tests and scripts/soak_faults.py compare the lines with a clean run's, exactly.
@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.reliability.dictation import Dictation
-from tests.reliability.proxy import FaultProxy
-from tests.support.servers import REPO_ROOT, free_port, start_server_process, wait_healthy
+from dictation_devtools.reliability.dictation import Dictation
+from dictation_devtools.reliability.proxy import FaultProxy
+from dictation_devtools.servers import REPO_ROOT, free_port, start_server_process, wait_healthy
 
 CLIENT_TIMEOUT_S = 300.0
 _STARTED = re.compile(r"utterance (\S+) started")
@@ -42,7 +42,7 @@ class ServerProcess:
         ours = ["--phrases", str(dictation.phrases_file), "--cost-scale", str(cost_scale)]
         if fail_once:
             ours += ["--fail-once", fail_once]
-        self.args = ["tests.support.stand_in_server_main", *ours, "--", "--port", str(self.port), *server_args]
+        self.args = ["dictation_devtools.stand_in_server", *ours, "--", "--port", str(self.port), *server_args]
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 

@@ -14,10 +14,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from tests.reliability.dictation import Dictation
-from tests.reliability.fake_mic import TapeMic, installed
-from tests.support.servers import running_server
-from tests.support.stand_in_backends import ScriptedBackend
+from dictation_devtools.reliability.dictation import Dictation
+from dictation_devtools.reliability.fake_mic import TapeMic, installed
+from dictation_devtools.servers import running_server
+from dictation_devtools.stand_in_backends import ScriptedBackend
 from tray_client import pipeline as pipeline_module
 from tray_client.capture import audio_source as audio_source_module
 from tray_client.config import ClientConfig

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.support.fuzz_messages import Oracle, Owed
-from tests.support.ws_client import recv_until, send_utterance
+from dictation_devtools.fuzz.messages import Oracle, Owed
+from dictation_devtools.ws_client import recv_until, send_utterance
 
 
 @dataclass

@@ -16,7 +16,7 @@ import numpy as np
 import psutil
 from websockets.asyncio.client import connect
 
-from tests.support.servers import get_health
+from dictation_devtools.servers import get_health
 
 FRAME_SAMPLES = 512
 

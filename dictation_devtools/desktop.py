@@ -6,27 +6,17 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from dictation_devtools.polling import wait_for
 
 TK_APP = Path(__file__).with_name("tk_target_app.py")
 
 
 class DesktopUnavailable(RuntimeError):
     """Xvfb, trayer or xdotool is missing (`apt-get install xvfb trayer xdotool x11-utils`)."""
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
-    """Poll `predicate` until it is true or `timeout` seconds pass; return its last value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def missing_desktop_tools() -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,7 +32,7 @@ class FakeDevice:
     def read(self, position: int, count: int, rate: int) -> bytes | None:
         """`count` samples from `position` (None once unplugged: PortAudio's callbacks just stop).
 
-        A tone here; tests/reliability/fake_mic.py plays a recording instead."""
+        A tone here; dictation_devtools/reliability/fake_mic.py plays a recording instead."""
         if not self.plugged:
             return None
         t = (position + np.arange(count)) / rate
@@ -100,7 +101,7 @@ class _FakePyAudio:
         return True
 
     def open(self, *, format: int, channels: int, rate: int, input: bool, input_device_index: int,
-             frames_per_buffer: int, stream_callback) -> _FakeStream:
+             frames_per_buffer: int, stream_callback: Callable[..., object]) -> _FakeStream:
         device = self._hardware.devices[input_device_index]
         if not device.plugged:
             raise OSError(("Device unavailable", -9985))
@@ -116,7 +117,8 @@ class _FakePyAudio:
 class _FakeStream:
     """Calls the callback from its own thread with the device's audio, paced, until stopped or unplugged."""
 
-    def __init__(self, device: FakeDevice, rate: int, frames_per_buffer: int, callback) -> None:
+    def __init__(self, device: FakeDevice, rate: int, frames_per_buffer: int,
+                 callback: Callable[..., object]) -> None:
         self._device = device
         self._rate = rate
         self._size = frames_per_buffer

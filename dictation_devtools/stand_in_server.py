@@ -1,6 +1,6 @@
 """The real asr_server in its own process with a stand-in backend, for kill/restart tests and benchmarks.
 
-    python -m tests.support.stand_in_server_main --phrases P.npz [--cost-scale F] [--fail-once TEXT] -- FLAGS
+    python -m dictation_devtools.stand_in_server --phrases P.npz [--cost-scale F] [--fail-once TEXT] -- FLAGS
 
 FLAGS are asr_server's own (`--port`, `--max-sessions`, ...). `--phrases` selects the ScriptedBackend (known
 words), otherwise the ModelledBackend. `--fail-once TEXT` makes the first decode whose words contain TEXT raise.
@@ -15,7 +15,7 @@ from pathlib import Path
 from asr_server.__main__ import main as server_main
 from asr_server.backends.base import Backend, DecodeItem
 from asr_server.config import ServerConfig
-from tests.support.stand_in_backends import CostModel, ModelledBackend, ScriptedBackend
+from dictation_devtools.stand_in_backends import CostModel, ModelledBackend, ScriptedBackend
 
 
 def _with_one_failure(backend: Backend, text: str) -> Backend:

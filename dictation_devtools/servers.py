@@ -26,7 +26,7 @@ from asr_server.backends import Backend
 from asr_server.config import ServerConfig
 from asr_server.server import AsrServer
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass

@@ -67,7 +67,8 @@ class CheckpointShape:
     max_position_embeddings: int = 8192
 
 
-def _train_tokenizer(directory: Path, vocab_size: int) -> dict[str, int]:
+def train_tokenizer(directory: Path, vocab_size: int) -> dict[str, int]:
+    """Train a tiny byte-level BPE with Qwen3-ASR's special tokens into `directory`; return their ids."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import Qwen2TokenizerFast
 
@@ -98,7 +99,8 @@ def _train_tokenizer(directory: Path, vocab_size: int) -> dict[str, int]:
     return {token: fast.convert_tokens_to_ids(token) for token in SPECIAL_TOKENS}
 
 
-def _config(shape: CheckpointShape, ids: dict[str, int], vocab_size: int) -> dict:
+def checkpoint_config(shape: CheckpointShape, ids: dict[str, int], vocab_size: int) -> dict:
+    """The Qwen3ASRConfig keyword arguments for `shape` (also used by scripts/bench_gpu.py at real sizes)."""
     half = shape.text_head_dim // 2
     mrope = [half - 2 * (half // 3), half // 3, half // 3]
     return {
@@ -155,13 +157,13 @@ def build_checkpoint(directory: Path, shape: CheckpointShape | None = None, seed
     shape = shape or CheckpointShape()
     directory = Path(directory).absolute()
     directory.mkdir(parents=True, exist_ok=True)
-    ids = _train_tokenizer(directory, shape.vocab_size)
+    ids = train_tokenizer(directory, shape.vocab_size)
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(directory)
     vocab_size = max(shape.vocab_size, len(tokenizer))
 
-    config = Qwen3ASRConfig(**_config(shape, ids, vocab_size))
+    config = Qwen3ASRConfig(**checkpoint_config(shape, ids, vocab_size))
     torch.manual_seed(seed)
     model = Qwen3ASRForConditionalGeneration(config)
     if shape == CheckpointShape():
