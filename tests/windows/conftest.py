@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dictation_devtools.desktop import XDisplay
+from dictation_devtools.servers import free_port, start_server_process, wait_healthy
+from dictation_devtools.stand_in_backends import KnownPhrase, ScriptedBackend
 from tests.conftest import _unavailable
-from tests.support.desktop import XDisplay
-from tests.support.servers import free_port, start_server_process, wait_healthy
-from tests.support.stand_in_backends import KnownPhrase, ScriptedBackend
 from tests.windows.harness import REPO_ROOT, Agent, TrayProcess, WineLane, WineUnavailable, focus_notepad
 
 CACHE = REPO_ROOT / ".wine-lane"
@@ -75,7 +75,7 @@ def server_url(phrases: dict[str, KnownPhrase], tmp_path_factory: pytest.TempPat
     folder = tmp_path_factory.mktemp("wine-server")
     ScriptedBackend(list(phrases.values())).save(folder / "phrases.npz")
     port = free_port()
-    process = start_server_process(["tests.support.stand_in_server_main", "--phrases", str(folder / "phrases.npz"),
+    process = start_server_process(["dictation_devtools.stand_in_server", "--phrases", str(folder / "phrases.npz"),
                                     "--", "--port", str(port)], log_path=folder / "server.log")
     try:
         wait_healthy(port, timeout=60, process=process)

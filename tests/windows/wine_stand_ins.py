@@ -72,7 +72,7 @@ def _install_vad() -> None:
 def _install_mic(control: Path) -> None:
     import sys
 
-    from tests.client.fake_pyaudio import FakeDevice, FakeHardware
+    from dictation_devtools.fake_pyaudio import FakeDevice, FakeHardware
 
     class ScriptedMic(FakeDevice):
         """Silence, and each say-*.pcm file in the control folder once."""
