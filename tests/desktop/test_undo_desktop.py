@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from dictation_devtools.desktop import start_tk_target
+from dictation_devtools.polling import wait_for
 from tests.desktop.scripted_server import ScriptedServer
 from tests.desktop.test_tray_e2e import compose, known, silence
 from tests.desktop.tray_harness import start_tray, xrun
-from tests.support.desktop import start_tk_target, wait_for
 
 pytestmark = [pytest.mark.desktop]
 
