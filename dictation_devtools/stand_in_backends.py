@@ -29,12 +29,14 @@ PROMPT_END = "<|im_start|>assistant\n"
 
 @dataclass(frozen=True)
 class CostModel:
-    """Seconds for one batched step; defaults are the 1.7B row fitted on the H100 (transformers backend)."""
+    """Seconds for one batched step. Defaults: the 1.7B shape on an H200 with a static KV cache and CUDA graphs
+    (BENCHMARKS.md, "GPU decode cost", 2026-11-25): prefill 30 ms + 1.75 ms per second of audio, then ~9 ms per
+    generated token whatever the batch. `H100_EAGER` is the earlier eager-transformers fit (44 ms per token)."""
 
-    per_call: float = 0.02
-    per_item: float = 0.018
-    per_audio_second: float = 0.00035
-    per_token: float = 0.044
+    per_call: float = 0.03
+    per_item: float = 0.0
+    per_audio_second: float = 0.00175
+    per_token: float = 0.009
     tokens_per_second: float = 4.0  # tokens of transcript per second of speech
     header_tokens: int = 4  # "language English<asr_text>"
 
@@ -47,6 +49,9 @@ class CostModel:
         """Every cost times `factor` (0 = free), keeping the text model."""
         return CostModel(self.per_call * factor, self.per_item * factor, self.per_audio_second * factor,
                          self.per_token * factor, self.tokens_per_second, self.header_tokens)
+
+
+H100_EAGER = CostModel(per_call=0.02, per_item=0.018, per_audio_second=0.00035, per_token=0.044)
 
 
 @dataclass

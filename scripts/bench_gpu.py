@@ -10,8 +10,17 @@ real 0.6B and 1.7B sizes, and fits the cost model that `bench_server.py` uses:
 Real weights cannot be fetched, so the weights are random; the compute per step depends on the shapes only
 (attention, matmuls and the KV cache do not care what the numbers are). The shapes are assumptions, see SHAPES.
 
-Usage: python scripts/bench_gpu.py [--quick] [--sizes 0.6B,1.7B] [--tokens 32]
-Needs CUDA, torch, and qwen-asr with transformers 4.57 (see BENCHMARKS.md for how it was run on an H100).
+Two more modes measure what a continuous-batching engine and the CUDA transformers backend cost per token:
+
+- `--mode decoder`: the bare text decoder of each size (transformers' Qwen3 causal LM with the published Qwen3
+  configs' shapes, which are Qwen3-ASR's thinker text configs), random bf16 weights, at batch 1, 4, 16, 64:
+  prefill of a prompt (`generate` with one new token) and the per-token decode cost ((t(1 + N) - t(1)) / N),
+  eager (dynamic cache) against a static KV cache with `generate`'s own compile (CUDA graphs).
+- `--mode backend`: the same two figures through the real `TransformersBackend` (asr_server) on a random-weight
+  full-size Qwen3-ASR checkpoint built on the spot, eager against its CUDA static-cache path.
+
+Usage: python scripts/bench_gpu.py [--mode step|decoder|backend] [--quick] [--sizes 0.6B,1.7B] [--tokens 32]
+Needs CUDA, torch, and qwen-asr with transformers 4.57 (see BENCHMARKS.md for how it was run on the lent GPU).
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -112,8 +122,114 @@ def fit_cost_model(rows: list[dict]) -> dict[str, float]:
     }
 
 
+def _timed(run: Callable[[], object], repeats: int) -> float:
+    """Median wall seconds of `run()` over `repeats` calls, the GPU synchronised around each."""
+    times = []
+    for _ in range(repeats):
+        _sync("cuda")
+        start = time.perf_counter()
+        run()
+        _sync("cuda")
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def decoder_rows(size: str, batches: list[int], prompt_tokens: int, new_tokens: int, repeats: int) -> list[dict]:
+    """Prefill ms and decode ms/token of the bare Qwen3 decoder of `size`, eager and static cache + compile."""
+    import torch
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    shape = SHAPES[size]
+    config = Qwen3Config(
+        vocab_size=shape.vocab_size, hidden_size=shape.text_hidden, intermediate_size=shape.text_intermediate,
+        num_hidden_layers=shape.text_layers, num_attention_heads=shape.text_heads,
+        num_key_value_heads=shape.text_kv_heads, head_dim=shape.text_head_dim, tie_word_embeddings=True,
+        max_position_embeddings=shape.max_position_embeddings, attn_implementation="sdpa")
+    torch.manual_seed(0)
+    with torch.device("cuda"):
+        model = Qwen3ForCausalLM(config).to(torch.bfloat16).eval()
+    model.generation_config.eos_token_id = None
+    model.generation_config.pad_token_id = 0
+    rows = []
+    for batch in batches:
+        ids = torch.randint(100, shape.vocab_size - 100, (batch, prompt_tokens), device="cuda")
+        for mode in ("eager", "static+compile"):
+            extra = {"cache_implementation": "static"} if mode != "eager" else {}
+
+            def gen(tokens: int, extra: dict = extra, ids: torch.Tensor = ids, model: Qwen3ForCausalLM = model) -> None:
+                with torch.no_grad():
+                    model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=tokens,
+                                   min_new_tokens=tokens, do_sample=False, **extra)
+
+            compile_start = time.perf_counter()
+            gen(1 + new_tokens)
+            gen(1 + new_tokens)  # compile, then CUDA graph capture, happen in these warm-ups
+            warm_s = time.perf_counter() - compile_start
+            prefill = _timed(lambda gen=gen: gen(1), repeats)
+            full = _timed(lambda gen=gen: gen(1 + new_tokens), repeats)
+            rows.append({"size": size, "batch": batch, "mode": mode, "prompt_tokens": prompt_tokens,
+                         "prefill_ms": round(prefill * 1000, 2),
+                         "per_token_ms": round((full - prefill) / new_tokens * 1000, 3),
+                         "warmup_s": round(warm_s, 1)})
+            print(f"{size:>5} {mode:>15} {batch:>5} {rows[-1]['prefill_ms']:>11} {rows[-1]['per_token_ms']:>13} "
+                  f"{rows[-1]['warmup_s']:>9}", flush=True)
+    del model
+    torch.cuda.empty_cache()
+    return rows
+
+
+def backend_rows(size: str, batches: list[int], audio_s: float, new_tokens: int, repeats: int) -> list[dict]:
+    """Prefill ms and decode ms/token through asr_server's TransformersBackend, eager and static-cache."""
+    import torch
+    from torch._dynamo.utils import counters
+
+    from asr_server.backends.base import DecodeItem
+    from asr_server.backends.transformers_backend import TransformersBackend
+    from dictation_devtools.tiny_checkpoint import build_checkpoint
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = build_checkpoint(Path(tmp) / size, SHAPES[size])
+        import qwen_asr
+
+        asr = qwen_asr.Qwen3ASRModel.from_pretrained(str(path), dtype=torch.bfloat16, device_map="cuda",
+                                                     max_new_tokens=new_tokens + 1)
+    rng = np.random.default_rng(0)
+    rows = []
+    for mode in ("eager", "static+compile"):
+        backend = TransformersBackend(asr, size, new_tokens + 1, static_cache=mode != "eager")
+        prompt = backend.build_prompt("", None)
+        for batch in batches:
+            items = [DecodeItem(prompt, (rng.standard_normal(int(audio_s * 16000)) * 0.05).astype(np.float32))
+                     for _ in range(batch)]
+
+            def gen(tokens: int, backend: TransformersBackend = backend, items: list = items) -> None:
+                backend._max_new_tokens = tokens
+                backend.generate(items)
+
+            compile_start = time.perf_counter()
+            gen(1 + new_tokens)
+            gen(1 + new_tokens)
+            warm_s = time.perf_counter() - compile_start
+            prefill = _timed(lambda gen=gen: gen(1), repeats)
+            full = _timed(lambda gen=gen: gen(1 + new_tokens), repeats)
+            graphs = counters["stats"]["unique_graphs"]
+            rows.append({"size": size, "batch": batch, "mode": mode, "audio_s": audio_s,
+                         "prefill_ms": round(prefill * 1000, 2),
+                         "per_token_ms": round((full - prefill) / new_tokens * 1000, 3),
+                         "warmup_s": round(warm_s, 1), "dynamo_graphs": graphs})
+            print(f"{size:>5} {mode:>15} {batch:>5} {rows[-1]['prefill_ms']:>11} {rows[-1]['per_token_ms']:>13} "
+                  f"{rows[-1]['warmup_s']:>9} {graphs:>7}", flush=True)
+    del asr
+    torch.cuda.empty_cache()
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mode", choices=("step", "decoder", "backend"), default="step")
+    parser.add_argument("--batches", default="1,4,16,64", help="decoder/backend modes: batch sizes")
+    parser.add_argument("--prompt-tokens", type=int, default=160, help="decoder mode: prompt length (10 s audio)")
+    parser.add_argument("--audio-seconds", type=float, default=10.0, help="backend mode: audio per item")
     parser.add_argument("--quick", action="store_true", help="0.6B only, fewer points and repeats")
     parser.add_argument("--sizes", default="0.6B,1.7B")
     parser.add_argument("--tokens", type=int, default=32, help="generated tokens per step (fixed)")
@@ -127,6 +243,8 @@ def main() -> int:
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print("bench_gpu.py needs a CUDA GPU; none is visible to torch.", file=sys.stderr)
         return 2
+    if args.mode != "step":
+        return _decode_modes(args)
     sizes = ["0.6B"] if args.quick else args.sizes.split(",")
     audio_lengths = [2, 10] if args.quick else [2, 5, 10, 20]
     batches = [1, 8] if args.quick else [1, 8, 32]
@@ -177,6 +295,27 @@ def main() -> int:
             torch.cuda.empty_cache()
     print(json.dumps({"bench": "gpu", "gpu": gpu, "torch": torch.__version__, "tokens": args.tokens,
                       "results": results}))
+    return 0
+
+
+def _decode_modes(args: argparse.Namespace) -> int:
+    import torch
+    import transformers
+
+    batches = [int(b) for b in args.batches.split(",")]
+    gpu = torch.cuda.get_device_name(0)
+    print(f"device: {gpu}; torch {torch.__version__}; transformers {transformers.__version__}; bf16; sdpa; "
+          f"random weights; {args.tokens} decode tokens; median of {args.repeats}")
+    extra = "graphs" if args.mode == "backend" else ""
+    print(f"{'size':>5} {'mode':>15} {'batch':>5} {'prefill ms':>11} {'ms per token':>13} {'warm-up s':>9} {extra}")
+    rows = []
+    for size in args.sizes.split(","):
+        if args.mode == "decoder":
+            rows += decoder_rows(size, batches, args.prompt_tokens, args.tokens, args.repeats)
+        else:
+            rows += backend_rows(size, batches, args.audio_seconds, args.tokens, args.repeats)
+    print(json.dumps({"bench": f"gpu-{args.mode}", "gpu": gpu, "torch": torch.__version__,
+                      "transformers": transformers.__version__, "rows": rows}))
     return 0
 
 

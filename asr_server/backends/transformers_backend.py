@@ -1,7 +1,8 @@
 """transformers engine: `Qwen3ASRModel.from_pretrained` on the CPU or a CUDA GPU, batched `model.generate`.
 
-Slower than vLLM on a GPU, but it runs anywhere the `server-cpu` extra installs, and it is what the tests run
-with a tiny random-weight checkpoint.
+Slower than vLLM on a GPU, but it runs anywhere the `server-cpu` extra installs (native Windows included), and it
+is what the tests run with a tiny random-weight checkpoint. On CUDA it decodes with static KV caches, which makes
+`generate` compile its decode step into CUDA graphs (see _static_cache.py and BENCHMARKS.md for what that buys).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from asr_server.backends._static_cache import StaticCachePool, adapt_thinker, compile_available
 from asr_server.backends.base import DecodeItem
 from asr_server.backends.qwen_common import QwenBackend, explain_load_error, import_qwen_asr
 from asr_server.config import ServerConfig
@@ -33,12 +35,17 @@ class TransformersBackend(QwenBackend):
 
     name = "transformers"
 
-    def __init__(self, asr: Any, model: str, max_new_tokens: int) -> None:
+    def __init__(self, asr: Any, model: str, max_new_tokens: int, static_cache: bool = False) -> None:
         super().__init__(asr, model)
         # Batched prompts differ in length (prefixes, audio tokens); generation continues from the last
         # column, so shorter rows must be padded on the left.
         self._tokenizer.padding_side = "left"
         self._max_new_tokens = max_new_tokens
+        # Eager decoding launches every layer's kernels from Python for each token; on a GPU that, not the
+        # arithmetic, is the cost. Static caches let generate compile the decode step (CUDA graphs).
+        self._caches = StaticCachePool(asr.model.config) if static_cache else None
+        if static_cache:
+            adapt_thinker(asr.model.thinker)
 
     @classmethod
     def load(cls, config: ServerConfig) -> TransformersBackend:
@@ -57,7 +64,25 @@ class TransformersBackend(QwenBackend):
                                  "use a smaller model or --device cpu") from error
         except Exception as error:
             raise explain_load_error(config.model, error) from error
-        return cls(asr, config.model, config.max_new_tokens)
+        # Without Triton (native Windows) generate cannot compile, and a static cache alone is no faster.
+        static = device == "cuda" and compile_available()
+        if device == "cuda" and not static:
+            log.warning("Triton is not installed, so decoding runs eagerly (about 3x slower per token on a GPU); "
+                        "on native Windows try pip install triton-windows, or run the server in WSL2")
+        backend = cls(asr, config.model, config.max_new_tokens, static_cache=static)
+        if static:
+            log.info("compiling the decode step for CUDA graphs (a minute or two, once per start)")
+            backend.warm_up()
+        return backend
+
+    def warm_up(self) -> None:
+        """Compile before the first user waits for it: batch 1, then batch 2 (which makes the batch size dynamic,
+        so later sizes only record a CUDA graph)."""
+        import numpy as np
+
+        item = DecodeItem(self.build_prompt("", None), np.zeros(16000, dtype=np.float32))
+        for batch in (1, 2):
+            self.generate([item] * batch)
 
     def generate(self, items: list[DecodeItem]) -> list[str]:
         """The processor + `model.generate` path of `Qwen3ASRModel._infer_asr_transformers`, with our prompts."""
@@ -68,8 +93,12 @@ class TransformersBackend(QwenBackend):
         inputs = processor(text=[item.prompt for item in items], audio=[item.audio for item in items],
                            return_tensors="pt", padding=True)
         inputs = inputs.to(model.device).to(model.dtype)
+        extra: dict[str, Any] = {}
+        if self._caches is not None:
+            length = inputs["input_ids"].shape[1] + self._max_new_tokens
+            extra["past_key_values"] = self._caches.take(len(items), length)
         with torch.no_grad():
-            out = model.generate(**inputs, max_new_tokens=self._max_new_tokens)
+            out = model.generate(**inputs, max_new_tokens=self._max_new_tokens, **extra)
         sequences = out.sequences if hasattr(out, "sequences") else out
         return list(processor.batch_decode(sequences[:, inputs["input_ids"].shape[1]:],
                                            skip_special_tokens=True, clean_up_tokenization_spaces=False))

@@ -32,3 +32,42 @@ def test_rollback_drops_tokens_and_never_splits_a_character(tiny_checkpoint):
         assert raw.startswith(prefix) and "\ufffd" not in prefix
         assert len(backend._tokenizer.encode(prefix)) <= max(0, len(ids) - tokens)
     assert backend.rollback(raw, len(ids) + 5) == ""
+
+
+def test_static_kv_cache_decodes_exactly_as_the_dynamic_cache(tiny_checkpoint):
+    """The CUDA path (static caches from the pool) runs eagerly on the CPU: same text as the default cache,
+    for a padded batch and for batch sizes and lengths that reuse, grow and evict pooled caches."""
+    from asr_server.backends.transformers_backend import TransformersBackend
+
+    dynamic = create_backend(ServerConfig(model=str(tiny_checkpoint), backend="transformers", device="cpu"))
+    static = TransformersBackend(dynamic._asr, dynamic.model, dynamic._max_new_tokens, static_cache=True)
+    rng = np.random.default_rng(1)
+
+    def item(seconds: float, context: str = "", language: str | None = None) -> DecodeItem:
+        audio = (rng.standard_normal(int(seconds * 16000)) * 0.1).astype(np.float32)
+        return DecodeItem(dynamic.build_prompt(context, language), audio)
+
+    batches = [[item(1.0), item(3.0, "Qwen, 术语", "English"), item(0.5, "", "Chinese")], [item(2.0)],
+               [item(9.0), item(0.3)], [item(1.5)]]
+    for batch in batches:
+        expected = dynamic.generate(batch)
+        assert static.generate(batch) == expected
+    shapes = static._caches.shapes()
+    assert {batch for batch, _ in shapes} == {1, 2, 3}, "one pooled cache per batch size seen"
+    assert all(length % 1024 == 0 for _, length in shapes)
+
+
+def test_static_cache_pool_reuses_grows_and_evicts_the_least_recently_used():
+    from transformers import Qwen3Config
+
+    from asr_server.backends._static_cache import StaticCachePool, bucketed
+
+    pool = StaticCachePool(Qwen3Config(num_hidden_layers=1), bucket=256, max_caches=2)
+    first = pool.take(1, 100)
+    assert pool.take(1, 200) is first, "same batch, fits the bucket: the cache (and its compiled shape) is reused"
+    assert pool.take(1, 300) is not first and pool.shapes() == [(1, 512)]
+    pool.take(2, 10)
+    pool.take(1, 10)  # batch 1 is now the most recently used
+    pool.take(3, 10)
+    assert pool.shapes() == [(1, 512), (3, 256)], "batch 2 was the least recently used and is dropped"
+    assert [bucketed(n, 256) for n in (0, 1, 256, 257)] == [256, 256, 256, 512]
