@@ -114,6 +114,9 @@ class ClientConfig:
     history_days: int = field(default=30, metadata=_doc(
         "Keep dictated text in the history (history.sqlite3 in the user's data directory) this many days; 0 "
         "keeps nothing."))
+    hotkey_undo: str = field(default="<ctrl>+<alt>+z", metadata=_doc(
+        "Delete what the last dictation typed, if its window still has the focus and nothing was typed since "
+        "(pynput hotkey syntax)."))
     log_level: str = field(default="INFO", metadata=_doc("DEBUG, INFO, WARNING or ERROR."))
     config_file: str | None = field(default=None, metadata=_doc(
         "Read settings from this TOML file instead of the one in the user's config directory.", persist=False))

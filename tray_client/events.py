@@ -67,6 +67,9 @@ class Notice:
     level: str
     message: str
     extra: dict[str, str] = field(default_factory=dict)
+    # What kind of problem, for code that must react (the headless run exits on some): "auth_refused",
+    # "output_unavailable", "untranscribed", "not_output", "capture", "fault", "spilled"; "" for plain news.
+    code: str = ""
 
 
 

@@ -1,7 +1,14 @@
 """The headless heart of the client: audio source -> Silero VAD -> segmenter -> link -> output, on one asyncio thread.
 
+`Pipeline` is the runner: it owns the thread, the loop and the executors, wires the parts together and is the
+only way in from other threads. The parts, each used on the pipeline thread only:
+- `capture.pump.Capture`: source choice, microphone retry, VAD scheduling, segmenter -> link;
+- `link.driver.Link` around the pure `link.core.LinkCore`: the WebSocket session, replay, ordered finals;
+- `delivery.Delivery`: finals -> sanitize -> spacing -> sink, saving the audio of failed utterances;
+- `state.derive_state`: the tray state, a pure function of the parts' facts.
+
 Thread map (each thread has one owner and one way in):
-- pipeline thread (owned here): an asyncio loop that owns the segmenter, the link, the state and the listeners.
+- pipeline thread (owned here): an asyncio loop that owns capture, link, delivery, the state and the listeners.
   Way in: `send`, `update_settings`, `shutdown`, all through `loop.call_soon_threadsafe` / run_coroutine_threadsafe.
 - VAD worker (one-thread executor): owns the Silero model (stateful, not thread-safe). Way in: run_in_executor.
 - output worker (one-thread executor): owns the text sink (xdotool, clipboard, stdout), so a slow typer never
@@ -15,51 +22,28 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import dataclasses
 import itertools
 import logging
 import threading
 import uuid
-import wave
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from tray_client import config as config_module
-from tray_client.capture.audio_source import AudioSource, AudioSourceError, MicSource, WavSource
-from tray_client.capture.segmenter import (
-    SAMPLE_RATE,
-    Segmenter,
-    SegmenterSettings,
-    SegmentEvent,
-    UtteranceAudio,
-    UtteranceEnded,
-    UtteranceStarted,
-)
+from tray_client._hub import Hub
+from tray_client.capture.audio_source import AudioSource
+from tray_client.capture.pump import Capture
 from tray_client.capture.vad import SileroVad, VadLoadError
 from tray_client.config import ClientConfig
-from tray_client.events import (
-    ClientState,
-    Command,
-    FinalText,
-    Notice,
-    PartialText,
-    PipelineEvent,
-    SpeechSegment,
-    StateChanged,
-)
+from tray_client.delivery import Delivery
+from tray_client.events import ClientState, Command, PipelineEvent, StateChanged
 from tray_client.link.driver import Link, LinkSettings, LinkStatus
-from tray_client.sinks.typing_backends import OutputError, TextSink, make_sink
-from tray_client.text.sanitize import sanitize
-from tray_client.text.spacing import Spacer
+from tray_client.sinks.typing_backends import OutputError, TextSink
+from tray_client.state import Facts, derive_state
 
 log = logging.getLogger(__name__)
 
-MIC_RETRY_S = 3.0  # how often a missing microphone is looked for again
-WATCH_INTERVAL_S = 0.2
 SINK_CLOSE_TIMEOUT_S = 1.5  # the typer waits for its last keys to settle (x11_keymap.SETTLE_S) before unbinding
 SETTINGS = ("mode", "output", "language", "input_device", "server", "token", "context")
 
@@ -73,48 +57,40 @@ class ShutdownReport:
     clean: bool = True  # False when the pipeline thread did not stop in time
 
 
+def link_settings(config: ClientConfig) -> LinkSettings:
+    return LinkSettings(url=config.server, token=config.token, language=config.language,
+                        context=config.context, final_timeout_s=config.final_timeout_s)
+
+
 class Pipeline:
     """Owns the background asyncio thread that turns speech into typed text. Safe to drive from any thread."""
 
     def __init__(self, config: ClientConfig, *, source: AudioSource | None = None,
                  sink: TextSink | None = None) -> None:
         self._config = config
-        self._source_override = source
-        self._sink_override = sink
-        self._listeners: list[Callable[[PipelineEvent], None]] = []
-        self._listeners_lock = threading.Lock()
+        self._hub = Hub()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._state = ClientState.OFF
-        self._detail = ""
-        self._last_final = ""
+        self._shown: tuple[ClientState, str] | None = None  # None: no state shown yet (the first one always is)
         self._done = threading.Event()
-        self.done_error: str | None = None  # set when the run ended because of a failure (headless)
-        self.vad_resets = 0
-        self.untranscribed = 0  # utterances the server never transcribed (the user was told; headless exits 3)
-        # Owned by the pipeline thread from start() on:
-        self._session = uuid.uuid4().hex[:8]
-        self._counter = itertools.count(1)
-        self._segmenter = Segmenter(self._segmenter_settings(config), self._new_id)
-        # The initial listening state is set here, before any command can be posted: a LISTEN_ON/OFF sent while
-        # the VAD model is still loading is then applied after it, never overwritten by it.
-        self._segmenter.set_vad_enabled(config.mode == "vad" and (config.start_listening or self._finite_input()))
-        self._link: Link | None = None
-        self._sink: TextSink | None = None
-        self._spacer = Spacer()
-        self._vad: SileroVad | None = None
-        self._vad_pool: concurrent.futures.ThreadPoolExecutor | None = None
-        self._output_pool: concurrent.futures.ThreadPoolExecutor | None = None
-        self._pump_task: asyncio.Task[None] | None = None
-        self._outputs_pending = 0
-        self._input_ended = False
-        self._mic_error = ""
-        self._stopping = False
-        self._tasks: list[asyncio.Task[Any]] = []
-        self._wake_pump: asyncio.Event | None = None
-        self._stop_event: asyncio.Event | None = None
-        self._onset = 0  # of the open utterance, in samples since the input opened
-        self._preroll = 0
+        self.done_error: str | None = None  # set when the run ended because of a failure (input, VAD, crash)
+        self._faults: dict[str, str] = {}  # background tasks that died and were restarted, until they recover
+        self._stopping = False  # shutdown began: commands are ignored
+        self._stopped = False  # shutdown ended: the last state shown is OFF
+        self._stop_event = asyncio.Event()
+        # No thread starts here: executors start their worker on the first job.
+        self._vad_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="vad")
+        self._output_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="output")
+        session, counter = uuid.uuid4().hex[:8], itertools.count(1)
+        self._delivery = Delivery(config, hub=self._hub, pool=self._output_pool, sink=sink,
+                                  on_change=self._refresh)
+        self._link = Link(link_settings(config), on_final=self._delivery.on_final,
+                          on_failed=self._delivery.on_failed, on_status=self._on_link_status,
+                          on_partial=self._delivery.on_partial, on_fault=self._on_fault)
+        self._capture = Capture(config, source=source, hub=self._hub, sink=self._link, vad_pool=self._vad_pool,
+                                new_id=lambda: f"{session}-{next(counter)}", on_change=self._refresh,
+                                on_fail=self._fail)
 
     # ----- public API, any thread -----
     @property
@@ -125,7 +101,7 @@ class Pipeline:
     @property
     def last_final(self) -> str:
         """The last text output (sanitized), for the tray's "copy last" item."""
-        return self._last_final
+        return self._delivery.last_final
 
     @property
     def config(self) -> ClientConfig:
@@ -134,8 +110,7 @@ class Pipeline:
 
     def subscribe(self, listener: Callable[[PipelineEvent], None]) -> None:
         """Call `listener` for every event, on the pipeline thread; it must return quickly."""
-        with self._listeners_lock:
-            self._listeners.append(listener)
+        self._hub.subscribe(listener)
 
     def start(self) -> None:
         """Start the pipeline thread and return at once."""
@@ -165,18 +140,10 @@ class Pipeline:
 
         The future fails with OutputError when there is no working output."""
         result: concurrent.futures.Future[Any] = concurrent.futures.Future()
-
-        def submit() -> None:
-            sink, pool = self._sink, self._output_pool
-            if sink is None or pool is None or self._stopping:
-                result.set_exception(OutputError("no working output"))
-                return
-            pool.submit(job, sink).add_done_callback(lambda done: _copy_outcome(done, result))
-
         try:
             if self._loop is None:
                 raise RuntimeError("not started")
-            self._loop.call_soon_threadsafe(submit)
+            self._loop.call_soon_threadsafe(lambda: self._delivery.run_output(job, result, self._stopping))
         except RuntimeError:  # not started, or shut down: the loop is closed
             result.set_exception(OutputError("the pipeline is not running"))
         return result
@@ -227,392 +194,91 @@ class Pipeline:
             self._loop.close()
 
     async def _main(self) -> None:
-        self._vad_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="vad")
-        self._output_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="output")
-        self._wake_pump = asyncio.Event()
-        self._stop_event = asyncio.Event()
-        self._link = Link(self._link_settings(self._config), on_final=self._on_final, on_failed=self._on_failed,
-                          on_status=self._on_link_status, on_partial=self._on_partial)
         self._link.start()
-        self._set_sink()
+        self._delivery.open_sink()
         try:
-            self._vad = await asyncio.get_running_loop().run_in_executor(self._vad_pool, SileroVad.load,
-                                                                          self._config.vad)
+            vad = await asyncio.get_running_loop().run_in_executor(self._vad_pool, SileroVad.load, self._config.vad)
         except VadLoadError as error:
+            self._hub.notice("error", str(error))
             self._fail(str(error))
-            self._notice("error", str(error))
             raise
-        self._sync_pump()  # the pump waited for the VAD (see _pump_wanted)
-        self._tasks.append(asyncio.get_running_loop().create_task(self._watch()))
-        self._update_state()
+        self._capture.vad_loaded(vad)
+        self._refresh()
         await self._stop_event.wait()
-
-    def _new_id(self) -> str:
-        return f"{self._session}-{next(self._counter)}"
-
-    @staticmethod
-    def _segmenter_settings(config: ClientConfig) -> SegmenterSettings:
-        return SegmenterSettings(threshold=config.vad_threshold, min_silence_ms=config.min_silence_ms,
-                                 preroll_ms=config.preroll_ms, max_utterance_s=config.max_utterance_s)
-
-    @staticmethod
-    def _link_settings(config: ClientConfig) -> LinkSettings:
-        return LinkSettings(url=config.server, token=config.token, language=config.language,
-                            context=config.context, final_timeout_s=config.final_timeout_s)
-
-    def _emit(self, event: PipelineEvent) -> None:
-        with self._listeners_lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(event)
-            except Exception:
-                log.exception("a pipeline listener failed on %r", event)
-
-    def _notice(self, level: str, message: str, **extra: str) -> None:
-        getattr(log, "warning" if level == "warning" else level if level in ("info", "error") else "info")(message)
-        self._emit(Notice(level, message, dict(extra)))
 
     def _fail(self, message: str) -> None:
         if self.done_error is None:
             self.done_error = message
         self._done.set()
 
-    def _set_sink(self) -> None:
-        if self._sink_override is not None:
-            self._sink = self._sink_override
-            return
-        self._close_sink()
-        try:
-            self._sink = make_sink(self._config.output, type_delay_ms=self._config.type_delay_ms)
-        except OutputError as error:
-            self._sink = None
-            self._notice("error", f"output {self._config.output!r} unavailable: {error}")
-            if self._config.no_tray:  # headless: nobody would see the words; stop instead of losing them
-                self._fail(f"output {self._config.output!r} unavailable: {error}")
+    def _refresh(self) -> None:
+        """Show the state the facts give now, and see whether a finite run is done."""
+        link, capture, delivery = self._link, self._capture, self._delivery
+        status = link.status
+        shown = derive_state(Facts(
+            capture_error=capture.error, fault=next(iter(self._faults.values()), ""),
+            link_error=status.detail if status.error else "", link_connected=link.connected,
+            link_detail=status.detail, speaking=capture.speaking,
+            transcribing=bool(link.awaiting_final or delivery.pending), listening=capture.listening))
+        if shown != self._shown and not self._stopped:
+            self._shown = shown
+            self._state = shown[0]
+            self._hub.emit(StateChanged(*shown))
+        if capture.input_ended and link.unfinished == 0 and delivery.pending == 0:
+            self._done.set()
 
-    def _close_sink(self) -> asyncio.Future[None] | None:
-        """Let the sink give back what it holds (X11: keycodes bound for typing), on the output thread it owns."""
-        close = getattr(self._sink, "close", None)
-        self._sink = None
-        if close is None or self._output_pool is None:
-            return None
-        return asyncio.get_running_loop().run_in_executor(self._output_pool, close)
-
-    # ----- state -----
-    def _update_state(self) -> None:
-        link = self._link
-        detail = ""
-        if self._mic_error:
-            state, detail = ClientState.ERROR, self._mic_error
-        elif link is not None and link.status.error:
-            state, detail = ClientState.ERROR, link.status.detail
-        elif link is not None and not link.connected:
-            state, detail = ClientState.DISCONNECTED, link.status.detail
-        elif self._segmenter.is_open:
-            state = ClientState.SPEECH
-        elif (link is not None and link.awaiting_final) or self._outputs_pending:
-            state = ClientState.TRANSCRIBING
-        elif self._pump_task is not None and not self._pump_task.done():
-            state = ClientState.LISTENING
-        else:
-            state = ClientState.OFF
-        if (state, detail) != (self._state, self._detail):
-            self._state, self._detail = state, detail
-            self._emit(StateChanged(state, detail))
-
-    # ----- commands and settings -----
     def _on_command(self, command: Command) -> None:
         if self._stopping:
             return
-        events: list[SegmentEvent] = []
-        if command is Command.LISTEN_ON:
-            events = self._segmenter.set_vad_enabled(True)
-        elif command is Command.LISTEN_OFF:
-            events = self._segmenter.set_vad_enabled(False)
-        elif command is Command.PTT_DOWN:
-            events = self._segmenter.start_manual()
-        elif command is Command.PTT_UP:
-            events = self._segmenter.stop_manual()
-        elif command is Command.TOGGLE_RECORD:
-            events = self._segmenter.stop_manual() if self._segmenter.manual else self._segmenter.start_manual()
-        elif command is Command.RECONNECT and self._link is not None:
+        if command is Command.RECONNECT:
             self._link.reconnect()
-        self._handle_segments(events)
-        self._sync_pump()
-        self._update_state()
+        else:
+            self._capture.command(command)
+        self._refresh()
 
     def _apply_settings(self, changes: dict[str, Any]) -> None:
         old = self._config
         self._config = config_module.replace(old, **changes)
-        new = self._config
-        if new.mode != old.mode and new.mode != "vad":
-            self._handle_segments(self._segmenter.set_vad_enabled(False))
-        if new.output != old.output:
-            self._set_sink()
-            self._spacer.reset()
-        if self._link is not None and self._link_settings(new) != self._link_settings(old):
-            self._link.configure(self._link_settings(new))
-        if new.input_device != old.input_device and self._source_override is None and not new.input_wav:
-            self._restart_pump()
-        self._sync_pump()
-        self._update_state()
+        self._delivery.configure(self._config)
+        if link_settings(self._config) != link_settings(old):
+            self._link.configure(link_settings(self._config))
+        self._capture.configure(self._config)
+        self._refresh()
 
-    # ----- audio -----
-    def _pump_wanted(self) -> bool:
-        if self._stopping or self._vad is None:  # no audio before the VAD is loaded: it would go unscored
-            return False
-        if self._finite_input():
-            return not self._input_ended
-        return self._config.mode in ("ptt", "toggle") or self._segmenter.vad_enabled or self._segmenter.is_open
-
-    def _sync_pump(self) -> None:
-        running = self._pump_task is not None and not self._pump_task.done()
-        wanted = self._pump_wanted()
-        if wanted and not running:
-            self._pump_task = asyncio.get_running_loop().create_task(self._pump(), name="audio-pump")
-            # The pump's own last _update_state runs while it is still alive, so it would leave the state at
-            # "listening" after the input ended or listening was turned off: update again once it is done.
-            self._pump_task.add_done_callback(lambda _: self._update_state())
-        elif running and not wanted:
-            assert self._pump_task is not None
-            self._pump_task.cancel()
-
-    def _restart_pump(self) -> None:
-        if self._pump_task is not None and not self._pump_task.done():
-            self._pump_task.cancel()
-            self._pump_task.add_done_callback(lambda _: self._sync_pump())
-        if self._wake_pump is not None:
-            self._wake_pump.set()
-
-    def _finite_input(self) -> bool:
-        if self._source_override is not None:
-            return bool(getattr(self._source_override, "finite", False))
-        return bool(self._config.input_wav)
-
-    def _make_source(self) -> AudioSource:
-        if self._source_override is not None:
-            return self._source_override
-        if self._config.input_wav:
-            return WavSource(self._config.input_wav, fast=self._config.fast)
-        return MicSource(self._config.input_device)
-
-    async def _pump(self) -> None:
-        """Feed frames from the source until it ends, retrying a failing microphone every few seconds."""
-        finite = self._finite_input()
-        try:
-            while True:
-                source = self._make_source()
-                try:
-                    async for frame in source.frames():
-                        if self._mic_error:
-                            self._mic_error = ""
-                            self._notice("info", f"{source.description} is working again")
-                            self._update_state()
-                        await self._process(frame)
-                except AudioSourceError as error:
-                    self._handle_segments(self._segmenter.finish("input_error"))
-                    if finite:
-                        self._notice("error", str(error))
-                        self._fail(str(error))
-                        return
-                    if not self._mic_error:
-                        self._notice("error", f"{error}; retrying every {MIC_RETRY_S:g} s")
-                    self._mic_error = str(error)
-                    self._update_state()
-                    assert self._wake_pump is not None
-                    self._wake_pump.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake_pump.wait(), MIC_RETRY_S)
-                    continue
-                if finite:
-                    self._handle_segments(self._segmenter.finish("end_of_input"))
-                    self._input_ended = True
-                    log.info("input ended: %s", source.description)
-                    self._check_done()
-                    return
-        finally:
-            if not finite or self._stopping:
-                self._handle_segments(self._segmenter.finish("off"))
-            if self._mic_error and not finite:
-                self._mic_error = ""
-            self._update_state()
-
-    async def _process(self, frame: np.ndarray) -> None:
-        probability = None
-        if self._segmenter.needs_vad and self._vad is not None:
-            vad = self._vad
-            probability = await asyncio.get_running_loop().run_in_executor(self._vad_pool, vad.probability, frame)
-        was_open = self._segmenter.is_open
-        self._handle_segments(self._segmenter.feed(frame, probability))
-        if was_open != self._segmenter.is_open:
-            self._update_state()
-
-    def _handle_segments(self, events: list[SegmentEvent]) -> None:
-        link = self._link
-        if link is None:
-            return
-        for event in events:
-            if isinstance(event, UtteranceStarted):
-                log.info("utterance %s started (%s) at %.2f s", event.utterance_id, event.reason,
-                         event.onset_sample / SAMPLE_RATE)
-                self._preroll = event.preroll_samples
-                self._onset = event.onset_sample
-                link.open(event.utterance_id)
-            elif isinstance(event, UtteranceAudio):
-                link.append(event.utterance_id, event.pcm)
-            elif isinstance(event, UtteranceEnded):
-                link.close(event.utterance_id)
-                self._reset_vad()
-                self._emit(SpeechSegment(event.utterance_id, self._onset / SAMPLE_RATE,
-                                         event.speech_end_sample / SAMPLE_RATE, self._preroll / SAMPLE_RATE,
-                                         event.reason, event.end_sample / SAMPLE_RATE))
-                log.info("utterance %s ended (%s) at %.2f s", event.utterance_id, event.reason,
-                         event.end_sample / SAMPLE_RATE)
-        if events:
-            self._update_state()
-
-    def _reset_vad(self) -> None:
-        """Clear Silero's state on its own thread, queued behind any frame it is still scoring."""
-        if self._vad is not None and self._vad_pool is not None:
-            self._vad_pool.submit(self._vad.reset)
-            self.vad_resets += 1
-
-    # ----- link callbacks (pipeline thread) -----
     def _on_link_status(self, status: LinkStatus) -> None:
         if status.error:
-            self._notice("error", status.detail)
-            if self._config.no_tray:  # headless: nobody can fix the token while we wait; exit and say why
-                self._fail(status.detail)
-        self._update_state()
+            self._hub.notice("error", status.detail, code="auth_refused")
+        self._refresh()
 
-    def _on_partial(self, utterance_id: str, text: str) -> None:
-        self._emit(PartialText(utterance_id, sanitize(text, self._config.max_final_chars)))
-
-    def _on_final(self, utterance_id: str, raw: str, language: str) -> None:
-        text = sanitize(raw, self._config.max_final_chars)
-        sink = self._sink
-        if sink is None:
-            self._notice("error", "a transcript could not be output (no working output); it is in the log",
-                         text=text)
-            log.error("final %s not output: %r", utterance_id, text)
-            self._check_done()
-            return
-        self._outputs_pending += 1
-        assert self._output_pool is not None
-        loop = asyncio.get_running_loop()
-        out = text
-        if sink.spaced and not text:
-            # Nothing to type, but the event must queue behind finals still being typed, to keep their order.
-            future = loop.run_in_executor(self._output_pool, _nothing)
-        else:
-            out = self._spacer.next(text) if sink.spaced else text
-            future = loop.run_in_executor(self._output_pool, sink.emit, out)
-        done_event = FinalText(utterance_id, text, language, raw=raw, typed=out)
-        started = loop.time()
-        future.add_done_callback(lambda done: self._on_output_done(
-            done, dataclasses.replace(done_event, typing_s=loop.time() - started)))
-        self._update_state()
-
-    def _on_output_done(self, future: asyncio.Future[None], event: FinalText) -> None:
-        self._outputs_pending -= 1
-        error = None if future.cancelled() else future.exception()
-        text = event.text
-        if error is None and not future.cancelled():
-            self._last_final = text or self._last_final
-            self._emit(event)
-        else:
-            self._notice("error", f"could not output a transcript ({error}); copy it from here", text=text)
-        self._update_state()
-        self._check_done()
-
-    def _on_failed(self, utterance_id: str, audio: bytes, why: str) -> None:
-        self.untranscribed += 1
-        path = self._save_audio(utterance_id, audio)
-        where = f"; its audio is saved in {path}" if path else ""
-        self._notice("error", f"an utterance got no transcript ({why}){where}",
-                     utterance_id=utterance_id, path=str(path or ""))
-        self._check_done()
-
-    def _save_audio(self, utterance_id: str, audio: bytes) -> Path | None:
-        try:
-            folder = config_module.log_path().parent / "untranscribed"
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{utterance_id}.wav"
-            with wave.open(str(path), "wb") as wav:
-                wav.setnchannels(1)
-                wav.setsampwidth(2)
-                wav.setframerate(SAMPLE_RATE)
-                wav.writeframes(audio)
-            return path
-        except OSError:
-            log.exception("could not save the audio of %s", utterance_id)
-            return None
-
-    # ----- completion and shutdown -----
-    def _check_done(self) -> None:
-        link = self._link
-        if self._input_ended and link is not None and link.unfinished == 0 and self._outputs_pending == 0:
-            self._done.set()
-
-    async def _watch(self) -> None:
-        """Headless only: give up when the server stays unreachable (a tray app keeps retrying forever)."""
-        loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(WATCH_INTERVAL_S)
-            link = self._link
-            if not self._config.no_tray or link is None or link.disconnected_since is None:
-                continue
-            down_for = loop.time() - link.disconnected_since
-            if down_for > self._config.unreachable_exit_s:
-                self._fail(f"the server {self._config.server} was unreachable for {down_for:.0f} s "
-                           f"({link.status.detail}); start it (python -m asr_server) or fix --server")
-                return
+    def _on_fault(self, task: str, error: BaseException | None) -> None:
+        """A supervised background task died (and is being restarted), or runs again after that."""
+        if error is not None:
+            self._faults[task] = f"internal error in {task} ({type(error).__name__}: {error}); restarted it"
+            self._hub.notice("error", f"{self._faults[task]}; see the log", code="fault")
+        elif self._faults.pop(task, None) is not None:
+            self._hub.notice("info", f"{task} is running again")
+        self._refresh()
 
     async def _shutdown(self, grace: float) -> ShutdownReport:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
         self._stopping = True
-        for task in self._tasks:
-            task.cancel()
-        if self._pump_task is not None and not self._pump_task.done():
-            self._pump_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(asyncio.shield(self._pump_task), max(0.05, deadline - loop.time()))
-        self._handle_segments(self._segmenter.finish("shutdown"))
-        link = self._link
-        dropped: list[str] = []
-        if link is not None:
-            await link.wait_idle(max(0.0, deadline - loop.time()))
-            while self._outputs_pending and loop.time() < deadline:
-                await asyncio.sleep(0.02)
-            dropped = await link.aclose()
-        closing = self._close_sink() if self._sink_override is None else None
+        await self._capture.stop(deadline - loop.time())
+        await self._link.wait_idle(max(0.0, deadline - loop.time()))
+        while self._delivery.pending and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        dropped = await self._link.aclose()
+        closing = self._delivery.close_sink()
         if closing is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(closing, SINK_CLOSE_TIMEOUT_S)
         for pool in (self._vad_pool, self._output_pool):
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=False, cancel_futures=True)
         if dropped:
             log.warning("shutdown dropped %d utterance(s) still waiting for a final: %s", len(dropped), dropped)
+        self._stopped = True
         self._state = ClientState.OFF
-        self._emit(StateChanged(ClientState.OFF, "shut down"))
-        assert self._stop_event is not None
+        self._hub.emit(StateChanged(ClientState.OFF, "shut down"))
         self._stop_event.set()
         self._done.set()
         return ShutdownReport(len(dropped), tuple(dropped))
-
-
-def _nothing() -> None:
-    """The output job of an empty final: it only keeps the final's place in the output order."""
-
-
-def _copy_outcome(source: concurrent.futures.Future[Any], target: concurrent.futures.Future[Any]) -> None:
-    """Hand the output thread's result or exception to the caller's future."""
-    if source.cancelled():
-        target.cancel()
-    elif source.exception() is not None:
-        target.set_exception(source.exception())  # type: ignore[arg-type]
-    else:
-        target.set_result(source.result())

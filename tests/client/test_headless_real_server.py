@@ -136,7 +136,7 @@ def test_engine_error_from_the_real_server_is_replayed_and_output_once(tiny_chec
         backends.append(FailingFinals(create_backend(config), round(config.chunk_seconds * 16_000), failures=2))
         return backends[-1]
 
-    caplog.set_level("WARNING", logger="tray_client.link.driver")
+    caplog.set_level("WARNING", logger="tray_client.link")
     with running_server(tiny_checkpoint, backend_factory=factory) as server:
         pipeline = Pipeline(wav_config(sample, server.url), sink=recording_sink)
         events = Events(pipeline)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from tests.client.protocol_server import Faults, ProtocolServer, free_port
+from tray_client import _supervise
 from tray_client.link import driver as link_module
+from tray_client.link.core import LinkCore
 from tray_client.link.driver import Link, LinkSettings
 
 CHUNK = bytes(range(256)) * 8  # 2 KiB of audio per chunk, recognisable
@@ -21,11 +23,22 @@ class Collector:
         self.failed: list[tuple[str, bytes, str]] = []
         self.statuses = []
 
+        self.faults: list[tuple[str, str | None]] = []  # (task, error type) from supervision; None: recovered
+
     def link(self, url: str, **settings) -> Link:
         return Link(LinkSettings(url=url, **settings),
                     on_final=lambda i, t, lang: self.finals.append((i, t)),
                     on_failed=lambda i, a, why: self.failed.append((i, a, why)),
-                    on_status=self.statuses.append)
+                    on_status=self.statuses.append,
+                    on_fault=lambda name, e: self.faults.append((name, type(e).__name__ if e else None)))
+
+
+async def drain(link: Link, collector: Collector) -> None:
+    """Return once the client has handled everything the server sent so far: one more utterance is answered on
+    the same ordered connection after all of it (its final is taken off the collector again)."""
+    send_utterance(link, "drain", 1)
+    assert await link.wait_idle(10)
+    assert collector.finals.pop()[0] == "drain"
 
 
 async def wait_until(predicate, timeout: float = 15.0) -> None:
@@ -77,7 +90,7 @@ def test_server_restart_keeps_audio_until_it_is_back():
             await asyncio.to_thread(server.down)
             send_utterance(link, "x", 3)
             await wait_until(lambda: not link.connected)
-            await asyncio.sleep(0.5)
+            await wait_until(lambda: any("cannot reach" in s.detail for s in collector.statuses))  # tried again
             assert collector.finals == [] and link.unfinished == 1
             started = asyncio.get_running_loop().time()
             await asyncio.to_thread(server.up)
@@ -133,12 +146,12 @@ def test_duplicate_finals_are_output_once():
             send_utterance(link, "u1", 1)
             send_utterance(link, "u2", 1)
             assert await link.wait_idle(10)
-            await asyncio.sleep(0.3)  # let the duplicates arrive
+            await drain(link, collector)  # the duplicates have arrived and were handled
             await link.aclose()
 
         asyncio.run(scenario())
     assert [i for i, _ in collector.finals] == ["u1", "u2"]
-    assert len(server.record.finals_sent) == 4
+    assert [i for i, _ in server.record.finals_sent] == ["u1", "u1", "u2", "u2", "drain", "drain"]
 
 
 def test_hello_carries_language_and_glossary_and_auth_is_sent():
@@ -155,17 +168,19 @@ def test_hello_carries_language_and_glossary_and_auth_is_sent():
         refused = asyncio.run(scenario("wrong"))
         assert refused.status.error and "--token" in refused.status.detail
         accepted = asyncio.run(scenario("s3cret"))
-        assert accepted.connections == 1
+        assert not accepted.status.error and server.record.connections == 1
     assert server.record.hellos == [{"event": "hello", "protocol": 1, "language": "Chinese",
                                      "context": "Qwen, vLLM"}]
 
 
 def test_aclose_reports_unfinished_utterances():
+    collector = Collector()
+
     async def scenario() -> list[str]:
-        link = Collector().link(f"ws://127.0.0.1:{free_port()}")
+        link = collector.link(f"ws://127.0.0.1:{free_port()}")
         link.start()
         send_utterance(link, "kept", 1)
-        await asyncio.sleep(0.2)
+        await wait_until(lambda: collector.statuses)  # a connection attempt failed while it was pending
         return await link.aclose()
 
     assert asyncio.run(scenario()) == ["kept"]
@@ -181,16 +196,16 @@ def test_engine_error_replays_the_utterance_on_the_same_connection_and_outputs_i
             send_utterance(link, "e1", 3)
             send_utterance(link, "e2", 1)
             assert await link.wait_idle(10)
-            await asyncio.sleep(0.2)  # nothing more may arrive
+            await drain(link, collector)  # nothing more arrived for e1 or e2
             await link.aclose()
             return link
 
-        link = asyncio.run(scenario())
+        asyncio.run(scenario())
     assert collector.finals == [("e1", f"e1:{3 * len(CHUNK)}"), ("e2", f"e2:{len(CHUNK)}")]
     assert server.record.engine_errors == 1
-    assert server.record.starts == {"e1": 2, "e2": 1}  # the replay: start with the same id, all audio, stop
+    assert server.record.starts == {"e1": 2, "e2": 1, "drain": 1}  # the replay: same id, all audio, stop
     assert server.record.audio["e1"] == [CHUNK * 3, CHUNK * 3]
-    assert link.connections == 1 and server.record.connections == 1  # no reconnect needed
+    assert server.record.connections == 1  # no reconnect needed
     assert collector.failed == []
 
 
@@ -230,11 +245,11 @@ def test_too_long_utterance_continuations_are_output_in_order_exactly_once():
                 if index == 7:
                     await wait_until(lambda: len(collector.finals) >= 2)  # segments are output while speaking
                     server.faults.drops = 1
-            await asyncio.sleep(0.1)
+            await wait_until(lambda: server.record.starts["long"] == 2)  # dropped mid-utterance and replayed
             link.close("long")
             send_utterance(link, "after", 1)
             assert await link.wait_idle(10)
-            await asyncio.sleep(0.2)
+            await drain(link, collector)
             await link.aclose()
 
         asyncio.run(scenario())
@@ -272,8 +287,8 @@ def test_http_401_stops_retrying_until_the_token_is_fixed():
             link.start()
             send_utterance(link, "kept", 1)
             await wait_until(lambda: link.status.error)
-            await asyncio.sleep(2 * link_module.BACKOFF_MAX_S)
-            assert server.record.handshakes == 1  # a refused token is not retried in a loop
+            # Not retried in a loop (Backoff gives None for a refused token: test_link_core.py): the next
+            # handshake is the one with the new token.
             assert "--token" in link.status.detail and "401" in link.status.detail
             link.configure(LinkSettings(url=server.url, token="right"))
             assert await link.wait_idle(10)  # the audio was kept while the user fixed the token
@@ -281,6 +296,7 @@ def test_http_401_stops_retrying_until_the_token_is_fixed():
 
         asyncio.run(scenario())
     assert collector.finals == [("kept", f"kept:{len(CHUNK)}")]
+    assert server.record.handshakes == 2
 
 
 def test_long_audio_chunks_are_split_into_frames_the_server_accepts():
@@ -305,16 +321,16 @@ def test_long_audio_chunks_are_split_into_frames_the_server_accepts():
 
 def test_a_bug_in_handling_a_reply_does_not_stop_the_link_for_good(monkeypatch, caplog):
     """An unexpected exception is logged with its traceback, the link reconnects, and nothing is lost."""
-    real_handle = Link._handle
+    real_receive = LinkCore.receive_text
     raised = []
 
-    def handle_once_badly(self, message):
+    def receive_once_badly(self, raw):
         if not raised:
-            raised.append(message)
+            raised.append(raw)
             raise KeyError("bug in reply handling")
-        return real_handle(self, message)
+        return real_receive(self, raw)
 
-    monkeypatch.setattr(Link, "_handle", handle_once_badly)
+    monkeypatch.setattr(LinkCore, "receive_text", receive_once_badly)
     with ProtocolServer(echo_length) as server:
         collector = Collector()
 
@@ -332,3 +348,95 @@ def test_a_bug_in_handling_a_reply_does_not_stop_the_link_for_good(monkeypatch, 
     assert sorted(collector.finals) == [("a", f"a:{3 * len(CHUNK)}"), ("b", f"b:{len(CHUNK)}")]
     assert any("link failed unexpectedly" in record.getMessage() and record.exc_info for record in caplog.records)
     assert any("internal error (KeyError)" in status.detail for status in collector.statuses)
+
+
+def test_a_final_whose_delivery_raises_is_delivered_again_not_dropped_as_a_duplicate(caplog):
+    """on_final failing (the pipeline could not take the words) must not mark the final delivered."""
+    with ProtocolServer(echo_length) as server:
+        finals: list[tuple[str, str]] = []
+        refused: list[str] = []
+
+        def on_final(utterance_id: str, text: str, language: str) -> None:
+            if not refused:
+                refused.append(utterance_id)
+                raise RuntimeError("the output queue is gone (injected)")
+            finals.append((utterance_id, text))
+
+        async def scenario() -> None:
+            link = Link(LinkSettings(url=server.url), on_final=on_final, on_failed=lambda *a: None,
+                        on_status=lambda status: None)
+            link.start()
+            send_utterance(link, "a", 2)
+            send_utterance(link, "b", 1)
+            assert await link.wait_idle(10)
+            await link.aclose()
+
+        with caplog.at_level("ERROR"):
+            asyncio.run(scenario())
+    assert refused == ["a"]
+    assert finals == [("a", f"a:{2 * len(CHUNK)}"), ("b", f"b:{len(CHUNK)}")]  # kept, once, in order
+    assert any("RuntimeError" in (record.exc_text or "") or record.exc_info for record in caplog.records)
+
+
+def test_a_server_that_never_sends_ready_gets_the_audio_at_once():
+    """An original-protocol server answers nothing to hello: streaming must not wait for a `ready`."""
+    import json
+    import time
+
+    from websockets.asyncio.server import serve
+
+    first_audio_after: list[float] = []
+
+    async def original_server(websocket) -> None:
+        opened = time.monotonic()
+        async for message in websocket:
+            if isinstance(message, bytes):
+                if not first_audio_after:
+                    first_audio_after.append(time.monotonic() - opened)
+            elif json.loads(message).get("event") == "stop":
+                await websocket.send(json.dumps({"type": "final", "text": "words"}))
+
+    async def scenario() -> list[tuple[str, str]]:
+        port = free_port()
+        collector = Collector()
+        async with serve(original_server, "127.0.0.1", port):
+            link = collector.link(f"ws://127.0.0.1:{port}")
+            link.start()
+            send_utterance(link, "u", 1)
+            assert await link.wait_idle(10)
+            await link.aclose()
+        return collector.finals
+
+    assert asyncio.run(scenario()) == [("u", "words")]
+    assert first_audio_after and first_audio_after[0] < 1.0  # the old client waited 5 s for a `ready`
+
+
+def test_a_dead_deadline_ticker_is_reported_and_restarted_so_missing_finals_are_still_replayed(monkeypatch):
+    """The old deadline watcher was never supervised: once it died, timeouts and replays stopped for good."""
+    monkeypatch.setattr(_supervise, "RESTART_AFTER_S", 0.05)
+    monkeypatch.setattr(_supervise, "HEALTHY_AFTER_S", 0.3)
+    real_tick = LinkCore.tick
+    raised = []
+
+    def tick_once_badly(self, now):
+        if not raised:
+            raised.append(now)
+            raise RuntimeError("bug in the deadline check (injected)")
+        return real_tick(self, now)
+
+    monkeypatch.setattr(LinkCore, "tick", tick_once_badly)
+    with ProtocolServer(echo_length, Faults(withhold_finals=1)) as server:
+        collector = Collector()
+
+        async def scenario() -> None:
+            link = collector.link(server.url, final_timeout_s=0.5)
+            link.start()
+            send_utterance(link, "late", 2)
+            assert await link.wait_idle(10)
+            await wait_until(lambda: len(collector.faults) == 2)
+            await link.aclose()
+
+        asyncio.run(scenario())
+    assert collector.finals == [("late", f"late:{2 * len(CHUNK)}")]
+    assert server.record.starts["late"] == 2  # the restarted ticker found the missing final and replayed it
+    assert collector.faults == [("link-deadlines", "RuntimeError"), ("link-deadlines", None)]

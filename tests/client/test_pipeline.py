@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from tests.client.protocol_server import Faults, ProtocolServer, free_port, phrase_transcriber
-from tray_client import pipeline as pipeline_module
 from tray_client.capture import audio_source as audio_source_module
+from tray_client.capture import pump as pump_module
 from tray_client.capture.segmenter import FRAME_SAMPLES
+from tray_client.capture.vad import SileroVad
 from tray_client.config import ClientConfig, ConfigError
 from tray_client.events import ClientState, Command, FinalText, Notice, SpeechSegment, StateChanged
 from tray_client.pipeline import Pipeline
@@ -50,8 +51,17 @@ def wav_config(sample, url: str, **overrides) -> ClientConfig:
 
 
 @pytest.mark.parametrize("language", ["english", "mandarin"])
-def test_wav_through_pipeline_outputs_one_final_per_phrase_in_order(speech, recording_sink, language):
+def test_wav_through_pipeline_outputs_one_final_per_phrase_in_order(speech, recording_sink, language,
+                                                                    monkeypatch):
     sample = getattr(speech, language)
+    resets: list[str] = []
+    real_reset = SileroVad.reset
+
+    def counted_reset(self) -> None:  # the real reset, counted, on whatever thread runs it
+        resets.append(threading.current_thread().name)
+        real_reset(self)
+
+    monkeypatch.setattr(SileroVad, "reset", counted_reset)
     with ProtocolServer(phrase_transcriber(sample.samples, sample.phrases)) as server:
         pipeline = Pipeline(wav_config(sample, server.url), sink=recording_sink)
         events = Events(pipeline)
@@ -64,7 +74,7 @@ def test_wav_through_pipeline_outputs_one_final_per_phrase_in_order(speech, reco
     assert [e.text for e in events.of(FinalText)] == texts
     assert pipeline.last_final == texts[-1]
     assert report.dropped == 0 and report.clean
-    assert pipeline.vad_resets == len(texts)  # Silero state cleared after every utterance
+    assert resets == ["vad_0"] * len(texts)  # Silero state cleared after every utterance, on its own thread
     segments = events.of(SpeechSegment)
     assert [round(s.preroll_s, 2) for s in segments] == [0.48] * len(texts)
     for phrase, segment in zip(sample.phrases, segments, strict=True):
@@ -168,7 +178,7 @@ def test_toggle_records_from_press_to_press(speech, recording_sink):
 
 def test_microphone_that_vanishes_is_an_error_state_retried_until_it_is_back(fake_mics, recording_sink,
                                                                              monkeypatch):
-    monkeypatch.setattr(pipeline_module, "MIC_RETRY_S", 0.2)
+    monkeypatch.setattr(pump_module, "MIC_RETRY_S", 0.2)
     monkeypatch.setattr(audio_source_module, "STALL_TIMEOUT_S", 0.3)
     headset = fake_mics.devices[1]
     with ProtocolServer(lambda i, a: "ok") as server:

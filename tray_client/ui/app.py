@@ -56,6 +56,8 @@ from tray_client.ui.icons import load_state_icon
 from tray_client.ui.notify import Notifier
 from tray_client.ui.sounds import SoundPlayer
 from tray_client.ui.tray import TrayView, build_menu, tooltip
+from tray_client.undo.desktop import KeyWatch, delete_chars, focused_window
+from tray_client.undo.journal import UndoJournal, UndoRefused
 
 __all__ = ["QUIT_BUDGET_S", "QUIT_GRACE_S", "QUIT_TEARDOWN_S", "TrayApp", "run_tray"]
 
@@ -74,6 +76,7 @@ DEVICE_REFRESH_S = 15.0
 
 HOTKEY_PTT = "push_to_talk"
 HOTKEY_TOGGLE = "toggle"
+HOTKEY_UNDO = "undo"
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ class TrayApp:
         self._notifier = Notifier(enabled=config.notifications)
         self._hotkeys: HotkeyListener | None = None
         self._history: HistoryRecorder | None = None
+        self._undo = UndoJournal()
+        self._key_watch: KeyWatch | None = None
         self._icon: Any = None
         self._icon_loop_ended = threading.Event()
         self._recording = False  # toggle mode: a TOGGLE_RECORD recording is open
@@ -143,6 +148,9 @@ class TrayApp:
 
     def copy_last_transcript(self) -> None:
         self._inbox.put(_Intent("copy_last"))
+
+    def undo_last(self) -> None:
+        self._inbox.put(_Intent("undo"))
 
     def copy_text(self, text: str) -> None:
         self._inbox.put(_Intent("copy_text", text))
@@ -201,6 +209,7 @@ class TrayApp:
             self._start_pipeline()
             self._set_listening(self._config.start_listening, chime=False)
             self._start_hotkeys()
+            self._start_key_watch()
             self._refresh_devices()
             while True:
                 try:
@@ -221,11 +230,21 @@ class TrayApp:
         self._history.refresh()
         self._pipeline.start()
 
+    def _start_key_watch(self) -> None:
+        """Undo needs to know whether the user typed since a final; without the watch it refuses to act."""
+        try:
+            self._key_watch = KeyWatch(self._undo)
+            self._key_watch.start()
+        except Exception as error:
+            self._key_watch = None
+            self._undo.blind(f"the keyboard cannot be watched ({error})")
+
     def _start_hotkeys(self) -> None:
         try:
             bindings = {
                 HOTKEY_PTT: parse_hotkey(self._config.hotkey_push_to_talk, "hotkey_push_to_talk"),
                 HOTKEY_TOGGLE: parse_hotkey(self._config.hotkey_toggle, "hotkey_toggle"),
+                HOTKEY_UNDO: parse_hotkey(self._config.hotkey_undo, "hotkey_undo"),
             }
             self._hotkeys = HotkeyListener(
                 bindings,
@@ -247,6 +266,8 @@ class TrayApp:
             self._on_state(message)
         elif isinstance(message, FinalText):
             self._publish(last_text=message.text)
+            if self._pipeline.config.output != "stdout":
+                self._undo.typed(message.typed, focused_window(), time.monotonic())
         elif isinstance(message, Notice):
             if message.level in ("warning", "error"):
                 self._notifier.notify(message.message)
@@ -286,6 +307,10 @@ class TrayApp:
             self._refresh_devices()
         elif name == "copy_last":
             _copy_to_clipboard(self._view.last_text)
+        elif name == "undo":
+            self._undo_last()
+        elif name == "undone":
+            self._undo.done(intent.value)
         elif name == "copy_text":
             _copy_to_clipboard(intent.value)
         elif name == "type_text":
@@ -301,6 +326,23 @@ class TrayApp:
             self._start_server_wsl()
         elif name == "autostart":
             self._set_autostart(bool(intent.value))
+
+    def _undo_last(self) -> None:
+        """Delete what the last final typed, or say why not (see tray_client.undo.journal)."""
+        plan = self._undo.plan(focused_window())
+        if isinstance(plan, UndoRefused):
+            log.info("undo: %s", plan.reason)
+            self._notifier.notify(plan.reason)
+            return
+
+        def report(done: Any) -> None:  # on the output thread: only post
+            if done.exception() is not None:
+                self._inbox.put(Notice("error", f"Undo failed: {done.exception()}"))
+            else:
+                self._inbox.put(_Intent("undone", plan))
+
+        log.info("undo: deleting %d character(s)", plan.count)
+        self._pipeline.run_output(lambda sink: delete_chars(sink, plan.count)).add_done_callback(report)
 
     def _type_again(self, text: str) -> None:
         """Type a Recent entry into the focused window, on the output thread (after any final being typed)."""
@@ -321,6 +363,10 @@ class TrayApp:
         if name == HOTKEY_PTT:
             self._pipeline.send(Command.PTT_DOWN if down else Command.PTT_UP)
             self._sounds.play("start" if down else "stop")
+        elif name == HOTKEY_UNDO and not down:
+            # On release: while the keys are down X11's passive grab sends every key, our Backspaces too, to
+            # the grabbing client instead of the focused window.
+            self._undo_last()
         elif name == HOTKEY_TOGGLE and down:
             if self._view.mode == "toggle":
                 self._pipeline.send(Command.TOGGLE_RECORD)
@@ -394,6 +440,8 @@ class TrayApp:
         started = time.monotonic()
         if self._hotkeys is not None:
             self._hotkeys.stop()
+        if self._key_watch is not None:
+            self._key_watch.stop()
         if self._pipeline is not None:
             report = self._pipeline.shutdown(grace_seconds=QUIT_GRACE_S)
             _log_shutdown_report(report)

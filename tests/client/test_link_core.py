@@ -1,0 +1,211 @@
+"""LinkCore without a socket: every replay, dedupe, ordering, too_long, engine-retry and delivery rule as pure
+state transitions (the socket-level behaviour is in test_link.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tray_client.link.core import (
+    BACKOFF_INITIAL_S,
+    BACKOFF_MAX_S,
+    DELIVERY_ATTEMPTS,
+    MAX_FRAME_BYTES,
+    AuthRefused,
+    Backoff,
+    Deliver,
+    Disconnect,
+    Fail,
+    LinkCore,
+    LinkError,
+    LinkSettings,
+    Reconnect,
+    ShowPartial,
+)
+
+A = b"\x01\x00" * 100
+B = b"\x02\x00" * 100
+
+
+def core(**settings) -> LinkCore:
+    link = LinkCore(LinkSettings(url="ws://test", **settings))
+    link.connection_made()
+    return link
+
+
+def events(frames: list) -> list:
+    """Frames as readable items: JSON events by name (start with its id), audio as bytes."""
+    out = []
+    for frame in frames:
+        if isinstance(frame, bytes):
+            out.append(frame)
+        else:
+            data = json.loads(frame)
+            out.append(f"start {data['id']}" if data["event"] == "start" else data["event"])
+    return out
+
+
+def final(utterance_id: str | None, text: str) -> str:
+    return json.dumps({"type": "final", "id": utterance_id, "text": text, "language": "English"})
+
+
+def error(code: str, utterance_id: str | None = None) -> str:
+    return json.dumps({"type": "error", "code": code, "id": utterance_id, "message": "m"})
+
+
+def utterance(link: LinkCore, utterance_id: str, *chunks: bytes) -> None:
+    link.open(utterance_id)
+    for chunk in chunks:
+        link.append(utterance_id, chunk)
+    link.close(utterance_id)
+
+
+def take(link: LinkCore, actions: list) -> list[tuple[str, str]]:
+    """Act as a consumer that takes every final: acknowledge each Deliver; return what was delivered."""
+    taken = []
+    while actions:
+        action = actions.pop(0)
+        if isinstance(action, Deliver):
+            taken.append((action.segment_id, action.text))
+            actions.extend(link.delivered(action.segment_id))
+    return taken
+
+
+def test_hello_then_audio_at_once_without_waiting_for_ready():
+    link = core(language="Chinese", context="Qwen")
+    utterance(link, "u", A, B)
+    frames = link.data_to_send(now=0.0)
+    assert json.loads(frames[0]) == {"event": "hello", "protocol": 1, "language": "Chinese", "context": "Qwen"}
+    assert events(frames[1:]) == ["start u", A, B, "stop"]
+    assert link.data_to_send(now=0.0) == []  # nothing is sent twice on one connection
+    assert link.receive_text(json.dumps({"type": "ready", "protocol": 1})) == []  # ready is information only
+
+
+def test_nothing_is_sent_while_disconnected_and_everything_is_replayed_from_the_first_byte():
+    link = LinkCore(LinkSettings(url="ws://test"))
+    utterance(link, "a", A)
+    assert link.data_to_send(0.0) == []
+    link.connection_made()
+    link.open("b")
+    link.append("b", A)
+    assert events(link.data_to_send(0.0))[1:] == ["start a", A, "stop", "start b", A]
+    assert take(link, link.receive_text(final("a", "one"))) == [("a", "one")]
+    link.append("b", B)
+    link.connection_lost()
+    link.connection_made()
+    # "a" is delivered and not sent again; the open "b" starts over with all of its audio.
+    assert events(link.data_to_send(0.0))[1:] == ["start b", A, B]
+
+
+def test_a_long_chunk_is_split_into_frames_the_server_accepts():
+    link = core()
+    big = bytes(MAX_FRAME_BYTES * 2 + 10)
+    utterance(link, "big", big)
+    audio = [f for f in link.data_to_send(0.0) if isinstance(f, bytes)]
+    assert [len(f) for f in audio] == [MAX_FRAME_BYTES, MAX_FRAME_BYTES, 10] and b"".join(audio) == big
+
+
+def test_finals_are_delivered_in_utterance_order_and_once():
+    link = core()
+    utterance(link, "a", A)
+    utterance(link, "b", B)
+    link.data_to_send(0.0)
+    assert link.receive_text(final("b", "second")) == []  # waits for "a"
+    assert take(link, link.receive_text(final("a", "first"))) == [("a", "first"), ("b", "second")]
+    assert link.receive_text(final("a", "first")) == []  # a replay answered twice
+    assert link.unfinished == 0
+
+
+def test_a_final_the_consumer_could_not_take_is_offered_again_then_given_up_with_its_audio():
+    link = core()
+    utterance(link, "a", A)
+    link.data_to_send(0.0)
+    (offer,) = link.receive_text(final("a", "words"))
+    assert offer == Deliver("a", "words", "English")
+    assert link.delivery_failed("a", "RuntimeError: boom") == []
+    assert link.receive_text(final("a", "words")) == []  # a replay's final is not a new delivery ...
+    assert link.tick(1.0) == [offer]  # ... the kept one is offered again
+    assert take(link, [offer]) == [("a", "words")] and link.unfinished == 0
+
+    utterance(link, "b", B)
+    link.data_to_send(0.0)
+    actions = link.receive_text(final("b", "lost?"))
+    for _ in range(DELIVERY_ATTEMPTS - 1):
+        assert link.delivery_failed("b", "boom") == []
+        actions = link.tick(2.0)
+        assert actions == [Deliver("b", "lost?", "English")]
+    (failed,) = link.delivery_failed("b", "boom")
+    assert failed == Fail("b", B, "its transcript could not be output: boom")
+    assert link.unfinished == 0
+
+
+def test_too_long_segments_are_delivered_in_order_and_the_utterance_ends_with_the_uncut_one():
+    link = core()
+    link.open("x")
+    link.append("x", A)
+    link.data_to_send(0.0)
+    assert link.receive_text(error("too_long", "x")) == []
+    assert take(link, link.receive_text(final("x", "one"))) == [("x", "one")]
+    assert link.unfinished == 1  # the rest follows as x.2
+    link.close("x")
+    link.data_to_send(0.0)
+    link.connection_lost()  # a replay re-creates the cut: segment x is not delivered twice
+    link.connection_made()
+    link.data_to_send(0.0)
+    assert link.receive_text(error("too_long", "x")) == []
+    assert link.receive_text(final("x", "one")) == []
+    assert take(link, link.receive_text(final("x.2", "two"))) == [("x.2", "two")]
+    assert link.unfinished == 0
+
+
+def test_an_engine_error_resends_the_utterance_once_then_fails_it_without_holding_the_next_back():
+    link = core()
+    utterance(link, "e", A)
+    utterance(link, "f", B)
+    link.data_to_send(0.0)
+    assert link.receive_text(error("engine", "e")) == []
+    assert events(link.data_to_send(0.0)) == ["start e", A, "stop"]  # same id, all audio, same connection
+    assert link.receive_text(final("f", "next")) == []
+    actions = link.receive_text(error("engine", "e"))
+    assert actions[0] == Fail("e", A, "the server could not transcribe it: m")
+    assert take(link, actions[1:]) == [("f", "next")]
+
+
+def test_a_missing_final_reconnects_once_then_fails():
+    link = core(final_timeout_s=5.0)
+    utterance(link, "late", A)
+    link.data_to_send(now=10.0)
+    assert link.tick(14.9) == []
+    assert link.tick(15.0) == [Reconnect("no final for late")]
+    link.connection_lost()
+    assert link.tick(100.0) == []  # no deadline while disconnected
+    link.connection_made()
+    link.data_to_send(now=100.0)
+    assert link.tick(105.0) == [Fail("late", A, "no transcript from the server")]
+
+
+def test_refusals_disconnect_and_partials_and_id_less_finals_are_matched():
+    link = core()
+    ((refused,),) = [link.receive_text(error("unauthorized"))]
+    assert isinstance(refused, Disconnect) and isinstance(refused.error, AuthRefused)
+    (busy,) = link.receive_text(error("busy"))
+    assert isinstance(busy, Disconnect) and type(busy.error) is LinkError
+    utterance(link, "p", A)
+    assert link.receive_text(json.dumps({"type": "partial", "id": "p", "text": "pa"})) == [ShowPartial("p", "pa")]
+    assert link.receive_text(json.dumps({"type": "partial", "id": "zz", "text": "?"})) == []
+    link.data_to_send(0.0)
+    assert take(link, link.receive_text(final(None, "original server"))) == [("p", "original server")]
+    assert link.receive_text("not json") == []
+
+
+@pytest.mark.parametrize("came_up", [False, True])
+def test_backoff_doubles_to_its_cap_restarts_after_a_connection_and_stops_on_a_refused_token(came_up):
+    backoff = Backoff()
+    failure = OSError("refused")
+    delays = [backoff.next_delay(came_up=False, error=failure, reconnect_asked=False) for _ in range(6)]
+    assert delays == [0.25, 0.5, 1.0, 2.0, BACKOFF_MAX_S, BACKOFF_MAX_S]
+    assert backoff.next_delay(came_up=came_up, error=None if came_up else failure,
+                              reconnect_asked=False) == (BACKOFF_INITIAL_S if came_up else BACKOFF_MAX_S)
+    assert backoff.next_delay(came_up=True, error=None, reconnect_asked=True) == 0.0
+    assert backoff.next_delay(came_up=False, error=AuthRefused("token"), reconnect_asked=False) is None

@@ -1,0 +1,241 @@
+"""Capture: from the audio source to utterances on the link, on the pipeline's asyncio thread.
+
+It chooses the source (a test's, a WAV file or the microphone), reopens a failing microphone every few seconds,
+scores frames with Silero on the VAD worker thread (only when the segmenter needs a score), feeds the segmenter,
+and hands its utterances to the link (`open` / `append` / `close`). The audio pump runs only while audio is
+wanted: in VAD mode while listening, in push-to-talk and toggle modes all the time (for the pre-roll).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+
+from tray_client._hub import Hub
+from tray_client.capture.audio_source import AudioSource, AudioSourceError, MicSource, WavSource
+from tray_client.capture.segmenter import (
+    SAMPLE_RATE,
+    Segmenter,
+    SegmenterSettings,
+    SegmentEvent,
+    UtteranceAudio,
+    UtteranceEnded,
+    UtteranceStarted,
+)
+from tray_client.capture.vad import SileroVad
+from tray_client.config import ClientConfig
+from tray_client.events import Command, SpeechSegment
+
+log = logging.getLogger(__name__)
+
+MIC_RETRY_S = 3.0  # how often a missing microphone is looked for again
+
+
+class UtteranceSink(Protocol):
+    """Where utterances go (the link)."""
+
+    def open(self, utterance_id: str) -> None: ...
+    def append(self, utterance_id: str, pcm: bytes) -> None: ...
+    def close(self, utterance_id: str) -> None: ...
+
+
+def segmenter_settings(config: ClientConfig) -> SegmenterSettings:
+    return SegmenterSettings(threshold=config.vad_threshold, min_silence_ms=config.min_silence_ms,
+                             preroll_ms=config.preroll_ms, max_utterance_s=config.max_utterance_s)
+
+
+class Capture:
+    """The audio pump, the VAD schedule and the segmenter. Use it on the pipeline thread only."""
+
+    def __init__(self, config: ClientConfig, *, source: AudioSource | None, hub: Hub, sink: UtteranceSink,
+                 vad_pool: concurrent.futures.Executor, new_id: Callable[[], str],
+                 on_change: Callable[[], None], on_fail: Callable[[str], None]) -> None:
+        self._config = config
+        self._source_override = source
+        self._hub = hub
+        self._sink = sink
+        self._vad_pool = vad_pool
+        self._on_change = on_change
+        self._on_fail = on_fail
+        self._segmenter = Segmenter(segmenter_settings(config), new_id)
+        # The initial listening state is set here, before any command can be posted: a LISTEN_ON/OFF sent while
+        # the VAD model is still loading is then applied after it, never overwritten by it.
+        self._segmenter.set_vad_enabled(config.mode == "vad" and (config.start_listening or self.finite))
+        self._vad: SileroVad | None = None
+        self._pump_task: asyncio.Task[None] | None = None
+        self._wake_pump = asyncio.Event()
+        self._stopping = False
+        self.input_ended = False
+        self.error = ""  # why the microphone does not work now (retried); "" when it works
+        self._onset = 0  # of the open utterance, in samples since the input opened
+        self._preroll = 0
+
+    @property
+    def finite(self) -> bool:
+        """A file (or a finite test source): the run ends when it ends."""
+        if self._source_override is not None:
+            return bool(getattr(self._source_override, "finite", False))
+        return bool(self._config.input_wav)
+
+    @property
+    def speaking(self) -> bool:
+        return self._segmenter.is_open
+
+    @property
+    def listening(self) -> bool:
+        return self._pump_task is not None and not self._pump_task.done()
+
+    def vad_loaded(self, vad: SileroVad) -> None:
+        """No audio is read before the VAD is loaded: it would go unscored."""
+        self._vad = vad
+        self.sync()
+
+    def command(self, command: Command) -> None:
+        """Listening on/off, push-to-talk, toggle."""
+        segmenter = self._segmenter
+        if command is Command.LISTEN_ON:
+            self.handle(segmenter.set_vad_enabled(True))
+        elif command is Command.LISTEN_OFF:
+            self.handle(segmenter.set_vad_enabled(False))
+        elif command is Command.PTT_DOWN:
+            self.handle(segmenter.start_manual())
+        elif command is Command.PTT_UP:
+            self.handle(segmenter.stop_manual())
+        elif command is Command.TOGGLE_RECORD:
+            self.handle(segmenter.stop_manual() if segmenter.manual else segmenter.start_manual())
+        self.sync()
+
+    def configure(self, new: ClientConfig) -> None:
+        """New settings: a mode without VAD ends VAD listening; a new microphone reopens the pump."""
+        old, self._config = self._config, new
+        if new.mode != old.mode and new.mode != "vad":
+            self.handle(self._segmenter.set_vad_enabled(False))
+        if new.input_device != old.input_device and self._source_override is None and not new.input_wav:
+            self._restart_pump()
+        self.sync()
+
+    async def stop(self, timeout: float) -> None:
+        """Stop reading audio; the open utterance is closed (its audio so far goes to the server)."""
+        self._stopping = True
+        if self._pump_task is not None and not self._pump_task.done():
+            self._pump_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(self._pump_task), max(0.05, timeout))
+        self.handle(self._segmenter.finish("shutdown"))
+
+    # ----- the pump -----
+    def _pump_wanted(self) -> bool:
+        if self._stopping or self._vad is None:
+            return False
+        if self.finite:
+            return not self.input_ended
+        return self._config.mode in ("ptt", "toggle") or self._segmenter.vad_enabled or self._segmenter.is_open
+
+    def sync(self) -> None:
+        """Start or stop the pump as the mode and listening state want."""
+        running = self.listening
+        wanted = self._pump_wanted()
+        if wanted and not running:
+            self._pump_task = asyncio.get_running_loop().create_task(self._pump(), name="audio-pump")
+            # The pump's own last report runs while it is still alive, so it would leave the state at
+            # "listening" after the input ended or listening was turned off: report again once it is done.
+            self._pump_task.add_done_callback(lambda _: self._on_change())
+        elif running and not wanted:
+            assert self._pump_task is not None
+            self._pump_task.cancel()
+
+    def _restart_pump(self) -> None:
+        if self._pump_task is not None and not self._pump_task.done():
+            self._pump_task.cancel()
+            self._pump_task.add_done_callback(lambda _: self.sync())
+        self._wake_pump.set()
+
+    def _make_source(self) -> AudioSource:
+        if self._source_override is not None:
+            return self._source_override
+        if self._config.input_wav:
+            return WavSource(self._config.input_wav, fast=self._config.fast)
+        return MicSource(self._config.input_device)
+
+    async def _pump(self) -> None:
+        """Feed frames from the source until it ends, retrying a failing microphone every few seconds."""
+        finite = self.finite
+        try:
+            while True:
+                source = self._make_source()
+                try:
+                    async for frame in source.frames():
+                        if self.error:
+                            self.error = ""
+                            self._hub.notice("info", f"{source.description} is working again")
+                            self._on_change()
+                        await self._process(frame)
+                except AudioSourceError as error:
+                    self.handle(self._segmenter.finish("input_error"))
+                    if finite:
+                        self._hub.notice("error", str(error), code="capture")
+                        self._on_fail(str(error))
+                        return
+                    if not self.error:
+                        self._hub.notice("error", f"{error}; retrying every {MIC_RETRY_S:g} s", code="capture")
+                    self.error = str(error)
+                    self._on_change()
+                    self._wake_pump.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake_pump.wait(), MIC_RETRY_S)
+                    continue
+                if finite:
+                    self.handle(self._segmenter.finish("end_of_input"))
+                    self.input_ended = True
+                    log.info("input ended: %s", source.description)
+                    self._on_change()
+                    return
+        finally:
+            if not finite or self._stopping:
+                self.handle(self._segmenter.finish("off"))
+            if self.error and not finite:
+                self.error = ""
+            self._on_change()
+
+    async def _process(self, frame: np.ndarray) -> None:
+        probability = None
+        if self._segmenter.needs_vad and self._vad is not None:
+            vad = self._vad
+            probability = await asyncio.get_running_loop().run_in_executor(self._vad_pool, vad.probability, frame)
+        was_open = self._segmenter.is_open
+        self.handle(self._segmenter.feed(frame, probability))
+        if was_open != self._segmenter.is_open:
+            self._on_change()
+
+    # ----- segmenter events to the link -----
+    def handle(self, events: list[SegmentEvent]) -> None:
+        for event in events:
+            if isinstance(event, UtteranceStarted):
+                log.info("utterance %s started (%s) at %.2f s", event.utterance_id, event.reason,
+                         event.onset_sample / SAMPLE_RATE)
+                self._preroll = event.preroll_samples
+                self._onset = event.onset_sample
+                self._sink.open(event.utterance_id)
+            elif isinstance(event, UtteranceAudio):
+                self._sink.append(event.utterance_id, event.pcm)
+            elif isinstance(event, UtteranceEnded):
+                self._sink.close(event.utterance_id)
+                self._reset_vad()
+                self._hub.emit(SpeechSegment(event.utterance_id, self._onset / SAMPLE_RATE,
+                                             event.speech_end_sample / SAMPLE_RATE, self._preroll / SAMPLE_RATE,
+                                             event.reason, event.end_sample / SAMPLE_RATE))
+                log.info("utterance %s ended (%s) at %.2f s", event.utterance_id, event.reason,
+                         event.end_sample / SAMPLE_RATE)
+        if events:
+            self._on_change()
+
+    def _reset_vad(self) -> None:
+        """Clear Silero's state on its own thread, queued behind any frame it is still scoring."""
+        if self._vad is not None:
+            self._vad_pool.submit(self._vad.reset)

@@ -1,0 +1,158 @@
+"""Delivery: finals from the link to the text sink, in utterance order; failed utterances' audio kept on disk.
+
+The sink (xdotool, clipboard, stdout) runs on its own one-thread executor, the output worker, so a slow typer
+never blocks the audio; one final at a time, in the order the link delivers them. Everything else here runs on
+the pipeline's asyncio thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import logging
+import wave
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tray_client import config as config_module
+from tray_client._hub import Hub
+from tray_client.capture.segmenter import SAMPLE_RATE
+from tray_client.config import ClientConfig
+from tray_client.events import FinalText, PartialText
+from tray_client.sinks.typing_backends import OutputError, TextSink, make_sink
+from tray_client.text.sanitize import sanitize
+from tray_client.text.spacing import Spacer
+
+log = logging.getLogger(__name__)
+
+
+class Delivery:
+    """Sanitizes finals, spaces them, outputs them on the output worker, and reports what could not be output."""
+
+    def __init__(self, config: ClientConfig, *, hub: Hub, pool: concurrent.futures.ThreadPoolExecutor,
+                 sink: TextSink | None, on_change: Callable[[], None]) -> None:
+        self._config = config
+        self._hub = hub
+        self._pool = pool
+        self._sink_override = sink
+        self._on_change = on_change
+        self._sink: TextSink | None = None
+        self._spacer = Spacer()
+        self.pending = 0  # finals handed to the output worker and not output yet
+        self.last_final = ""  # the last text output (sanitized), for the tray's "copy last" item
+
+    def open_sink(self) -> None:
+        """Make the sink the settings ask for (on the pipeline thread, before the first final)."""
+        if self._sink_override is not None:
+            self._sink = self._sink_override
+            return
+        self.close_sink()
+        try:
+            self._sink = make_sink(self._config.output, type_delay_ms=self._config.type_delay_ms)
+        except OutputError as error:
+            self._sink = None
+            self._hub.notice("error", f"output {self._config.output!r} unavailable: {error}",
+                             code="output_unavailable")
+
+    def configure(self, new: ClientConfig) -> None:
+        old, self._config = self._config, new
+        if new.output != old.output:
+            self.open_sink()
+            self._spacer.reset()
+
+    def close_sink(self) -> asyncio.Future[None] | None:
+        """Let the sink give back what it holds (X11: keycodes bound for typing), on the output thread it owns."""
+        close = getattr(self._sink, "close", None)
+        self._sink = None
+        if close is None or self._sink_override is not None:
+            return None
+        return asyncio.get_running_loop().run_in_executor(self._pool, close)
+
+    def run_output(self, job: Callable[[TextSink], Any], result: concurrent.futures.Future[Any],
+                   stopping: bool) -> None:
+        """Run `job(sink)` on the output thread, queued behind the finals still being typed (undo, type again)."""
+        sink = self._sink
+        if sink is None or stopping:
+            result.set_exception(OutputError("no working output"))
+            return
+        self._pool.submit(job, sink).add_done_callback(lambda done: _copy_outcome(done, result))
+
+    # ----- link callbacks (pipeline thread) -----
+    def on_partial(self, utterance_id: str, text: str) -> None:
+        self._hub.emit(PartialText(utterance_id, sanitize(text, self._config.max_final_chars)))
+
+    def on_final(self, utterance_id: str, raw: str, language: str) -> None:
+        text = sanitize(raw, self._config.max_final_chars)
+        sink = self._sink
+        if sink is None:
+            self._hub.notice("error", "a transcript could not be output (no working output); it is in the log",
+                             code="not_output", text=text)
+            log.error("final %s not output: %r", utterance_id, text)
+            self._on_change()
+            return
+        self.pending += 1
+        loop = asyncio.get_running_loop()
+        out = text
+        if sink.spaced and not text:
+            # Nothing to type, but the event must queue behind finals still being typed, to keep their order.
+            future = loop.run_in_executor(self._pool, _nothing)
+        else:
+            out = self._spacer.next(text) if sink.spaced else text
+            future = loop.run_in_executor(self._pool, sink.emit, out)
+        done_event = FinalText(utterance_id, text, language, raw=raw, typed=out)
+        started = loop.time()
+        future.add_done_callback(lambda done: self._output_done(
+            done, dataclasses.replace(done_event, typing_s=loop.time() - started)))
+        self._on_change()
+
+    def _output_done(self, future: asyncio.Future[None], event: FinalText) -> None:
+        self.pending -= 1
+        error = None if future.cancelled() else future.exception()
+        text = event.text
+        if error is None and not future.cancelled():
+            self.last_final = text or self.last_final
+            self._hub.emit(event)
+        else:
+            self._hub.notice("error", f"could not output a transcript ({error}); copy it from here",
+                             code="not_output", text=text)
+        self._on_change()
+
+    def on_failed(self, utterance_id: str, audio: bytes, why: str) -> None:
+        path = save_audio(utterance_id, audio)
+        where = f"; its audio is saved in {path}" if path else ""
+        self._hub.notice("error", f"an utterance got no transcript ({why}){where}", code="untranscribed",
+                         utterance_id=utterance_id, path=str(path or ""))
+        self._on_change()
+
+
+def save_audio(utterance_id: str, audio: bytes) -> Path | None:
+    """Keep an untranscribed utterance as a WAV file under the log directory's `untranscribed/`."""
+    try:
+        folder = config_module.log_path().parent / "untranscribed"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{utterance_id}.wav"
+        with wave.open(str(path), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(SAMPLE_RATE)
+            wav.writeframes(audio)
+        return path
+    except OSError:
+        log.exception("could not save the audio of %s", utterance_id)
+        return None
+
+
+def _nothing() -> None:
+    """The output job of an empty final: it only keeps the final's place in the output order."""
+
+
+def _copy_outcome(source: concurrent.futures.Future[Any], target: concurrent.futures.Future[Any]) -> None:
+    """Hand the output thread's result or exception to the caller's future."""
+    if source.cancelled():
+        target.cancel()
+    elif source.exception() is not None:
+        target.set_exception(source.exception())  # type: ignore[arg-type]
+    else:
+        target.set_result(source.result())

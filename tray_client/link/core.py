@@ -1,0 +1,466 @@
+"""The link's state machine, without I/O: what to send, what to deliver, when to give up or reconnect.
+
+Why it is built this way: words must survive a server restart or a dropped network. So audio is never sent "fire
+and forget". Each utterance keeps all of its audio until its final has been delivered; every (re)connection starts
+by replaying the unfinished utterances from their first byte, in order; finals are de-duplicated by utterance id
+(a replay can produce a second final) and delivered in utterance order. A final counts as delivered only once the
+consumer took it (`delivered`): if handing it over fails, it is offered again, never dropped as a duplicate.
+
+Like python-websockets' sans-I/O protocol, `LinkCore` never touches a socket or a clock: the driver feeds it
+events (`connection_made`, `receive_text`, `tick` with the time) and carries out the actions it returns, and
+pulls the frames to write with `data_to_send`. So every rule below is tested without a socket
+(tests/client/test_link_core.py).
+
+What the server may answer, and what the core does about it:
+- `error` code `engine` with an utterance id, instead of its final: the decode failed. The utterance is sent
+  again on the same connection (start with the same id, all its audio, stop), once; a second failure is a `Fail`.
+- `error` code `too_long` with id X (sent before the final of X): the server cut the utterance at its length
+  limit; its final covers the audio so far and the rest comes as a final with id "X.2" (then "X.3", ...).
+  Those segments are delivered in order, each once, and the utterance is complete with its last segment.
+- `error` `unauthorized` or `busy`: `Disconnect` with an AuthRefused (do not retry) or LinkError (back off).
+- no final within `final_timeout_s` after stop: `Reconnect` (the new connection replays), `max_replays` times,
+  then `Fail` with the audio.
+- `ready` is information only: an original-protocol server never sends it, and streaming starts at once.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+from dataclasses import dataclass, field
+
+from dictation_core import protocol
+
+log = logging.getLogger(__name__)
+
+BACKOFF_INITIAL_S = 0.25
+BACKOFF_MAX_S = 3.0  # a restarted server is found again within a few seconds
+DEDUPE_MEMORY = 10_000
+MAX_FRAME_BYTES = 32_000  # 1 s of audio per binary frame: well under asr_server's max_frame_bytes (64 KiB)
+DELIVERY_ATTEMPTS = 3  # a final the consumer refuses this often is given up (its audio goes to `Fail`)
+
+
+class LinkError(RuntimeError):
+    """The link cannot carry on as configured."""
+
+
+class AuthRefused(LinkError):
+    """The server refused the token: set `token` (or --token) to the server's token."""
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    """Where and how to connect, and how long to wait for finals."""
+
+    url: str
+    token: str | None = None
+    language: str | None = None
+    context: str = ""
+    final_timeout_s: float = 10.0
+    max_replays: int = 1  # replays after a missing final before the user is told
+
+
+class Backoff:
+    """How long to wait before the next connection attempt; None: until told (a refused token cannot heal)."""
+
+    def __init__(self) -> None:
+        self._delay = BACKOFF_INITIAL_S
+
+    def next_delay(self, *, came_up: bool, error: BaseException | None, reconnect_asked: bool) -> float | None:
+        """After an attempt that got through the handshake (`came_up`) or not, and ended with `error` or not."""
+        if isinstance(error, AuthRefused):
+            return None
+        if error is None or came_up:
+            # It connected, then dropped (server restart, network cut): the backoff is for attempts that fail in
+            # a row, so start it over. Otherwise every restart would wait longer, 3 s after a few.
+            self._delay = BACKOFF_INITIAL_S
+            return 0.0 if error is None and reconnect_asked else BACKOFF_INITIAL_S
+        delay = self._delay
+        self._delay = min(self._delay * 2, BACKOFF_MAX_S)
+        return delay
+
+
+# ----- actions: what the driver must do -----
+@dataclass(frozen=True)
+class Deliver:
+    """Hand a final to the consumer, then call `delivered` (or `delivery_failed`) with its segment id."""
+
+    segment_id: str
+    text: str
+    language: str
+
+
+@dataclass(frozen=True)
+class ShowPartial:
+    """A partial transcript of an utterance still pending."""
+
+    segment_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Fail:
+    """Given up on an utterance: hand its audio back so that the user can be told and nothing disappears."""
+
+    utterance_id: str
+    audio: bytes
+    why: str
+
+
+@dataclass(frozen=True)
+class Reconnect:
+    """Drop the connection and connect again; the new connection replays everything unfinished."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Disconnect:
+    """The server refused this session: close it and raise `error` (AuthRefused: wait for a new token)."""
+
+    error: LinkError
+
+
+Action = Deliver | ShowPartial | Fail | Reconnect | Disconnect
+
+
+@dataclass
+class _Utterance:
+    utterance_id: str
+    chunks: list[bytes] = field(default_factory=list)
+    closed: bool = False
+    replays: int = 0
+    deadline: float | None = None  # time by which the final must arrive (only while connected)
+    # The server's answer, by segment: 1 is the utterance itself, n >= 2 the continuation "<id>.n" after a cut.
+    segments: dict[int, protocol.Final] = field(default_factory=dict)
+    delivered: int = 0  # segments the consumer took so far (always 1..delivered, in order)
+    offered: bool = False  # a Deliver of segment delivered + 1 is out and not answered yet
+    refusals: int = 0  # times the consumer failed to take the next segment
+    cuts: int = 0  # highest segment the server announced as cut (too_long): segment cuts + 1 follows
+    last_segment: int | None = None  # known once a final arrives for a segment that was not cut
+    resend: bool = False  # a replay was asked for while this utterance was still on the wire
+    failed: str | None = None  # given up: why (a Fail once it is closed)
+    # What the current connection has carried; reset on every new connection, which replays it all.
+    sent_start: bool = False
+    sent_chunks: int = 0
+    sent_stop: bool = False
+
+    def rewind(self) -> None:
+        self.sent_start = False
+        self.sent_chunks = 0
+        self.sent_stop = False
+        self.deadline = None
+
+    @property
+    def complete(self) -> bool:
+        """Every segment's final has arrived."""
+        last = self.last_segment
+        return last is not None and all(n in self.segments for n in range(1, last + 1))
+
+    @property
+    def needs_sending(self) -> bool:
+        return not self.sent_stop and not self.complete and self.failed is None
+
+    def segment_id(self, segment: int) -> str:
+        return self.utterance_id if segment == 1 else f"{self.utterance_id}.{segment}"
+
+    def record(self, segment: int, final: protocol.Final) -> None:
+        self.segments[segment] = final
+        if segment > self.cuts:  # the server announces a cut (too_long) before the cut segment's final
+            self.last_segment = segment
+        if self.complete:
+            self.deadline = None
+
+    def send_again(self) -> None:
+        """All of it, from `start`: now if it was stopped, else right after its stop."""
+        if self.sent_stop:
+            self.rewind()
+        else:
+            self.resend = True
+
+
+def _find(pending: dict[str, _Utterance], segment_id: str) -> tuple[_Utterance, int] | None:
+    """The pending utterance and segment number of "X" (segment 1) or of a continuation "X.n"."""
+    utterance = pending.get(segment_id)
+    if utterance is not None:
+        return utterance, 1
+    base, _, number = segment_id.rpartition(".")
+    if base and number.isdigit() and int(number) >= 2:
+        utterance = pending.get(base)
+        if utterance is not None:
+            return utterance, int(number)
+    return None
+
+
+class LinkCore:
+    """Pending utterances, replay, dedupe, too_long segments and engine retries, as pure state transitions."""
+
+    def __init__(self, settings: LinkSettings) -> None:
+        self.settings = settings
+        self._pending: collections.OrderedDict[str, _Utterance] = collections.OrderedDict()
+        self._delivered = _Memory(DEDUPE_MEMORY)  # segment ids delivered: a replay's second final is dropped
+        self._on_wire: _Utterance | None = None  # started on the current connection and not stopped yet
+        self._hello_due = False
+        self.connected = False
+
+    # ----- what the consumer asks -----
+    @property
+    def unfinished(self) -> int:
+        """Utterances whose finals have not all been delivered yet (open ones included)."""
+        return len(self._pending)
+
+    @property
+    def awaiting_final(self) -> int:
+        """Closed utterances still waiting for their final."""
+        return sum(1 for u in self._pending.values() if u.closed and u.failed is None)
+
+    def open(self, utterance_id: str) -> None:
+        """Start an utterance; its audio is kept until its final is delivered."""
+        self._pending[utterance_id] = _Utterance(utterance_id)
+
+    def append(self, utterance_id: str, pcm: bytes) -> None:
+        """Add audio (int16 LE mono 16 kHz) to an open utterance."""
+        utterance = self._pending.get(utterance_id)
+        if utterance is None or utterance.closed:
+            log.warning("audio for unknown or closed utterance %s dropped", utterance_id)
+            return
+        # One WebSocket frame per chunk: split a long pre-roll so no frame exceeds the server's frame limit.
+        utterance.chunks.extend(pcm[i : i + MAX_FRAME_BYTES] for i in range(0, len(pcm), MAX_FRAME_BYTES))
+
+    def close(self, utterance_id: str) -> list[Action]:
+        """End an utterance: the server is asked for its final."""
+        utterance = self._pending.get(utterance_id)
+        if utterance is None:
+            return []
+        utterance.closed = True
+        return self._flush() if utterance.failed is not None else []
+
+    def drop_all(self) -> list[str]:
+        """Forget every pending utterance (shutdown); return their ids."""
+        dropped = list(self._pending)
+        self._pending.clear()
+        return dropped
+
+    # ----- connection events -----
+    def connection_made(self) -> None:
+        """A new connection: say hello, then replay every unfinished utterance from its first byte."""
+        self.connected = True
+        self._hello_due = True
+        self._rewind_all()
+
+    def connection_lost(self) -> None:
+        """The connection is gone: nothing sent on it counts any more."""
+        self.connected = False
+        self._hello_due = False
+        self._rewind_all()
+
+    def _rewind_all(self) -> None:
+        self._on_wire = None
+        for utterance in self._pending.values():
+            utterance.rewind()
+
+    def data_to_send(self, now: float) -> list[str | bytes]:
+        """The frames to write now, in order; they count as sent (a lost connection rewinds them)."""
+        if not self.connected:
+            return []
+        out: list[str | bytes] = []
+        if self._hello_due:
+            self._hello_due = False
+            out.append(protocol.hello(self.settings.language, self.settings.context))
+        if self._on_wire is not None and self._pending.get(self._on_wire.utterance_id) is not self._on_wire:
+            out.append(protocol.cancel())  # dropped locally while the server had it open
+            self._on_wire = None
+        while (utterance := self._next_to_send()) is not None:
+            if not utterance.sent_start:
+                out.append(protocol.start(utterance.utterance_id))
+                utterance.sent_start = True
+                self._on_wire = utterance
+            out.extend(utterance.chunks[utterance.sent_chunks :])
+            utterance.sent_chunks = len(utterance.chunks)
+            if not utterance.closed:
+                break  # more audio is coming; it is the last utterance
+            out.append(protocol.stop())
+            utterance.sent_stop = True
+            utterance.deadline = now + self.settings.final_timeout_s
+            self._on_wire = None
+            if utterance.resend:  # a segment failed while it was still streaming: send it all again
+                utterance.resend = False
+                utterance.rewind()
+        return out
+
+    def _next_to_send(self) -> _Utterance | None:
+        """The utterance the wire carries now: the one started and not stopped, else the first one unsent.
+
+        Protocol v1 has one open utterance per connection, so a replay waits for the open one's stop."""
+        current = self._on_wire
+        if current is not None and self._pending.get(current.utterance_id) is current:
+            return current
+        return next((u for u in self._pending.values() if u.needs_sending), None)
+
+    def receive_text(self, raw: str | bytes) -> list[Action]:
+        """One message from the server."""
+        try:
+            message = protocol.parse_message(raw)
+        except protocol.ProtocolError as error:
+            log.warning("ignoring a message from the server: %s", error)
+            return []
+        if isinstance(message, protocol.Final):
+            return self._on_server_final(message)
+        if isinstance(message, protocol.Partial):
+            if message.utterance_id is not None and self._find(message.utterance_id) is not None:
+                return [ShowPartial(message.utterance_id, message.text)]
+            return []
+        if isinstance(message, protocol.ServerError):
+            return self._on_server_error(message)
+        log.info("server ready: model %r, backend %r", message.model, message.backend)
+        return []
+
+    def tick(self, now: float) -> list[Action]:
+        """Time passed: reconnect for finals that are late, give up on those late too often, offer finals again."""
+        actions: list[Action] = []
+        late = [u for u in self._pending.values()
+                if u.failed is None and not u.complete and u.deadline is not None and u.deadline <= now]
+        for utterance in late:
+            utterance.deadline = None
+            if utterance.replays < self.settings.max_replays:
+                utterance.replays += 1
+                log.warning("no final for %s within %.1f s; reconnecting to replay it",
+                            utterance.utterance_id, self.settings.final_timeout_s)
+                actions.append(Reconnect(f"no final for {utterance.utterance_id}"))
+            else:
+                log.error("no final for %s after %d replay(s); giving up on it",
+                          utterance.utterance_id, utterance.replays)
+                utterance.failed = "no transcript from the server"
+        return actions[:1] + self._flush()
+
+    # ----- delivery acknowledgements -----
+    def delivered(self, segment_id: str) -> list[Action]:
+        """The consumer took the final of `segment_id`: remember it (dedupe) and offer the next one."""
+        head = self._offered(segment_id)
+        if head is None:
+            return []
+        head.offered = False
+        head.refusals = 0
+        head.delivered += 1
+        self._delivered.add(segment_id)
+        return self._flush()
+
+    def delivery_failed(self, segment_id: str, why: str) -> list[Action]:
+        """The consumer could not take the final: keep it and offer it again on the next tick; a few times."""
+        head = self._offered(segment_id)
+        if head is None:
+            return []
+        head.offered = False
+        head.refusals += 1
+        if head.refusals >= DELIVERY_ATTEMPTS:
+            log.error("the final of %s could not be delivered %d times (%s); giving up on it", segment_id,
+                      head.refusals, why)
+            del head.segments[head.delivered + 1]  # not offered again: its audio goes to Fail instead
+            head.failed = f"its transcript could not be output: {why}"
+            head.deadline = None
+            return self._flush()
+        return []
+
+    # ----- internals -----
+    def _head(self) -> _Utterance | None:
+        return next(iter(self._pending.values()), None)
+
+    def _offered(self, segment_id: str) -> _Utterance | None:
+        head = self._head()
+        if head is None or not head.offered or head.segment_id(head.delivered + 1) != segment_id:
+            log.warning("an answer about the final of %s, which was not offered, ignored", segment_id)
+            return None
+        return head
+
+    def _find(self, segment_id: str) -> tuple[_Utterance, int] | None:
+        return _find(self._pending, segment_id)
+
+    def _on_server_error(self, error: protocol.ServerError) -> list[Action]:
+        if error.code == protocol.UNAUTHORIZED:
+            return [Disconnect(AuthRefused(f"the server refused the token ({error.message}): set --token (or "
+                                           "`token` in the config file) to the server's token"))]
+        if error.code == protocol.BUSY:
+            return [Disconnect(LinkError(f"the server is busy ({error.message}); retrying"))]
+        found = self._find(error.utterance_id) if error.utterance_id else None
+        if error.code == protocol.TOO_LONG and found is not None:
+            utterance, segment = found
+            utterance.cuts = max(utterance.cuts, segment)
+            log.info("utterance %s was cut at the server's length limit; its rest follows as %s",
+                     error.utterance_id, utterance.segment_id(segment + 1))
+            return []
+        if error.code == protocol.ENGINE and found is not None:
+            return self._on_engine_error(*found, error.message)
+        log.warning("server error %s for utterance %s: %s", error.code, error.utterance_id, error.message)
+        return []
+
+    def _on_engine_error(self, utterance: _Utterance, segment: int, message: str) -> list[Action]:
+        """The server could not decode a stopped segment: send the utterance again once, then give up on it."""
+        if segment in utterance.segments or utterance.failed is not None:
+            return []  # stale: that segment's final arrived from another attempt
+        if utterance.replays >= self.settings.max_replays:
+            log.error("decoding %s failed again (%s); giving up on it", utterance.segment_id(segment), message)
+            utterance.failed = f"the server could not transcribe it: {message}"
+            utterance.deadline = None
+            return self._flush()
+        utterance.replays += 1
+        log.warning("decoding %s failed (%s); sending the utterance again", utterance.segment_id(segment), message)
+        utterance.send_again()
+        return []
+
+    def _on_server_final(self, final: protocol.Final) -> list[Action]:
+        segment_id = final.utterance_id
+        if segment_id is None:  # an original-protocol server: finals come in order
+            segment_id = next((u.utterance_id for u in self._pending.values()
+                               if u.sent_stop and not u.complete and u.failed is None), None)
+            if segment_id is None:
+                log.warning("a final without id and no utterance waiting for one: %r", final.text[:80])
+                return []
+        if segment_id in self._delivered:
+            log.info("duplicate final for %s ignored (a replay answered twice)", segment_id)
+            return []
+        found = self._find(segment_id)
+        if found is None:
+            log.warning("final for unknown utterance %s ignored", segment_id)
+            return []
+        utterance, segment = found
+        if utterance.failed is not None or segment in utterance.segments:
+            return []
+        utterance.record(segment, protocol.Final(segment_id, final.text, final.language))
+        return self._flush()
+
+    def _flush(self) -> list[Action]:
+        """Offer finals in utterance order (a later final waits for the replay of an earlier one), one at a time."""
+        actions: list[Action] = []
+        while (head := self._head()) is not None:
+            if head.offered:
+                break
+            following = head.delivered + 1
+            if following in head.segments:
+                head.offered = True
+                final = head.segments[following]
+                actions.append(Deliver(head.segment_id(following), final.text, final.language))
+                break
+            if head.complete and head.delivered == head.last_segment:
+                del self._pending[head.utterance_id]
+            elif head.failed is not None and head.closed:
+                del self._pending[head.utterance_id]
+                actions.append(Fail(head.utterance_id, b"".join(head.chunks), head.failed))
+            else:
+                break
+        return actions
+
+
+class _Memory:
+    """The last `size` items added, for membership tests."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: collections.OrderedDict[str, None] = collections.OrderedDict()
+
+    def add(self, item: str) -> None:
+        self._items[item] = None
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+    def __contains__(self, item: str) -> bool:
+        return item in self._items

@@ -1,0 +1,145 @@
+"""The desktop half of undo: which window has the focus, the user's keys, and the backspaces.
+
+Focus: on Windows the foreground window handle; on X11 the top-level window that holds the input focus (the
+focus may sit on a child, which changes as the app likes). Keys: a pynput listener of its own (Windows marks
+injected keys, so ours are never counted; on X11 see journal.SETTLE_S). Deleting runs on the pipeline's
+output thread through `Pipeline.run_output`, after any final still being typed.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import time
+from typing import Any
+
+from tray_client.sinks.typing_backends import OutputError, StdoutSink
+from tray_client.undo.journal import UndoJournal
+
+__all__ = ["KeyWatch", "delete_chars", "focused_window"]
+
+log = logging.getLogger(__name__)
+
+BACKSPACE_DELAY_MS = 8
+KEY_RELEASE_WAIT_S = 2.0
+_CHORD_MODIFIERS = {"ctrl", "ctrl_l", "ctrl_r", "alt", "alt_l", "alt_r", "alt_gr", "cmd", "cmd_l", "cmd_r"}
+_MODIFIERS = _CHORD_MODIFIERS | {"shift", "shift_l", "shift_r", "caps_lock", "num_lock"}
+
+
+def focused_window() -> str:
+    """An id of the window that has the keyboard focus now ("" when none or unknown)."""
+    if sys.platform == "win32":
+        import ctypes
+
+        return str(ctypes.windll.user32.GetForegroundWindow() or "")  # type: ignore[attr-defined]
+    try:
+        from Xlib import X, display
+    except ImportError:
+        return ""
+    try:
+        connection = display.Display()
+    except Exception:  # no display (headless)
+        return ""
+    try:
+        window: Any = connection.get_input_focus().focus
+        if isinstance(window, int) or window in (X.NONE, X.PointerRoot):
+            return ""
+        root = connection.screen().root
+        while True:  # up to the top-level window: the focus moves between an app's children freely
+            tree = window.query_tree()
+            if tree.parent == root or tree.parent == 0:
+                return str(window.id)
+            window = tree.parent
+    except Exception as error:  # the window went away while we looked
+        log.debug("no focused window: %s", error)
+        return ""
+    finally:
+        connection.close()
+
+
+def delete_chars(sink: Any, count: int) -> None:
+    """Press Backspace `count` times in the focused window (on the output thread, which owns the keyboard)."""
+    if isinstance(sink, StdoutSink):
+        raise OutputError("the output is stdout: what was printed cannot be deleted")
+    if count <= 0:
+        return
+    if sys.platform == "win32":
+        from pynput.keyboard import Controller, Key
+
+        keyboard = Controller()
+        # The undo hotkey's Ctrl+Alt may still be held: Ctrl+Backspace would delete whole words.
+        for modifier in (Key.ctrl_l, Key.ctrl_r, Key.alt_l, Key.alt_r, Key.shift):
+            keyboard.release(modifier)
+        for _ in range(count):
+            keyboard.tap(Key.backspace)
+        return
+    _x11_wait_keys_released(KEY_RELEASE_WAIT_S)
+    try:  # --clearmodifiers: for a modifier still held after the wait
+        subprocess.run(["xdotool", "key", "--clearmodifiers", "--delay", str(BACKSPACE_DELAY_MS),
+                        *["BackSpace"] * count], check=True, timeout=10 + count * 0.05,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    except FileNotFoundError as error:
+        raise OutputError("xdotool is not installed: apt-get install xdotool") from error
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
+        raise OutputError(f"xdotool failed: {error}") from error
+
+
+def _x11_wait_keys_released(timeout: float) -> None:
+    """Wait until the user let go of every key (the undo hotkey's). While its key is down X's passive grab
+    sends every key event, our Backspaces too, to the grabbing client; and a Backspace with Alt still down is
+    Alt+Backspace, which apps ignore or read as "delete a word". xdotool's --clearmodifiers alone races with
+    a release that happens while it runs."""
+    try:
+        from Xlib import display
+
+        connection = display.Display()
+    except Exception:
+        return
+    deadline = time.monotonic() + timeout
+    try:
+        while any(connection.query_keymap()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        connection.close()
+
+
+class KeyWatch:
+    """Tells the journal when the user types (any key but modifiers and shortcuts), from pynput's thread."""
+
+    def __init__(self, journal: UndoJournal) -> None:
+        self._journal = journal
+        self._held: set[str] = set()
+        self._listener: Any = None
+
+    def start(self) -> None:
+        from pynput import keyboard  # lazy: it needs a display at import time
+
+        self._listener = keyboard.Listener(on_press=self._on_press, on_release=self._on_release)
+        self._listener.name = "undo-keys"
+        self._listener.daemon = True
+        self._listener.start()
+
+    def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
+            if sys.platform.startswith("linux"):
+                # The same unblocking the hotkey listener needs (pynput's X11 listener waits for a key event).
+                from tray_client.hotkeys.listener import _x11_unblock_listener
+
+                _x11_unblock_listener(self._listener)
+            self._listener.join(timeout=1.0)
+            self._listener = None
+
+    def _on_press(self, key: Any, injected: bool = False) -> None:
+        name = str(getattr(key, "name", "") or "")
+        if name in _MODIFIERS:
+            self._held.add(name)
+            return
+        if injected or self._held & _CHORD_MODIFIERS:  # our own keys (Windows), or a shortcut such as a hotkey
+            return
+        char = getattr(key, "char", None)
+        self._journal.user_key(time.monotonic(), char if isinstance(char, str) and char else None)
+
+    def _on_release(self, key: Any, injected: bool = False) -> None:
+        self._held.discard(str(getattr(key, "name", "") or ""))
