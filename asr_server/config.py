@@ -28,7 +28,21 @@ class ServerConfig:
         "Model directory or Hugging Face id (e.g. Qwen/Qwen3-ASR-1.7B). A relative path is made absolute, "
         "because vLLM workers start in another directory."))
     backend: str = field(default="vllm", metadata=_doc(
-        "Inference engine: \"vllm\" (GPU, fastest; needs the [server] extra) or \"transformers\" (CPU or GPU)."))
+        "Inference engine: \"vllm\" (vLLM's OpenAI-compatible server at --engine-url, on the GPU: continuous "
+        "batching, priorities, aborts) or \"transformers\" (in this process, CPU or GPU)."))
+    engine_url: str = field(default="http://127.0.0.1:8000/v1", metadata=_doc(
+        "vllm backend: base URL of `vllm serve` / `qwen-asr-serve` (one server, one with --data-parallel-size N, "
+        "or a router in front of replicas). Start it with --scheduling-policy priority."))
+    engine_api_key: str | None = field(default=None, metadata=_doc(
+        "vllm backend: the engine's --api-key, sent as a Bearer token (unset: none)."))
+    engine_timeout_seconds: float = field(default=30.0, metadata=_doc(
+        "vllm backend: longest wait for one decode request before it fails (the client then resends)."))
+    engine_retry_seconds: float = field(default=4.0, metadata=_doc(
+        "vllm backend: how long a request that failed in transport (engine restarting, 502/503/504) is retried "
+        "before its utterance gets an engine error; below the client's 10 s final timeout."))
+    shed_queue_depth: int = field(default=16, metadata=_doc(
+        "vllm backend: while this many requests wait in the engine's queue (vllm:num_requests_waiting), partial "
+        "steps are skipped; finals are never skipped."))
     host: str = field(default="127.0.0.1", metadata=_doc(
         "Address to listen on. Loopback by default (WSL2 forwards it to Windows); any other address needs "
         "--token or --insecure-no-auth."))
@@ -61,6 +75,12 @@ class ServerConfig:
     max_partial_batch_size: int = field(default=16, metadata=_doc(
         "Most partial (not yet stopped) steps in one decode call (0 = --max-batch-size). A final waits for the "
         "decode call in progress, so smaller partial batches bound how long it waits under load."))
+    max_session_steps: int = field(default=2, metadata=_doc(
+        "Most decode steps one connection has at the engine at once; its further steps wait in its own queue, "
+        "so a flood from one connection cannot delay anybody else's final."))
+    max_session_backlog: int = field(default=8, metadata=_doc(
+        "Most steps waiting in one connection's own queue; past it a stopped utterance gets a busy error with "
+        "its id instead of its final (the client sends it again), and partial steps are skipped."))
     idle_timeout_seconds: float = field(default=1800.0, metadata=_doc(
         "Close a connection that sends nothing for this long (0 = never), to free its session slot."))
     gpu_memory_utilization: float = field(default=0.5, metadata=_doc(
@@ -111,6 +131,7 @@ def _check(config: ServerConfig) -> None:
         "max_utterance_seconds": config.max_utterance_seconds, "max_sessions": config.max_sessions,
         "max_model_len": config.max_model_len, "max_new_tokens": config.max_new_tokens,
         "max_frame_bytes": config.max_frame_bytes, "refeed_ratio": config.refeed_ratio,
+        "engine_timeout_seconds": config.engine_timeout_seconds, "max_session_steps": config.max_session_steps,
     }
     for name, value in positive.items():
         if value <= 0:
@@ -126,6 +147,12 @@ def _check(config: ServerConfig) -> None:
             or config.max_context_chars < 0:
         raise ConfigError("--idle-timeout-seconds, --unfixed-chunk-num, --unfixed-token-num and "
                           "--max-context-chars must not be negative")
+    if config.engine_retry_seconds < 0 or config.shed_queue_depth < 0 or config.max_session_backlog < 0:
+        raise ConfigError("--engine-retry-seconds, --shed-queue-depth and --max-session-backlog must not be "
+                          "negative")
+    if not config.engine_url.startswith(("http://", "https://")):
+        raise ConfigError(f"--engine-url {config.engine_url!r}: use the engine's OpenAI base URL, such as "
+                          "http://127.0.0.1:8000/v1")
     if config.token is not None and not config.token:
         raise ConfigError("--token is empty: pass a non-empty secret or leave it out")
     if not config.is_loopback and not config.token and not config.insecure_no_auth:

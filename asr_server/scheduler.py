@@ -98,6 +98,11 @@ class InferenceWorker:
             job.urgent = True
             return True
 
+    def cancel(self, job: DecodeJob) -> None:
+        """Nobody waits for this job any more: drop it if the thread has not taken it yet."""
+        with self._wakeup:
+            self._jobs = [queued for queued in self._jobs if queued is not job]
+
     @property
     def queued(self) -> int:
         """Jobs waiting for a step (for /healthz)."""
@@ -117,6 +122,10 @@ class InferenceWorker:
             self._wakeup.notify()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+
+    async def aclose(self) -> None:
+        """`close` without blocking the event loop."""
+        await asyncio.get_running_loop().run_in_executor(None, self.close)
 
     def _run(self) -> None:
         try:

@@ -25,6 +25,8 @@ from websockets.http11 import Request, Response
 
 from asr_server.backends import Backend, create_backend
 from asr_server.config import ServerConfig
+from asr_server.engine import EngineDispatcher
+from asr_server.engine.dispatcher import LoadedEngine
 from asr_server.errors import AsrServerError, ModelLoadError
 from asr_server.scheduler import InferenceWorker
 from asr_server.session import EngineInfo, Session
@@ -57,10 +59,10 @@ class AsrServer:
     `/healthz` answers 503 while the model loads and 200 after; WebSocket clients get 503 until then.
     """
 
-    def __init__(self, config: ServerConfig, backend_factory: BackendFactory = create_backend) -> None:
+    def __init__(self, config: ServerConfig, backend_factory: BackendFactory | None = None) -> None:
         self.config = config
         self._backend_factory = backend_factory
-        self._worker: InferenceWorker | None = None
+        self._worker: InferenceWorker | EngineDispatcher | None = None
         self._server: Server | None = None
         self._engine: EngineInfo | None = None
         self._load_error: BaseException | None = None
@@ -72,9 +74,13 @@ class AsrServer:
     async def start(self) -> None:
         """Listen on host:port and start loading the model on the inference thread."""
         loop = asyncio.get_running_loop()
-        self._worker = InferenceWorker(lambda: self._backend_factory(self.config), loop,
-                                       self.config.max_batch_size or self.config.max_sessions, self._on_loaded,
-                                       self.config.max_partial_batch_size)
+        if self._backend_factory is None and self.config.backend == "vllm":
+            self._worker = EngineDispatcher(self.config, self._on_loaded)
+        else:
+            factory = self._backend_factory or create_backend
+            self._worker = InferenceWorker(lambda: factory(self.config), loop,
+                                           self.config.max_batch_size or self.config.max_sessions,
+                                           self._on_loaded, self.config.max_partial_batch_size)
         self._worker.start()
         transport_limit = max(_TRANSPORT_LIMIT_MIN, _TRANSPORT_LIMIT_FACTOR * self.config.max_frame_bytes)
         self._server = await serve(
@@ -127,13 +133,16 @@ class AsrServer:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self._server.wait_closed(), 2)
         if self._worker is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self._worker.close)
+            await self._worker.aclose()
 
     def health(self) -> dict[str, object]:
         """The /healthz body."""
         stats = self._worker.stats if self._worker is not None else None
         status = "ok" if self.loaded else ("failed" if self._load_error else "loading")
-        return {
+        engine = self._worker.health() if isinstance(self._worker, EngineDispatcher) else None
+        if engine is not None and self.loaded and not engine["reachable"]:
+            status = "engine_down"
+        body: dict[str, object] = {
             "status": status,
             "model": self._engine.model if self._engine else self.config.model,
             "backend": self._engine.backend if self._engine else self.config.backend,
@@ -149,8 +158,11 @@ class AsrServer:
             "asyncio_tasks": len(asyncio.all_tasks()),
             "threads": threading.active_count(),
         }
+        if engine is not None:
+            body["engine"] = engine
+        return body
 
-    def _on_loaded(self, backend: Backend | None, error: BaseException | None) -> None:
+    def _on_loaded(self, backend: Backend | LoadedEngine | None, error: BaseException | None) -> None:
         if backend is not None:
             self._engine = EngineInfo(backend.name, backend.model or self.config.model,
                                       tuple(backend.supported_languages))
@@ -167,8 +179,8 @@ class AsrServer:
         path = urlsplit(request.path).path
         if path == "/healthz":
             body = self.health()
-            return _json_response(connection, HTTPStatus.OK if self.loaded else HTTPStatus.SERVICE_UNAVAILABLE,
-                                  body)
+            return _json_response(connection, HTTPStatus.OK if body["status"] == "ok"
+                                  else HTTPStatus.SERVICE_UNAVAILABLE, body)
         if self.config.token and not token_matches(self.config.token, request):
             log.warning("refused a connection from %s: missing or wrong token", connection.remote_address)
             return connection.respond(HTTPStatus.UNAUTHORIZED, "missing or wrong token: send "
@@ -188,7 +200,8 @@ class AsrServer:
     async def _serve_connection(self, websocket: ServerConnection) -> None:
         assert self._engine is not None and self._worker is not None
         outbox: asyncio.Queue[str | None] = asyncio.Queue()
-        session = Session(self.config, self._engine, outbox.put_nowait, self._worker.submit, self._worker.promote)
+        session = Session(self.config, self._engine, outbox.put_nowait, self._worker.submit, self._worker.promote,
+                          self._worker.cancel)
         writer = asyncio.create_task(self._write(websocket, outbox), name=f"writer-{session.number}")
         log.info("session %d connected from %s", session.number, websocket.remote_address)
         try:

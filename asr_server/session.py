@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from asr_server.config import ServerConfig
+from asr_server.fair_share import StepQuota
 from asr_server.scheduler import DecodeJob
 from asr_server.streaming import BYTES_PER_SAMPLE, SAMPLE_RATE, StepOutput, StreamSettings, UtteranceStream
 from dictation_core import protocol
@@ -39,13 +40,16 @@ class Session:
 
     def __init__(self, config: ServerConfig, engine: EngineInfo, send: Callable[[str], None],
                  submit: Callable[[DecodeJob], None],
-                 promote: Callable[[DecodeJob, np.ndarray], bool] = lambda job, audio: False) -> None:
+                 promote: Callable[[DecodeJob, np.ndarray], bool] = lambda job, audio: False,
+                 cancel: Callable[[DecodeJob], None] = lambda job: None) -> None:
         self.number = next(_session_numbers)
         self._config = config
         self._engine = engine
         self._send = send
         self._submit = submit
         self._promote = promote
+        self._cancel_job = cancel
+        self._quota = StepQuota(submit, config.max_session_steps, config.max_session_backlog)
         self._queued_jobs: dict[UtteranceStream, DecodeJob] = {}
         self._settings = StreamSettings.from_seconds(config.chunk_seconds, config.window_seconds,
                                                      config.unfixed_chunk_num, config.unfixed_token_num,
@@ -99,6 +103,8 @@ class Session:
         """The connection ended: drop the open utterance and every result still on its way."""
         self._closed = True
         self._open = None
+        for stream in list(self._queued_jobs):
+            self._forget(stream)
         self._decoding.clear()
         self._sent_text.clear()
         self._queued_jobs.clear()
@@ -138,7 +144,8 @@ class Session:
         """If the stream's partial step has not started yet, turn it into the final (see InferenceWorker.promote)."""
         job = self._queued_jobs.get(stream)
         window = stream.extended_window() if job is not None else None
-        if job is not None and window is not None and self._promote(job, window):
+        if job is not None and window is not None and (self._quota.promote(job, window)
+                                                       or self._promote(job, window)):
             stream.extend_in_flight(window)
 
     def _cancel(self) -> None:
@@ -195,11 +202,30 @@ class Session:
             done=lambda output, error: self._on_step(stream, output, error),
             cancelled=lambda: self._closed or stream.finished,
         )
-        self._submit(job)
+        if not self._quota.offer(job):
+            self._refuse(stream, job)
+
+    def _refuse(self, stream: UtteranceStream, job: DecodeJob) -> None:
+        """This connection already has its share queued: skip a partial, answer a final with a busy error."""
+        del self._queued_jobs[stream]
+        stream.step_failed()
+        if not job.urgent:
+            return
+        stream.finished = True
+        self._forget(stream)
+        self._error(protocol.BUSY, f"utterance {stream.utterance_id} was not decoded: this connection already "
+                    f"has {self._quota.active + self._quota.held} utterances waiting for the engine; send it "
+                    "again after the next final", stream.utterance_id)
 
     def _on_step(self, stream: UtteranceStream, output: StepOutput | None, error: str | None) -> None:
-        self._queued_jobs.pop(stream, None)
+        job = self._queued_jobs.pop(stream, None)  # one step per stream at a time: this is the one answered
+        if job is not None:
+            self._quota.done(job)
         if self._closed or stream.finished:
+            return
+        if output is None and error is None:  # skipped on purpose (engine queue deep): the next audio retries
+            stream.step_failed()
+            self._pump(stream)
             return
         if output is None:
             stream.step_failed()
@@ -230,8 +256,11 @@ class Session:
         self._send(protocol.final(stream.utterance_id, stream.text, language))
 
     def _forget(self, stream: UtteranceStream) -> None:
+        """Nothing more will be sent for `stream`: a step of it still at the engine is aborted."""
         self._decoding.discard(stream)
-        self._queued_jobs.pop(stream, None)
+        job = self._queued_jobs.pop(stream, None)
+        if job is not None and self._quota.withdraw(job):
+            self._cancel_job(job)
         self._sent_text.pop(stream, None)
 
     def _error(self, code: str, message: str, utterance_id: str | None = None) -> None:

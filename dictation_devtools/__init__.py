@@ -4,6 +4,7 @@ the path, as scripts/test.sh does). Never imported by the product (asr_server, t
 | module | what it gives |
 |---|---|
 | `stand_in_backends` | backends that stand in for the model at its boundary: scripted text for known audio, modelled cost |
+| `fake_engine` | vLLM's OpenAI-compatible server faked at its HTTP API (chat completions, /metrics, priorities, aborts) |
 | `stand_in_server` | `python -m dictation_devtools.stand_in_server`: the real asr_server main() with a stand-in backend |
 | `tiny_checkpoint` | a random-weight Qwen3-ASR checkpoint the real qwen_asr code loads |
 | `speech` | espeak-ng phrases as 16 kHz WAV with known boundaries |

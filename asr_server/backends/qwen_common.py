@@ -36,29 +36,29 @@ def explain_load_error(model: str, error: BaseException) -> ModelLoadError:
     return ModelLoadError(f"could not load the model {model}: {text}; {hint}")
 
 
-class QwenBackend(Backend):
-    """Prompt, rollback and parse through a loaded `Qwen3ASRModel`; subclasses provide `generate`."""
+class QwenText:
+    """Token rollback and output parsing: Qwen3-ASR's tokenizer and qwen_asr's own parser, no model needed.
 
-    def __init__(self, asr: Any, model: str) -> None:
+    Use from one thread only (Hugging Face tokenizers are not safe to share between threads).
+    """
+
+    def __init__(self, tokenizer: Any) -> None:
         from qwen_asr.inference.utils import SUPPORTED_LANGUAGES, parse_asr_output
 
-        self._asr = asr
-        self._tokenizer = asr.processor.tokenizer
+        self._tokenizer = tokenizer
         self._parse = parse_asr_output
-        self._prompts: dict[tuple[str, str | None], str] = {}
-        self.model = model
         self.supported_languages = tuple(SUPPORTED_LANGUAGES)
 
-    def build_prompt(self, context: str, language: str | None) -> str:
-        """Qwen3ASRModel's own prompt (cached: every step of every utterance with these options reuses it)."""
-        key = (context, language)
-        prompt = self._prompts.get(key)
-        if prompt is None:
-            if len(self._prompts) > 256:
-                self._prompts.clear()
-            prompt = self._asr._build_text_prompt(context=context, force_language=language)
-            self._prompts[key] = prompt
-        return prompt
+    @classmethod
+    def load(cls, model: str) -> QwenText:
+        """The tokenizer of the checkpoint at `model` (a directory or a Hugging Face id)."""
+        import_qwen_asr("server")
+        from transformers import AutoTokenizer
+
+        try:
+            return cls(AutoTokenizer.from_pretrained(model))
+        except Exception as error:
+            raise explain_load_error(model, error) from error
 
     def rollback(self, raw: str, tokens: int) -> str:
         """The official rollback: drop the last K tokens, and more while the cut splits a character."""
@@ -76,3 +76,34 @@ class QwenBackend(Backend):
     def parse(self, raw: str, language: str | None) -> tuple[str, str]:
         """parse_asr_output: strips the `language X<asr_text>` header and repeated tails."""
         return self._parse(raw, user_language=language)
+
+
+class QwenBackend(Backend):
+    """Prompt, rollback and parse through a loaded `Qwen3ASRModel`; subclasses provide `generate`."""
+
+    def __init__(self, asr: Any, model: str) -> None:
+        self._asr = asr
+        self._tokenizer = asr.processor.tokenizer
+        self._text = QwenText(self._tokenizer)
+        self._prompts: dict[tuple[str, str | None], str] = {}
+        self.model = model
+        self.supported_languages = self._text.supported_languages
+
+    def build_prompt(self, context: str, language: str | None) -> str:
+        """Qwen3ASRModel's own prompt (cached: every step of every utterance with these options reuses it)."""
+        key = (context, language)
+        prompt = self._prompts.get(key)
+        if prompt is None:
+            if len(self._prompts) > 256:
+                self._prompts.clear()
+            prompt = self._asr._build_text_prompt(context=context, force_language=language)
+            self._prompts[key] = prompt
+        return prompt
+
+    def rollback(self, raw: str, tokens: int) -> str:
+        """See QwenText.rollback."""
+        return self._text.rollback(raw, tokens)
+
+    def parse(self, raw: str, language: str | None) -> tuple[str, str]:
+        """See QwenText.parse."""
+        return self._text.parse(raw, language)

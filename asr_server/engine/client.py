@@ -1,0 +1,131 @@
+"""The HTTP client of the engine: one pooled httpx.AsyncClient, timeouts, retries of failures that are safe.
+
+A chat completion at temperature 0 changes nothing on the engine, so a request that failed in transport (the
+engine restarting, a dropped connection, 502/503/504 from a router) is sent again, with backoff, for at most
+`retry_seconds`; then the step fails and the session tells its client (`error` with code `engine`), which sends
+the utterance again. A read timeout is not retried: the engine is up but too slow, and waiting twice as long
+helps nobody. An engine started without `--scheduling-policy priority` refuses any priority other than 0; the
+client then stops sending the field (logged once) instead of failing every partial.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from asr_server.errors import EngineError
+
+log = logging.getLogger(__name__)
+
+_RETRY_STATUS = frozenset({502, 503, 504})
+_PRIORITY_REFUSED = "priority scheduling is not enabled"
+
+
+@dataclass(frozen=True)
+class EngineLoad:
+    """The engine's own queue, from its /metrics (summed over data-parallel ranks)."""
+
+    waiting: int
+    running: int
+
+
+class EngineClient:
+    """Talks to one OpenAI-compatible base URL (`http://host:8000/v1`); create and use on one event loop."""
+
+    def __init__(self, url: str, *, timeout: float, retry_seconds: float, api_key: str | None = None,
+                 max_connections: int = 256) -> None:
+        self.url = url.rstrip("/")
+        self._root = self.url.removesuffix("/v1")
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.AsyncClient(
+            headers=headers, timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=64),
+            trust_env=False)  # a loopback engine must not go through the user's HTTP proxy
+        self._retry_seconds = retry_seconds
+        self.send_priority = True
+
+    async def aclose(self) -> None:
+        """Close every pooled connection."""
+        await self._http.aclose()
+
+    async def complete(self, body: dict[str, Any]) -> str:
+        """`POST /chat/completions`; the generated text. Raises EngineError saying what failed."""
+        if not self.send_priority:
+            body = {key: value for key, value in body.items() if key != "priority"}
+        deadline = time.monotonic() + self._retry_seconds
+        delay = 0.05
+        while True:
+            try:
+                response = await self._http.post(f"{self.url}/chat/completions", json=body)
+            except httpx.TimeoutException as error:
+                if isinstance(error, httpx.ConnectTimeout) and time.monotonic() < deadline:
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 1.0)
+                    continue
+                raise EngineError(f"the engine at {self.url} did not answer in time ({type(error).__name__})") \
+                    from error
+            except httpx.TransportError as error:
+                if time.monotonic() >= deadline:
+                    raise EngineError(f"the engine at {self.url} is unreachable ({type(error).__name__}: "
+                                      f"{error}); is vLLM running? (scripts/start_server.sh starts it)") from error
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+                continue
+            if response.status_code in _RETRY_STATUS and time.monotonic() < deadline:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+                continue
+            if response.status_code == 400 and "priority" in body and \
+                    _PRIORITY_REFUSED in response.text.lower():
+                log.warning("the engine at %s runs without --scheduling-policy priority: finals cannot overtake "
+                            "partials; restart vLLM with --scheduling-policy priority", self.url)
+                self.send_priority = False
+                body = {key: value for key, value in body.items() if key != "priority"}
+                continue
+            return _generated_text(response)
+
+    async def models(self) -> list[dict[str, Any]]:
+        """`GET /models`: what the engine serves (`id` to put in requests, `root` = the checkpoint)."""
+        response = await self._http.get(f"{self.url}/models")
+        response.raise_for_status()
+        data = response.json().get("data")
+        if not isinstance(data, list) or not data:
+            raise EngineError(f"the engine at {self.url} serves no model (GET /models: {response.text[:200]})")
+        return data
+
+    async def load(self) -> EngineLoad:
+        """`GET /metrics` at the server root: requests waiting and running (raises httpx errors when down)."""
+        response = await self._http.get(f"{self._root}/metrics")
+        response.raise_for_status()
+        return parse_load(response.text)
+
+
+def parse_load(text: str) -> EngineLoad:
+    """Sum `vllm:num_requests_waiting` and `vllm:num_requests_running` over their label sets."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    totals = {"vllm:num_requests_waiting": 0.0, "vllm:num_requests_running": 0.0}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in totals:
+                totals[sample.name] += sample.value
+    return EngineLoad(int(totals["vllm:num_requests_waiting"]), int(totals["vllm:num_requests_running"]))
+
+
+def _generated_text(response: httpx.Response) -> str:
+    if response.status_code != 200:
+        try:
+            detail = response.json().get("error", {}).get("message") or response.text
+        except ValueError:
+            detail = response.text
+        raise EngineError(f"the engine refused the request: HTTP {response.status_code}: {str(detail)[:300]}")
+    try:
+        content = response.json()["choices"][0]["message"]["content"]
+    except (ValueError, KeyError, IndexError, TypeError) as error:
+        raise EngineError(f"the engine's answer is not a chat completion: {response.text[:200]}") from error
+    return content or ""

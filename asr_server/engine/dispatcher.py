@@ -1,0 +1,228 @@
+"""The asyncio side of the HTTP engine: one chat completion per utterance step, on the event loop.
+
+It offers sessions what the inference thread offers them (`submit`, `promote`, plus `cancel`), but batching,
+ordering and preemption happen in vLLM:
+
+- every step is sent at once: the engine batches it with everyone else's steps, token by token;
+- a final (a stopped utterance's step) goes at `PRIORITY_FINAL`, partials at `PRIORITY_PARTIAL`;
+- `promote` (the utterance stopped while its partial is in flight) cancels that request, which closes its HTTP
+  connection so vLLM aborts it, and sends the step again as the final with the rest of the audio;
+- while the engine's own queue (`vllm:num_requests_waiting`, polled from its /metrics) is at or above
+  `--shed-queue-depth`, partial steps are not sent at all (`done(None, None)`: skipped, the next audio retries);
+  finals are never shed.
+
+Token rollback and output parsing use the checkpoint's tokenizer on the loop (they take well under a
+millisecond for a transcript); nothing here blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from asr_server.config import ServerConfig
+from asr_server.engine.client import EngineClient, EngineLoad
+from asr_server.engine.request import PRIORITY_FINAL, PRIORITY_PARTIAL, chat_request
+from asr_server.errors import EngineError
+from asr_server.scheduler import DecodeJob, SchedulerStats
+from asr_server.streaming import SAMPLE_RATE, StepOutput
+
+if TYPE_CHECKING:
+    from asr_server.backends.qwen_common import QwenText
+
+log = logging.getLogger(__name__)
+
+_POLL_SECONDS = 0.5
+_WAIT_LOG_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class LoadedEngine:
+    """What the session and /healthz report about the engine once it answered."""
+
+    name: str
+    model: str
+    supported_languages: tuple[str, ...]
+
+
+class EngineDispatcher:
+    """Sends utterance steps to vLLM's OpenAI-compatible server. Create, `start()` and use on one event loop."""
+
+    name = "vllm"
+
+    def __init__(self, config: ServerConfig,
+                 on_loaded: Callable[[LoadedEngine | None, BaseException | None], None]) -> None:
+        self._config = config
+        self._on_loaded = on_loaded
+        self._client = EngineClient(config.engine_url, timeout=config.engine_timeout_seconds,
+                                    retry_seconds=config.engine_retry_seconds, api_key=config.engine_api_key)
+        self._text: QwenText | None = None
+        self._model = ""
+        self._tasks: dict[int, tuple[DecodeJob, asyncio.Task[None]]] = {}
+        self._background: list[asyncio.Task[None]] = []
+        self.reachable = False
+        self.load = EngineLoad(0, 0)
+        self.last_decode_ok: bool | None = None
+        self.last_error = ""
+        self._requests = 0
+        self._failed = 0
+        self._audio_seconds = 0.0
+        self.shed = 0
+        self.cancelled = 0
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load the tokenizer, wait for the engine to list its model, then report through `on_loaded`."""
+        self._background.append(asyncio.create_task(self._load(), name="engine-load"))
+
+    async def aclose(self) -> None:
+        """Cancel every request in flight (vLLM aborts them) and close the connection pool."""
+        for task in self._background:
+            task.cancel()
+        for _, task in list(self._tasks.values()):
+            task.cancel()
+        await asyncio.gather(*self._background, *(task for _, task in self._tasks.values()),
+                             return_exceptions=True)
+        self._tasks.clear()
+        await self._client.aclose()
+
+    async def _load(self) -> None:
+        from asr_server.backends.qwen_common import QwenText
+
+        try:
+            self._text = await asyncio.get_running_loop().run_in_executor(None, QwenText.load, self._config.model)
+            self._model = await self._served_model()
+        except Exception as error:
+            self._on_loaded(None, error)
+            return
+        self._background.append(asyncio.create_task(self._poll(), name="engine-poll"))
+        self._on_loaded(LoadedEngine(self.name, self._model, self._text.supported_languages), None)
+
+    async def _served_model(self) -> str:
+        """The engine's model id, waiting (and saying so) until the engine answers."""
+        waited_since = time.monotonic()
+        last_log = 0.0
+        while True:
+            try:
+                models = await self._client.models()
+                break
+            except (httpx.HTTPError, ValueError) as error:
+                if time.monotonic() - last_log >= _WAIT_LOG_SECONDS:
+                    last_log = time.monotonic()
+                    log.info("waiting for the engine at %s (%.0f s so far: %s); start it with "
+                             "scripts/start_server.sh or vllm serve MODEL --scheduling-policy priority",
+                             self._client.url, last_log - waited_since, type(error).__name__)
+                await asyncio.sleep(0.5)
+        self.reachable = True
+        ids = [str(model.get("id")) for model in models]
+        for model in models:
+            if self._config.model in (model.get("id"), model.get("root")):
+                return str(model["id"])
+        log.warning("the engine serves %s, not --model %s; using %s (the tokenizer comes from --model, so they "
+                    "must be the same checkpoint)", ", ".join(ids), self._config.model, ids[0])
+        return ids[0]
+
+    async def _poll(self) -> None:
+        while True:
+            try:
+                self.load = await self._client.load()
+                if not self.reachable:
+                    log.warning("the engine at %s is back", self._client.url)
+                self.reachable = True
+            except (httpx.HTTPError, ValueError) as error:
+                if self.reachable:
+                    log.error("the engine at %s is unreachable (%s): finals get an engine error until it is back",
+                              self._client.url, type(error).__name__)
+                self.reachable = False
+            await asyncio.sleep(_POLL_SECONDS)
+
+    # -- the scheduler interface ----------------------------------------------------------------------------
+
+    @property
+    def queued(self) -> int:
+        """Steps sent and not answered yet."""
+        return len(self._tasks)
+
+    @property
+    def stats(self) -> SchedulerStats:
+        """Counters so far (a step is one request; vLLM does the batching)."""
+        return SchedulerStats(self._requests, self._requests, 1 if self._requests else 0, self._failed,
+                              self._audio_seconds)
+
+    def submit(self, job: DecodeJob) -> None:
+        """Send the step now (a partial is skipped while the engine's queue is too deep)."""
+        if not job.urgent and self.load.waiting >= self._config.shed_queue_depth:
+            self.shed += 1
+            log.debug("engine queue at %d: skipping a partial step of %s", self.load.waiting, job.label)
+            asyncio.get_running_loop().call_soon(job.done, None, None)
+            return
+        self._send(job)
+
+    def promote(self, job: DecodeJob, audio: Any) -> bool:
+        """The utterance stopped while its partial is in flight: abort that request and send the final instead."""
+        entry = self._tasks.get(id(job))
+        if entry is None or entry[1].done():
+            return False
+        entry[1].cancel()
+        self.cancelled += 1
+        job.audio = audio
+        job.urgent = True
+        self._send(job)
+        return True
+
+    def cancel(self, job: DecodeJob) -> None:
+        """Nobody waits for this step any more (session closed, utterance cancelled): abort its request."""
+        entry = self._tasks.pop(id(job), None)
+        if entry is not None and not entry[1].done():
+            entry[1].cancel()
+            self.cancelled += 1
+
+    def _send(self, job: DecodeJob) -> None:
+        task = asyncio.create_task(self._decode(job), name=f"decode {job.label}")
+        self._tasks[id(job)] = (job, task)
+
+    async def _decode(self, job: DecodeJob) -> None:
+        me = asyncio.current_task()
+        try:
+            output, error = await self._request(job)
+        finally:
+            entry = self._tasks.get(id(job))
+            if entry is not None and entry[1] is me:
+                del self._tasks[id(job)]
+        job.done(output, error)
+
+    async def _request(self, job: DecodeJob) -> tuple[StepOutput | None, str | None]:
+        assert self._text is not None, "submit() before the engine loaded"
+        prefix = self._text.rollback(job.prefix_raw, job.rollback_tokens) if job.prefix_raw else ""
+        body = chat_request(self._model, context=job.context, language=job.language, audio=job.audio,
+                            prefix=prefix, priority=PRIORITY_FINAL if job.urgent else PRIORITY_PARTIAL,
+                            max_tokens=self._config.max_new_tokens)
+        self._requests += 1
+        self._audio_seconds += len(job.audio) / SAMPLE_RATE
+        try:
+            generated = await self._client.complete(body)
+        except EngineError as error:
+            self._failed += 1
+            self.last_decode_ok, self.last_error = False, str(error)
+            log.warning("decode failed for %s: %s", job.label, error)
+            return None, str(error)
+        self.last_decode_ok = True
+        raw = prefix + generated
+        language, text = self._text.parse(raw, job.language)
+        return StepOutput(raw=raw, language=language, text=text), None
+
+    def health(self) -> dict[str, object]:
+        """The engine's part of /healthz."""
+        return {"url": self._client.url, "reachable": self.reachable, "model": self._model,
+                "last_decode_ok": self.last_decode_ok, "last_error": self.last_error[:300],
+                "queue_waiting": self.load.waiting, "queue_running": self.load.running,
+                "in_flight": len(self._tasks), "shed_partials": self.shed, "aborted": self.cancelled,
+                "priority": self._client.send_priority}
+

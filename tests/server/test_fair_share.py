@@ -1,0 +1,93 @@
+"""One connection's share of the engine: a bounded number of steps sent, a bounded queue, busy past it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import numpy as np
+
+from asr_server.fair_share import StepQuota
+from asr_server.scheduler import DecodeJob
+from dictation_devtools.fake_engine import FakeEngine
+from dictation_devtools.servers import running_server
+from dictation_devtools.ws_client import recv_until, run, send_utterance
+
+
+def job(name: str, urgent: bool = False) -> DecodeJob:
+    return DecodeJob(label=name, context="", language=None, audio=np.zeros(1, np.float32), prefix_raw=None,
+                     rollback_tokens=0, urgent=urgent, done=lambda output, error: None)
+
+
+def test_quota_sends_up_to_its_share_holds_the_rest_and_refuses_past_the_bound():
+    sent: list[str] = []
+    quota = StepQuota(lambda j: sent.append(j.label), max_active=2, max_held=2)
+    a, b, c, d, e = job("a"), job("b"), job("c"), job("d", urgent=True), job("e")
+    assert [quota.offer(x) for x in (a, b, c, d, e)] == [True, True, True, True, False]
+    assert sent == ["a", "b"] and quota.held == 2
+    quota.done(a)
+    assert sent == ["a", "b", "d"], "a held final goes before a held partial"
+    assert quota.withdraw(b) is True and sent == ["a", "b", "d", "c"], "a withdrawn step frees its slot"
+    assert quota.withdraw(c) is True and quota.active == 1 and quota.held == 0
+
+
+def test_a_held_step_is_promoted_in_place():
+    quota = StepQuota(lambda j: None, max_active=1, max_held=1)
+    first, second = job("a"), job("b")
+    quota.offer(first)
+    quota.offer(second)
+    audio = np.ones(5, np.float32)
+    assert quota.promote(first, audio) is False, "a step already sent is the engine's to promote"
+    assert quota.promote(second, audio) is True and second.urgent and second.audio is audio
+
+
+def pcm(amplitude: int, seconds: float) -> bytes:
+    return np.full(round(seconds * 16000), amplitude, dtype="<i2").tobytes()
+
+
+def test_a_flood_from_one_connection_never_puts_more_than_its_share_ahead_of_another_final(tiny_checkpoint):
+    with FakeEngine(tiny_checkpoint, decode_seconds=lambda call: 0.05, max_running=2) as engine:
+
+        async def flood(url: str) -> list[dict]:
+            async with running_client(url) as websocket:
+                for n in range(60):  # each start finalizes the previous utterance
+                    await websocket.send(json.dumps({"event": "start", "id": f"f{n}"}))
+                    await websocket.send(pcm(100, 0.3))
+                await websocket.send(json.dumps({"event": "stop"}))
+                messages: list[dict] = []
+                answered: set[str] = set()
+                while len(answered) < 60:
+                    message = json.loads(await asyncio.wait_for(websocket.recv(), 30))
+                    messages.append(message)
+                    if message["type"] == "final" or message.get("code") == "busy":
+                        answered.add(message["id"])
+                return messages
+
+        async def victim(url: str) -> list[dict]:
+            async with running_client(url) as websocket:
+                await asyncio.sleep(0.2)  # the flood is under way
+                await send_utterance(websocket, pcm(9000, 0.5), utterance_id="v")
+                return await recv_until(websocket, "final", timeout=30)
+
+        async def both(url: str) -> tuple[list[dict], list[dict]]:
+            return await asyncio.gather(flood(url), victim(url))
+
+        with running_server(tiny_checkpoint, backend="vllm", engine_url=engine.url, max_session_steps=2,
+                            max_session_backlog=4) as server:
+            flooded, victims = run(both(server.url))
+        calls = list(engine.calls)
+    assert victims[-1]["type"] == "final" and victims[-1]["text"] == "amp9000 n8000"
+    busy = [m for m in flooded if m.get("code") == "busy"]
+    finals = [m for m in flooded if m["type"] == "final"]
+    assert busy and finals and len(busy) + len(finals) == 60, "every flooded utterance is answered, none lost"
+    assert all(m["id"].startswith("f") and "send it again" in m["message"] for m in busy)
+    (final_call,) = [call for call in calls if call.audio.size and round(float(call.audio[0]) * 32768) == 9000]
+    ahead = [call for call in calls if call is not final_call and call.arrival <= final_call.arrival
+             and (call.finished is None or call.finished > final_call.arrival)]
+    assert len(ahead) <= 2, f"{len(ahead)} flood steps were at the engine ahead of the other user's final"
+
+
+def running_client(url: str):
+    from websockets.asyncio.client import connect
+
+    return connect(url, max_size=None)
