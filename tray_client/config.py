@@ -114,6 +114,9 @@ class ClientConfig:
     history_days: int = field(default=30, metadata=_doc(
         "Keep dictated text in the history (history.sqlite3 in the user's data directory) this many days; 0 "
         "keeps nothing."))
+    overlay: bool = field(default=True, metadata=_doc(
+        "Show the live preview overlay (partial text while you speak, then the final) near the bottom of the "
+        "screen; it never takes the focus."))
     hotkey_undo: str = field(default="<ctrl>+<alt>+z", metadata=_doc(
         "Delete what the last dictation typed, if its window still has the focus and nothing was typed since "
         "(pynput hotkey syntax)."))

@@ -27,8 +27,12 @@ class ServerLog:
 
     utterances: list[str] = field(default_factory=list)
     finals: list[tuple[str, str]] = field(default_factory=list)
+    partials: list[tuple[str, str]] = field(default_factory=list)
     connections: int = 0
     abrupt_closes: int = 0
+
+
+PARTIAL_EVERY = 16_000  # bytes: a partial every 0.5 s of audio
 
 
 class ScriptedServer:
@@ -41,11 +45,13 @@ class ScriptedServer:
         final_delay_s: float = 0.0,
         token: str | None = None,
         port: int = 0,
+        partials: bool = False,
     ) -> None:
         self.phrases = list(phrases)
         self.final_delay_s = final_delay_s
         self.token = token
         self.port = port
+        self.partials = partials  # send the first half of the known text as a partial while audio comes
         self.log = ServerLog()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -116,7 +122,10 @@ class ScriptedServer:
         pcm = bytearray()
         async for message in websocket:
             if isinstance(message, bytes):
+                before = len(pcm)
                 pcm.extend(message)
+                if self.partials and utterance_id and before // PARTIAL_EVERY != len(pcm) // PARTIAL_EVERY:
+                    await self._partial(websocket, utterance_id, bytes(pcm))
                 continue
             data = json.loads(message)
             event = data.get("event")
@@ -134,6 +143,16 @@ class ScriptedServer:
                 utterance_id, pcm = None, bytearray()
             elif event == "cancel":
                 utterance_id, pcm = None, bytearray()
+
+    async def _partial(self, websocket, utterance_id: str, pcm: bytes) -> None:
+        text = transcript(pcm, self.phrases)
+        if text:
+            words = text.split()
+            half = " ".join(words[: max(1, len(words) // 2)]) if len(words) > 1 else text[: max(1, len(text) // 2)]
+            with contextlib.suppress(ConnectionClosed):
+                await websocket.send(json.dumps({"type": "partial", "id": utterance_id, "text": half},
+                                                ensure_ascii=False))
+                self.log.partials.append((utterance_id, half))
 
     async def _final(self, websocket, utterance_id: str | None, text: str) -> None:
         if self.final_delay_s:

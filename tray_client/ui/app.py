@@ -14,6 +14,10 @@ Thread map (each thread has one owner and one way in):
                                                                                   its events are put in _inbox
     PortAudio callback Pipeline (mic source)       -                              audio into the asyncio loop
     hotkeys            HotkeyListener (pynput)     keyboard events from the OS    posts hotkey intents to _inbox
+    overlay            Overlay.start()             its SimpleQueue (pipeline      owns its own Tk interpreter: the
+                                                   listener + controller post)    preview window; Quit closes it
+    undo-keys          KeyWatch (pynput)           keyboard events from the OS    marks "the user typed" in the
+                                                                                  UndoJournal (a lock)
     x11-hotkey-grab    HotkeyListener (X11 only)   stop event                     holds the XGrabKey grabs so the
                                                                                   hotkey never reaches the app
     history            HistoryRecorder.start()     its SimpleQueue (a pipeline    owns the SQLite history; posts
@@ -54,6 +58,7 @@ from tray_client.hotkeys.listener import HotkeyError, HotkeyListener, parse_hotk
 from tray_client.ui import autostart, tray_x11
 from tray_client.ui.icons import load_state_icon
 from tray_client.ui.notify import Notifier
+from tray_client.ui.overlay import Overlay
 from tray_client.ui.sounds import SoundPlayer
 from tray_client.ui.tray import TrayView, build_menu, tooltip
 from tray_client.undo.desktop import KeyWatch, delete_chars, focused_window
@@ -100,7 +105,7 @@ class TrayApp:
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()  # SimpleQueue: safe from signal handlers
         self._view = TrayView(
             server=config.server, mode=config.mode, output=config.output if config.output != "stdout" else "type",
-            language=config.language, input_device=config.input_device, sounds=config.sounds,
+            language=config.language, input_device=config.input_device, sounds=config.sounds, overlay=config.overlay,
             autostart=_safe_autostart_state(),
         )
         self._sounds = SoundPlayer(enabled=config.sounds)
@@ -109,6 +114,7 @@ class TrayApp:
         self._history: HistoryRecorder | None = None
         self._undo = UndoJournal()
         self._key_watch: KeyWatch | None = None
+        self._overlay: Overlay | None = None
         self._icon: Any = None
         self._icon_loop_ended = threading.Event()
         self._recording = False  # toggle mode: a TOGGLE_RECORD recording is open
@@ -139,6 +145,9 @@ class TrayApp:
 
     def set_sounds(self, enabled: bool) -> None:
         self._inbox.put(_Intent("setting", ("sounds", enabled)))
+
+    def set_overlay(self, enabled: bool) -> None:
+        self._inbox.put(_Intent("setting", ("overlay", enabled)))
 
     def refresh_devices(self) -> None:
         self._inbox.put(_Intent("refresh_devices"))
@@ -224,7 +233,17 @@ class TrayApp:
         finally:
             self._shutdown()
 
+    def _start_overlay(self) -> None:
+        """The overlay's own thread (see overlay.py); it hears the pipeline directly, partials included."""
+        if self._overlay is None:
+            self._overlay = Overlay()
+            self._overlay.start()
+            self._pipeline.subscribe(self._overlay.post)
+        self._overlay.set_enabled(True)
+
     def _start_pipeline(self) -> None:
+        if self._config.overlay:
+            self._start_overlay()
         self._pipeline.subscribe(self._inbox.put)
         self._history = start_recorder(self._config, self._pipeline, on_snapshot=self._inbox.put)
         self._history.refresh()
@@ -276,6 +295,8 @@ class TrayApp:
         elif isinstance(message, HistorySnapshot):
             self._publish(recent=tuple(entry.text for entry in message.recent[:RECENT_COUNT]),
                           today_p50_s=message.today_p50_s, last_latency_s=message.last_latency_s)
+            if self._overlay is not None:
+                self._overlay.latency(message.last_latency_s)
         elif isinstance(message, _Intent):
             self._on_intent(message)
 
@@ -385,6 +406,11 @@ class TrayApp:
             return
         if key == "sounds":
             self._sounds.enabled = bool(value)
+        elif key == "overlay":
+            if value:
+                self._start_overlay()
+            elif self._overlay is not None:
+                self._overlay.set_enabled(False)
         else:
             self._pipeline.update_settings(**{key: value})
         if key == "mode":
@@ -449,6 +475,8 @@ class TrayApp:
         if self._history is not None:
             self._history.close()  # after the pipeline: the finals typed in the grace period are recorded
         self._sounds.close()
+        if self._overlay is not None:
+            self._overlay.close()
         if not self._icon_loop_ended.is_set():
             self._icon.stop()
             tray_x11.wake_event_loop(self._icon, self._icon_loop_ended)

@@ -71,6 +71,7 @@ class TrayView:
     recent: tuple[str, ...] = ()  # the newest transcripts first (the Recent submenu)
     today_p50_s: float | None = None  # today's median end-of-speech -> typed latency
     last_latency_s: float | None = None  # the last final's end-of-speech -> typed latency
+    overlay: bool = True
 
 
 class TrayActions(Protocol):
@@ -84,6 +85,7 @@ class TrayActions(Protocol):
     def set_input_device(self, device: str | None) -> None: ...
     def refresh_devices(self) -> None: ...
     def set_sounds(self, enabled: bool) -> None: ...
+    def set_overlay(self, enabled: bool) -> None: ...
     def reconnect(self) -> None: ...
     def copy_last_transcript(self) -> None: ...
     def undo_last(self) -> None: ...
@@ -199,6 +201,8 @@ def build_menu(actions: TrayActions) -> Any:
         MenuItem("Microphone", Menu(lambda: iter(microphones()))),
         MenuItem("Sounds", lambda _icon, _item: actions.set_sounds(not view().sounds),
                  checked=lambda _item: view().sounds),
+        MenuItem("Live preview", lambda _icon, _item: actions.set_overlay(not view().overlay),
+                 checked=lambda _item: view().overlay),
         Menu.SEPARATOR,
         MenuItem("Reconnect", lambda _icon, _item: actions.reconnect()),
         MenuItem("Copy last transcript", lambda _icon, _item: actions.copy_last_transcript(),
