@@ -283,3 +283,39 @@ def test_final_events_keep_utterance_order_when_typing_is_slow_and_a_final_is_em
     assert [e.utterance_id for e in events.of(FinalText)] == [s.utterance_id for s in events.of(SpeechSegment)]
     assert sink.emitted == ["slow words", " more words"]
     assert pipeline.last_final == "more words"
+
+
+class BrokenSource:
+    """A microphone stand-in whose first open fails with something other than AudioSourceError (a driver bug),
+    then works (paced like a microphone)."""
+
+    finite = False
+    description = "test microphone"
+
+    def __init__(self) -> None:
+        self.opens = 0
+
+    async def frames(self):
+        self.opens += 1
+        if self.opens == 1:
+            raise RuntimeError("unanticipated host error (injected)")
+        while True:
+            await asyncio.sleep(FRAME_SAMPLES / 16_000)
+            yield np.zeros(FRAME_SAMPLES, dtype=np.int16)
+
+
+def test_an_unexpected_error_from_the_audio_source_is_shown_and_the_source_retried(recording_sink, monkeypatch):
+    monkeypatch.setattr(pump_module, "MIC_RETRY_S", 0.2)
+    source = BrokenSource()
+    with ProtocolServer(lambda i, a: "ok") as server:
+        pipeline = Pipeline(ClientConfig(server=server.url, start_listening=True), source=source,
+                            sink=recording_sink)
+        events = Events(pipeline)
+        pipeline.start()
+        assert events.wait(lambda e: any(s.state is ClientState.ERROR for s in e.of(StateChanged)))
+        assert events.wait(lambda e: source.opens >= 2 and e.states()[-1:] == [ClientState.LISTENING])
+        pipeline.shutdown()
+    (error,) = [s.detail for s in events.of(StateChanged) if s.state is ClientState.ERROR]
+    assert "unanticipated host error" in error and "RuntimeError" in error
+    assert any(n.level == "error" and "unanticipated host error" in n.message for n in events.of(Notice))
+    assert any("working again" in n.message for n in events.of(Notice))

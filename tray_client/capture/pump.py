@@ -176,15 +176,21 @@ class Capture:
                             self._hub.notice("info", f"{source.description} is working again")
                             self._on_change()
                         await self._process(frame)
-                except AudioSourceError as error:
+                except Exception as error:
+                    # AudioSourceError is the expected kind (unplugged, busy); anything else is a bug in a driver
+                    # or in our code, and must not end the pump quietly while the tray still shows Listening.
+                    problem = str(error)
+                    if not isinstance(error, AudioSourceError):
+                        log.exception("%s failed unexpectedly", source.description)
+                        problem = f"{source.description} failed unexpectedly ({type(error).__name__}: {error})"
                     self.handle(self._segmenter.finish("input_error"))
                     if finite:
-                        self._hub.notice("error", str(error), code="capture")
-                        self._on_fail(str(error))
+                        self._hub.notice("error", problem, code="capture")
+                        self._on_fail(problem)
                         return
                     if not self.error:
-                        self._hub.notice("error", f"{error}; retrying every {MIC_RETRY_S:g} s", code="capture")
-                    self.error = str(error)
+                        self._hub.notice("error", f"{problem}; retrying every {MIC_RETRY_S:g} s", code="capture")
+                    self.error = problem
                     self._on_change()
                     self._wake_pump.clear()
                     with contextlib.suppress(TimeoutError):
