@@ -11,6 +11,7 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import logging
+import threading
 import wave
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +41,7 @@ class Delivery:
         self._on_change = on_change
         self._sink: TextSink | None = None
         self._spacer = Spacer()
+        self._quitting = threading.Event()  # read by the output worker: type nothing more
         self.pending = 0  # finals handed to the output worker and not output yet
         self.last_final = ""  # the last text output (sanitized), for the tray's "copy last" item
 
@@ -63,12 +65,29 @@ class Delivery:
             self._spacer.reset()
 
     def close_sink(self) -> asyncio.Future[None] | None:
-        """Let the sink give back what it holds (X11: keycodes bound for typing), on the output thread it owns."""
+        """Let the sink give back what it holds (X11: keycodes bound for typing), on the output thread it owns,
+        after the keys it is typing now."""
         close = getattr(self._sink, "close", None)
         self._sink = None
-        if close is None or self._sink_override is not None:
+        if close is None:
             return None
         return asyncio.get_running_loop().run_in_executor(self._pool, close)
+
+    async def stop(self, timeout: float) -> bool:
+        """Quit: finals not being typed yet are not typed (their words go to the log and a notice), the sink is
+        closed after its last keys, and the output worker ends. False if that took longer than `timeout`
+        (a typer that hangs); the close still runs when it is free, never cancelled."""
+        self._quitting.set()
+        closing = self.close_sink()
+        if closing is not None:
+            done, _ = await asyncio.wait({closing}, timeout=timeout)
+            if not done:
+                log.error("the output is still typing after %.1f s; it is closed when it finishes", timeout)
+                self._pool.shutdown(wait=False)
+                return False
+        # Only the close ran last, so the worker is idle: joining it is immediate.
+        self._pool.shutdown(wait=True)
+        return True
 
     def run_output(self, job: Callable[[TextSink], Any], result: concurrent.futures.Future[Any],
                    stopping: bool) -> None:
@@ -100,7 +119,7 @@ class Delivery:
             future = loop.run_in_executor(self._pool, _nothing)
         else:
             out = self._spacer.next(text) if sink.spaced else text
-            future = loop.run_in_executor(self._pool, sink.emit, out)
+            future = loop.run_in_executor(self._pool, self._type, sink, out)
         done_event = FinalText(utterance_id, text, language, raw=raw, typed=out)
         started = loop.time()
         future.add_done_callback(lambda done: self._output_done(
@@ -114,10 +133,19 @@ class Delivery:
         if error is None and not future.cancelled():
             self.last_final = text or self.last_final
             self._hub.emit(event)
+        elif isinstance(error, _Quitting):
+            self._hub.notice("warning", f"not typed because the app was quitting: {text}", code="not_output",
+                             text=text)
         else:
             self._hub.notice("error", f"could not output a transcript ({error}); copy it from here",
                              code="not_output", text=text)
         self._on_change()
+
+    def _type(self, sink: TextSink, text: str) -> None:
+        """The output worker's job for one final."""
+        if self._quitting.is_set():
+            raise _Quitting()
+        sink.emit(text)
 
     def on_failed(self, utterance_id: str, audio: bytes, why: str) -> None:
         path = save_audio(utterance_id, audio)
@@ -142,6 +170,10 @@ def save_audio(utterance_id: str, audio: bytes) -> Path | None:
     except OSError:
         log.exception("could not save the audio of %s", utterance_id)
         return None
+
+
+class _Quitting(Exception):
+    """A final reached the output worker after Quit: it is reported, not typed."""
 
 
 def _nothing() -> None:

@@ -45,16 +45,20 @@ from tray_client.state import Facts, derive_state
 log = logging.getLogger(__name__)
 
 SINK_CLOSE_TIMEOUT_S = 1.5  # the typer waits for its last keys to settle (x11_keymap.SETTLE_S) before unbinding
+SHUTDOWN_SLACK_S = 2.0  # beyond the grace and the sink's close, for the pipeline thread to finish its work
 SETTINGS = ("mode", "output", "language", "input_device", "server", "token", "context")
 
 
 @dataclass(frozen=True)
 class ShutdownReport:
-    """What shutdown left behind: utterances that never got their final within the grace period."""
+    """What shutdown left behind: utterances that never got their final within the grace period.
+
+    When the pipeline thread did not stop in time (`clean` False), what it dropped is not known: `dropped` then
+    counts only what is known (0), and the caller must say that utterances may be lost."""
 
     dropped: int
     dropped_ids: tuple[str, ...] = ()
-    clean: bool = True  # False when the pipeline thread did not stop in time
+    clean: bool = True
 
 
 def link_settings(config: ClientConfig) -> LinkSettings:
@@ -159,9 +163,10 @@ class Pipeline:
             return ShutdownReport(0)
         future = asyncio.run_coroutine_threadsafe(self._shutdown(grace_seconds), loop)
         try:
-            report = future.result(timeout=grace_seconds + SINK_CLOSE_TIMEOUT_S + 2.0)
+            report = future.result(timeout=grace_seconds + SINK_CLOSE_TIMEOUT_S + SHUTDOWN_SLACK_S)
         except (concurrent.futures.TimeoutError, concurrent.futures.CancelledError, RuntimeError):
-            report = ShutdownReport(-1, clean=False)
+            log.error("the pipeline did not stop within %.1f s", grace_seconds + SINK_CLOSE_TIMEOUT_S + SHUTDOWN_SLACK_S)
+            report = ShutdownReport(0, clean=False)
         thread.join(timeout=1.0)
         if thread.is_alive():
             report = ShutdownReport(report.dropped, report.dropped_ids, clean=False)
@@ -268,12 +273,8 @@ class Pipeline:
         while self._delivery.pending and loop.time() < deadline:
             await asyncio.sleep(0.02)
         dropped = await self._link.aclose()
-        closing = self._delivery.close_sink()
-        if closing is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(closing, SINK_CLOSE_TIMEOUT_S)
-        for pool in (self._vad_pool, self._output_pool):
-            pool.shutdown(wait=False, cancel_futures=True)
+        await self._delivery.stop(SINK_CLOSE_TIMEOUT_S)
+        self._vad_pool.shutdown(wait=False, cancel_futures=True)
         if dropped:
             log.warning("shutdown dropped %d utterance(s) still waiting for a final: %s", len(dropped), dropped)
         self._stopped = True

@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 
 from tests.client.protocol_server import Faults, ProtocolServer, free_port, phrase_transcriber
+from tray_client import pipeline as pipeline_module
 from tray_client.capture import audio_source as audio_source_module
 from tray_client.capture import pump as pump_module
 from tray_client.capture.segmenter import FRAME_SAMPLES
 from tray_client.capture.vad import SileroVad
 from tray_client.config import ClientConfig, ConfigError
 from tray_client.events import ClientState, Command, FinalText, Notice, SpeechSegment, StateChanged
+from tray_client.headless import outcome
 from tray_client.pipeline import Pipeline
 
 
@@ -319,3 +321,61 @@ def test_an_unexpected_error_from_the_audio_source_is_shown_and_the_source_retri
     assert "unanticipated host error" in error and "RuntimeError" in error
     assert any(n.level == "error" and "unanticipated host error" in n.message for n in events.of(Notice))
     assert any("working again" in n.message for n in events.of(Notice))
+
+
+class SlowClosingSink:
+    """A typer that takes its time per final and must be closed (X11: it gives back the keycodes it borrowed)."""
+
+    spaced = True
+
+    def __init__(self) -> None:
+        self.emitted: list[str] = []
+        self.typing = threading.Event()
+        self.closed_on: str | None = None
+
+    def emit(self, text: str) -> None:
+        self.typing.set()
+        time.sleep(0.5)  # a long final, typed key by key
+        self.emitted.append(text)
+
+    def close(self) -> None:
+        self.closed_on = threading.current_thread().name
+
+
+def test_quit_while_typing_closes_the_sink_after_the_last_keys_and_types_nothing_more(speech):
+    sample = speech.english
+    sink = SlowClosingSink()
+    with ProtocolServer(phrase_transcriber(sample.samples, sample.phrases)) as server:
+        pipeline = Pipeline(wav_config(sample, server.url), sink=sink)
+        events = Events(pipeline)
+        pipeline.start()
+        assert sink.typing.wait(30)
+        assert events.wait(lambda e: len(e.of(SpeechSegment)) == len(sample.phrases))
+        report = pipeline.shutdown(grace_seconds=0.0)
+    assert sink.closed_on == "output_0"  # closed on the thread that typed, after the keys it was typing
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("output")]  # nothing types after Quit
+    not_typed = [n for n in events.of(Notice) if n.code == "not_output"]
+    assert all(n.extra["text"] in n.message for n in not_typed)  # the words are in the log, not lost
+    assert len(sink.emitted) + len(not_typed) + report.dropped == len(sample.phrases)
+    assert report.clean
+
+
+def test_a_shutdown_that_times_out_says_so_and_counts_nothing_it_does_not_know(recording_sink, monkeypatch):
+    monkeypatch.setattr(pipeline_module, "SHUTDOWN_SLACK_S", 0.2, raising=False)
+    release = threading.Event()
+
+    def stuck_listener(event) -> None:  # a listener that blocks the pipeline thread at the end (a bug elsewhere)
+        if isinstance(event, StateChanged) and event.detail == "shut down":
+            release.wait(20)
+
+    with ProtocolServer(lambda i, a: "ok") as server:
+        pipeline = Pipeline(ClientConfig(server=server.url), source=FeedSource(), sink=recording_sink)
+        pipeline.subscribe(stuck_listener)
+        pipeline.start()
+        try:
+            report = pipeline.shutdown(grace_seconds=0.0)
+        finally:
+            release.set()
+    assert not report.clean and report.dropped == 0 and report.dropped_ids == ()  # was dropped=-1
+    assert outcome(report, 0) == ("the client did not shut down in time; utterances still waiting for a final "
+                                  "may be lost")

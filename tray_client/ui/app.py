@@ -495,8 +495,8 @@ class TrayApp:
 def _log_shutdown_report(report: Any) -> None:
     """Say whether Quit dropped utterances that were still waiting for their final (never silently)."""
     if not getattr(report, "clean", True):
-        log.warning("quit: the pipeline did not stop in time")
-    if report.dropped:
+        log.warning("quit: the pipeline did not stop in time; utterances still waiting for a final may be lost")
+    elif report.dropped:
         log.warning("quit: %d utterance(s) still waiting for their final were dropped: %s", report.dropped,
                     ", ".join(report.dropped_ids) or "ids unknown")
     else:
