@@ -55,7 +55,7 @@ from tray_client.config import ClientConfig, config_path, log_path, save_config
 from tray_client.events import ClientState, Command, FinalText, Notice, PartialText, StateChanged
 from tray_client.history.recorder import RECENT_COUNT, HistoryRecorder, HistorySnapshot, start_recorder
 from tray_client.hotkeys.listener import HotkeyError, HotkeyListener, parse_hotkey
-from tray_client.ui import autostart, tray_x11
+from tray_client.ui import autostart, diagnostics, tray_x11
 from tray_client.ui.icons import load_state_icon
 from tray_client.ui.notify import Notifier
 from tray_client.ui.overlay import Overlay
@@ -115,6 +115,7 @@ class TrayApp:
         self._undo = UndoJournal()
         self._key_watch: KeyWatch | None = None
         self._overlay: Overlay | None = None
+        self._history_entries: tuple[Any, ...] = ()  # the newest history rows (for Diagnostics)
         self._icon: Any = None
         self._icon_loop_ended = threading.Event()
         self._recording = False  # toggle mode: a TOGGLE_RECORD recording is open
@@ -160,6 +161,9 @@ class TrayApp:
 
     def undo_last(self) -> None:
         self._inbox.put(_Intent("undo"))
+
+    def diagnostics(self) -> None:
+        self._inbox.put(_Intent("diagnostics"))
 
     def copy_text(self, text: str) -> None:
         self._inbox.put(_Intent("copy_text", text))
@@ -297,6 +301,7 @@ class TrayApp:
                           today_p50_s=message.today_p50_s, last_latency_s=message.last_latency_s)
             if self._overlay is not None:
                 self._overlay.latency(message.last_latency_s)
+            self._history_entries = message.recent
         elif isinstance(message, _Intent):
             self._on_intent(message)
 
@@ -328,6 +333,11 @@ class TrayApp:
             self._refresh_devices()
         elif name == "copy_last":
             _copy_to_clipboard(self._view.last_text)
+        elif name == "diagnostics":
+            self._start_diagnostics()
+        elif name == "diagnostics_written":
+            self._notifier.notify(f"Diagnostics written to {intent.value}")
+            self._open(intent.value)
         elif name == "undo":
             self._undo_last()
         elif name == "undone":
@@ -347,6 +357,27 @@ class TrayApp:
             self._start_server_wsl()
         elif name == "autostart":
             self._set_autostart(bool(intent.value))
+
+    def _start_diagnostics(self) -> None:
+        """Gather and write the report on a short-lived thread (it waits on the network and PortAudio)."""
+        config = self._pipeline.config
+        notes = tuple(f"{name}: {part.failed}" for name, part in (("history", self._history),
+                                                                  ("overlay", self._overlay))
+                      if part is not None and part.failed)
+        entries = self._history_entries
+        if self._config.history_days <= 0:
+            notes += ("history_days = 0: no latencies are kept",)
+
+        def work() -> None:
+            try:
+                path = diagnostics.write_report(log_path().parent, diagnostics.gather(config, entries, notes))
+            except Exception as error:
+                log.exception("diagnostics failed")
+                self._inbox.put(Notice("error", f"Diagnostics could not be written: {error}"))
+                return
+            self._inbox.put(_Intent("diagnostics_written", path))
+
+        threading.Thread(target=work, name="diagnostics", daemon=True).start()
 
     def _undo_last(self) -> None:
         """Delete what the last final typed, or say why not (see tray_client.undo.journal)."""
