@@ -98,6 +98,10 @@ class ServerConfig:
         "Largest WebSocket frame accepted (64 KiB = 2 s of audio); larger ones get a bad_message error."))
     max_context_chars: int = field(default=2000, metadata=_doc(
         "Longest glossary (hello context) accepted, so prompts stay well inside max_model_len."))
+    max_upload_mb: float = field(default=25.0, metadata=_doc(
+        "POST /v1/audio/transcriptions: largest audio file accepted, in MB (OpenAI's limit is 25); larger get 413."))
+    upload_timeout_seconds: float = field(default=600.0, metadata=_doc(
+        "POST /v1/audio/transcriptions: longest one upload may take, reading and transcribing; then it is closed."))
     log_level: str = field(default="INFO", metadata=_doc("Logging level: DEBUG, INFO, WARNING or ERROR."))
     config_file: str | None = field(default=None, metadata=_doc(
         "TOML file with any of these settings as keys (snake_case); flags override it."))
@@ -132,6 +136,7 @@ def _check(config: ServerConfig) -> None:
         "max_model_len": config.max_model_len, "max_new_tokens": config.max_new_tokens,
         "max_frame_bytes": config.max_frame_bytes, "refeed_ratio": config.refeed_ratio,
         "engine_timeout_seconds": config.engine_timeout_seconds, "max_session_steps": config.max_session_steps,
+        "max_upload_mb": config.max_upload_mb, "upload_timeout_seconds": config.upload_timeout_seconds,
     }
     for name, value in positive.items():
         if value <= 0:

@@ -28,8 +28,10 @@ from asr_server.config import ServerConfig
 from asr_server.engine import EngineDispatcher
 from asr_server.engine.dispatcher import LoadedEngine
 from asr_server.errors import AsrServerError, ModelLoadError
+from asr_server.http_upload import routing_connection
 from asr_server.scheduler import InferenceWorker
 from asr_server.session import EngineInfo, Session
+from asr_server.transcriptions import TranscriptionEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ BackendFactory = Callable[[ServerConfig], Backend]
 # Frames up to this size get an error message and the session goes on; beyond it websockets closes with 1009.
 _TRANSPORT_LIMIT_FACTOR = 4
 _TRANSPORT_LIMIT_MIN = 1 << 20
+_OPEN_TIMEOUT = 10.0  # seconds for a WebSocket handshake (websockets' default)
 
 
 def token_matches(expected: str, request: Request) -> bool:
@@ -83,11 +86,16 @@ class AsrServer:
                                            self._on_loaded, self.config.max_partial_batch_size)
         self._worker.start()
         transport_limit = max(_TRANSPORT_LIMIT_MIN, _TRANSPORT_LIMIT_FACTOR * self.config.max_frame_bytes)
+        worker = self._worker
+        uploads = TranscriptionEndpoint(self.config, lambda: self._engine, lambda job: worker.submit(job))
         self._server = await serve(
             self._serve_connection, self.config.host, self.config.port,
             process_request=self._gate, max_size=transport_limit, compression=None,
             # Audio frames arrive ~30 per second; a deep queue only hides a stalled decoder.
             max_queue=64, logger=logging.getLogger("asr_server.websockets"),
+            # POST /v1/audio/transcriptions shares the port; RoutingConnection applies the handshake timeout
+            # itself, because websockets' own would also cut an upload still being transcribed.
+            create_connection=routing_connection(uploads, _OPEN_TIMEOUT), open_timeout=None,
         )
         log.info("listening on ws://%s:%d (model %s, backend %s)", self.config.host, self.port,
                  self.config.model, self.config.backend)
