@@ -78,15 +78,13 @@ class Delivery:
         closed after its last keys, and the output worker ends. False if that took longer than `timeout`
         (a typer that hangs); the close still runs when it is free, never cancelled."""
         self._quitting.set()
-        closing = self.close_sink()
-        if closing is not None:
-            done, _ = await asyncio.wait({closing}, timeout=timeout)
-            if not done:
-                log.error("the output is still typing after %.1f s; it is closed when it finishes", timeout)
-                self._pool.shutdown(wait=False)
-                return False
-        # Only the close ran last, so the worker is idle: joining it is immediate.
-        self._pool.shutdown(wait=True)
+        last_job = self.close_sink() or asyncio.get_running_loop().run_in_executor(self._pool, _nothing)
+        done, _ = await asyncio.wait({last_job}, timeout=timeout)
+        if not done:
+            log.error("the output is still typing after %.1f s; it is closed when it finishes", timeout)
+            self._pool.shutdown(wait=False)
+            return False
+        self._pool.shutdown(wait=True)  # the last job ran, so the worker is idle: joining it is immediate
         return True
 
     def run_output(self, job: Callable[[TextSink], Any], result: concurrent.futures.Future[Any],
