@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 
+from dictation_devtools.polling import wait_for
 from tests.client.protocol_server import Faults, ProtocolServer, free_port, phrase_transcriber
 from tray_client import pipeline as pipeline_module
 from tray_client.capture import audio_source as audio_source_module
@@ -153,8 +154,7 @@ def test_push_to_talk_sends_preroll_and_everything_until_key_up(speech, recordin
         pipeline.send(Command.PTT_UP)
         source.push(sample.samples[key_up:])
         assert recording_sink.wait_for(1) == [phrase.text]
-        time.sleep(0.3)
-        pipeline.shutdown()
+        pipeline.shutdown()  # the output worker has ended: nothing more can be typed after this
     (sent,) = [attempts[-1] for attempts in server.record.audio.values()]
     preroll = 15 * FRAME_SAMPLES
     assert np.array_equal(np.frombuffer(sent, dtype=np.int16), sample.samples[key_down - preroll : key_up])
@@ -183,6 +183,14 @@ def test_microphone_that_vanishes_is_an_error_state_retried_until_it_is_back(fak
     monkeypatch.setattr(pump_module, "MIC_RETRY_S", 0.2)
     monkeypatch.setattr(audio_source_module, "STALL_TIMEOUT_S", 0.3)
     headset = fake_mics.devices[1]
+    opens: list[str] = []
+    real_frames = audio_source_module.MicSource.frames
+
+    def counted_frames(self):  # the real microphone, its opens counted
+        opens.append(self.description)
+        return real_frames(self)
+
+    monkeypatch.setattr(audio_source_module.MicSource, "frames", counted_frames)
     with ProtocolServer(lambda i, a: "ok") as server:
         pipeline = Pipeline(ClientConfig(server=server.url, input_device="USB Headset", start_listening=True),
                             sink=recording_sink)
@@ -190,14 +198,12 @@ def test_microphone_that_vanishes_is_an_error_state_retried_until_it_is_back(fak
         pipeline.start()
         assert events.wait(lambda e: e.states()[-1:] == [ClientState.LISTENING])
         # The mic opens only once the VAD has loaded (slow when torch is not yet imported): unplug it after.
-        deadline = time.monotonic() + 20
-        while not headset.opened_at and time.monotonic() < deadline:  # not an event: poll
-            time.sleep(0.02)
-        assert headset.opened_at
+        assert wait_for(lambda: headset.opened_at, 20)  # not an event: poll
         headset.plugged = False
         assert events.wait(lambda e: e.states()[-1:] == [ClientState.ERROR])
-        time.sleep(1.0)  # several retries while it is gone
-        assert pipeline.state is ClientState.ERROR
+        tries = len(opens)
+        assert wait_for(lambda: len(opens) >= tries + 3, 20)  # several retries while it is gone ...
+        assert pipeline.state is ClientState.ERROR  # ... and it stays an error
         headset.plugged = True
         assert events.wait(lambda e: any("working again" in n.message for n in e.of(Notice)))
         assert events.wait(lambda e: e.states()[-1:] == [ClientState.LISTENING])
@@ -244,12 +250,9 @@ def test_settings_change_reconnects_with_the_new_language(recording_sink):
     with ProtocolServer(lambda i, a: "ok") as server:
         pipeline = Pipeline(ClientConfig(server=server.url), source=source, sink=recording_sink)
         pipeline.start()
-        deadline = time.monotonic() + 20
-        while not server.record.hellos and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert wait_for(lambda: server.record.hellos, 20)
         pipeline.update_settings(language="Chinese", mode="toggle")
-        while len(server.record.hellos) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert wait_for(lambda: len(server.record.hellos) >= 2, 20)
         with pytest.raises(ConfigError, match="mode='loud'"):
             pipeline.update_settings(mode="loud")
         with pytest.raises(ConfigError, match="cannot change vad"):
