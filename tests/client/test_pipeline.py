@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 
 import numpy as np
 import pytest
 
+from dictation_devtools.fake_pyaudio import FakeDevice, FakeHardware
 from dictation_devtools.polling import wait_for
 from tests.client.protocol_server import Faults, ProtocolServer, free_port, phrase_transcriber
 from tray_client import pipeline as pipeline_module
@@ -382,3 +384,43 @@ def test_a_shutdown_that_times_out_says_so_and_counts_nothing_it_does_not_know(r
     assert not report.clean and report.dropped == 0 and report.dropped_ids == ()  # was dropped=-1
     assert outcome(report, 0) == ("the client did not shut down in time; utterances still waiting for a final "
                                   "may be lost")
+
+
+class CountingMic(FakeDevice):
+    """A microphone whose samples count up, so any audio lost on the way shows as a jump."""
+
+    def read(self, position: int, count: int, rate: int) -> bytes | None:
+        if not self.plugged:
+            return None
+        return ((position + np.arange(count)) % 20_000).astype("<i2").tobytes()
+
+
+def test_a_lagging_loop_never_drops_audio_inside_an_utterance_and_the_user_is_told(recording_sink, monkeypatch):
+    hardware = FakeHardware(CountingMic("Counting Microphone"))
+    monkeypatch.setitem(sys.modules, "pyaudio", hardware.module())
+    monkeypatch.setattr(audio_source_module, "MAX_QUEUED_FRAMES", 4, raising=False)  # the old limit
+    monkeypatch.setattr(audio_source_module, "LAG_NOTICE_FRAMES", 4, raising=False)
+    stalled = threading.Event()
+
+    def stall_once_speech_starts(event) -> None:  # the loop lags (a slow VAD, a busy CPU) for ~20 frames
+        if isinstance(event, StateChanged) and event.state is ClientState.SPEECH and not stalled.is_set():
+            stalled.set()
+            time.sleep(0.6)
+
+    with ProtocolServer(lambda i, a: "ok") as server:
+        pipeline = Pipeline(ClientConfig(server=server.url, mode="ptt", preroll_ms=0), sink=recording_sink)
+        events = Events(pipeline)
+        pipeline.subscribe(stall_once_speech_starts)
+        pipeline.start()
+        assert events.wait(lambda e: ClientState.LISTENING in e.states())
+        pipeline.send(Command.PTT_DOWN)
+        assert events.wait(lambda e: any("keeping up" in n.message for n in e.of(Notice)))
+        assert events.wait(lambda e: any("caught up" in n.message for n in e.of(Notice)))
+        pipeline.send(Command.PTT_UP)
+        assert recording_sink.wait_for(1) == ["ok"]
+        pipeline.shutdown()
+    (sent,) = [attempts[-1] for attempts in server.record.audio.values()]
+    samples = np.frombuffer(sent, dtype=np.int16).astype(np.int32)
+    assert len(samples) > 0.5 * 16_000  # the stalled 0.6 s are in it ...
+    steps = np.diff(samples) % 20_000
+    assert set(steps.tolist()) == {1}  # ... and not a sample is missing

@@ -17,7 +17,7 @@ import logging
 import math
 import threading
 import wave
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
 STALL_TIMEOUT_S = 2.0  # a mic that delivers nothing for this long is treated as gone
-MAX_QUEUED_FRAMES = 200  # ~6 s: beyond that the pipeline is stuck and old audio is dropped, with a warning
+# The loop can lag behind the microphone (a slow VAD, a busy CPU). Audio is never dropped inside an utterance:
+LAG_NOTICE_FRAMES = 100  # ~3 s waiting: the user is told that transcripts come late (nothing is lost)
+MAX_BACKLOG_FRAMES = 18_750  # ~10 min (19 MB): the pipeline is stuck; audio outside an utterance is dropped
 
 
 class AudioSourceError(RuntimeError):
@@ -183,10 +185,15 @@ def _find_device(audio: Any, wanted: str | int | None) -> dict[str, Any]:
 class MicSource:
     """The microphone through PyAudio, chosen by name or index; 16 kHz if the device allows, else resampled."""
 
-    def __init__(self, device: str | int | None = None) -> None:
+    def __init__(self, device: str | int | None = None, *, in_utterance: Callable[[], bool] = lambda: False,
+                 on_lag: Callable[[str, str], None] | None = None) -> None:
         self.device = device
         self.description = f"microphone {device!r}" if device is not None else "default microphone"
         self.finite = False
+        self._in_utterance = in_utterance  # audio waiting while this is true is never dropped
+        self._on_lag = on_lag or (lambda level, message: log.warning("%s", message))  # (level, message)
+        self._lagging = False
+        self._dropped = 0
 
     def _open(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[bytes]) -> tuple[Any, Any, int]:
         """Open the device (blocking; run in a worker thread). Returns (pyaudio, stream, rate)."""
@@ -209,7 +216,7 @@ class MicSource:
             def on_audio(data: bytes | None, count: int, timing: Any, status: int) -> tuple[None, int]:
                 # PyAudio's thread: copy and hand over; nothing else happens here.
                 if data:
-                    loop.call_soon_threadsafe(_put_dropping_oldest, queue, bytes(data))
+                    loop.call_soon_threadsafe(self._take, queue, bytes(data))
                 return None, pyaudio.paContinue
 
             stream = audio.open(format=pyaudio.paInt16, channels=1, rate=rate, input=True,
@@ -242,6 +249,23 @@ class MicSource:
         threading.Thread(target=work, name="mic-open", daemon=True).start()
         return future
 
+    def _take(self, queue: asyncio.Queue[bytes], data: bytes) -> None:
+        """Queue one callback's audio (on the loop thread); say so when the loop lags behind the microphone."""
+        waiting = queue.qsize()
+        if waiting >= MAX_BACKLOG_FRAMES and not self._in_utterance():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                queue.get_nowait()
+            self._dropped += 1
+            if self._dropped == 1:
+                self._on_lag("error", f"the computer has not kept up with {self.description} for "
+                                      f"{waiting * FRAME_S / 60:.0f} min; audio outside speech is being dropped")
+        elif waiting >= LAG_NOTICE_FRAMES and not self._lagging:
+            self._lagging = True
+            self._on_lag("warning", f"the computer is not keeping up with {self.description}: "
+                                    f"{waiting * FRAME_S:.0f} s of audio waiting; nothing is lost, "
+                                    "transcripts come late")
+        queue.put_nowait(data)
+
     async def frames(self) -> AsyncIterator[np.ndarray]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[bytes] = asyncio.Queue()
@@ -260,18 +284,15 @@ class MicSource:
                     data = await asyncio.wait_for(queue.get(), STALL_TIMEOUT_S)
                 except TimeoutError as error:
                     raise MicrophoneError(f"{self.description} stopped delivering audio (unplugged?)") from error
+                if self._lagging and queue.empty():
+                    self._lagging, self._dropped = False, 0
+                    self._on_lag("info", f"caught up with {self.description}")
                 for frame in reblocker.push(_to_mono(data, 1)):
                     yield frame
         finally:
             await asyncio.to_thread(_close_stream, audio, stream)
 
 
-def _put_dropping_oldest(queue: asyncio.Queue[bytes], data: bytes) -> None:
-    if queue.qsize() >= MAX_QUEUED_FRAMES:
-        with contextlib.suppress(asyncio.QueueEmpty):
-            queue.get_nowait()
-        log.warning("audio queue full: the pipeline is not keeping up, oldest audio dropped")
-    queue.put_nowait(data)
 
 
 def _close_when_opened(opening: concurrent.futures.Future[tuple[Any, Any, int]]) -> None:

@@ -161,7 +161,8 @@ class Capture:
             return self._source_override
         if self._config.input_wav:
             return WavSource(self._config.input_wav, fast=self._config.fast)
-        return MicSource(self._config.input_device)
+        return MicSource(self._config.input_device, in_utterance=lambda: self._segmenter.is_open,
+                         on_lag=lambda level, message: self._hub.notice(level, message, code="capture"))
 
     async def _pump(self) -> None:
         """Feed frames from the source until it ends, retrying a failing microphone every few seconds."""
