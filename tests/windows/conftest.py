@@ -27,6 +27,9 @@ PHRASES = {
     "accents": "Café déjà vu, naïve Zoë.",
     "cjk": "你好，世界。今天天气很好",
     "astral": "Party 🎉 time 𝄞 and 😀",
+    "add": "add",
+    # 150 characters ending in emoji (153 UTF-16 units): the final that made the tray quit (issue 10).
+    "long_emoji": ("This is a long final that goes on and on " * 4)[:146] + " 🎉😀🎉",
 }
 """What the stand-in server "hears" in each noise burst: the words the lane checks in Notepad."""
 

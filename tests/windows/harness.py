@@ -170,6 +170,12 @@ def xdotool(display: str, *args: str) -> None:
     subprocess.run(["xdotool", *args], env={**os.environ, "DISPLAY": display}, check=True, timeout=30)
 
 
+def _trace() -> dict[str, str]:
+    """WINE_LANE_TRACE=SECONDS: the app under test dumps every thread's stack after that long (debugging)."""
+    seconds = os.environ.get("WINE_LANE_TRACE")
+    return {"WINE_LANE_TRACE": seconds} if seconds else {}
+
+
 def focus_notepad(display: str) -> None:
     """The user clicks into Notepad's text: X focus, which Wine turns into its foreground window and focus."""
     env = {**os.environ, "DISPLAY": display}
@@ -201,7 +207,7 @@ class TrayProcess:
                                encoding="utf-8")
         output = workdir / "tray-output.txt"
         process = lane.start(["-m", "tray_client", "--config", win_path(config_file), *(extra_args or [])],
-                             windowless=windowless, env={"WINE_LANE_CONTROL": win_path(control)},
+                             windowless=windowless, env={"WINE_LANE_CONTROL": win_path(control), **_trace()},
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         copy_to_file(process, output)
         return cls(lane=lane, control=control, config_file=config_file, process=process, output=output)
@@ -226,14 +232,30 @@ class TrayProcess:
     def menus(self) -> list[list[dict[str, Any]]]:
         return [entry["items"] for entry in self.entries() if entry["kind"] == "menu"]
 
+    def menus_closed(self) -> int:
+        return sum(entry["kind"] == "menu_closed" for entry in self.entries())
+
+    def wait_connected(self, timeout: float = 60.0) -> None:
+        """Until the app's link has connected to the server once."""
+        poll(lambda: "connected to ws://" in self.text_output(), timeout, what="the connection to the server")
+
     def say(self, name: str, pcm: bytes) -> None:
         """The user speaks: the stand-in microphone plays `pcm` (16 kHz int16) once."""
         temporary = self.control / f"{name}.tmp"
         temporary.write_bytes(pcm)
         temporary.rename(self.control / f"say-{time.monotonic_ns()}-{name}.pcm")
 
+    def wait_spoken(self, timeout: float = 20.0) -> None:
+        """Until the stand-in microphone has played every phrase given to `say`."""
+        poll(lambda: not [*self.control.glob("say-*.pcm"), *self.control.glob("say-*.playing")], timeout,
+             what="the microphone to play every phrase")
+
+    def wait_hotkeys(self, timeout: float = 60.0) -> None:
+        """Until the app has registered its hotkeys (it logs that line once its keyboard hook runs)."""
+        poll(lambda: "hotkeys registered" in self.text_output(), timeout, what="the hotkeys to be registered")
+
     def text_output(self) -> str:
-        return self.output.read_text(encoding="utf-8", errors="replace")
+        return self.output.read_text(encoding="utf-8", errors="replace") if self.output.exists() else ""
 
     def stop(self, timeout: float = 15.0) -> int | None:
         if self.process.poll() is None:

@@ -164,13 +164,13 @@ def send_keys(events: list[list[Any]]) -> int:
 
 # --- the tray icon, as the shell drives it ----------------------------------------------------------------------
 
-def tray_windows(pid: int) -> list[int]:
-    """pystray's hidden windows (class `<name><id>SystemTrayIcon`) of process `pid`."""
+def tray_windows(pid: int | None = None) -> list[int]:
+    """pystray's hidden windows (class `<name><id>SystemTrayIcon`), of process `pid` or of any."""
     return [hwnd for hwnd in _top_windows()
-            if _window_pid(hwnd) == pid and re.fullmatch(r".*\d+SystemTrayIcon", _class_name(hwnd))]
+            if re.fullmatch(r".*\d+SystemTrayIcon", _class_name(hwnd)) and pid in (None, _window_pid(hwnd))]
 
 
-def tray_click(pid: int, button: str = "left") -> int:
+def tray_click(pid: int | None = None, button: str = "left") -> int:
     """Post the tray callback message the shell sends when the user clicks the icon; returns windows reached."""
     windows = tray_windows(pid)
     message = WM_LBUTTONUP if button == "left" else WM_RBUTTONUP

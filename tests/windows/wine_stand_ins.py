@@ -75,18 +75,23 @@ def _install_mic(control: Path) -> None:
     from dictation_devtools.fake_pyaudio import FakeDevice, FakeHardware
 
     class ScriptedMic(FakeDevice):
-        """Silence, and each say-*.pcm file in the control folder once."""
+        """Silence, and each say-*.pcm file in the control folder once: renamed .playing while it plays, then
+        .played (so a test knows when the user has finished speaking)."""
 
         def read(self, position: int, count: int, rate: int) -> bytes | None:
-            pending = getattr(self, "_pending", b"")
-            if len(pending) < count * 2:
-                for path in sorted(control.glob("say-*.pcm")):
-                    pending += path.read_bytes()
-                    path.rename(path.with_suffix(".played"))
-            if len(pending) < count * 2:
-                pending += bytes(count * 2 - len(pending))
-            self._pending = pending[count * 2:]
-            return pending[: count * 2]
+            wanted = count * 2
+            pending, playing = getattr(self, "_pending", b""), getattr(self, "_playing", None)
+            if not pending and playing is not None:
+                playing.rename(playing.with_suffix(".played"))
+                playing = None
+            if not pending:
+                waiting = sorted(control.glob("say-*.pcm"))
+                if waiting:
+                    playing = waiting[0].rename(waiting[0].with_suffix(".playing"))
+                    pending = playing.read_bytes()
+            chunk = pending[:wanted].ljust(wanted, b"\0")
+            self._pending, self._playing = pending[wanted:], playing
+            return chunk
 
     sys.modules["pyaudio"] = FakeHardware(ScriptedMic("Lane Microphone (Wine)")).module()
 
@@ -193,7 +198,9 @@ def _install_tray_tap(log: Path) -> None:
 
     def track(hmenu: Any, *args: Any) -> int:
         record(log, {"kind": "menu", "items": read_menu(hmenu)})
-        return real_track(hmenu, *args)
+        chosen = real_track(hmenu, *args)
+        record(log, {"kind": "menu_closed", "chosen": int(chosen)})
+        return chosen
 
     win32.Shell_NotifyIcon = notify
     win32.TrackPopupMenuEx = track

@@ -12,3 +12,8 @@ if os.environ.get("WINE_LANE_CONTROL"):
     from tests.windows.wine_stand_ins import install
 
     install(Path(os.environ["WINE_LANE_CONTROL"]))
+
+if os.environ.get("WINE_LANE_TRACE"):
+    import faulthandler
+
+    faulthandler.dump_traceback_later(float(os.environ["WINE_LANE_TRACE"]), repeat=False)
