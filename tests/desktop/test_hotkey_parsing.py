@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tray_client.hotkeys.listener import ChordTracker, HotkeyError, HotkeyListener, parse_hotkey
+from tray_client.hotkeys import ChordTracker, HotkeyError, HotkeyListener, parse_hotkey
 
 
 @pytest.mark.parametrize(

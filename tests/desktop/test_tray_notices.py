@@ -8,7 +8,7 @@ import pytest
 from dictation_devtools.polling import wait_for
 from tests.desktop.tray_harness import start_tray
 from tray_client.events import ClientState
-from tray_client.hotkeys.listener import HotkeyError, HotkeyListener, parse_hotkey
+from tray_client.hotkeys import HotkeyError, HotkeyListener, parse_hotkey
 
 pytestmark = [pytest.mark.desktop]
 

@@ -54,7 +54,7 @@ from typing import Any
 from tray_client.config import ClientConfig, config_path, log_path, save_config
 from tray_client.events import ClientState, Command, FinalText, Notice, PartialText, StateChanged
 from tray_client.history.recorder import RECENT_COUNT, HistoryRecorder, HistorySnapshot, start_recorder
-from tray_client.hotkeys.listener import HotkeyError, HotkeyListener, parse_hotkey
+from tray_client.hotkeys import HotkeyError, HotkeyListener, parse_hotkey
 from tray_client.ui import autostart, diagnostics, tray_x11
 from tray_client.ui.icons import load_state_icon
 from tray_client.ui.notify import Notifier

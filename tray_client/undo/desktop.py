@@ -125,9 +125,9 @@ class KeyWatch:
             self._listener.stop()
             if sys.platform.startswith("linux"):
                 # The same unblocking the hotkey listener needs (pynput's X11 listener waits for a key event).
-                from tray_client.hotkeys.listener import _x11_unblock_listener
+                from tray_client.hotkeys._x11 import unblock_listener
 
-                _x11_unblock_listener(self._listener)
+                unblock_listener(self._listener)
             self._listener.join(timeout=1.0)
             self._listener = None
 
