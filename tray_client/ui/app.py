@@ -6,14 +6,15 @@ Thread map (each thread has one owner and one way in):
     ----------------   -------------------------   ----------------------------   ------------------------------
     main               run_tray                    pystray's event loop           X11/win32 tray events; a click
                                                    (icon.stop from controller)    or menu item posts an intent
-    tray-controller    pystray (its setup thread)  TrayApp._inbox (SimpleQueue)   owns the TrayView, the config,
-                                                                                  sounds and notifications; sends
-                                                                                  Commands to the pipeline; sets
-                                                                                  icon image/title; runs Quit
+    tray-controller    pystray (its setup thread)  TrayApp._inbox (SimpleQueue)   runs TrayController (owns the
+                                                                                  TrayView, config, sounds and
+                                                                                  notifications; sends Commands to
+                                                                                  the pipeline; sets icon image,
+                                                                                  title, menu) and Extras; Quit
     pipeline (asyncio) Pipeline.start()            Pipeline.send / update_settings  mic -> VAD -> server -> typing;
                                                                                   its events are put in _inbox
     PortAudio callback Pipeline (mic source)       -                              audio into the asyncio loop
-    hotkeys            HotkeyListener (pynput)     keyboard events from the OS    posts hotkey intents to _inbox
+    hotkeys            HotkeyListener (pynput)     keyboard events from the OS    posts HotkeyDown/Up to _inbox
     overlay            Overlay.start()             its SimpleQueue (pipeline      owns its own Tk interpreter: the
                                                    listener + controller post)    preview window; Quit closes it
     undo-keys          KeyWatch (pynput)           keyboard events from the OS    marks "the user typed" in the
@@ -24,7 +25,9 @@ Thread map (each thread has one owner and one way in):
                                                    listener stamps and queues)    HistorySnapshot to _inbox
 
 Nothing mutable is shared: the pipeline, the hotkeys and the tray reach the controller only through `_inbox`;
-the controller reaches the pipeline only through its thread-safe commands. The menu reads `TrayView`, an
+the controller reaches the pipeline only through its thread-safe commands. What goes into `_inbox` is typed:
+pipeline events (tray_client.events), history snapshots and intents (tray_client.ui.intents); the controller
+handles each in isolation, so one failing handler never ends the app (see controller.py). The menu reads `TrayView`, an
 immutable snapshot the controller replaces whole. On X11 no connection to the X server is shared either: the
 icon's loop, the controller (through tray_x11) and the hotkey grab each open their own.
 
@@ -39,30 +42,22 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import os
 import queue
-import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from tray_client.config import ClientConfig, config_path, log_path, save_config
-from tray_client.events import ClientState, Command, FinalText, Notice, PartialText, StateChanged
-from tray_client.history.recorder import RECENT_COUNT, HistoryRecorder, HistorySnapshot, start_recorder
+from tray_client.config import ClientConfig
+from tray_client.events import ClientState, Command, FinalText
 from tray_client.hotkeys import HotkeyError, HotkeyListener, parse_hotkey
-from tray_client.ui import autostart, diagnostics, tray_x11
+from tray_client.ui import intents, tray_x11
+from tray_client.ui.controller import HOTKEY_PTT, HOTKEY_TOGGLE, HOTKEY_UNDO, TrayController
+from tray_client.ui.extras import Extras
 from tray_client.ui.icons import load_state_icon
 from tray_client.ui.notify import Notifier
-from tray_client.ui.overlay import Overlay
 from tray_client.ui.sounds import SoundPlayer
-from tray_client.ui.tray import TrayView, build_menu, tooltip
-from tray_client.undo.desktop import KeyWatch, delete_chars, focused_window
-from tray_client.undo.journal import UndoJournal, UndoRefused
+from tray_client.ui.tray import TrayView, build_menu
 
 __all__ = ["QUIT_BUDGET_S", "QUIT_GRACE_S", "QUIT_TEARDOWN_S", "TrayApp", "run_tray"]
 
@@ -77,49 +72,27 @@ QUIT_TEARDOWN_S = 1.0
 QUIT_BUDGET_S = QUIT_GRACE_S + QUIT_TEARDOWN_S
 """The longest Quit takes, from the request to the icon's loop ending."""
 DEVICE_REFRESH_S = 15.0
-"""The microphone menu is re-enumerated this often (and on demand), so plugged-in mics show up."""
+"""The microphone menu is re-enumerated this often (and on demand), so plugged-in mics show up. While the mic
+is open this reads a cached list: PortAudio is never re-initialised under an open stream (audio_source)."""
 
-HOTKEY_PTT = "push_to_talk"
-HOTKEY_TOGGLE = "toggle"
-HOTKEY_UNDO = "undo"
-
-
-@dataclass(frozen=True)
-class _Intent:
-    """A request from the menu, the hotkeys or a signal, handled on the controller thread."""
-
-    name: str
-    value: Any = None
-
-
-_QUIT = _Intent("quit")
-_TICK = _Intent("tick")
+_QUIT = intents.Quit()
 
 
 class TrayApp:
-    """Wires the pipeline, the tray icon, the hotkeys, sounds and notifications (see the thread map above)."""
+    """Wires the pipeline, the tray icon, the hotkeys and the controller (see the thread map above)."""
 
     def __init__(self, config: ClientConfig, pipeline: Any = None) -> None:
         self._config = config
         self._pipeline = pipeline
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()  # SimpleQueue: safe from signal handlers
-        self._view = TrayView(
-            server=config.server, mode=config.mode, output=config.output if config.output != "stdout" else "type",
-            language=config.language, input_device=config.input_device, sounds=config.sounds, overlay=config.overlay,
-            autostart=_safe_autostart_state(),
-        )
         self._sounds = SoundPlayer(enabled=config.sounds)
         self._notifier = Notifier(enabled=config.notifications)
+        self._controller: TrayController | None = None
+        self._extras: Extras | None = None
+        self._initial_view = TrayView(server=config.server, listening=False)
         self._hotkeys: HotkeyListener | None = None
-        self._history: HistoryRecorder | None = None
-        self._undo = UndoJournal()
-        self._key_watch: KeyWatch | None = None
-        self._overlay: Overlay | None = None
-        self._history_entries: tuple[Any, ...] = ()  # the newest history rows (for Diagnostics)
         self._icon: Any = None
         self._icon_loop_ended = threading.Event()
-        self._recording = False  # toggle mode: a TOGGLE_RECORD recording is open
-        self._quit_started: float | None = None
         self.quit_seconds: float | None = None
         """How long the last Quit took, from request to the icon stopping (for the log and the tests)."""
 
@@ -127,61 +100,61 @@ class TrayApp:
 
     def view(self) -> TrayView:
         """The latest snapshot (read by the menu on the main thread)."""
-        return self._view
+        return self._controller.view if self._controller is not None else self._initial_view
 
     def toggle_listening(self) -> None:
-        self._inbox.put(_Intent("toggle_listening"))
+        self._inbox.put(intents.ToggleListening())
 
     def set_mode(self, mode: str) -> None:
-        self._inbox.put(_Intent("setting", ("mode", mode)))
+        self._inbox.put(intents.SetSetting("mode", mode))
 
     def set_output(self, output: str) -> None:
-        self._inbox.put(_Intent("setting", ("output", output)))
+        self._inbox.put(intents.SetSetting("output", output))
 
     def set_language(self, language: str | None) -> None:
-        self._inbox.put(_Intent("setting", ("language", language)))
+        self._inbox.put(intents.SetSetting("language", language))
 
     def set_input_device(self, device: str | None) -> None:
-        self._inbox.put(_Intent("setting", ("input_device", device)))
+        self._inbox.put(intents.SetSetting("input_device", device))
 
     def set_sounds(self, enabled: bool) -> None:
-        self._inbox.put(_Intent("setting", ("sounds", enabled)))
+        self._inbox.put(intents.SetSetting("sounds", enabled))
 
     def set_overlay(self, enabled: bool) -> None:
-        self._inbox.put(_Intent("setting", ("overlay", enabled)))
+        self._inbox.put(intents.SetSetting("overlay", enabled))
 
     def refresh_devices(self) -> None:
-        self._inbox.put(_Intent("refresh_devices"))
+        self._inbox.put(intents.RefreshDevices())
 
     def reconnect(self) -> None:
-        self._inbox.put(_Intent("command", Command.RECONNECT))
+        self._inbox.put(intents.SendCommand(Command.RECONNECT))
 
     def copy_last_transcript(self) -> None:
-        self._inbox.put(_Intent("copy_last"))
+        self._inbox.put(intents.CopyLast())
 
     def undo_last(self) -> None:
-        self._inbox.put(_Intent("undo"))
+        self._inbox.put(intents.UndoLast())
 
     def diagnostics(self) -> None:
-        self._inbox.put(_Intent("diagnostics"))
+        self._inbox.put(intents.ShowDiagnostics())
 
     def copy_text(self, text: str) -> None:
-        self._inbox.put(_Intent("copy_text", text))
+        self._inbox.put(intents.CopyText(text))
 
     def type_text(self, text: str) -> None:
-        self._inbox.put(_Intent("type_text", text))
+        self._inbox.put(intents.TypeText(text))
 
     def open_config(self) -> None:
-        self._inbox.put(_Intent("open_config"))
+        self._inbox.put(intents.OpenConfig())
 
     def open_log(self) -> None:
-        self._inbox.put(_Intent("open_log"))
+        self._inbox.put(intents.OpenLog())
 
     def start_server_wsl(self) -> None:
-        self._inbox.put(_Intent("start_server_wsl"))
+        self._inbox.put(intents.StartServerWsl())
 
     def set_autostart(self, enabled: bool) -> None:
-        self._inbox.put(_Intent("autostart", enabled))
+        self._inbox.put(intents.SetAutostart(enabled))
 
     def quit(self) -> None:
         self._inbox.put(_QUIT)
@@ -198,6 +171,11 @@ class TrayApp:
             self._pipeline = Pipeline(self._config)
         self._icon = pystray.Icon(APP_ID, load_state_icon(ClientState.OFF), "Dictation", build_menu(self))
         self._notifier.icon = self._icon
+        self._controller = TrayController(self._config, self._pipeline, self._icon, self._notifier, self._sounds)
+        self._extras = Extras(self._config, self._pipeline, self._inbox.put, self._notifier.notify,
+                              self._controller.publish, self._controller.open_path)
+        self._controller.extras = self._extras
+        self._controller.add_handlers(self._extras.handlers())
         tray_x11.fix_backend(self._icon)  # before run(): it changes how the icon talks to its loop
         previous = _install_quit_signals(self._inbox)
         controller = None
@@ -216,51 +194,33 @@ class TrayApp:
 
     def _controller_main(self, icon: Any) -> None:
         """The tray-controller thread: start everything, then handle the inbox until Quit."""
+        controller = self._controller
+        assert controller is not None
         try:
             icon.visible = True
-            self._publish()
-            self._start_pipeline()
-            self._set_listening(self._config.start_listening, chime=False)
-            self._start_hotkeys()
-            self._start_key_watch()
-            self._refresh_devices()
+            controller.guarded("showing the icon", controller.publish)
+            extras = self._extras
+            assert extras is not None
+            self._pipeline.subscribe(self._inbox.put)
+            controller.guarded("starting the history and overlay", extras.start_before_pipeline)
+            self._pipeline.start()
+            controller.guarded("starting to listen",
+                               lambda: controller.set_listening(self._config.start_listening, chime=False))
+            controller.guarded("starting the hotkeys", self._start_hotkeys)
+            controller.guarded("watching the keys for undo", extras.start_key_watch)
+            controller.refresh_devices()
             while True:
                 try:
                     message = self._inbox.get(timeout=DEVICE_REFRESH_S)
                 except queue.Empty:
-                    message = _TICK
-                if message is _QUIT or message == _QUIT:
+                    message = intents.Tick()
+                if isinstance(message, intents.Quit):
                     break
-                self._handle(message)
+                controller.handle(message)
         except Exception:
-            log.exception("the tray controller failed; quitting")
+            log.exception("the tray controller could not start; quitting")
         finally:
             self._shutdown()
-
-    def _start_overlay(self) -> None:
-        """The overlay's own thread (see overlay.py); it hears the pipeline directly, partials included."""
-        if self._overlay is None:
-            self._overlay = Overlay()
-            self._overlay.start()
-            self._pipeline.subscribe(self._overlay.post)
-        self._overlay.set_enabled(True)
-
-    def _start_pipeline(self) -> None:
-        if self._config.overlay:
-            self._start_overlay()
-        self._pipeline.subscribe(self._inbox.put)
-        self._history = start_recorder(self._config, self._pipeline, on_snapshot=self._inbox.put)
-        self._history.refresh()
-        self._pipeline.start()
-
-    def _start_key_watch(self) -> None:
-        """Undo needs to know whether the user typed since a final; without the watch it refuses to act."""
-        try:
-            self._key_watch = KeyWatch(self._undo)
-            self._key_watch.start()
-        except Exception as error:
-            self._key_watch = None
-            self._undo.blind(f"the keyboard cannot be watched ({error})")
 
     def _start_hotkeys(self) -> None:
         try:
@@ -271,8 +231,9 @@ class TrayApp:
             }
             self._hotkeys = HotkeyListener(
                 bindings,
-                on_down=lambda name: self._inbox.put(_Intent("hotkey_down", name)),
-                on_up=lambda name: self._inbox.put(_Intent("hotkey_up", name)),
+                on_down=lambda name: self._inbox.put(intents.HotkeyDown(name)),
+                on_up=lambda name: self._inbox.put(intents.HotkeyUp(name)),
+                on_lost=lambda why: self._inbox.put(intents.HotkeysLost(why)),
             )
             self._hotkeys.start()
         except HotkeyError as error:
@@ -282,232 +243,21 @@ class TrayApp:
             self._hotkeys = None
             self._notifier.notify(f"Hotkeys are off: could not watch the keyboard ({error}); use the tray icon")
 
-    # --- the controller's handlers ------------------------------------------------------------------------
-
-    def _handle(self, message: Any) -> None:
-        if isinstance(message, StateChanged):
-            self._on_state(message)
-        elif isinstance(message, FinalText):
-            self._publish(last_text=message.text)
-            if self._pipeline.config.output != "stdout":
-                self._undo.typed(message.typed, focused_window(), time.monotonic())
-        elif isinstance(message, Notice):
-            if message.level in ("warning", "error"):
-                self._notifier.notify(message.message)
-        elif isinstance(message, PartialText):
-            pass  # the tooltip shows finals only: partials change too fast to read there
-        elif isinstance(message, HistorySnapshot):
-            self._publish(recent=tuple(entry.text for entry in message.recent[:RECENT_COUNT]),
-                          today_p50_s=message.today_p50_s, last_latency_s=message.last_latency_s)
-            if self._overlay is not None:
-                self._overlay.latency(message.last_latency_s)
-            self._history_entries = message.recent
-        elif isinstance(message, _Intent):
-            self._on_intent(message)
-
-    def _on_state(self, event: StateChanged) -> None:
-        previous = self._view.state
-        if event.state is not previous:
-            self._icon.icon = load_state_icon(event.state)  # the image first: the title then says it is shown
-        self._publish(state=event.state, detail=event.detail)
-        if event.state is ClientState.ERROR and event.detail and event.state is not previous:
-            self._notifier.notify(event.detail)
-        if event.state is ClientState.DISCONNECTED and previous is not ClientState.DISCONNECTED:
-            self._notifier.notify(f"Cannot reach the server at {self._config.server}; audio is kept and "
-                                  "sent when it is back. Start the server or check the address.")
-        log.info("state %s%s", event.state.value, f" ({event.detail})" if event.detail else "")
-
-    def _on_intent(self, intent: _Intent) -> None:
-        name = intent.name
-        if name == "toggle_listening":
-            self._set_listening(not self._view.listening)
-        elif name == "hotkey_down":
-            self._on_hotkey(intent.value, down=True)
-        elif name == "hotkey_up":
-            self._on_hotkey(intent.value, down=False)
-        elif name == "command":
-            self._pipeline.send(intent.value)
-        elif name == "setting":
-            self._change_setting(*intent.value)
-        elif name in ("refresh_devices", "tick"):
-            self._refresh_devices()
-        elif name == "copy_last":
-            _copy_to_clipboard(self._view.last_text)
-        elif name == "diagnostics":
-            self._start_diagnostics()
-        elif name == "diagnostics_written":
-            self._notifier.notify(f"Diagnostics written to {intent.value}")
-            self._open(intent.value)
-        elif name == "undo":
-            self._undo_last()
-        elif name == "undone":
-            self._undo.done(intent.value)
-        elif name == "copy_text":
-            _copy_to_clipboard(intent.value)
-        elif name == "type_text":
-            self._type_again(intent.value)
-        elif name == "open_config":
-            path = Path(self._config.config_file) if self._config.config_file else config_path()
-            if not path.exists():
-                save_config(self._config, path)
-            self._open(path)
-        elif name == "open_log":
-            self._open(log_path())
-        elif name == "start_server_wsl":
-            self._start_server_wsl()
-        elif name == "autostart":
-            self._set_autostart(bool(intent.value))
-
-    def _start_diagnostics(self) -> None:
-        """Gather and write the report on a short-lived thread (it waits on the network and PortAudio)."""
-        config = self._pipeline.config
-        notes = tuple(f"{name}: {part.failed}" for name, part in (("history", self._history),
-                                                                  ("overlay", self._overlay))
-                      if part is not None and part.failed)
-        entries = self._history_entries
-        if self._config.history_days <= 0:
-            notes += ("history_days = 0: no latencies are kept",)
-
-        def work() -> None:
-            try:
-                path = diagnostics.write_report(log_path().parent, diagnostics.gather(config, entries, notes))
-            except Exception as error:
-                log.exception("diagnostics failed")
-                self._inbox.put(Notice("error", f"Diagnostics could not be written: {error}"))
-                return
-            self._inbox.put(_Intent("diagnostics_written", path))
-
-        threading.Thread(target=work, name="diagnostics", daemon=True).start()
-
-    def _undo_last(self) -> None:
-        """Delete what the last final typed, or say why not (see tray_client.undo.journal)."""
-        plan = self._undo.plan(focused_window())
-        if isinstance(plan, UndoRefused):
-            log.info("undo: %s", plan.reason)
-            self._notifier.notify(plan.reason)
-            return
-
-        def report(done: Any) -> None:  # on the output thread: only post
-            if done.exception() is not None:
-                self._inbox.put(Notice("error", f"Undo failed: {done.exception()}"))
-            else:
-                self._inbox.put(_Intent("undone", plan))
-
-        log.info("undo: deleting %d character(s)", plan.count)
-        self._pipeline.run_output(lambda sink: delete_chars(sink, plan.count)).add_done_callback(report)
-
-    def _type_again(self, text: str) -> None:
-        """Type a Recent entry into the focused window, on the output thread (after any final being typed)."""
-        def report(done: Any) -> None:  # on the output thread: only post
-            if done.exception() is not None:
-                self._inbox.put(Notice("error", f"could not type the entry again ({done.exception()})"))
-
-        self._pipeline.run_output(lambda sink: sink.emit(text)).add_done_callback(report)
-
-    def _set_listening(self, on: bool, *, chime: bool = True) -> None:
-        log.info("listening %s", "on" if on else "off")
-        self._pipeline.send(Command.LISTEN_ON if on else Command.LISTEN_OFF)
-        self._publish(listening=on)
-        if chime:
-            self._sounds.play("start" if on else "stop")
-
-    def _on_hotkey(self, name: str, *, down: bool) -> None:
-        if name == HOTKEY_PTT:
-            self._pipeline.send(Command.PTT_DOWN if down else Command.PTT_UP)
-            self._sounds.play("start" if down else "stop")
-        elif name == HOTKEY_UNDO and not down:
-            # On release: while the keys are down X11's passive grab sends every key, our Backspaces too, to
-            # the grabbing client instead of the focused window.
-            self._undo_last()
-        elif name == HOTKEY_TOGGLE and down:
-            if self._view.mode == "toggle":
-                self._pipeline.send(Command.TOGGLE_RECORD)
-                self._recording = not self._recording
-                self._sounds.play("start" if self._recording else "stop")
-            else:
-                self._set_listening(not self._view.listening)
-
-    def _change_setting(self, key: str, value: Any) -> None:
-        from tray_client.config import replace
-
-        try:
-            self._config = replace(self._config, **{key: value})
-        except ValueError as error:
-            self._notifier.notify(str(error))
-            return
-        if key == "sounds":
-            self._sounds.enabled = bool(value)
-        elif key == "overlay":
-            if value:
-                self._start_overlay()
-            elif self._overlay is not None:
-                self._overlay.set_enabled(False)
-        else:
-            self._pipeline.update_settings(**{key: value})
-        if key == "mode":
-            self._recording = False
-        self._publish(**{key: value})
-        try:
-            save_config(self._config)
-        except OSError as error:
-            log.warning("could not save the setting %s: %s", key, error)
-
-    def _refresh_devices(self) -> None:
-        from tray_client.capture.audio_source import list_input_devices
-
-        try:
-            devices = tuple(list_input_devices())
-        except Exception as error:  # PortAudio can fail while a device is being plugged in
-            log.debug("could not list input devices: %s", error)
-            return
-        if devices != self._view.devices:
-            self._publish(devices=devices)
-            self._icon.update_menu()
-
-    def _set_autostart(self, enabled: bool) -> None:
-        try:
-            autostart.set_enabled(enabled)
-        except autostart.AutostartError as error:
-            self._notifier.notify(str(error))
-        self._publish(autostart=_safe_autostart_state())
-
-    def _start_server_wsl(self) -> None:
-        script = Path(__file__).resolve().parents[2] / "scripts" / "start_server_wsl.ps1"
-        if sys.platform != "win32" or not script.is_file():
-            self._notifier.notify(f"Starting the server in WSL needs Windows and {script}")
-            return
-        subprocess.Popen(
-            ["powershell.exe", "-NoProfile", "-ExecutionPolicy", "Bypass", "-File", str(script)],
-            creationflags=getattr(subprocess, "CREATE_NEW_CONSOLE", 0),
-        )
-
-    def _open(self, path: Path) -> None:
-        if not _open_in_desktop(path):
-            self._notifier.notify(f"Open this file yourself: {path}")
-
-    def _publish(self, **changes: Any) -> None:
-        """Replace the view snapshot and refresh the tooltip (the icon image is set by _on_state)."""
-        self._view = dataclasses.replace(self._view, **changes)
-        if self._icon is not None:
-            self._icon.title = tray_x11.title_for_backend(self._icon, tooltip(self._view))
-
     # --- quitting -------------------------------------------------------------------------------------------
 
     def _shutdown(self) -> None:
         started = time.monotonic()
         if self._hotkeys is not None:
             self._hotkeys.stop()
-        if self._key_watch is not None:
-            self._key_watch.stop()
+        if self._extras is not None:
+            self._extras.stop_keys()
         if self._pipeline is not None:
             report = self._pipeline.shutdown(grace_seconds=QUIT_GRACE_S)
             _log_shutdown_report(report)
             self._drain_finals()
-        if self._history is not None:
-            self._history.close()  # after the pipeline: the finals typed in the grace period are recorded
+        if self._extras is not None:
+            self._extras.close()  # after the pipeline: the finals typed in the grace period are recorded
         self._sounds.close()
-        if self._overlay is not None:
-            self._overlay.close()
         if not self._icon_loop_ended.is_set():
             self._icon.stop()
             tray_x11.wake_event_loop(self._icon, self._icon_loop_ended)
@@ -519,8 +269,8 @@ class TrayApp:
         with contextlib.suppress(queue.Empty):
             while True:
                 message = self._inbox.get_nowait()
-                if isinstance(message, FinalText):
-                    self._view = dataclasses.replace(self._view, last_text=message.text)
+                if isinstance(message, FinalText) and self._controller is not None:
+                    self._controller.view = dataclasses.replace(self._controller.view, last_text=message.text)
 
 
 def _log_shutdown_report(report: Any) -> None:
@@ -532,13 +282,6 @@ def _log_shutdown_report(report: Any) -> None:
                     ", ".join(report.dropped_ids) or "ids unknown")
     else:
         log.info("quit: no utterance was dropped")
-
-
-def _safe_autostart_state() -> bool:
-    try:
-        return autostart.is_enabled()
-    except OSError:
-        return False
 
 
 def _install_quit_signals(inbox: queue.SimpleQueue[Any]) -> dict[int, Any]:
@@ -554,35 +297,6 @@ def _install_quit_signals(inbox: queue.SimpleQueue[Any]) -> dict[int, Any]:
 def _restore_signals(previous: dict[int, Any]) -> None:
     for number, handler in previous.items():
         signal.signal(number, handler)
-
-
-def _open_in_desktop(path: Path) -> bool:
-    """Open a file with the desktop's default application; False when there is no way to."""
-    if not path.exists():
-        return False
-    if sys.platform == "win32":
-        os.startfile(str(path))  # type: ignore[attr-defined]
-        return True
-    opener = "open" if sys.platform == "darwin" else "xdg-open"
-    if shutil.which(opener) is None:
-        return False
-    subprocess.Popen([opener, str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return True
-
-
-def _copy_to_clipboard(text: str) -> None:
-    """Put `text` on the clipboard (the output module's clipboard backends do the platform work)."""
-    if not text:
-        return
-    from tray_client.sinks import typing_backends
-
-    try:
-        if sys.platform == "win32":
-            typing_backends.WindowsClipboardPaster()._set(text)
-        else:
-            typing_backends.X11ClipboardPaster._set(text)
-    except Exception as error:
-        log.warning("could not copy the last transcript: %s", error)
 
 
 def run_tray(config: ClientConfig) -> int:

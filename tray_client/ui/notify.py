@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from tray_client.ui._fit import NOTIFY_MESSAGE_MAX, NOTIFY_TITLE_MAX, shorten
+
 __all__ = ["Notifier"]
 
 log = logging.getLogger(__name__)
@@ -52,7 +54,9 @@ class Notifier:
             return False
         if self.icon is not None and getattr(self.icon, "HAS_NOTIFICATION", False):
             try:
-                self.icon.notify(message, title)
+                # Windows' balloon holds 255 UTF-16 units (see _fit); the log above has the whole message.
+                self.icon.notify(shorten(message, NOTIFY_MESSAGE_MAX, keep="start"),
+                                 shorten(title, NOTIFY_TITLE_MAX, keep="start"))
                 return True
             except Exception:  # a broken notification backend must not take the tray down
                 log.debug("the tray backend could not show a notification", exc_info=True)

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from tray_client.events import ClientState
+from tray_client.ui._fit import TOOLTIP_MAX, fit, shorten, utf16_units
 
 __all__ = [
     "LANGUAGES",
@@ -31,8 +32,6 @@ __all__ = [
     "tooltip",
 ]
 
-TOOLTIP_MAX = 127
-"""Windows keeps 128 UTF-16 units of a tray tooltip, including the terminator; longer text is cut or refused."""
 
 STATE_LABELS = {
     ClientState.OFF: "off",
@@ -99,21 +98,9 @@ class TrayActions(Protocol):
     def quit(self) -> None: ...
 
 
-def shorten(text: str, limit: int, *, keep: str = "end") -> str:
-    """`text` on one line, cut to `limit` characters with an ellipsis.
-
-    `keep="end"` keeps the newest words (a transcript); `keep="start"` keeps the beginning (an error, whose
-    first words say what went wrong)."""
-    flat = " ".join(text.split())
-    if len(flat) <= limit:
-        return flat
-    if limit <= 1:
-        return flat[:limit]
-    return flat[: limit - 1] + "…" if keep == "start" else "…" + flat[-(limit - 1):]
-
-
 def tooltip(view: TrayView, limit: int = TOOLTIP_MAX) -> str:
-    """`Dictation: <state>` with the detail, the server, and the last transcript shortened to fit `limit`."""
+    """`Dictation: <state>` with the detail, the server, and the last transcript shortened to fit `limit`
+    UTF-16 units (what Windows counts; see _fit)."""
     state = STATE_LABELS[view.state]
     if view.detail:
         state = f"{state} ({shorten(view.detail, 48, keep='start')})"
@@ -122,10 +109,10 @@ def tooltip(view: TrayView, limit: int = TOOLTIP_MAX) -> str:
         lines.append(f"Latency: {latency_label(view.last_latency_s)}")
     head = "\n".join(lines)
     if view.last_text:
-        room = limit - len(head) - len("\nLast: “”")
+        room = limit - utf16_units(head) - utf16_units("\nLast: “”")
         if room >= 8:
             head += f"\nLast: “{shorten(view.last_text, room)}”"
-    return head[:limit]
+    return fit(head, limit)
 
 
 def latency_label(seconds: float) -> str:

@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any
 
-from tray_client.sinks.typing_backends import OutputError, StdoutSink
+from tray_client.sinks import OutputError, StdoutSink
 from tray_client.undo.journal import UndoJournal
 
 __all__ = ["KeyWatch", "delete_chars", "focused_window"]

@@ -1,0 +1,136 @@
+"""The tray controller against a stand-in pipeline and icon: typed intents, isolation of failures, what the
+icon may be given (Windows' UTF-16 caps), and when the menu is rebuilt."""
+
+from __future__ import annotations
+
+import typing
+
+import pytest
+
+from tray_client.config import ClientConfig
+from tray_client.events import ClientState, Command, FinalText, Notice, StateChanged
+from tray_client.ui import intents
+from tray_client.ui._desktop import wsl_server_command
+from tray_client.ui._fit import NOTIFY_MESSAGE_MAX, TOOLTIP_MAX, utf16_units
+from tray_client.ui.controller import TrayController
+from tray_client.ui.notify import Notifier
+from tray_client.ui.sounds import SoundPlayer
+
+
+class StandInPipeline:
+    """Records what the controller asks of the pipeline."""
+
+    def __init__(self) -> None:
+        self.sent: list[Command] = []
+        self.settings: list[dict] = []
+
+    def send(self, command: Command) -> None:
+        self.sent.append(command)
+
+    def update_settings(self, **changes: object) -> None:
+        self.settings.append(changes)
+
+
+class Win32LikeIcon:
+    """Behaves like pystray's win32 icon where it matters: ctypes refuses a title or notification that does not
+    fit NOTIFYICONDATAW's WCHAR arrays (szTip[128], szInfo[256], szInfoTitle[64]) with ValueError."""
+
+    HAS_NOTIFICATION = True
+
+    def __init__(self) -> None:
+        self._title = ""
+        self.icon = None
+        self.menu_updates = 0
+        self.notifications: list[tuple[str, str]] = []
+
+    @property
+    def title(self) -> str:
+        return self._title
+
+    @title.setter
+    def title(self, text: str) -> None:
+        if utf16_units(text) >= 128:
+            raise ValueError("string too long")
+        self._title = text
+
+    def update_menu(self) -> None:
+        self.menu_updates += 1
+
+    def notify(self, message: str, title: str) -> None:
+        if utf16_units(message) >= 256 or utf16_units(title) >= 64:
+            raise ValueError("string too long")
+        self.notifications.append((message, title))
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setattr("tray_client.ui.controller._safe_autostart_state", lambda: False)
+    icon = Win32LikeIcon()
+    pipeline = StandInPipeline()
+    config = ClientConfig(config_file=str(tmp_path / "config.toml"))
+    notifier = Notifier(icon, repeat_after_s=0.0)
+    controller = TrayController(config, pipeline, icon, notifier, SoundPlayer(enabled=False),
+                                list_devices=lambda: ["USB Mic"])
+    return controller, icon, pipeline
+
+
+def test_every_intent_type_has_a_handler(app):
+    controller, _, _ = app
+    for intent_type in typing.get_args(intents.Intent):
+        if intent_type is not intents.Quit:  # Quit ends the loop in TrayApp, before the controller
+            assert intent_type in controller._handlers, intent_type
+
+
+def test_a_long_final_ending_in_emoji_fits_the_tooltip(app):
+    controller, icon, _ = app
+    text = "字" * 140 + "🎉🎉"  # 150 characters, more than 128 UTF-16 units
+    controller.handle(FinalText("u1", text))
+    assert controller.view.last_text == text
+    assert 0 < utf16_units(icon.title) <= TOOLTIP_MAX
+    assert icon.title.endswith("🎉🎉”")
+
+
+def test_a_long_notification_is_shortened_not_dropped(app):
+    controller, icon, _ = app
+    message = "the microphone failed: " + "é😀" * 200  # 445 characters
+    controller.handle(Notice("error", message))
+    assert len(icon.notifications) == 1
+    shown, _title = icon.notifications[0]
+    assert utf16_units(shown) <= NOTIFY_MESSAGE_MAX and shown.startswith("the microphone failed: ")
+
+
+def test_a_failing_handler_is_shown_and_the_next_message_is_handled(app, caplog):
+    controller, icon, pipeline = app
+
+    def broken(_intent: object) -> None:
+        raise RuntimeError("the clipboard exploded")
+
+    controller._handlers[intents.CopyLast] = broken
+    controller.handle(intents.CopyLast())
+    controller.handle(intents.ToggleListening())
+    assert pipeline.sent == [Command.LISTEN_ON]
+    assert any("the clipboard exploded" in message for message, _ in icon.notifications)
+    assert "the tray could not handle CopyLast" in caplog.text
+
+
+def test_the_menu_is_rebuilt_when_what_it_shows_changes(app):
+    controller, icon, pipeline = app
+    controller.handle(StateChanged(ClientState.LISTENING))
+    assert icon.menu_updates == 0  # the state is in the icon and tooltip, not the menu
+    controller.handle(intents.ToggleListening())
+    assert icon.menu_updates == 1 and controller.view.listening
+    controller.handle(intents.HotkeyDown("toggle"))  # listening off by the hotkey: the check mark follows
+    assert icon.menu_updates == 2 and not controller.view.listening
+    controller.handle(intents.SetSetting("mode", "ptt"))
+    assert icon.menu_updates == 3 and pipeline.settings == [{"mode": "ptt"}]
+    controller.handle(intents.RefreshDevices())
+    assert icon.menu_updates == 4 and controller.view.devices == ("USB Mic",)
+    controller.handle(intents.RefreshDevices())  # same list: nothing to rebuild
+    assert icon.menu_updates == 4
+
+
+def test_the_wsl_server_window_stays_open_when_the_server_fails(tmp_path):
+    command = wsl_server_command(tmp_path / "start_server_wsl.ps1")
+    assert "-NoExit" in command and command.index("-NoExit") < command.index("-File")

@@ -1,0 +1,160 @@
+"""The tray's features beside dictation itself: history (Recent, latency), undo, the live overlay, diagnostics.
+
+Kept apart from the controller so each stays small; the controller calls in at the few points where these
+features join the dictation flow (a final, the undo hotkey, the overlay setting) and registers `handlers()`.
+Everything here runs on the tray-controller thread, except the short-lived diagnostics thread and the output
+thread jobs, which only post back to the inbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tray_client.config import ClientConfig, log_path
+from tray_client.events import FinalText, Notice
+from tray_client.history.recorder import RECENT_COUNT, HistoryRecorder, HistorySnapshot, start_recorder
+from tray_client.ui import _desktop, diagnostics, intents
+from tray_client.ui.overlay import Overlay
+from tray_client.undo.desktop import KeyWatch, delete_chars, focused_window
+from tray_client.undo.journal import UndoJournal, UndoRefused
+
+__all__ = ["Extras"]
+
+log = logging.getLogger(__name__)
+
+
+class Extras:
+    """History, undo, overlay and diagnostics, driven by the controller (see the module doc)."""
+
+    def __init__(self, config: ClientConfig, pipeline: Any, post: Callable[[Any], None],
+                 notify: Callable[[str], Any], publish: Callable[..., None], open_path: Callable[[Any], None]) -> None:
+        self._config = config
+        self._pipeline = pipeline
+        self._post = post
+        self._notify = notify
+        self._publish = publish
+        self._open = open_path
+        self._history: HistoryRecorder | None = None
+        self._undo = UndoJournal()
+        self._key_watch: KeyWatch | None = None
+        self._overlay: Overlay | None = None
+        self._history_entries: tuple[Any, ...] = ()  # the newest history rows (for Diagnostics)
+
+    def handlers(self) -> dict[type, Callable[[Any], None]]:
+        """The controller's handlers for what these features receive."""
+        return {
+            HistorySnapshot: self._on_history,
+            intents.UndoLast: lambda _i: self.undo_last(),
+            intents.Undone: lambda i: self._undo.done(i.plan),
+            intents.ShowDiagnostics: lambda _i: self._start_diagnostics(),
+            intents.DiagnosticsWritten: self._on_diagnostics_written,
+            intents.CopyText: lambda i: _desktop.copy_to_clipboard(i.text),
+            intents.TypeText: lambda i: self._type_again(i.text),
+        }
+
+    # --- starting and stopping ------------------------------------------------------------------------------
+
+    def start_before_pipeline(self) -> None:
+        """The overlay and the history recorder listen to the pipeline from its first event."""
+        if self._config.overlay:
+            self.set_overlay(True)
+        self._history = start_recorder(self._config, self._pipeline, on_snapshot=self._post)
+        self._history.refresh()
+
+    def start_key_watch(self) -> None:
+        """Undo needs to know whether the user typed since a final; without the watch it refuses to act."""
+        try:
+            self._key_watch = KeyWatch(self._undo)
+            self._key_watch.start()
+        except Exception as error:
+            self._key_watch = None
+            self._undo.blind(f"the keyboard cannot be watched ({error})")
+
+    def stop_keys(self) -> None:
+        if self._key_watch is not None:
+            self._key_watch.stop()
+
+    def close(self) -> None:
+        """After the pipeline stopped: the finals typed in the grace period are recorded."""
+        if self._history is not None:
+            self._history.close()
+        if self._overlay is not None:
+            self._overlay.close()
+
+    # --- joining the dictation flow -------------------------------------------------------------------------
+
+    def on_final(self, event: FinalText) -> None:
+        if self._pipeline.config.output != "stdout":
+            self._undo.typed(event.typed, focused_window(), time.monotonic())
+
+    def set_overlay(self, enabled: bool) -> None:
+        """The overlay's own thread (see overlay.py); it hears the pipeline directly, partials included."""
+        if enabled and self._overlay is None:
+            self._overlay = Overlay()
+            self._overlay.start()
+            self._pipeline.subscribe(self._overlay.post)
+        if self._overlay is not None:
+            self._overlay.set_enabled(enabled)
+
+    def undo_last(self) -> None:
+        """Delete what the last final typed, or say why not (see tray_client.undo.journal)."""
+        plan = self._undo.plan(focused_window())
+        if isinstance(plan, UndoRefused):
+            log.info("undo: %s", plan.reason)
+            self._notify(plan.reason)
+            return
+
+        def report(done: Any) -> None:  # on the output thread: only post
+            if done.exception() is not None:
+                self._post(Notice("error", f"Undo failed: {done.exception()}"))
+            else:
+                self._post(intents.Undone(plan))
+
+        log.info("undo: deleting %d character(s)", plan.count)
+        self._pipeline.run_output(lambda sink: delete_chars(sink, plan.count)).add_done_callback(report)
+
+    # --- handlers -------------------------------------------------------------------------------------------
+
+    def _on_history(self, message: HistorySnapshot) -> None:
+        self._publish(recent=tuple(entry.text for entry in message.recent[:RECENT_COUNT]),
+                      today_p50_s=message.today_p50_s, last_latency_s=message.last_latency_s)
+        if self._overlay is not None:
+            self._overlay.latency(message.last_latency_s)
+        self._history_entries = message.recent
+
+    def _on_diagnostics_written(self, intent: intents.DiagnosticsWritten) -> None:
+        self._notify(f"Diagnostics written to {intent.path}")
+        self._open(intent.path)
+
+    def _start_diagnostics(self) -> None:
+        """Gather and write the report on a short-lived thread (it waits on the network and PortAudio)."""
+        config = self._pipeline.config
+        notes = tuple(f"{name}: {part.failed}" for name, part in (("history", self._history),
+                                                                  ("overlay", self._overlay))
+                      if part is not None and part.failed)
+        entries = self._history_entries
+        if self._config.history_days <= 0:
+            notes += ("history_days = 0: no latencies are kept",)
+
+        def work() -> None:
+            try:
+                path = diagnostics.write_report(log_path().parent, diagnostics.gather(config, entries, notes))
+            except Exception as error:
+                log.exception("diagnostics failed")
+                self._post(Notice("error", f"Diagnostics could not be written: {error}"))
+                return
+            self._post(intents.DiagnosticsWritten(path))
+
+        threading.Thread(target=work, name="diagnostics", daemon=True).start()
+
+    def _type_again(self, text: str) -> None:
+        """Type a Recent entry into the focused window, on the output thread (after any final being typed)."""
+        def report(done: Any) -> None:  # on the output thread: only post
+            if done.exception() is not None:
+                self._post(Notice("error", f"could not type the entry again ({done.exception()})"))
+
+        self._pipeline.run_output(lambda sink: sink.emit(text)).add_done_callback(report)
