@@ -178,7 +178,7 @@ def plumbing_cpu(fixture: Fixture, url: str, silence_s: float, workdir: Path) ->
     from tray_client.capture.vad import SileroVad
     from tray_client.config import ClientConfig
     from tray_client.pipeline import Pipeline
-    from tray_client.sinks.typing_backends import StdoutSink
+    from tray_client.sinks import StdoutSink
 
     real = SileroVad.probability
     SileroVad.probability = lambda self, frame: 0.0  # type: ignore[method-assign,assignment,misc]

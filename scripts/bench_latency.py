@@ -78,7 +78,7 @@ from tray_client.capture.segmenter import FRAME_SAMPLES, SAMPLE_RATE, SegmenterS
 from tray_client.config import ClientConfig
 from tray_client.events import FinalText, PipelineEvent, SpeechSegment
 from tray_client.pipeline import Pipeline
-from tray_client.sinks.typing_backends import StdoutSink, TextSink
+from tray_client.sinks import StdoutSink, TextSink
 
 FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
 TARGET_BEYOND_MS = 30.0
@@ -295,7 +295,7 @@ def run_cli(fixture: Fixture, workdir: Path, *, cost_scale: float, vad: str, min
 def _tk_typer(workdir: Path) -> tuple[TextSink, list[Any]]:
     """The real XdotoolTyper typing into a Tk window on a fresh Xvfb display."""
     from dictation_devtools.desktop import start_display, start_tk_target
-    from tray_client.sinks.typing_backends import XdotoolTyper
+    from tray_client.sinks._x11 import XdotoolTyper
 
     display = start_display()
     os.environ["DISPLAY"] = display.name  # xdotool and the keymap helper read it

@@ -22,7 +22,7 @@ from tray_client._hub import Hub
 from tray_client.capture.segmenter import SAMPLE_RATE
 from tray_client.config import ClientConfig
 from tray_client.events import FinalText, PartialText
-from tray_client.sinks.typing_backends import OutputError, TextSink, make_sink
+from tray_client.sinks import OutputError, TextSink, make_sink
 from tray_client.text.sanitize import sanitize
 from tray_client.text.spacing import Spacer
 

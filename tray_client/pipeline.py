@@ -39,7 +39,7 @@ from tray_client.config import ClientConfig
 from tray_client.delivery import Delivery
 from tray_client.events import ClientState, Command, PipelineEvent, StateChanged
 from tray_client.link.driver import Link, LinkSettings, LinkStatus
-from tray_client.sinks.typing_backends import OutputError, TextSink
+from tray_client.sinks import OutputError, TextSink
 from tray_client.state import Facts, derive_state
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from tests.client.protocol_server import ProtocolServer, phrase_transcriber
 from tests.client.test_pipeline import Events, wav_config
 from tray_client.events import FinalText
 from tray_client.pipeline import Pipeline
-from tray_client.sinks.typing_backends import OutputError
+from tray_client.sinks import OutputError
 
 
 def test_output_jobs_run_on_the_output_thread_after_the_finals_and_finals_carry_what_was_typed(

@@ -12,7 +12,8 @@ from tests.client.protocol_server import ProtocolServer, phrase_transcriber
 from tray_client.config import ClientConfig
 from tray_client.events import FinalText, Notice
 from tray_client.pipeline import Pipeline
-from tray_client.sinks.typing_backends import XdotoolTyper, set_clipboard
+from tray_client.sinks import set_clipboard
+from tray_client.sinks._x11 import XdotoolTyper
 from tray_client.text.sanitize import sanitize
 from tray_client.text.spacing import Spacer
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tray_client.sinks.typing_backends import XdotoolTyper
+from tray_client.sinks._x11 import XdotoolTyper
 from tray_client.sinks.x11_keymap import SETTLE_S, SpareKeycodes, keysym_for
 
 pytestmark = pytest.mark.desktop

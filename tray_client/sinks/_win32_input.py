@@ -1,0 +1,181 @@
+"""Windows keyboard input: SendInput with KEYEVENTF_UNICODE, the modifier state, and the UIPI check.
+
+Why KEYEVENTF_UNICODE for every character: a virtual key (what pynput sends for any character on the current
+layout, through VkKeyScan) is layout-dependent and goes through the IME. With a Chinese, Japanese or Korean IME
+on, "a" starts a composition; on AZERTY or Russian layouts the key means another character. A KEYEVENTF_UNICODE
+event (VK_PACKET) carries the UTF-16 unit itself: the window gets exactly that character. Characters outside the
+BMP go as their two surrogates (both downs, then both ups, as pynput does and as Wine showed exact for emoji).
+A newline is sent as VK_RETURN, and only where the text has one (a dictated "new line"); other control
+characters are never sent. Ctrl+V uses VK 0x56, the V key on every layout (letters A-Z have fixed VKs).
+
+Why the integrity check (UIPI): SendInput into a window of a process with a higher integrity level (an app run
+as administrator) is dropped silently: "neither GetLastError nor the return value will indicate the failure
+was caused by UIPI blocking" (SendInput docs). So before typing we compare the foreground window's process
+integrity level with ours, and if it is higher, we do not type.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+from collections.abc import Callable, Iterable
+from ctypes import wintypes
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+__all__ = ["KeyEvent", "SendInputKeyboard", "foreground_is_elevated", "is_elevated_target", "key_events",
+           "paste_events"]
+
+KEYEVENTF_KEYUP = 0x0002
+KEYEVENTF_UNICODE = 0x0004
+VK_RETURN, VK_CONTROL, VK_V = 0x0D, 0x11, 0x56
+SCAN_RETURN, SCAN_CONTROL, SCAN_V = 0x1C, 0x1D, 0x2F
+SECURITY_MANDATORY_HIGH_RID = 0x3000
+EVENTS_PER_CALL = 64
+"""Key events per SendInput call: one call is never interleaved with the user's own input."""
+
+KeyEvent = tuple[int, int, int]
+"""(wVk, wScan, dwFlags) of one KEYBDINPUT."""
+
+
+def key_events(text: str) -> list[KeyEvent]:
+    """The KEYBDINPUT events that type `text` exactly, on any layout and with any IME (see the module doc)."""
+    events: list[KeyEvent] = []
+    for char in text:
+        if char == "\n":
+            events += [(VK_RETURN, SCAN_RETURN, 0), (VK_RETURN, SCAN_RETURN, KEYEVENTF_KEYUP)]
+            continue
+        if ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0:
+            continue  # never type a control character the user did not dictate
+        data = char.encode("utf-16-le")
+        units = [int.from_bytes(data[i:i + 2], "little") for i in range(0, len(data), 2)]
+        events += [(0, unit, KEYEVENTF_UNICODE) for unit in units]
+        events += [(0, unit, KEYEVENTF_UNICODE | KEYEVENTF_KEYUP) for unit in units]
+    return events
+
+
+def paste_events() -> list[KeyEvent]:
+    """Ctrl+V by virtual key 0x56, so it pastes on every layout (a Unicode "v" would not be a shortcut)."""
+    return [(VK_CONTROL, SCAN_CONTROL, 0), (VK_V, SCAN_V, 0), (VK_V, SCAN_V, KEYEVENTF_KEYUP),
+            (VK_CONTROL, SCAN_CONTROL, KEYEVENTF_KEYUP)]
+
+
+def is_elevated_target(target_rid: int | None, own_rid: int) -> bool:
+    """Whether UIPI blocks our input to a process of integrity `target_rid` (None: we may not even query it,
+    which for a normal user's process means it runs elevated)."""
+    if target_rid is None:
+        return own_rid < SECURITY_MANDATORY_HIGH_RID
+    return target_rid > own_rid
+
+
+class _KEYBDINPUT(ctypes.Structure):
+    _fields_ = [("wVk", wintypes.WORD), ("wScan", wintypes.WORD), ("dwFlags", wintypes.DWORD),
+                ("time", wintypes.DWORD), ("dwExtraInfo", ctypes.c_size_t)]
+
+
+class _MOUSEINPUT(ctypes.Structure):  # only for the union's size: INPUT is 40 bytes on x64 because of it
+    _fields_ = [("dx", wintypes.LONG), ("dy", wintypes.LONG), ("mouseData", wintypes.DWORD),
+                ("dwFlags", wintypes.DWORD), ("time", wintypes.DWORD), ("dwExtraInfo", ctypes.c_size_t)]
+
+
+class _INPUTUNION(ctypes.Union):
+    _fields_ = [("ki", _KEYBDINPUT), ("mi", _MOUSEINPUT)]
+
+
+class _INPUT(ctypes.Structure):
+    _fields_ = [("type", wintypes.DWORD), ("union", _INPUTUNION)]
+
+
+_INPUT_KEYBOARD = 1
+_MODIFIER_VKS = {"shift": (0xA0, 0xA1), "ctrl": (0xA2, 0xA3), "alt": (0xA4, 0xA5), "cmd": (0x5B, 0x5C)}
+
+
+class SendInputKeyboard:
+    """The few user32 calls typing needs: SendInput, GetAsyncKeyState and the foreground window's integrity."""
+
+    def __init__(self, user32: Any = None) -> None:
+        self._user32 = user32 or ctypes.WinDLL("user32", use_last_error=True)  # type: ignore[attr-defined]
+
+    def send(self, events: Iterable[KeyEvent]) -> None:
+        """Send the events in batches; raise OutputError when Windows refused some (blocked input)."""
+        from tray_client.sinks.base import OutputError
+
+        batch = list(events)
+        for start in range(0, len(batch), EVENTS_PER_CALL):
+            chunk = batch[start:start + EVENTS_PER_CALL]
+            inputs = (_INPUT * len(chunk))(*[
+                _INPUT(_INPUT_KEYBOARD, _INPUTUNION(ki=_KEYBDINPUT(vk, scan, flags, 0, 0)))
+                for vk, scan, flags in chunk
+            ])
+            sent = self._user32.SendInput(len(chunk), inputs, ctypes.sizeof(_INPUT))
+            if sent != len(chunk):
+                raise OutputError(f"Windows accepted {sent} of {len(chunk)} key events (error "
+                                  f"{ctypes.get_last_error()}); another program may be blocking input")
+
+    def held_modifiers(self) -> frozenset[str]:
+        """The modifiers the user holds now (GetAsyncKeyState's high bit)."""
+        state: Callable[[int], int] = self._user32.GetAsyncKeyState
+        return frozenset(name for name, vks in _MODIFIER_VKS.items() if any(state(vk) & 0x8000 for vk in vks))
+
+
+def foreground_is_elevated() -> bool:
+    """Whether the foreground window belongs to a process with a higher integrity level than ours (UIPI)."""
+    user32 = ctypes.WinDLL("user32", use_last_error=True)  # type: ignore[attr-defined]
+    kernel32 = _kernel32()
+    user32.GetForegroundWindow.restype = wintypes.HWND
+    user32.GetWindowThreadProcessId.argtypes = [wintypes.HWND, ctypes.POINTER(wintypes.DWORD)]
+    hwnd = user32.GetForegroundWindow()
+    if not hwnd:
+        return False
+    pid = wintypes.DWORD()
+    user32.GetWindowThreadProcessId(hwnd, ctypes.byref(pid))
+    own = _integrity_rid(kernel32.GetCurrentProcess())
+    if own is None:
+        return False
+    process_query_limited_information = 0x1000
+    handle = kernel32.OpenProcess(process_query_limited_information, False, pid.value)
+    if not handle:
+        return is_elevated_target(None, own) if ctypes.get_last_error() == 5 else False  # 5: access denied
+    try:
+        return is_elevated_target(_integrity_rid(handle), own)
+    finally:
+        kernel32.CloseHandle(handle)
+
+
+def _integrity_rid(process: Any) -> int | None:
+    """The mandatory integrity level RID of a process's token (0x2000 medium, 0x3000 high), None if denied."""
+    advapi32 = ctypes.WinDLL("advapi32", use_last_error=True)  # type: ignore[attr-defined]
+    kernel32 = _kernel32()
+    advapi32.OpenProcessToken.argtypes = [wintypes.HANDLE, wintypes.DWORD, ctypes.POINTER(wintypes.HANDLE)]
+    advapi32.GetTokenInformation.argtypes = [wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p, wintypes.DWORD,
+                                             ctypes.POINTER(wintypes.DWORD)]
+    advapi32.GetSidSubAuthorityCount.argtypes = [ctypes.c_void_p]
+    advapi32.GetSidSubAuthority.argtypes = [ctypes.c_void_p, wintypes.DWORD]
+    token = wintypes.HANDLE()
+    token_query, token_integrity_level = 0x0008, 25
+    if not advapi32.OpenProcessToken(process, token_query, ctypes.byref(token)):
+        return None
+    try:
+        size = wintypes.DWORD()
+        advapi32.GetTokenInformation(token, token_integrity_level, None, 0, ctypes.byref(size))
+        buffer = ctypes.create_string_buffer(size.value)
+        if not advapi32.GetTokenInformation(token, token_integrity_level, buffer, size, ctypes.byref(size)):
+            return None
+        sid = ctypes.cast(buffer, ctypes.POINTER(ctypes.c_void_p))[0]  # TOKEN_MANDATORY_LABEL.Label.Sid
+        advapi32.GetSidSubAuthorityCount.restype = ctypes.POINTER(ctypes.c_ubyte)
+        advapi32.GetSidSubAuthority.restype = ctypes.POINTER(wintypes.DWORD)
+        count = advapi32.GetSidSubAuthorityCount(ctypes.c_void_p(sid)).contents.value
+        return int(advapi32.GetSidSubAuthority(ctypes.c_void_p(sid), count - 1).contents.value)
+    finally:
+        kernel32.CloseHandle(token)
+
+
+def _kernel32() -> Any:
+    """kernel32 with the handle-returning functions typed (an untyped HANDLE is cut to 32 bits on x64)."""
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    kernel32.GetCurrentProcess.restype = wintypes.HANDLE
+    kernel32.OpenProcess.restype = wintypes.HANDLE
+    kernel32.OpenProcess.argtypes = [wintypes.DWORD, wintypes.BOOL, wintypes.DWORD]
+    kernel32.CloseHandle.argtypes = [wintypes.HANDLE]
+    return kernel32
