@@ -13,6 +13,7 @@ from tray_client.ui import intents
 from tray_client.ui._desktop import wsl_server_command
 from tray_client.ui._fit import NOTIFY_MESSAGE_MAX, TOOLTIP_MAX, utf16_units
 from tray_client.ui.controller import TrayController
+from tray_client.ui.extras import Extras
 from tray_client.ui.notify import Notifier
 from tray_client.ui.sounds import SoundPlayer
 
@@ -77,7 +78,8 @@ def app(tmp_path, monkeypatch):
 
 
 def test_every_intent_type_has_a_handler(app):
-    controller, _, _ = app
+    controller, _, pipeline = app
+    controller.add_handlers(Extras(controller.config, pipeline, print, print, controller.publish, print).handlers())
     for intent_type in typing.get_args(intents.Intent):
         if intent_type is not intents.Quit:  # Quit ends the loop in TrayApp, before the controller
             assert intent_type in controller._handlers, intent_type

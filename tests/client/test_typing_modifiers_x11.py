@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from tests.support.desktop import wait_for
+from dictation_devtools.polling import wait_for
 from tray_client.hotkeys import HotkeyListener, parse_hotkey
 from tray_client.sinks._x11 import XdotoolTyper
 

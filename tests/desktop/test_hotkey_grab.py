@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.desktop import wait_for
+from dictation_devtools.polling import wait_for
 from tray_client.hotkeys import HotkeyError, HotkeyListener, parse_hotkey
 from tray_client.hotkeys._x11 import unblock_listener
 
