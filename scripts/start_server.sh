@@ -1,15 +1,49 @@
 #!/usr/bin/env bash
-# Start the ASR server on Linux or inside WSL2: create/update its own venv, install .[server] (Qwen3-ASR on vLLM),
-# check the GPU, size vLLM's GPU memory from the model and --max-sessions, print the URL for Windows, and run
-#   python -m asr_server <your arguments>
-# Usage: bash scripts/start_server.sh [--model Qwen/Qwen3-ASR-1.7B] [--max-sessions 8] [any asr_server flag...]
-# Env: SERVER_VENV (default .venv-server), PYTHON (default python3), SKIP_INSTALL=1 to skip pip.
+# Start the ASR service on Linux or inside WSL2: the engine (vLLM's OpenAI-compatible server, through the official
+# `qwen-asr-serve`, with priority scheduling and CUDA graphs), then asr_server in front of it.
+#
+#   bash scripts/start_server.sh [--gpus N] [--engine-port 8000] [--model Qwen/Qwen3-ASR-1.7B] [asr_server flags...]
+#
+# - creates/updates its own venv and installs .[server] (qwen-asr[vllm]); when the repository lives on a Windows
+#   drive (/mnt/c/...), the venv goes in the Linux home directory instead, because a venv on /mnt is very slow;
+# - checks the GPUs, sizes vLLM's GPU memory from the model and --max-sessions, starts the engine, waits for its
+#   /health, then starts asr_server with --engine-url pointing at it, and prints the URL for Windows;
+# - --gpus N: one engine over N GPUs (vLLM data parallel, --data-parallel-size N): one URL, N replicas;
+# - --engine-url URL: use an engine that is already running (another machine, or a router in front of replicas)
+#   and start only asr_server;
+# - --backend transformers: no engine; asr_server runs the model itself (CPU, or a GPU without vLLM).
+# Ctrl+C stops both; if either one dies, the other is stopped too and the script exits with an error.
+#
+# Env: SERVER_VENV (venv path), PYTHON (default python3), SKIP_INSTALL=1 (no pip), ENGINE_CMD (default
+# "$VENV/bin/qwen-asr-serve"), ENGINE_ARGS (more engine flags), ENGINE_WAIT_SECONDS (default 1200: the first
+# start downloads the model).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-VENV=${SERVER_VENV:-.venv-server}
-args=("$@")
+case "$(pwd -P)" in
+  /mnt/*) default_venv="$HOME/.venvs/qwen-dictation-server" ;;
+  *) default_venv=".venv-server" ;;
+esac
+VENV=${SERVER_VENV:-$default_venv}
+
+# Launcher flags (not asr_server's): taken out of the arguments.
+gpus=1
+engine_port=8000
+args=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --gpus) gpus=${2:?--gpus needs a number}; shift 2 ;;
+    --gpus=*) gpus=${1#*=}; shift ;;
+    --engine-port) engine_port=${2:?--engine-port needs a port}; shift 2 ;;
+    --engine-port=*) engine_port=${1#*=}; shift ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+if ! [[ "$gpus" =~ ^[1-9][0-9]*$ ]]; then
+  echo "error: --gpus $gpus: give the number of GPUs to use (1 or more)" >&2
+  exit 2
+fi
 
 arg_value() {  # the value of flag $1 in the arguments, or $2
   local flag=$1 default=$2 i
@@ -30,9 +64,12 @@ host=$(arg_value --host 127.0.0.1)
 port=$(arg_value --port 8765)
 sessions=$(arg_value --max-sessions 8)
 model_len=$(arg_value --max-model-len 4096)
+engine_url=$(arg_value --engine-url "")
 
+echo "== venv: $VENV"
 if [[ ! -x "$VENV/bin/python" ]]; then
   echo "== creating $VENV"
+  mkdir -p "$(dirname "$VENV")"
   "$PYTHON" -m venv "$VENV"
 fi
 stamp="$VENV/.installed-$(sha1sum pyproject.toml | cut -c1-12)"
@@ -43,32 +80,98 @@ if [[ "${SKIP_INSTALL:-0}" != 1 && ! -f "$stamp" ]]; then
   touch "$stamp"
 fi
 
-if [[ "$backend" == "vllm" ]]; then
-  if ! command -v nvidia-smi >/dev/null 2>&1; then
-    echo "error: nvidia-smi not found: install the NVIDIA driver (on WSL2, the Windows driver with WSL support)," >&2
-    echo "       or run on the CPU with --backend transformers --device cpu (slow)" >&2
-    exit 1
+print_urls() {
+  echo "== from Windows, connect the tray app to:"
+  if [[ "$host" == "127.0.0.1" || "$host" == "localhost" ]]; then
+    echo "   ws://127.0.0.1:$port   (WSL2 forwards localhost to Windows)"
+  else
+    for ip in $(hostname -I 2>/dev/null); do echo "   ws://$ip:$port   (with the token you set)"; done
   fi
-  read -r total free < <(nvidia-smi --query-gpu=memory.total,memory.free --format=csv,noheader,nounits \
-    | head -n1 | tr -d ' ' | tr ',' ' ')
-  echo "== GPU: $(nvidia-smi --query-gpu=name --format=csv,noheader | head -n1)"
-  if [[ "$(arg_value --gpu-memory-utilization "")" == "" ]]; then
-    set +e
-    budget=$("$VENV/bin/python" -m asr_server.gpu_budget --model "$model" --max-sessions "$sessions" \
-      --max-model-len "$model_len" --total-mib "$total" --free-mib "$free")
-    status=$?
-    set -e
-    echo "$budget" | grep -v '^GPU_MEMORY_UTILIZATION='
-    if [[ $status -ne 0 ]]; then exit 1; fi
-    args+=(--gpu-memory-utilization "$(echo "$budget" | sed -n 's/^GPU_MEMORY_UTILIZATION=//p')")
-  fi
+  echo "== apps with an OpenAI-compatible transcription URL: http://127.0.0.1:$port/v1"
+  echo "== health: curl http://127.0.0.1:$port/healthz"
+}
+
+if [[ "$backend" != "vllm" || -n "$engine_url" ]]; then
+  # No engine to start: the transformers backend runs in asr_server, or the engine runs elsewhere.
+  print_urls
+  exec "$VENV/bin/python" -m asr_server "${args[@]}"
 fi
 
-echo "== from Windows, connect the tray app to:"
-if [[ "$host" == "127.0.0.1" || "$host" == "localhost" ]]; then
-  echo "   ws://127.0.0.1:$port   (WSL2 forwards localhost to Windows)"
-else
-  for ip in $(hostname -I 2>/dev/null); do echo "   ws://$ip:$port   (with the token you set)"; done
+if ! command -v nvidia-smi >/dev/null 2>&1; then
+  echo "error: nvidia-smi not found: install the NVIDIA driver (on WSL2, the Windows driver with WSL support)," >&2
+  echo "       or run on the CPU with --backend transformers --device cpu (slow)" >&2
+  exit 1
 fi
-echo "== health: curl http://127.0.0.1:$port/healthz"
-exec "$VENV/bin/python" -m asr_server "${args[@]}"
+found=$(nvidia-smi --query-gpu=name --format=csv,noheader | grep -c . || true)
+if [[ "$found" -lt "$gpus" ]]; then
+  echo "error: --gpus $gpus but nvidia-smi shows $found GPU(s); use --gpus $found or fewer" >&2
+  exit 1
+fi
+read -r total free < <(nvidia-smi --query-gpu=memory.total,memory.free --format=csv,noheader,nounits \
+  | head -n1 | tr -d ' ' | tr ',' ' ')
+echo "== GPU: $(nvidia-smi --query-gpu=name --format=csv,noheader | head -n1) (using $gpus of $found)"
+utilization=$(arg_value --gpu-memory-utilization "")
+if [[ -z "$utilization" ]]; then
+  set +e
+  budget=$("$VENV/bin/python" -m asr_server.gpu_budget --model "$model" --max-sessions "$sessions" \
+    --max-model-len "$model_len" --total-mib "$total" --free-mib "$free")
+  status=$?
+  set -e
+  echo "$budget" | grep -v '^GPU_MEMORY_UTILIZATION='
+  if [[ $status -ne 0 ]]; then exit 1; fi
+  utilization=$(echo "$budget" | sed -n 's/^GPU_MEMORY_UTILIZATION=//p')
+fi
+
+# The engine: priority scheduling (finals before partials), CUDA graphs (vLLM's default: no --enforce-eager),
+# data parallel over the GPUs asked for. It gets its own process group, so stopping it stops its workers too.
+engine=(${ENGINE_CMD:-"$VENV/bin/qwen-asr-serve"} "$model" --host 127.0.0.1 --port "$engine_port"
+  --scheduling-policy priority --gpu-memory-utilization "$utilization" --max-model-len "$model_len")
+if [[ "$gpus" -gt 1 ]]; then engine+=(--data-parallel-size "$gpus"); fi
+# shellcheck disable=SC2206 # ENGINE_ARGS is a list of extra flags, split on spaces on purpose
+engine+=(${ENGINE_ARGS:-})
+echo "== engine: ${engine[*]}"
+setsid "${engine[@]}" &
+engine_pid=$!
+server_pid=""
+
+stop_all() {  # stop both (the engine's whole process group), wait for them
+  trap - INT TERM
+  if [[ -n "$server_pid" ]]; then kill -TERM "$server_pid" 2>/dev/null || true; fi
+  kill -TERM -- "-$engine_pid" 2>/dev/null || kill -TERM "$engine_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap 'echo "== stopping"; stop_all; exit 130' INT TERM
+
+deadline=$((SECONDS + ${ENGINE_WAIT_SECONDS:-1200}))
+echo "== waiting for the engine at http://127.0.0.1:$engine_port/health (the first start downloads the model)"
+until "$VENV/bin/python" -c "import sys, urllib.request
+try: sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:$engine_port/health', timeout=2).status == 200 else 1)
+except Exception: sys.exit(1)"; do
+  if ! kill -0 "$engine_pid" 2>/dev/null; then
+    echo "error: the engine exited before it was ready; its output above says why" >&2
+    stop_all
+    exit 1
+  fi
+  if [[ $SECONDS -ge $deadline ]]; then
+    echo "error: the engine was not ready within ${ENGINE_WAIT_SECONDS:-1200} s; see its output above" >&2
+    stop_all
+    exit 1
+  fi
+  sleep 1
+done
+echo "== engine ready"
+
+print_urls
+"$VENV/bin/python" -m asr_server "${args[@]}" --engine-url "http://127.0.0.1:$engine_port/v1" &
+server_pid=$!
+set +e
+wait -n "$engine_pid" "$server_pid"
+status=$?
+set -e
+if kill -0 "$engine_pid" 2>/dev/null; then
+  echo "error: asr_server exited (status $status); stopping the engine" >&2
+else
+  echo "error: the engine exited (status $status); stopping asr_server" >&2
+fi
+stop_all
+exit $((status == 0 ? 1 : status))

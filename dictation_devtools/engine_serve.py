@@ -1,0 +1,56 @@
+"""`vllm serve` / `qwen-asr-serve` stood in as a process: the fake engine (fake_engine.py) behind the same CLI.
+
+    python -m dictation_devtools.engine_serve MODEL --port 8000 --scheduling-policy priority [vllm flags...]
+
+For tests of scripts/start_server.sh (ENGINE_CMD points here) and for benchmarks (`--modelled` serves the
+modelled continuous-batching engine of modelled_engine.py with the H200-fitted costs). vLLM flags it does not
+model are accepted and ignored; with FAKE_ENGINE_RECORD=FILE it writes its pid and argv there as JSON, so a test
+can check what the launcher passed and kill the engine as a crash would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    args_in = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="engine_serve", description=__doc__)
+    parser.add_argument("model")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--scheduling-policy", default="fcfs")
+    parser.add_argument("--modelled", action="store_true", help="the modelled continuous-batching engine")
+    parser.add_argument("--max-num-seqs", type=int, default=256)
+    args, _ignored = parser.parse_known_args(args_in)
+    record = os.environ.get("FAKE_ENGINE_RECORD")
+    if record:
+        Path(record).write_text(json.dumps({"pid": os.getpid(), "argv": args_in}))
+    priority = args.scheduling_policy == "priority"
+    if args.modelled:
+        from dictation_devtools.modelled_engine import ModelledEngine
+
+        engine = ModelledEngine(args.model, priority_scheduling=priority, port=args.port,
+                                max_running=args.max_num_seqs)
+    else:
+        from dictation_devtools.fake_engine import FakeEngine
+
+        engine = FakeEngine(args.model, priority_scheduling=priority, port=args.port)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    engine.start()
+    print(f"fake engine serving {args.model} on http://127.0.0.1:{engine.port}/v1", flush=True)
+    stop.wait()
+    engine.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
