@@ -17,7 +17,11 @@ What it reports, per VAD runtime and kind of silence:
 
 Targets (reported, never enforced): silence <= 3 % of one core; RSS <= 250 MB with torch, <= 120 MB with ONNX.
 
+- The live preview overlay (tray only): CPU and RSS it adds, hidden at idle and while speaking (2 partials/s),
+  in a fresh interpreter on Xvfb; and the history's write time per row (INSERT + commit, WAL).
+
 Usage: python scripts/bench_client.py [--quick] [--silence-s 60] [--vads torch,onnx] [--variants noise,zero]
+       python scripts/bench_client.py --only-ui [--quick]   # just the overlay and history figures
 Ends with one JSON line of the figures.
 """
 
@@ -235,13 +239,104 @@ def measure_baselines() -> dict[str, float]:
     return results
 
 
+OVERLAY_CHILD = """
+import json, sys, threading, time
+from tray_client.events import ClientState, FinalText, PartialText, StateChanged
+
+def rss_mb():
+    with open('/proc/self/status') as status:
+        return int(status.read().split('VmRSS:')[1].split()[0]) / 1024
+
+def cpu_pct(seconds, work=None):
+    wall, cpu = time.monotonic(), time.process_time()
+    while time.monotonic() - wall < seconds:
+        if work: work(time.monotonic() - wall)
+        time.sleep(0.05)
+    return 100.0 * (time.process_time() - cpu) / (time.monotonic() - wall)
+
+seconds = float(sys.argv[1])
+before = rss_mb()
+idle_without = cpu_pct(2.0)
+from tray_client.ui.overlay import Overlay
+overlay = Overlay(); overlay.start()
+overlay.post(StateChanged(ClientState.LISTENING)); time.sleep(1.5)
+idle = cpu_pct(seconds)
+idle_rss = rss_mb()
+words = 'this is what a user says while the overlay shows the partial text of it'.split()
+state = {'n': 0, 'next': 0.0}
+def speak(t):
+    # 2 partials per second, a final every 4 s (with the state changes a real utterance makes)
+    if t < state['next']:
+        return
+    state['next'] = t + 0.5
+    n = state['n'] = state['n'] + 1
+    if n % 8 == 1:
+        overlay.post(StateChanged(ClientState.SPEECH))
+    if n % 8 == 0:
+        overlay.post(StateChanged(ClientState.TRANSCRIBING))
+        overlay.post(FinalText('u', ' '.join(words), 'English'))
+        overlay.post(StateChanged(ClientState.LISTENING)); overlay.latency(0.6)
+    else:
+        overlay.post(PartialText('u', ' '.join(words[: 2 * (n % 8)])))
+speaking = cpu_pct(seconds, speak)
+speaking_rss = rss_mb()
+started = time.monotonic(); overlay.close(); closed = time.monotonic() - started
+alive = [t.name for t in threading.enumerate() if t.name == 'overlay']
+print(json.dumps({'rss_before_mb': before, 'rss_idle_mb': idle_rss, 'rss_speaking_mb': speaking_rss,
+                  'cpu_idle_without_pct': idle_without, 'cpu_idle_pct': idle, 'cpu_speaking_pct': speaking,
+                  'close_s': closed, 'thread_left': bool(alive), 'failed': overlay.failed}))
+"""
+
+
+def overlay_cost(seconds: float) -> dict[str, float]:
+    """What the live preview overlay adds to the tray process: CPU and RSS, hidden at idle and while speaking
+    (2 partials/s, a final every 4 s), measured in a fresh interpreter on an Xvfb display."""
+    from dictation_devtools.desktop import start_display
+
+    display = start_display()
+    try:
+        done = subprocess.run([sys.executable, "-c", OVERLAY_CHILD, str(seconds)], cwd=REPO_ROOT, env=display.env(),
+                              capture_output=True, text=True, timeout=seconds * 3 + 60)
+    finally:
+        display.close()
+    if done.returncode != 0:
+        raise RuntimeError(f"overlay bench failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def history_write_ms(count: int, workdir: Path) -> dict[str, float]:
+    """Milliseconds per history row: HistoryStore.add (INSERT + commit, WAL) and the snapshot the tray gets."""
+    from tray_client.history.recorder import HistoryRecorder
+    from tray_client.history.store import HistoryEntry, HistoryStore
+
+    store = HistoryStore(workdir / "history.sqlite3")
+    adds, snapshots = [], []
+    recorder = HistoryRecorder(workdir / "unused.sqlite3", days=30, output=lambda: "type")
+    for index in range(count):
+        entry = HistoryEntry(time.time(), f"utterance {index} 你好世界 " * 3, "raw", "English", 2.5, 0.6, 0.4, 0.15,
+                             0.05, "notepad.exe", "type", f"u-{index}")
+        begin = time.perf_counter()
+        store.add(entry)
+        adds.append((time.perf_counter() - begin) * 1000)
+        begin = time.perf_counter()
+        recorder._snapshot(store, 0.0)
+        snapshots.append((time.perf_counter() - begin) * 1000)
+    store.close()
+    return {"rows": count, "add_p50_ms": percentile(adds, 50), "add_p99_ms": percentile(adds, 99),
+            "snapshot_p50_ms": percentile(snapshots, 50), "snapshot_p99_ms": percentile(snapshots, 99)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="10 s of silence, one variant, no baselines (<60 s)")
     parser.add_argument("--silence-s", type=float, help="seconds of silence before the speech (default 60)")
     parser.add_argument("--vads", default="torch,onnx", help="VAD runtimes to run (default torch,onnx)")
     parser.add_argument("--variants", help="noise (-50 dBFS), zero (digital silence); default both, quick: noise")
+    parser.add_argument("--only-ui", action="store_true",
+                        help="only the overlay and history figures (needs Xvfb), not the client runs")
     args = parser.parse_args(argv)
+    if args.only_ui:
+        return ui_figures(10.0 if args.quick else 30.0, 100 if args.quick else 1000)
     silence_s = args.silence_s or (10.0 if args.quick else 60.0)
     variants = (args.variants or ("noise" if args.quick else "noise,zero")).split(",")
     vads = args.vads.split(",")
@@ -272,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         for vad in vads:
             vad_timing[vad] = time_vad(vad, timing_fixture, 400 if args.quick else 3000)
     baselines = {} if args.quick else measure_baselines()
+    ui_figures(10.0 if args.quick else 30.0, 100 if args.quick else 1000)
 
     print("\nClient subprocess, real-time WAV source (CPU in % of one core; RSS in MB)")
     rows = []
@@ -301,6 +397,28 @@ def main(argv: list[str] | None = None) -> int:
         "targets": {"silence_cpu_pct": SILENCE_TARGET_PCT, "rss_mb": RSS_TARGET_MB},
     }
     print(json.dumps(figures, allow_nan=True))
+    return 0
+
+
+
+def ui_figures(seconds: float, rows: int) -> int:
+    """Print the overlay's added CPU and RSS and the history's write time, with a JSON line."""
+    overlay = overlay_cost(seconds)
+    print(f"\nLive preview overlay, in a fresh interpreter on Xvfb ({seconds:g} s per phase; CPU % of one core)")
+    print_table(["phase", "CPU %", "RSS MB", "RSS added MB"], [
+        ["no overlay", f"{overlay['cpu_idle_without_pct']:.2f}", f"{overlay['rss_before_mb']:.0f}", "0"],
+        ["overlay idle (hidden)", f"{overlay['cpu_idle_pct']:.2f}", f"{overlay['rss_idle_mb']:.0f}",
+         f"{overlay['rss_idle_mb'] - overlay['rss_before_mb']:.1f}"],
+        ["overlay while speaking", f"{overlay['cpu_speaking_pct']:.2f}", f"{overlay['rss_speaking_mb']:.0f}",
+         f"{overlay['rss_speaking_mb'] - overlay['rss_before_mb']:.1f}"],
+    ])
+    print(f"overlay close: {overlay['close_s'] * 1000:.0f} ms, thread left running: {overlay['thread_left']}")
+    with scratch_dir("bench_history-") as scratch:
+        history = history_write_ms(rows, Path(scratch))
+    print(f"\nHistory, {history['rows']} rows into one SQLite file (WAL, synchronous=NORMAL): add p50 "
+          f"{history['add_p50_ms']:.2f} / p99 {history['add_p99_ms']:.2f} ms; the tray's snapshot after each "
+          f"p50 {history['snapshot_p50_ms']:.2f} / p99 {history['snapshot_p99_ms']:.2f} ms (history thread)")
+    print(json.dumps({"bench": "client_ui", "machine": machine_line(), "overlay": overlay, "history": history}))
     return 0
 
 

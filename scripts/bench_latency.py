@@ -35,8 +35,13 @@ Breakdown per utterance (seconds from the end of speech):
 Target: total - configured min silence - decode <= 30 ms at p50 ("beyond" below). "overhead" is the same without
 the audio part of the hangover: what the software adds after the audio says the utterance is over.
 
+With --overlay, the typing run is repeated with the tray's live preview overlay and history recorder subscribed
+to the pipeline (sink "type+overlay"): the two typing runs' totals show what the overlay adds to typing.
+
 Usage: python scripts/bench_latency.py [--quick] [--utterances 24] [--costs 0,1] [--vad torch] [--cli] [--type]
-The full mode (no --quick) runs costs 0 and 1 to stdout, the shipped CLI at cost 0, and typing at cost 0.
+       [--overlay]
+The full mode (no --quick) runs costs 0 and 1 to stdout, the shipped CLI at cost 0, and typing at cost 0 without
+and with the overlay.
 Ends with one JSON line of the figures.
 """
 
@@ -173,7 +178,7 @@ def run_once(fixture: Fixture, workdir: Path, *, cost_scale: float, vad: str, mi
     out_path = workdir / f"stdout-{cost_scale:g}.txt"
     cleanup: list[Any] = []
     with stand_in_server(fixture, workdir, cost_scale=cost_scale, log_level="DEBUG") as server:
-        if sink_kind == "type":
+        if sink_kind.startswith("type"):
             inner, cleanup = _tk_typer(workdir)
         else:
             stream = out_path.open("w", encoding="utf-8")
@@ -192,9 +197,12 @@ def run_once(fixture: Fixture, workdir: Path, *, cost_scale: float, vad: str, mi
                 finals.append(event)
 
         pipeline.subscribe(on_event)
+        extras = _tray_extras(pipeline, config, workdir) if sink_kind.endswith("+overlay") else []
         pipeline.start()
         done = pipeline.wait_done(fixture.duration_s + 60)
         pipeline.shutdown(grace_seconds=1.0)
+        for extra in extras:
+            extra.close()
         time.sleep(0.2)  # the server logs its last step before the final leaves; let the file catch up
         steps = decode_steps(server.log_path)
     typed_ok = True
@@ -292,6 +300,22 @@ def run_cli(fixture: Fixture, workdir: Path, *, cost_scale: float, vad: str, min
             "p90_ms": percentile(totals, 90), "max_ms": max(totals)}
 
 
+def _tray_extras(pipeline: Pipeline, config: ClientConfig, workdir: Path) -> list[Any]:
+    """What the tray adds on the pipeline's events: the live preview overlay (its own Tk thread, on the Xvfb
+    display) and the history recorder (its own SQLite thread). Both only queue in the pipeline's listener."""
+    from tray_client.history.recorder import HistoryRecorder
+    from tray_client.ui.overlay import Overlay
+
+    overlay = Overlay()
+    overlay.start()
+    pipeline.subscribe(overlay.post)
+    history = HistoryRecorder(workdir / "history.sqlite3", days=30, output=lambda: config.output,
+                              on_snapshot=lambda snapshot: overlay.latency(snapshot.last_latency_s))
+    history.start()
+    pipeline.subscribe(history.on_event)
+    return [history, overlay]
+
+
 def _tk_typer(workdir: Path) -> tuple[TextSink, list[Any]]:
     """The real XdotoolTyper typing into a Tk window on a fresh Xvfb display."""
     from dictation_devtools.desktop import start_display, start_tk_target
@@ -337,11 +361,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="also time the shipped CLI as a subprocess (stdout through a pipe) at the first cost")
     parser.add_argument("--type", action="store_true",
                         help="also type into a Tk window under Xvfb (xdotool) at the first cost scale")
+    parser.add_argument("--overlay", action="store_true",
+                        help="with --type: type again with the live preview overlay and the history running")
     args = parser.parse_args(argv)
     count = min(len(PHRASES), args.utterances or (8 if args.quick else 24))
     if not args.quick:  # the full (recorded) run cross-checks the CLI and types into a window too
         args.cli = True
         args.type = args.type or not missing_desktop_tools()
+        args.overlay = args.type
     costs = [float(c) for c in (args.costs or ("0" if args.quick else "0,1")).split(",")]
     print(f"# bench_latency: {machine_line()}")
     print(f"# {count} utterances per run, VAD {args.vad}, min silence {args.min_silence_ms} ms, "
@@ -352,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         fixture = build_fixture(workdir, PHRASES[:count], lead_s=1.0, gap_s=GAP_S, tail_s=GAP_S,
                                 noise_dbfs=NOISE_DBFS, name="latency")
         plan = [(cost, "stdout") for cost in costs] + ([(costs[0], "type")] if args.type else [])
+        plan += [(costs[0], "type+overlay")] if args.type and args.overlay else []
         for cost, sink_kind in plan:
             run_dir = workdir / f"cost{cost:g}-{sink_kind}"
             run_dir.mkdir()

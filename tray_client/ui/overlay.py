@@ -3,7 +3,7 @@ the focused window. It never takes the focus and lets clicks through.
 
 Thread: the overlay owns one thread ("overlay") that runs its own Tk interpreter; nothing else touches Tk.
 Way in: `post()` puts events on a SimpleQueue (safe from the pipeline thread: a listener that never blocks);
-the Tk loop drains it every POLL_MS. `close()` asks the loop to end, destroys the window and joins the thread.
+the Tk loop drains it every POLL_MS (IDLE_POLL_MS while hidden). `close()` asks the loop to end, destroys the window and joins the thread.
 
 Never the focus, click-through:
 - Windows: the toplevel gets WS_EX_NOACTIVATE | WS_EX_TRANSPARENT | WS_EX_TOOLWINDOW | WS_EX_LAYERED (and
@@ -17,6 +17,7 @@ DPI: sizes are in points, scaled by Tk's pixels per point (the process is made D
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import sys
@@ -32,7 +33,8 @@ __all__ = ["OVERLAY_TITLE", "Overlay"]
 log = logging.getLogger(__name__)
 
 OVERLAY_TITLE = "Dictation overlay"
-POLL_MS = 40
+POLL_MS = 40  # while shown: smooth enough for the fade
+IDLE_POLL_MS = 120  # while hidden: a state change shows within 0.12 s, and idle costs a third
 CLOSE_TIMEOUT_S = 2.0
 BOTTOM_MARGIN_PT = 60  # above the taskbar
 WIDTH_FRACTION = 0.5  # of the monitor's width, at most
@@ -83,33 +85,56 @@ class Overlay:
             return
         model = OverlayModel()
         model.enabled = self._enabled
+        loop = _Loop(window, model, self._inbox)
         self._started.set()
-        shown = OverlayView()
-
-        def tick() -> None:
-            nonlocal shown
-            now = time.monotonic()
-            try:
-                while True:
-                    item = self._inbox.get_nowait()
-                    if isinstance(item, tuple) and item[0] == "close":
-                        window.destroy()
-                        return
-                    _apply(model, item, now)
-            except queue.Empty:
-                pass
-            view = model.view(now)
-            if view != shown:
-                window.show(view)
-                shown = view
-            window.after(POLL_MS, tick)
-
         try:
-            window.after(POLL_MS, tick)
-            window.mainloop()
+            loop.run()
         except Exception:
             self.failed = "the overlay stopped"
             log.exception("overlay: failed")
+        finally:
+            # Tcl must be torn down on the thread that created it: drop every reference (Tk's pending
+            # callbacks hold the loop) and collect here, not later on whichever thread runs the GC
+            # ("Tcl_AsyncDelete: async handler deleted by the wrong thread" aborts the process at exit).
+            loop.window = None
+            window.release()
+            del window, loop
+            gc.collect()
+
+
+class _Loop:
+    """The overlay thread's Tk loop: drain the inbox every POLL_MS, redraw when the view changes."""
+
+    def __init__(self, window: _Window, model: OverlayModel, inbox: queue.SimpleQueue[Any]) -> None:
+        self.window: _Window | None = window
+        self._model = model
+        self._inbox = inbox
+        self._shown = OverlayView()
+
+    def run(self) -> None:
+        assert self.window is not None
+        self.window.after(POLL_MS, self._tick)
+        self.window.mainloop()
+
+    def _tick(self) -> None:
+        window = self.window
+        if window is None:
+            return
+        now = time.monotonic()
+        try:
+            while True:
+                item = self._inbox.get_nowait()
+                if isinstance(item, tuple) and item[0] == "close":
+                    window.destroy()  # mainloop returns
+                    return
+                _apply(self._model, item, now)
+        except queue.Empty:
+            pass
+        view = self._model.view(now)
+        if view != self._shown:
+            window.show(view)
+            self._shown = view
+        window.after(POLL_MS if view.visible else IDLE_POLL_MS, self._tick)
 
 
 def _apply(model: OverlayModel, item: Any, now: float) -> None:
@@ -163,6 +188,10 @@ class _Window:
 
     def destroy(self) -> None:
         self._root.destroy()
+
+    def release(self) -> None:
+        """Forget the Tk objects (after destroy) so that they are freed on this thread."""
+        self._root = self._status = self._text = None  # type: ignore[assignment]
 
     def show(self, view: OverlayView) -> None:
         root = self._root
