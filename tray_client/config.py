@@ -18,7 +18,7 @@ APP_NAME = "qwen-dictation"
 
 MODES = ("vad", "ptt", "toggle")
 OUTPUTS = ("type", "clipboard", "stdout")
-VADS = ("torch", "onnx")
+VADS = ("onnx", "torch")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -42,8 +42,9 @@ class ClientConfig:
         persist=False))
     fast: bool = field(default=False, metadata=_doc(
         "With input_wav: feed the file as fast as the VAD takes it instead of in real time.", persist=False))
-    vad: str = field(default="torch", metadata=_doc(
-        "Silero VAD runtime: \"torch\" (JIT, default) or \"onnx\" (lighter, needs onnxruntime)."))
+    vad: str = field(default="onnx", metadata=_doc(
+        "Silero VAD runtime: \"onnx\" (default: onnxruntime, about a third of torch's memory) or \"torch\" "
+        "(JIT)."))
     vad_threshold: float = field(default=0.5, metadata=_doc(
         "Speech probability that opens an utterance; it stays open until the probability drops 0.15 below."))
     min_silence_ms: int = field(default=400, metadata=_doc(

@@ -204,9 +204,13 @@ class Pipeline:
         try:
             vad = await asyncio.get_running_loop().run_in_executor(self._vad_pool, SileroVad.load, self._config.vad)
         except VadLoadError as error:
+            # Stay up in ERROR with the fix on screen (a tray that vanished would hide it); headless exits 3.
             self._hub.notice("error", str(error))
+            self._faults["vad"] = str(error)
+            self._refresh()
             self._fail(str(error))
-            raise
+            await self._stop_event.wait()
+            return
         self._capture.vad_loaded(vad)
         self._refresh()
         await self._stop_event.wait()

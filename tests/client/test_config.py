@@ -14,7 +14,7 @@ def test_defaults_are_the_documented_ones():
     config = load_config([])
     assert config.server == "ws://127.0.0.1:8765"
     assert (config.min_silence_ms, config.preroll_ms, config.max_utterance_s) == (400, 480, 30.0)
-    assert (config.mode, config.output, config.vad, config.language) == ("vad", "type", "torch", None)
+    assert (config.mode, config.output, config.vad, config.language) == ("vad", "type", "onnx", None)
     assert config.hotkey_push_to_talk == "<ctrl>+<alt>+space" and config.hotkey_toggle == "<ctrl>+<alt>+d"
 
 

@@ -1,8 +1,9 @@
 """Silero VAD from the `silero-vad` package: speech probability of one 512-sample frame, state reset per utterance.
 
-The model is loaded from the files shipped inside the package (no torch.hub, no download). torch is imported
-only here and only for `--vad torch`; `--vad onnx` runs the same model on onnxruntime with numpy alone, so that
-client never loads torch. The instance is owned by one
+The model is loaded from the files shipped inside the package (no torch.hub, no download). The default runtime is
+ONNX: `--vad onnx` runs the model on onnxruntime with numpy alone, so the client never loads torch (a peak RSS of
+101 MB against 288 MB with torch, BENCHMARKS.md). torch is imported only here and only for `--vad torch`. A
+missing Visual C++ runtime on Windows is named, with the download, instead of a bare DLL error. The instance is owned by one
 thread (the pipeline's VAD worker); Silero keeps recurrent state between calls and is not thread-safe.
 """
 
@@ -24,6 +25,19 @@ class VadLoadError(RuntimeError):
     """Silero VAD could not be loaded; the message says which runtime and how to install it."""
 
 
+VC_REDIST_URL = "https://aka.ms/vs/17/release/vc_redist.x64.exe"
+MISSING_VC_RUNTIME = (
+    "the Microsoft Visual C++ runtime is missing, so {runtime} cannot load ({error}). Install the Visual C++ "
+    f"Redistributable (x64) from {VC_REDIST_URL}, then restart the dictation app"
+)
+
+
+def _is_missing_dll(error: BaseException) -> bool:
+    """Windows' "a DLL or one of its dependencies was not found": torch raises OSError [WinError 126] (c10.dll
+    needs vcruntime140*.dll / msvcp140.dll), onnxruntime an ImportError "DLL load failed"."""
+    return getattr(error, "winerror", None) == 126 or "DLL load failed" in str(error)
+
+
 class SileroVad:
     """A loaded Silero VAD model ("torch" JIT or "onnx")."""
 
@@ -33,11 +47,16 @@ class SileroVad:
         self.resets = 0  # how many times the recurrent state was cleared (observable for tests and logs)
 
     @classmethod
-    def load(cls, kind: str = "torch") -> SileroVad:
+    def load(cls, kind: str = "onnx") -> SileroVad:
         """Load the model on the calling thread, which becomes its owner; one intra-op thread either way."""
         if kind not in ("torch", "onnx"):
-            raise VadLoadError(f"vad={kind!r}: use \"torch\" or \"onnx\"")
-        model = _load_onnx() if kind == "onnx" else _load_torch()
+            raise VadLoadError(f"vad={kind!r}: use \"onnx\" or \"torch\"")
+        try:
+            model = _load_onnx() if kind == "onnx" else _load_torch()
+        except (OSError, ImportError) as error:
+            if _is_missing_dll(error):
+                raise VadLoadError(MISSING_VC_RUNTIME.format(runtime=kind, error=error)) from error
+            raise
         log.info("Silero VAD loaded (%s)", kind)
         return cls(model, kind)
 
@@ -64,6 +83,8 @@ def _load_torch() -> Any:
         import torch
         from silero_vad import load_silero_vad
     except ImportError as error:
+        if _is_missing_dll(error):
+            raise
         raise VadLoadError(f"silero-vad or torch is missing ({error}): pip install silero-vad torch") from error
     torch.set_num_threads(1)
     return load_silero_vad(onnx=False)
@@ -84,6 +105,8 @@ def _load_onnx() -> OnnxSilero:
     try:
         import onnxruntime
     except ImportError as error:
+        if _is_missing_dll(error):
+            raise
         raise VadLoadError(f"vad=onnx needs onnxruntime ({error}): pip install onnxruntime, "
                            "or use --vad torch") from error
     options = onnxruntime.SessionOptions()
