@@ -15,6 +15,7 @@ import concurrent.futures
 import contextlib
 import logging
 import math
+import sys
 import threading
 import wave
 from collections.abc import AsyncIterator, Callable
@@ -143,33 +144,97 @@ class WavSource:
             yield frame
 
 
+WASAPI = 13
+"""PortAudio's paWASAPI host API type. Windows lists every microphone once per host API (MME, DirectSound,
+WASAPI, WDM-KS), and MME cuts names at 31 characters; WASAPI has the full names and is the native one."""
+
+ZERO_AUDIO_S = 3.0
+"""A microphone that delivers exact zeros for this long after opening is reported: on Windows that is what the
+privacy settings give an app that is denied the microphone (a real mic's noise floor is never exactly zero)."""
+MIC_DENIED_HELP = (
+    "{mic} delivers only silence (exact zeros). If Windows blocks it: Settings > Privacy & security > "
+    "Microphone: turn on 'Microphone access' and 'Let desktop apps access your microphone', then restart "
+    "listening. Otherwise check the mic's mute switch."
+)
+
+
+class _PortAudioUse:
+    """How many streams are open in this process, and the device list last read while none was.
+
+    PortAudio reads the device list in Pa_Initialize and its (de)initialisation is not safe while another thread
+    runs a stream; so the tray's refresh re-enumerates only while no microphone is open and otherwise shows the
+    list it read last."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.open_streams = 0
+        self.devices: list[str] = []
+
+
+_PORTAUDIO = _PortAudioUse()
+
+
+def pick_host_api(host_apis: list[dict[str, Any]], default_index: int, *, windows: bool) -> int:
+    """The host API whose devices we list and open: WASAPI on Windows when present, else PortAudio's default."""
+    if windows:
+        for info in host_apis:
+            if int(info.get("type", -1)) == WASAPI:
+                return int(info["index"])
+    return default_index
+
+
+def _host_api(audio: Any) -> tuple[int | None, dict[str, Any] | None]:
+    """(index, info) of the host API to use, or (None, None) for a PyAudio without host API calls."""
+    if not hasattr(audio, "get_host_api_count"):
+        return None, None
+    apis = []
+    for index in range(audio.get_host_api_count()):
+        info = dict(audio.get_host_api_info_by_index(index))
+        info.setdefault("index", index)
+        apis.append(info)
+    default = int(audio.get_default_host_api_info()["index"])
+    chosen = pick_host_api(apis, default, windows=sys.platform == "win32")
+    return chosen, next((info for info in apis if int(info["index"]) == chosen), None)
+
+
+def _inputs(audio: Any) -> list[dict[str, Any]]:
+    """The input devices of the chosen host API: one entry per microphone."""
+    api, _ = _host_api(audio)
+    inputs = [audio.get_device_info_by_index(i) for i in range(audio.get_device_count())]
+    return [info for info in inputs if int(info.get("maxInputChannels", 0)) > 0
+            and (api is None or int(info.get("hostApi", api)) == api)]
+
+
 def list_input_devices() -> list[str]:
-    """Names of the input devices PortAudio sees now (for the tray's microphone menu); [] without PyAudio."""
+    """Names of the input devices (for the tray's microphone menu), one per device; [] without PyAudio.
+
+    While a microphone is open this is the list read last (see _PortAudioUse)."""
     try:
         import pyaudio
     except ImportError:
         return []
-    audio = pyaudio.PyAudio()
-    try:
-        names = []
-        for index in range(audio.get_device_count()):
-            info = audio.get_device_info_by_index(index)
-            if int(info.get("maxInputChannels", 0)) > 0:
-                names.append(str(info["name"]))
-        return names
-    finally:
-        audio.terminate()
+    with _PORTAUDIO.lock:
+        if _PORTAUDIO.open_streams:
+            return list(_PORTAUDIO.devices)
+        audio = pyaudio.PyAudio()
+        try:
+            names = list(dict.fromkeys(str(info["name"]) for info in _inputs(audio)))
+        finally:
+            audio.terminate()
+        _PORTAUDIO.devices = names
+        return list(names)
 
 
 def _find_device(audio: Any, wanted: str | int | None) -> dict[str, Any]:
     """PortAudio device info for an index, a case-insensitive name substring, or the default input."""
     if wanted is None:
+        _, api_info = _host_api(audio)
+        default = int(api_info.get("defaultInputDevice", -1)) if api_info else -1
         try:
-            return audio.get_default_input_device_info()
+            return audio.get_device_info_by_index(default) if default >= 0 else audio.get_default_input_device_info()
         except OSError as error:
             raise MicrophoneError("no default microphone: plug one in or choose one with --input-device") from error
-    inputs = [audio.get_device_info_by_index(i) for i in range(audio.get_device_count())]
-    inputs = [info for info in inputs if int(info.get("maxInputChannels", 0)) > 0]
+    inputs = _inputs(audio)
     if isinstance(wanted, int):
         for info in inputs:
             if int(info["index"]) == wanted:
@@ -194,9 +259,16 @@ class MicSource:
         self._on_lag = on_lag or (lambda level, message: log.warning("%s", message))  # (level, message)
         self._lagging = False
         self._dropped = 0
+        self._channels = 1
 
     def _open(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[bytes]) -> tuple[Any, Any, int]:
-        """Open the device (blocking; run in a worker thread). Returns (pyaudio, stream, rate)."""
+        """Open the device (blocking; run in a worker thread). Returns (pyaudio, stream, rate).
+
+        Under the PortAudio lock: never at the same time as the tray's device listing (see _PortAudioUse)."""
+        with _PORTAUDIO.lock:
+            return self._open_locked(loop, queue)
+
+    def _open_locked(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[bytes]) -> tuple[Any, Any, int]:
         try:
             import pyaudio
         except ImportError as error:
@@ -219,11 +291,23 @@ class MicSource:
                     loop.call_soon_threadsafe(self._take, queue, bytes(data))
                 return None, pyaudio.paContinue
 
-            stream = audio.open(format=pyaudio.paInt16, channels=1, rate=rate, input=True,
-                                input_device_index=index, frames_per_buffer=frames_per_buffer,
-                                stream_callback=on_audio)
+            try:
+                stream = audio.open(format=pyaudio.paInt16, channels=1, rate=rate, input=True,
+                                    input_device_index=index, frames_per_buffer=frames_per_buffer,
+                                    stream_callback=on_audio)
+                self._channels = 1
+            except OSError:
+                # WASAPI in shared mode takes the device's own channel count only: open that and downmix.
+                channels = min(2, int(info.get("maxInputChannels", 1)))
+                if channels < 2:
+                    raise
+                stream = audio.open(format=pyaudio.paInt16, channels=channels, rate=rate, input=True,
+                                    input_device_index=index, frames_per_buffer=frames_per_buffer,
+                                    stream_callback=on_audio)
+                self._channels = channels
             stream.start_stream()
-            log.info("microphone open: %s at %d Hz", info["name"], rate)
+            _PORTAUDIO.open_streams += 1
+            log.info("microphone open: %s at %d Hz, %d channel(s)", info["name"], rate, self._channels)
             return audio, stream, rate
         except OSError as error:
             audio.terminate()
@@ -278,6 +362,7 @@ class MicSource:
             opening.add_done_callback(_close_when_opened)
             raise
         reblocker = Reblocker(rate)
+        zeros = _ZeroWatch(rate * self._channels, self.description, self._on_lag)
         try:
             while True:
                 try:
@@ -287,7 +372,8 @@ class MicSource:
                 if self._lagging and queue.empty():
                     self._lagging, self._dropped = False, 0
                     self._on_lag("info", f"caught up with {self.description}")
-                for frame in reblocker.push(_to_mono(data, 1)):
+                zeros.push(data)
+                for frame in reblocker.push(_to_mono(data, self._channels)):
                     yield frame
         finally:
             await asyncio.to_thread(_close_stream, audio, stream)
@@ -303,7 +389,37 @@ def _close_when_opened(opening: concurrent.futures.Future[tuple[Any, Any, int]])
 
 
 def _close_stream(audio: Any, stream: Any) -> None:
-    with contextlib.suppress(OSError):
-        stream.stop_stream()
-        stream.close()
-    audio.terminate()
+    try:
+        with contextlib.suppress(OSError):
+            stream.stop_stream()
+            stream.close()
+    finally:
+        with _PORTAUDIO.lock:
+            _PORTAUDIO.open_streams -= 1
+            audio.terminate()
+
+
+class _ZeroWatch:
+    """Reports a microphone whose first ZERO_AUDIO_S are exact zeros (see MIC_DENIED_HELP), and its recovery."""
+
+    def __init__(self, samples_per_s: int, description: str, say: Callable[[str, str], None]) -> None:
+        self._left = int(ZERO_AUDIO_S * samples_per_s)  # samples still to check before speaking up
+        self._description = description
+        self._say = say
+        self._reported = False
+
+    def push(self, data: bytes) -> None:
+        if self._left <= 0 and not self._reported:
+            return
+        silent = not any(data)
+        if self._reported and not silent:
+            self._reported = False
+            self._left = 0
+            self._say("info", f"{self._description} delivers sound again")
+        elif not silent:
+            self._left = 0
+        elif not self._reported:
+            self._left -= len(data) // 2
+            if self._left <= 0:
+                self._reported = True
+                self._say("error", MIC_DENIED_HELP.format(mic=self._description))
