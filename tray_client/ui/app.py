@@ -165,6 +165,7 @@ class TrayApp:
         """Run the tray on this (the main) thread until Quit; return the process exit code."""
         import pystray  # lazy: importing pystray connects to the display
 
+        _import_keyboard_library()
         if self._pipeline is None:
             from tray_client.pipeline import Pipeline
 
@@ -282,6 +283,16 @@ def _log_shutdown_report(report: Any) -> None:
                     ", ".join(report.dropped_ids) or "ids unknown")
     else:
         log.info("quit: no utterance was dropped")
+
+
+def _import_keyboard_library() -> None:
+    """Import pynput's keyboard here, on the main thread, before the threads that use it start.
+
+    The hotkeys (controller thread) and the undo key watcher import it at the same time otherwise, and Python's
+    import locks then raised "deadlock detected by _ModuleLock('pynput.keyboard')" now and then: the app
+    started with its hotkeys off (seen in the Windows lane under Wine)."""
+    with contextlib.suppress(Exception):  # no keyboard library or no display: the hotkeys say so when they start
+        import pynput.keyboard  # noqa: F401
 
 
 def _install_quit_signals(inbox: queue.SimpleQueue[Any]) -> dict[int, Any]:
