@@ -18,7 +18,15 @@ from dictation_devtools.desktop import XDisplay
 from dictation_devtools.servers import free_port, start_server_process, wait_healthy
 from dictation_devtools.stand_in_backends import KnownPhrase, ScriptedBackend
 from tests.conftest import _unavailable
-from tests.windows.harness import REPO_ROOT, Agent, TrayProcess, WineLane, WineUnavailable, focus_notepad
+from tests.windows.harness import (
+    REPO_ROOT,
+    Agent,
+    TrayProcess,
+    WineLane,
+    WineUnavailable,
+    focus_notepad,
+    xdotool,
+)
 
 CACHE = REPO_ROOT / ".wine-lane"
 
@@ -89,12 +97,14 @@ def server_url(phrases: dict[str, KnownPhrase], tmp_path_factory: pytest.TempPat
 
 
 @pytest.fixture
-def notepad(agent: Agent, wine_lane: WineLane) -> Agent:
+def notepad(agent: Agent, wine_lane: WineLane) -> Iterator[Agent]:
     """Notepad open, empty and in front (the user's target window)."""
     agent.call("notepad_start")
     agent.call("notepad_clear")
     focus_notepad(wine_lane.display)
-    return agent
+    yield agent
+    # A test that failed while "holding" keys must not leave them down for the next one.
+    xdotool(wine_lane.display, "keyup", "ctrl", "keyup", "alt", "keyup", "shift", "keyup", "space")
 
 
 @pytest.fixture

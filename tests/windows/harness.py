@@ -134,9 +134,9 @@ class Agent:
             raise RuntimeError(f"agent: {answer['error']}")
         return answer["ok"]
 
-    def call(self, name: str, **args: Any) -> Any:
+    def call(self, function: str, **args: Any) -> Any:
         assert self._process.stdin is not None
-        self._process.stdin.write((json.dumps({"call": name, "args": args}) + "\n").encode())
+        self._process.stdin.write((json.dumps({"call": function, "args": args}) + "\n").encode())
         self._process.stdin.flush()
         return self._read()
 
@@ -198,13 +198,15 @@ class TrayProcess:
     _read_entries: int = field(default=0)
 
     @classmethod
-    def start(cls, lane: WineLane, workdir: Path, settings: dict[str, Any], *, windowless: bool = False,
+    def start(cls, lane: WineLane, workdir: Path, settings: dict[str, Any] | str, *, windowless: bool = False,
               extra_args: list[str] | None = None) -> TrayProcess:
+        """`settings`: the config file's keys, or its whole text (to start with a broken file)."""
         control = workdir / "control"
         control.mkdir(parents=True, exist_ok=True)
         config_file = workdir / "config.toml"
-        config_file.write_text("".join(f"{key} = {json.dumps(value)}\n" for key, value in settings.items()),
-                               encoding="utf-8")
+        text = settings if isinstance(settings, str) else "".join(
+            f"{key} = {json.dumps(value)}\n" for key, value in settings.items())
+        config_file.write_text(text, encoding="utf-8")
         output = workdir / "tray-output.txt"
         process = lane.start(["-m", "tray_client", "--config", win_path(config_file), *(extra_args or [])],
                              windowless=windowless, env={"WINE_LANE_CONTROL": win_path(control), **_trace()},
@@ -252,7 +254,9 @@ class TrayProcess:
 
     def wait_hotkeys(self, timeout: float = 60.0) -> None:
         """Until the app has registered its hotkeys (it logs that line once its keyboard hook runs)."""
-        poll(lambda: "hotkeys registered" in self.text_output(), timeout, what="the hotkeys to be registered")
+        output = poll(lambda: (lambda text: text if "hotkeys registered" in text or "Hotkeys are off" in text
+                                else "")(self.text_output()), timeout, what="the hotkeys to be registered")
+        assert "Hotkeys are off" not in output, output
 
     def text_output(self) -> str:
         return self.output.read_text(encoding="utf-8", errors="replace") if self.output.exists() else ""

@@ -1,0 +1,68 @@
+"""Windows-only paths of the tray app under Wine: autostart (HKCU Run), the config and log files, the clipboard
+mode with the user's clipboard kept, and a failed start under pythonw.exe (no console) that the user must see."""
+
+from __future__ import annotations
+
+import json
+
+from tests.windows.conftest import PHRASES
+from tests.windows.harness import focus_notepad, poll
+
+APP_ID = "qwen-dictation"
+
+
+def test_autostart_writes_and_removes_the_hkcu_run_entry(wine_lane, agent):
+    assert agent.call("run_key_value", name=APP_ID) is None
+    out = wine_lane.run(
+        "from tray_client.ui import autostart\n"
+        "autostart.set_enabled(True)\n"
+        "print(autostart.is_enabled())\n")
+    try:
+        assert out.split() == ["True"]
+        value = agent.call("run_key_value", name=APP_ID)
+        assert value is not None
+        # pythonw.exe next to the interpreter (no console window at logon), then `-m tray_client`.
+        assert value.lower().startswith(f'{wine_lane_python_dir(wine_lane)}\\pythonw.exe'.lower())
+        assert value.endswith(" -m tray_client")
+    finally:
+        out = wine_lane.run(
+            "from tray_client.ui import autostart\n"
+            "autostart.set_enabled(False)\n"
+            "print(autostart.is_enabled())\n")
+    assert out.split() == ["False"]
+    assert agent.call("run_key_value", name=APP_ID) is None
+
+
+def wine_lane_python_dir(lane) -> str:
+    from tests.windows.harness import win_path
+
+    return win_path(lane.python_dir)
+
+
+def test_config_and_log_live_in_the_users_local_app_data(wine_lane, start_tray):
+    paths = json.loads(wine_lane.run(
+        "import json\n"
+        "from tray_client.config import config_path, log_path\n"
+        "print(json.dumps([str(config_path()), str(log_path())]))\n"))
+    profile = wine_lane.user_profile()
+    local = f"C:\\users\\{profile.name}\\AppData\\Local\\{APP_ID}"
+    assert paths == [f"{local}\\config.toml", f"{local}\\Logs\\tray_client.log"]
+    log_file = profile / "AppData" / "Local" / APP_ID / "Logs" / "tray_client.log"
+    before = log_file.stat().st_size if log_file.exists() else 0
+    tray = start_tray()
+    tray.wait_hotkeys()
+    poll(lambda: log_file.exists() and "hotkeys registered" in
+         log_file.read_bytes()[before:].decode("utf-8", "replace"), 20, what="the tray's lines in its log file")
+
+
+def test_clipboard_mode_pastes_and_gives_the_user_their_clipboard_back(start_tray, notepad, phrases, wine_lane):
+    custom = {"WineLane Private": "00ff10203040"}
+    notepad.call("clipboard_set", text="the user's own text", custom=custom)
+    tray = start_tray(start_listening=True, output="clipboard")
+    poll(lambda: any(tip.startswith("Dictation: listening") for tip in tray.tips()), 60, what="listening")
+    focus_notepad(wine_lane.display)
+    tray.say("cjk", phrases["cjk"].audio.tobytes())
+    poll(lambda: notepad.call("notepad_text") == PHRASES["cjk"], 30, what="the pasted final")
+    restored = poll(lambda: (lambda c: c if c["text"] == "the user's own text" else None)(
+        notepad.call("clipboard_get", custom=list(custom))), 10, what="the user's clipboard text back")
+    assert restored["custom"] == custom, "the user's non-text clipboard format was lost"
