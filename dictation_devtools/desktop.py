@@ -129,12 +129,13 @@ class TkTarget:
             self.process.kill()
 
 
-def start_tk_target(display: XDisplay, state_dir: Path) -> TkTarget:
-    """Open the Tk window on `display`, give it the keyboard focus and return it."""
+def start_tk_target(display: XDisplay, state_dir: Path, wm_class: str | None = None) -> TkTarget:
+    """Open the Tk window on `display` (with this WM_CLASS class, if given), focus it and return it."""
     state_dir.mkdir(parents=True, exist_ok=True)
     title = f"dictation-target-{uuid.uuid4().hex[:8]}"
     env = display.env()
-    process = subprocess.Popen([sys.executable, str(TK_APP), str(state_dir), title], env=env)
+    process = subprocess.Popen([sys.executable, str(TK_APP), str(state_dir), title, *([wm_class] if wm_class else [])],
+                               env=env)
     if not wait_for(lambda: (state_dir / "ready").exists(), 15):
         process.kill()
         raise DesktopUnavailable("the Tk target window did not start")

@@ -1,6 +1,6 @@
 """A Tk text window that stands in for "the focused app": it records everything typed into it.
 
-Run as `python tk_target_app.py STATE_DIR TITLE`. It writes the widget's text to STATE_DIR/text (UTF-8)
+Run as `python tk_target_app.py STATE_DIR TITLE [WM_CLASS]` (the class names the app, for per-app profiles). It writes the widget's text to STATE_DIR/text (UTF-8)
 whenever it changes, and clears itself when STATE_DIR/clear appears. STATE_DIR/ready holds the X window id.
 """
 
@@ -16,7 +16,7 @@ POLL_MS = 30
 def main() -> None:
     state_dir = Path(sys.argv[1])
     title = sys.argv[2]
-    root = tk.Tk()
+    root = tk.Tk(className=sys.argv[3]) if len(sys.argv) > 3 else tk.Tk()
     root.title(title)
     root.geometry("640x240+200+200")
     text = tk.Text(root, font=("TkDefaultFont", 14))

@@ -155,9 +155,10 @@ def _check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
 
 def _check_text_settings(config: ClientConfig) -> None:
     """The text stage's settings (replacements, commands, [apps] tables), checked by the modules that use them."""
+    from tray_client.sinks.keys import PASTE_KEYS
     from tray_client.text.chinese_script import SCRIPTS
     from tray_client.text.commands import check_commands
-    from tray_client.text.profiles import PASTE_KEYS, check_apps
+    from tray_client.text.profiles import check_apps
     from tray_client.text.replacements import check_replacements
 
     _check_choice("chinese_script", config.chinese_script, SCRIPTS)

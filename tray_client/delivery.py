@@ -21,10 +21,11 @@ from tray_client import config as config_module
 from tray_client._hub import Hub
 from tray_client.capture.segmenter import SAMPLE_RATE
 from tray_client.config import ClientConfig
-from tray_client.events import FinalText, PartialText
+from tray_client.events import Command, FinalText, PartialText
 from tray_client.sinks import OutputError, TextSink, make_sink
+from tray_client.text.dispatch import TextDispatch
 from tray_client.text.sanitize import sanitize
-from tray_client.text.spacing import Spacer
+from tray_client.text.writer import Written
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +34,17 @@ class Delivery:
     """Sanitizes finals, spaces them, outputs them on the output worker, and reports what could not be output."""
 
     def __init__(self, config: ClientConfig, *, hub: Hub, pool: concurrent.futures.ThreadPoolExecutor,
-                 sink: TextSink | None, on_change: Callable[[], None]) -> None:
+                 sink: TextSink | None, on_change: Callable[[], None],
+                 on_command: Callable[[Command], None] | None = None) -> None:
         self._config = config
         self._hub = hub
         self._pool = pool
         self._sink_override = sink
         self._on_change = on_change
         self._sink: TextSink | None = None
-        self._spacer = Spacer()
+        self._on_command = on_command  # a voice command's "stop listening"
+        # The text stage (commands, clean-up, script, replacements, per-app profiles) between final and sink.
+        self.text = TextDispatch(config, fixed_sink=sink is not None)
         self._quitting = threading.Event()  # read by the output worker: type nothing more
         self.pending = 0  # finals handed to the output worker and not output yet
         self.last_final = ""  # the last text output (sanitized), for the tray's "copy last" item
@@ -62,13 +66,14 @@ class Delivery:
         old, self._config = self._config, new
         if new.output != old.output:
             self.open_sink()
-            self._spacer.reset()
+            self._pool.submit(self.text.reset)
 
     def close_sink(self) -> asyncio.Future[None] | None:
         """Let the sink give back what it holds (X11: keycodes bound for typing), on the output thread it owns,
         after the keys it is typing now."""
         close = getattr(self._sink, "close", None)
         self._sink = None
+        self._pool.submit(self.text.close)  # per-app sinks and the clean-up client, made again when needed
         if close is None:
             return None
         return asyncio.get_running_loop().run_in_executor(self._pool, close)
@@ -101,9 +106,9 @@ class Delivery:
         self._hub.emit(PartialText(utterance_id, sanitize(text, self._config.max_final_chars)))
 
     def on_final(self, utterance_id: str, raw: str, language: str) -> None:
-        text = sanitize(raw, self._config.max_final_chars)
         sink = self._sink
         if sink is None:
+            text = sanitize(raw, self._config.max_final_chars)
             self._hub.notice("error", "a transcript could not be output (no working output); it is in the log",
                              code="not_output", text=text)
             log.error("final %s not output: %r", utterance_id, text)
@@ -111,27 +116,29 @@ class Delivery:
             return
         self.pending += 1
         loop = asyncio.get_running_loop()
-        out = text
-        if sink.spaced and not text:
-            # Nothing to type, but the event must queue behind finals still being typed, to keep their order.
-            future = loop.run_in_executor(self._pool, _nothing)
-        else:
-            out = self._spacer.next(text) if sink.spaced else text
-            future = loop.run_in_executor(self._pool, self._type, sink, out)
-        done_event = FinalText(utterance_id, text, language, raw=raw, typed=out)
+        # The text stage and the sink run as one job on the output thread, in order; it returns what it wrote.
+        job = self.text.job(utterance_id, raw, language, sink, self._config)
+        future = loop.run_in_executor(self._pool, self._write, job)
         started = loop.time()
         future.add_done_callback(lambda done: self._output_done(
-            done, dataclasses.replace(done_event, typing_s=loop.time() - started)))
+            done, FinalText(utterance_id, "", language, raw=raw, typing_s=loop.time() - started)))
         self._on_change()
 
-    def _output_done(self, future: asyncio.Future[None], event: FinalText) -> None:
+    def _output_done(self, future: asyncio.Future[Written], event: FinalText) -> None:
         self.pending -= 1
         error = None if future.cancelled() else future.exception()
-        text = event.text
         if error is None and not future.cancelled():
-            self.last_final = text or self.last_final
-            self._hub.emit(event)
-        elif isinstance(error, _Quitting):
+            written = future.result()
+            self.last_final = written.text or self.last_final
+            for note in written.notes:
+                self._hub.notice("warning", note, code="text")
+            self._hub.emit(dataclasses.replace(event, text=written.text, typed=written.typed))
+            if written.stop_listening and self._on_command is not None:
+                self._on_command(Command.LISTEN_OFF)
+            self._on_change()
+            return
+        text = sanitize(event.raw, self._config.max_final_chars)
+        if isinstance(error, _Quitting):
             self._hub.notice("warning", f"not typed because the app was quitting: {text}", code="not_output",
                              text=text)
         else:
@@ -139,11 +146,11 @@ class Delivery:
                              code="not_output", text=text)
         self._on_change()
 
-    def _type(self, sink: TextSink, text: str) -> None:
+    def _write(self, job: Callable[[], Written]) -> Written:
         """The output worker's job for one final."""
         if self._quitting.is_set():
             raise _Quitting()
-        sink.emit(text)
+        return job()
 
     def on_failed(self, utterance_id: str, audio: bytes, why: str) -> None:
         path = save_audio(utterance_id, audio)

@@ -41,6 +41,8 @@ from tray_client.events import ClientState, Command, PipelineEvent, StateChanged
 from tray_client.link.driver import Link, LinkSettings, LinkStatus
 from tray_client.sinks import OutputError, TextSink
 from tray_client.state import Facts, derive_state
+from tray_client.text.dispatch import FollowFocus
+from tray_client.text.profiles import base_profile
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +65,7 @@ class ShutdownReport:
 
 def link_settings(config: ClientConfig) -> LinkSettings:
     return LinkSettings(url=config.server, token=config.token, language=config.language,
-                        context=config.context, final_timeout_s=config.final_timeout_s)
+                        context=base_profile(config).context, final_timeout_s=config.final_timeout_s)
 
 
 class Pipeline:
@@ -88,11 +90,13 @@ class Pipeline:
         self._output_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="output")
         session, counter = uuid.uuid4().hex[:8], itertools.count(1)
         self._delivery = Delivery(config, hub=self._hub, pool=self._output_pool, sink=sink,
-                                  on_change=self._refresh)
+                                  on_change=self._refresh, on_command=self._on_command)
         self._link = Link(link_settings(config), on_final=self._delivery.on_final,
                           on_failed=self._delivery.on_failed, on_status=self._on_link_status,
                           on_partial=self._delivery.on_partial, on_fault=self._on_fault)
-        self._capture = Capture(config, source=source, hub=self._hub, sink=self._link, vad_pool=self._vad_pool,
+        # Utterances go to the link through the text stage's focus watch: it notes the app each one is for.
+        focus = FollowFocus(self._link, self._delivery.text, lambda: self._config, link_settings)
+        self._capture = Capture(config, source=source, hub=self._hub, sink=focus, vad_pool=self._vad_pool,
                                 new_id=lambda: f"{session}-{next(counter)}", on_change=self._refresh,
                                 on_fail=self._fail)
 
@@ -151,6 +155,11 @@ class Pipeline:
         except RuntimeError:  # not started, or shut down: the loop is closed
             result.set_exception(OutputError("the pipeline is not running"))
         return result
+
+    def use_undo(self, undo: Callable[[TextSink], str]) -> None:
+        """Make the voice command "scratch that" call `undo(sink)` on the output thread (it returns "" or why it
+        did nothing) instead of the text stage's own Backspace undo. Call before `start`."""
+        self._delivery.text.use_undo(undo)
 
     def wait_done(self, timeout: float | None = None) -> bool:
         """Block until the input ended and every utterance was output, or the run failed (see `done_error`)."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tray_client.text.commands import DEFAULT_COMMANDS, CommandParser, CommandPlan, Key
+from tray_client.sinks.keys import Key
+from tray_client.text.commands import DEFAULT_COMMANDS, CommandParser, CommandPlan
 
 NL, ENTER = Key.NEWLINE, Key.ENTER
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tests.client.fake_chat import FakeChat
 from tray_client.config import ClientConfig
+from tray_client.sinks.keys import Key
 from tray_client.text.cleanup import CleanupClient, CleanupSettings
-from tray_client.text.commands import Key
 from tray_client.text.profiles import base_profile, profile_for
 from tray_client.text.stage import TextStage
 

@@ -20,13 +20,14 @@ from tray_client.text.spacing import Spacer
 pytestmark = pytest.mark.desktop
 
 
-def dictate(sample, output: str, transcribe=None) -> tuple[list[str], list[Notice]]:
-    """Run the file through the pipeline into the focused window; return the finals and notices."""
+def dictate(sample, output: str, transcribe=None, **settings) -> tuple[list[str], list[Notice]]:
+    """Run the file through the pipeline into the focused window (with these extra settings); return the finals
+    and notices."""
     finals: list[str] = []
     notices: list[Notice] = []
     with ProtocolServer(transcribe or phrase_transcriber(sample.samples, sample.phrases)) as server:
         pipeline = Pipeline(ClientConfig(server=server.url, input_wav=str(sample.path), fast=True, no_tray=True,
-                                         output=output))
+                                         output=output, **settings))
         pipeline.subscribe(lambda e: finals.append(e.text) if isinstance(e, FinalText) else None)
         pipeline.subscribe(lambda e: notices.append(e) if isinstance(e, Notice) else None)
         pipeline.start()

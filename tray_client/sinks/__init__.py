@@ -12,8 +12,9 @@ __all__ = ["ElevatedTargetError", "ModifiersHeldError", "OutputError", "StdoutSi
            "set_clipboard"]
 
 
-def make_sink(output: str, *, type_delay_ms: int = 12) -> TextSink:
-    """The sink for an output mode on this platform; raises OutputError when its tools are missing."""
+def make_sink(output: str, *, type_delay_ms: int = 12, paste_keys: str = "ctrl+v") -> TextSink:
+    """The sink for an output mode on this platform (pasting with `paste_keys`); raises OutputError when its
+    tools are missing."""
     if output == "stdout":
         return StdoutSink()
     windows = sys.platform == "win32"
@@ -32,11 +33,11 @@ def make_sink(output: str, *, type_delay_ms: int = 12) -> TextSink:
         if windows:
             from tray_client.sinks._win32 import Win32ClipboardPaster
 
-            return Win32ClipboardPaster()
+            return Win32ClipboardPaster(paste_keys=paste_keys)
         if x11:
             from tray_client.sinks._x11 import X11ClipboardPaster
 
-            return X11ClipboardPaster()
+            return X11ClipboardPaster(paste_keys)
         raise OutputError("--output clipboard needs Windows or an X11 display; use --output stdout")
     raise OutputError(f"unknown output {output!r}: use type, clipboard or stdout")
 

@@ -10,8 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tray_client.sinks._win32_input import SendInputKeyboard, foreground_is_elevated, key_events, paste_events
+from tray_client.sinks._win32_input import (
+    SendInputKeyboard,
+    foreground_is_elevated,
+    key_events,
+    paste_events,
+    press_events,
+)
 from tray_client.sinks.base import ElevatedTargetError, ModifiersHeldError, held_message, wait_for_release
+from tray_client.sinks.keys import Key
 
 __all__ = ["ELEVATED_MESSAGE", "Win32ClipboardPaster", "Win32Typer", "set_clipboard_text"]
 
@@ -40,6 +47,12 @@ class _Win32Sink:
             self._to_clipboard(text)
             raise ModifiersHeldError(held_message(down))
 
+    def press(self, key: Key, count: int = 1) -> None:
+        """Press a voice command's key (sinks.keys), after the user let go of the modifiers (Ctrl+Backspace
+        would delete words)."""
+        wait_for_release(self._keyboard.held_modifiers)
+        self._keyboard.send(press_events(key.value, count))
+
 
 class Win32Typer(_Win32Sink):
     """Keystrokes: every character as KEYEVENTF_UNICODE, exact on any layout and with any IME."""
@@ -53,8 +66,9 @@ class Win32ClipboardPaster(_Win32Sink):
     """Paste with Ctrl+V, keeping the user's whole clipboard (see _win32_clipboard for how and why)."""
 
     def __init__(self, keyboard: Any = None, *, api_factory: Callable[[], Any] | None = None,
-                 **options: Any) -> None:
+                 paste_keys: str = "ctrl+v", **options: Any) -> None:
         super().__init__(keyboard, **options)
+        self._paste_keys = paste_keys
         self._api_factory = api_factory or _clipboard_api
         self._api: Any = None
 
@@ -64,7 +78,7 @@ class Win32ClipboardPaster(_Win32Sink):
         self._check_target(text)
         if self._api is None:  # created on the output thread, which must pump its window's messages
             self._api = self._api_factory()
-        PasteSession(self._api).paste(text, lambda: self._keyboard.send(paste_events()))
+        PasteSession(self._api).paste(text, lambda: self._keyboard.send(paste_events(self._paste_keys)))
 
     def close(self) -> None:
         """Destroy the clipboard window (on the output thread that created it)."""

@@ -25,12 +25,15 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 __all__ = ["KeyEvent", "SendInputKeyboard", "foreground_is_elevated", "is_elevated_target", "key_events",
-           "paste_events"]
+           "paste_events", "press_events"]
 
 KEYEVENTF_KEYUP = 0x0002
 KEYEVENTF_UNICODE = 0x0004
 VK_RETURN, VK_CONTROL, VK_V = 0x0D, 0x11, 0x56
 SCAN_RETURN, SCAN_CONTROL, SCAN_V = 0x1C, 0x1D, 0x2F
+VK_SHIFT, VK_BACK, VK_INSERT = 0x10, 0x08, 0x2D
+SCAN_SHIFT, SCAN_BACK, SCAN_INSERT = 0x2A, 0x0E, 0x52
+KEYEVENTF_EXTENDEDKEY = 0x0001
 SECURITY_MANDATORY_HIGH_RID = 0x3000
 EVENTS_PER_CALL = 64
 """Key events per SendInput call: one call is never interleaved with the user's own input."""
@@ -55,10 +58,28 @@ def key_events(text: str) -> list[KeyEvent]:
     return events
 
 
-def paste_events() -> list[KeyEvent]:
-    """Ctrl+V by virtual key 0x56, so it pastes on every layout (a Unicode "v" would not be a shortcut)."""
-    return [(VK_CONTROL, SCAN_CONTROL, 0), (VK_V, SCAN_V, 0), (VK_V, SCAN_V, KEYEVENTF_KEYUP),
-            (VK_CONTROL, SCAN_CONTROL, KEYEVENTF_KEYUP)]
+def paste_events(paste_keys: str = "ctrl+v") -> list[KeyEvent]:
+    """Ctrl+V by virtual key 0x56, so it pastes on every layout (a Unicode "v" would not be a shortcut);
+    also Ctrl+Shift+V and Shift+Insert (profiles' `paste_keys`)."""
+    if paste_keys == "shift+insert":
+        return _chord([(VK_SHIFT, SCAN_SHIFT, 0)], (VK_INSERT, SCAN_INSERT, KEYEVENTF_EXTENDEDKEY))
+    held = [(VK_CONTROL, SCAN_CONTROL, 0)] + ([(VK_SHIFT, SCAN_SHIFT, 0)] if paste_keys == "ctrl+shift+v" else [])
+    return _chord(held, (VK_V, SCAN_V, 0))
+
+
+def press_events(key: str, count: int = 1) -> list[KeyEvent]:
+    """A voice command's key by virtual key: "newline" (Shift+Enter), "enter" or "backspace", `count` times."""
+    if key == "backspace":
+        return _chord([], (VK_BACK, SCAN_BACK, 0)) * count
+    held = [(VK_SHIFT, SCAN_SHIFT, 0)] if key == "newline" else []
+    return _chord(held, (VK_RETURN, SCAN_RETURN, 0)) * count
+
+
+def _chord(held: list[KeyEvent], key: KeyEvent) -> list[KeyEvent]:
+    """Press the `held` keys, tap `key`, release the held keys in reverse order."""
+    vk, scan, flags = key
+    return [*held, key, (vk, scan, flags | KEYEVENTF_KEYUP),
+            *[(h_vk, h_scan, h_flags | KEYEVENTF_KEYUP) for h_vk, h_scan, h_flags in reversed(held)]]
 
 
 def is_elevated_target(target_rid: int | None, own_rid: int) -> bool:

@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from tray_client.sinks.base import ModifiersHeldError, OutputError, held_message, wait_for_release
+from tray_client.sinks.keys import XDOTOOL_KEYS, XDOTOOL_PASTE, Key
 from tray_client.sinks.x11_keymap import SpareKeycodes
 
 __all__ = ["X11ClipboardPaster", "XdotoolTyper", "set_clipboard_text"]
@@ -45,6 +46,12 @@ class _ModifierState:
         mask = self._display.screen().root.query_pointer().mask
         bits = {"shift": X.ShiftMask, "ctrl": X.ControlMask, "alt": X.Mod1Mask, "cmd": X.Mod4Mask}
         return frozenset(name for name, bit in bits.items() if mask & bit)
+
+    def wait_quietly(self) -> None:
+        """Wait (up to MODIFIER_WAIT_S) until no modifier is held, before a command's key: Ctrl+Backspace would
+        delete words. Past the wait the key is pressed anyway (xdotool --clearmodifiers lifts them)."""
+        with contextlib.suppress(Exception):
+            wait_for_release(self.held)
 
     def wait(self, text: str) -> None:
         """Wait until no modifier is held; else put `text` on the clipboard and raise ModifiersHeldError."""
@@ -116,6 +123,11 @@ class XdotoolTyper:
         _run(["xdotool", "type", "--clearmodifiers", "--delay", str(self.delay_ms), "--", text],
              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
+    def press(self, key: Key, count: int = 1) -> None:
+        """Press a voice command's key (sinks.keys); never part of `emit`'s text."""
+        self._modifiers.wait_quietly()
+        _xdotool_key(XDOTOOL_KEYS[key], count, self.delay_ms)
+
     def close(self) -> None:
         """Empty the keycodes bound for typing (after the last keys settled); call on the output thread."""
         if self._keymap is not None:
@@ -125,15 +137,16 @@ class XdotoolTyper:
 
 
 class X11ClipboardPaster:
-    """Paste with ctrl+v through the X11 CLIPBOARD, then put back the text it held before."""
+    """Paste with ctrl+v (ctrl+shift+v in terminals) through the X11 CLIPBOARD, then put back what it held."""
 
     spaced = True
 
-    def __init__(self) -> None:
+    def __init__(self, paste_keys: str = "ctrl+v") -> None:
         missing = [tool for tool in ("xclip", "xdotool") if shutil.which(tool) is None]
         if missing:
             raise OutputError(f"{' and '.join(missing)} not installed: apt-get install {' '.join(missing)}")
         self._modifiers = _ModifierState()
+        self._paste_keys = XDOTOOL_PASTE[paste_keys]
 
     @staticmethod
     def _get() -> str | None:
@@ -145,14 +158,24 @@ class X11ClipboardPaster:
         self._modifiers.wait(text)
         saved = self._get()
         set_clipboard_text(text)
-        _run(["xdotool", "key", "--clearmodifiers", "ctrl+v"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _xdotool_key(self._paste_keys)
         time.sleep(PASTE_SETTLE_S)
         if saved is not None:
             set_clipboard_text(saved)
 
+    def press(self, key: Key, count: int = 1) -> None:
+        """Press a voice command's key (sinks.keys)."""
+        self._modifiers.wait_quietly()
+        _xdotool_key(XDOTOOL_KEYS[key], count)
+
     def close(self) -> None:
         """Give back the X connection used to read the modifier state."""
         self._modifiers.close()
+
+
+def _xdotool_key(keys: str, count: int = 1, delay_ms: int = 12) -> None:
+    _run(["xdotool", "key", "--clearmodifiers", "--repeat", str(count), "--delay", str(delay_ms), keys],
+         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def set_clipboard_text(text: str) -> None:

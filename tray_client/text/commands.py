@@ -20,12 +20,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-
-class Key(enum.Enum):
-    """A key a command may press. The only control keys ever sent to the user's window (undo aside)."""
-
-    NEWLINE = "newline"  # a line break inside the text (Shift+Enter: Enter alone sends in chat apps)
-    ENTER = "enter"  # the Enter key itself: submit, run
+from tray_client.sinks.keys import Key
 
 
 class Action(enum.Enum):

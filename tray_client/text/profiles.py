@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from tray_client.sinks.keys import PASTE_KEYS
 from tray_client.text.chinese_script import SCRIPTS
 from tray_client.text.commands import DEFAULT_COMMANDS, check_commands
 from tray_client.text.replacements import check_replacements
@@ -22,7 +23,6 @@ from tray_client.text.replacements import check_replacements
 if TYPE_CHECKING:
     from tray_client.config import ClientConfig
 
-PASTE_KEYS = ("ctrl+v", "ctrl+shift+v", "shift+insert")
 APP_OUTPUTS = ("type", "clipboard")
 
 _WINDOWS_TERMINALS = ("WindowsTerminal", "conhost", "OpenConsole", "cmd", "powershell", "pwsh", "wsl", "mintty")

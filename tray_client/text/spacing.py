@@ -19,6 +19,16 @@ class Spacer:
         self._previous = text
         return joined
 
+    @property
+    def previous(self) -> str:
+        """The text output last (what the next separator depends on)."""
+        return self._previous
+
+    def follow(self, previous: str) -> None:
+        """Take `previous` as the last output without outputting it: "\n" after a line-break key, or the state
+        from before a final that was undone."""
+        self._previous = previous
+
     def reset(self) -> None:
         """Forget the previous output (the user moved to another window, or the output mode changed)."""
         self._previous = ""

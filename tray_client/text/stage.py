@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from tray_client.sinks.keys import Key
 from tray_client.text.chinese_script import ScriptConverter
 from tray_client.text.cleanup import CleanupResult
-from tray_client.text.commands import CommandParser, CommandPlan, Key
+from tray_client.text.commands import CommandParser, CommandPlan
 from tray_client.text.profiles import Profile
 from tray_client.text.replacements import Replacements
 from tray_client.text.sanitize import DEFAULT_MAX_CHARS, sanitize

@@ -64,6 +64,8 @@ class Extras:
             self.set_overlay(True)
         self._history = start_recorder(self._config, self._pipeline, on_snapshot=self._post)
         self._history.refresh()
+        if hasattr(self._pipeline, "use_undo"):  # the voice command "scratch that" undoes like the hotkey
+            self._pipeline.use_undo(self.voice_undo)
 
     def start_key_watch(self) -> None:
         """Undo needs to know whether the user typed since a final; without the watch it refuses to act."""
@@ -116,6 +118,16 @@ class Extras:
 
         log.info("undo: deleting %d character(s)", plan.count)
         self._pipeline.run_output(lambda sink: delete_chars(sink, plan.count)).add_done_callback(report)
+
+    def voice_undo(self, sink: Any) -> str:
+        """"Scratch that", on the output thread in line with the finals: the hotkey's undo, same journal.
+        Returns "" when it deleted, else why not (the text stage shows that as a notice)."""
+        plan = self._undo.plan(focused_window())
+        if isinstance(plan, UndoRefused):
+            return plan.reason
+        delete_chars(sink, plan.count)
+        self._undo.done(plan)
+        return ""
 
     # --- handlers -------------------------------------------------------------------------------------------
 

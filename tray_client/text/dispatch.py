@@ -1,0 +1,113 @@
+"""The pipeline's hook into the text stage: which app an utterance is for, and the output job for its final.
+
+`started` runs on the pipeline thread when an utterance starts: it asks which app has the focus (the app the
+user is dictating into) and keeps its profile for that utterance's final. `job` hands the output thread one
+callable per final, which runs the text stage and writes into the app (see writer.TextWriter). The pipeline owns
+one `TextDispatch` and calls nothing else of the text stage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from tray_client.sinks import TextSink, make_sink
+from tray_client.sinks.foreground import foreground_names
+from tray_client.text.cleanup import CleanupClient, CleanupSettings
+from tray_client.text.profiles import Profile, profile_for
+from tray_client.text.stage import TextStage
+from tray_client.text.writer import TextWriter, Written
+
+if TYPE_CHECKING:
+    from tray_client.config import ClientConfig
+
+log = logging.getLogger(__name__)
+
+# Apps of the latest utterances (kept after their final: a cut utterance's continuations come later).
+_MAX_REMEMBERED = 256
+
+
+class TextDispatch:
+    """Per-utterance app profiles (pipeline thread) and the text writer (output thread)."""
+
+    def __init__(self, config: ClientConfig, *, fixed_sink: bool = False,
+                 foreground: Callable[[], Sequence[str]] = foreground_names) -> None:
+        """`fixed_sink`: every final goes to the pipeline's one sink (a sink a test or an embedding app gave)."""
+        self._foreground = foreground
+        self._apps: dict[str, tuple[tuple[str, ...], Profile]] = {}
+        self._config = config
+        stage = TextStage(max_chars=config.max_final_chars, cleaner=lambda: _cleanup_client(self._config))
+        self._writer = TextWriter(stage, None if fixed_sink else self._make_sink)
+
+    def started(self, utterance_id: str, config: ClientConfig) -> Profile:
+        """Note the focused app for a new utterance; return its profile (its language and glossary matter now)."""
+        self._config = config
+        app = tuple(self._foreground())
+        profile = profile_for(config, app)
+        if len(self._apps) >= _MAX_REMEMBERED:
+            self._apps.pop(next(iter(self._apps)))
+        self._apps[utterance_id] = (app, profile)
+        if profile.app:
+            log.info("utterance %s is for %s: profile [apps.%r]", utterance_id, app[0], profile.app)
+        return profile
+
+    def job(self, utterance_id: str, raw: str, language: str, sink: TextSink,
+            config: ClientConfig) -> Callable[[], Written]:
+        """The output-thread job for a final (pipeline thread: looks up the app its utterance started in)."""
+        self._config = config
+        # A cut utterance's continuations ("<id>.2") belong to the app of the utterance they continue.
+        app, profile = self._apps.get(utterance_id) or self._apps.get(utterance_id.split(".")[0]) or \
+            ((), profile_for(config, ()))
+        default_kind = (config.output, config.paste_keys)
+        return lambda: self._writer.write(sink, default_kind, profile, app, raw, language)
+
+    def _make_sink(self, output: str, paste_keys: str) -> TextSink:
+        return make_sink(output, type_delay_ms=self._config.type_delay_ms, paste_keys=paste_keys)
+
+    def use_undo(self, undo: Callable[[TextSink], str] | None) -> None:
+        """Let "scratch that" call the app's undo (output thread; returns "" or why it did nothing)."""
+        self._writer.external_undo = undo
+
+    def reset(self) -> None:
+        """Output thread: forget spacing and undo history (the output mode changed)."""
+        self._writer.reset()
+
+    def close(self) -> None:
+        """Output thread: let the per-app sinks and the clean-up client go."""
+        self._writer.close()
+
+
+class FollowFocus:
+    """Stands in front of the link for the capture: each new utterance notes the focused app first, and when
+    that app's language or glossary differ from the link's, the link reconnects with them (the server takes
+    both per connection, in the hello)."""
+
+    def __init__(self, link: Any, dispatch: TextDispatch, config: Callable[[], ClientConfig],
+                 settings: Callable[[ClientConfig], Any]) -> None:
+        self._link = link
+        self._dispatch = dispatch
+        self._config = config
+        self._settings = settings
+
+    def open(self, utterance_id: str) -> None:
+        config = self._config()
+        profile = self._dispatch.started(utterance_id, config)
+        wanted = dataclasses.replace(self._settings(config), language=profile.language, context=profile.context)
+        if wanted != self._link.settings:
+            self._link.configure(wanted)
+        self._link.open(utterance_id)
+
+    def append(self, utterance_id: str, pcm: bytes) -> None:
+        self._link.append(utterance_id, pcm)
+
+    def close(self, utterance_id: str) -> None:
+        self._link.close(utterance_id)
+
+
+def _cleanup_client(config: ClientConfig) -> CleanupClient | None:
+    if not config.cleanup_url:
+        return None
+    return CleanupClient(CleanupSettings(config.cleanup_url, config.cleanup_model, config.cleanup_prompt,
+                                         config.cleanup_timeout_s, config.cleanup_max_growth))

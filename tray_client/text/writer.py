@@ -1,0 +1,150 @@
+"""Plays the text stage's plan for one final into the focused app's sink, on the output thread.
+
+Thin driver around the pure `TextStage`: it picks the sink the app's profile asks for (type or paste, and which
+paste keys), keeps the spacing between finals, presses the keys commands asked for, and remembers what each
+final typed, so "scratch that" can delete it again with Backspace: only in the app it was typed into, and never
+across an Enter (that may have sent a message or run a command). Used from the output thread only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from dictation_core.joining import join_text
+from tray_client.sinks import TextSink
+from tray_client.sinks.keys import Key, KeySink
+from tray_client.text.profiles import Profile
+from tray_client.text.spacing import Spacer
+from tray_client.text.stage import TextPlan, TextStage
+
+log = logging.getLogger(__name__)
+
+UNDO_DEPTH = 20  # finals "scratch that" can walk back, one per command
+
+
+@dataclass(frozen=True)
+class Written:
+    """What one final did: `text` as history shows it, `typed` exactly as it reached the window."""
+
+    text: str  # the output, a line break for each key
+    raw: str  # the model's text, sanitized (before commands, clean-up, script, replacements)
+    typed: str  # separators included; a line break for each line-break key
+    stop_listening: bool = False
+    notes: tuple[str, ...] = ()  # what the user should know (an undo refused, a clean-up skipped)
+
+
+@dataclass(frozen=True)
+class _Footprint:
+    app: tuple[str, ...]
+    chars: int
+    spacing_before: str
+    undoable: bool
+
+
+class TextWriter:
+    """Runs finals through the text stage and into sinks. One per pipeline; call it on the output thread."""
+
+    def __init__(self, stage: TextStage, make_sink: Callable[[str, str], TextSink] | None = None) -> None:
+        """`make_sink(output, paste_keys)` makes a sink for an app whose profile differs from the default one;
+        None keeps every final on the default sink (a sink given by a test)."""
+        self._stage = stage
+        self._make_sink = make_sink
+        self._sinks: dict[tuple[str, str], TextSink] = {}
+        self._spacer = Spacer()
+        self._app: tuple[str, ...] | None = None
+        self._footprints: deque[_Footprint] = deque(maxlen=UNDO_DEPTH)
+        # The app's own undo (the tray's journal: it also knows whether the user typed since), when there is
+        # one; headless, the footprints below do it.
+        self.external_undo: Callable[[TextSink], str] | None = None
+
+    def write(self, default: TextSink, default_kind: tuple[str, str], profile: Profile, app: Sequence[str],
+              raw: str, language: str = "") -> Written:
+        """Process `raw` for the app `app` (its names) with `profile`, and output it; blocking."""
+        app = tuple(app)
+        if app != self._app:  # another window: the previous text is not next to this one
+            self._spacer.reset()
+            self._app = app
+        plan = self._stage.process(raw, profile, language)
+        sink = self._sink_for(default, default_kind, profile)
+        notes = [f"clean-up skipped: {plan.cleanup_skipped}"] if plan.cleanup_skipped else []
+        if not sink.spaced:
+            return self._write_line(sink, plan, notes)
+        keys = sink if isinstance(sink, KeySink) else None  # every sink of the product presses keys
+        for _ in range(plan.undo_previous):
+            note = self.external_undo(sink) if self.external_undo is not None else self._undo(keys, app)
+            if note:
+                notes.append(note)
+                break
+        spacing_before = self._spacer.previous
+        typed = []
+        for step in plan.steps:
+            if isinstance(step, Key):
+                if keys is None:
+                    log.warning("the output cannot press %s; the text goes on", step.value)
+                    continue
+                keys.press(step)
+                typed.append("\n")
+                self._spacer.follow("\n")
+            else:
+                out = self._spacer.next(step)
+                sink.emit(out)
+                typed.append(out)
+        typed_text = "".join(typed)
+        if typed_text or Key.ENTER in plan.steps:
+            self._footprints.append(_Footprint(app, len(typed_text), spacing_before, Key.ENTER not in plan.steps))
+        return Written(plan.text, plan.raw, typed_text, plan.stop_listening, tuple(notes))
+
+    def _write_line(self, sink: TextSink, plan: TextPlan, notes: list[str]) -> Written:
+        """A sink that cannot press keys (stdout) gets one line per final, keys as spaces, undo refused."""
+        line = ""
+        for step in plan.steps:
+            if isinstance(step, str):
+                line = join_text(line, step)
+        if plan.undo_previous:
+            notes.append("\"scratch that\" cannot delete text already written to this output")
+        sink.emit(line)
+        return Written(plan.text, plan.raw, line, plan.stop_listening, tuple(notes))
+
+    def _undo(self, sink: KeySink | None, app: tuple[str, ...]) -> str:
+        """Delete the last final this writer typed; a note saying why not, or ""."""
+        if sink is None:
+            return "not undone: this output cannot press Backspace"
+        if not self._footprints:
+            return "nothing to undo"
+        last = self._footprints[-1]
+        if last.app != app:
+            return "not undone: the last dictation went to another window"
+        if not last.undoable:
+            return "not undone: the last dictation pressed Enter"
+        self._footprints.pop()
+        if last.chars:
+            sink.press(Key.BACKSPACE, last.chars)
+        self._spacer.follow(last.spacing_before)
+        return ""
+
+    def _sink_for(self, default: TextSink, default_kind: tuple[str, str], profile: Profile) -> TextSink:
+        kind = (profile.output, profile.paste_keys)
+        if self._make_sink is None or kind == default_kind or (kind[0] == default_kind[0] == "type"):
+            return default
+        sink = self._sinks.get(kind)
+        if sink is None:
+            sink = self._sinks[kind] = self._make_sink(*kind)
+            log.info("output for %s: %s with %s", profile.app, *kind)
+        return sink
+
+    def reset(self) -> None:
+        """Forget spacing and undo history (the output mode changed)."""
+        self._spacer.reset()
+        self._footprints.clear()
+
+    def close(self) -> None:
+        """Let the per-app sinks and the clean-up client go."""
+        for sink in self._sinks.values():
+            close = getattr(sink, "close", None)
+            if close is not None:
+                close()
+        self._sinks.clear()
+        self._stage.close()
