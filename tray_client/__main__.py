@@ -11,7 +11,22 @@ EXIT_USAGE = 2
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Load the settings once, set up logging, then run the tray app or the headless pipeline."""
+    """Load the settings once, set up logging, then run the tray app or the headless pipeline.
+
+    A start that fails is reported where the user can see it, also under pythonw (tray_client.startup)."""
+    from tray_client.startup import report_failed_start
+
+    try:
+        return _main(argv)
+    except Exception as error:
+        logging.getLogger(__name__).exception("the app could not start")
+        report_failed_start(f"{type(error).__name__}: {error}")
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
+    from tray_client.startup import report_failed_start
+
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["history"]:
         from tray_client.history.cli import main as history_main
@@ -20,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(argv)
     except ConfigError as error:
-        sys.stderr.write(f"tray_client: {error}\n")
+        report_failed_start(str(error))
         return EXIT_USAGE
     if config.print_config:
         sys.stdout.write(to_toml(config))
@@ -35,9 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from tray_client.ui.app import run_tray
     except ImportError as error:
-        logging.getLogger(__name__).error(
-            "the tray app is not available (%s); run headless with --no-tray, or install the client extras: "
-            "pip install .[client]", error)
+        report_failed_start(f"the tray app is not available ({error}); run headless with --no-tray, or install "
+                            "the client extras: pip install .[client]")
         return EXIT_USAGE
     return int(run_tray(config) or 0)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import sys
 from pathlib import Path
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"
@@ -22,9 +23,10 @@ def setup_logging(level: str = "INFO", path: Path | None = None) -> Path | None:
     root = logging.getLogger()
     root.setLevel(level.upper())
     formatter = logging.Formatter(LOG_FORMAT)
-    stderr = logging.StreamHandler()
-    stderr.setFormatter(formatter)
-    root.addHandler(stderr)
+    if sys.stderr is not None:  # pythonw.exe has no console: the file below is the only log
+        stderr = logging.StreamHandler()
+        stderr.setFormatter(formatter)
+        root.addHandler(stderr)
     target = path or log_path()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -145,8 +145,20 @@ def test_xdg_autostart_entry_round_trip(monkeypatch, tmp_path):
 
 
 def test_autostart_command_runs_this_interpreter():
-    command = autostart.autostart_command()
+    command = autostart.autostart_command([])
     assert command[1:] == ["-m", "tray_client"]
+
+
+def test_autostart_keeps_the_launchers_arguments_but_not_one_run_flags():
+    argv = ["--server", "ws://10.0.0.5:8765", "--input-wav", "demo.wav", "--hotkey-toggle", "<ctrl>+<alt>+d",
+            "--fast", "--input-wav=other.wav", "--token", "s3cret word"]
+    command = autostart.autostart_command(argv)
+    assert command[3:] == ["--server", "ws://10.0.0.5:8765", "--hotkey-toggle", "<ctrl>+<alt>+d",
+                           "--token", "s3cret word"]
+    # The HKCU Run value is one command line (CommandLineToArgvW rules): the space keeps its argument whole.
+    import subprocess
+
+    assert subprocess.list2cmdline(command).endswith('--token "s3cret word"')
 
 
 def test_unwritable_autostart_folder_says_where(monkeypatch, tmp_path):

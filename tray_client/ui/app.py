@@ -44,6 +44,7 @@ import dataclasses
 import logging
 import queue
 import signal
+import sys
 import threading
 import time
 from typing import Any
@@ -51,7 +52,7 @@ from typing import Any
 from tray_client.config import ClientConfig
 from tray_client.events import ClientState, Command, FinalText
 from tray_client.hotkeys import HotkeyError, HotkeyListener, parse_hotkey
-from tray_client.ui import intents, tray_x11
+from tray_client.ui import intents, tray_win32, tray_x11
 from tray_client.ui.controller import HOTKEY_PTT, HOTKEY_TOGGLE, HOTKEY_UNDO, TrayController
 from tray_client.ui.extras import Extras
 from tray_client.ui.icons import load_state_icon
@@ -163,6 +164,8 @@ class TrayApp:
 
     def run(self) -> int:
         """Run the tray on this (the main) thread until Quit; return the process exit code."""
+        if sys.platform == "win32":
+            log.info("DPI awareness: %s", tray_win32.make_dpi_aware())  # before the first window exists
         import pystray  # lazy: importing pystray connects to the display
 
         _import_keyboard_library()
@@ -178,6 +181,7 @@ class TrayApp:
         self._controller.extras = self._extras
         self._controller.add_handlers(self._extras.handlers())
         tray_x11.fix_backend(self._icon)  # before run(): it changes how the icon talks to its loop
+        tray_win32.fix_backend(self._icon)
         previous = _install_quit_signals(self._inbox)
         controller = None
         try:

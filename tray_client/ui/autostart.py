@@ -3,7 +3,8 @@
 Why these two: both are per-user (no admin rights), both are what the OS's own "startup apps" settings
 show and let the user switch off, and both survive reinstalling the venv as long as the command is the same.
 The command is the venv's `pythonw.exe -m tray_client` on Windows (no console window) and
-`python -m tray_client` elsewhere.
+`python -m tray_client` elsewhere, followed by the arguments the running app was started with (the launcher's
+`--server` and the like; one-run flags such as `--input-wav` are left out).
 """
 
 from __future__ import annotations
@@ -28,14 +29,34 @@ class AutostartError(OSError):
     """Autostart could not be read or changed; the message says where and why."""
 
 
-def autostart_command() -> list[str]:
-    """The command that starts this tray app with this interpreter (pythonw on Windows: no console)."""
+ONE_SHOT_FLAGS = {"--input-wav": True, "--fast": False, "--no-fast": False, "--print-config": False}
+"""Flags (and whether each takes a value) that make sense for one run, never for every session start."""
+
+
+def autostart_command(argv: list[str] | None = None) -> list[str]:
+    """The command that starts this tray app with this interpreter (pythonw on Windows: no console), with the
+    arguments this run was given (`--server`, `--hotkey-toggle`, ...), so the next session starts the same app."""
     python = Path(sys.executable)
     if sys.platform == "win32":
         windowless = python.with_name("pythonw.exe")
         if windowless.exists():
             python = windowless
-    return [str(python), "-m", "tray_client"]
+    return [str(python), "-m", "tray_client", *_persistent_args(sys.argv[1:] if argv is None else argv)]
+
+
+def _persistent_args(argv: list[str]) -> list[str]:
+    kept: list[str] = []
+    skip_value = False
+    for arg in argv:
+        if skip_value:
+            skip_value = False
+            continue
+        name = arg.split("=", 1)[0]
+        if name in ONE_SHOT_FLAGS:
+            skip_value = ONE_SHOT_FLAGS[name] and "=" not in arg
+            continue
+        kept.append(arg)
+    return kept
 
 
 def is_enabled() -> bool:

@@ -1,0 +1,53 @@
+"""A start that fails must be seen: on stderr when there is one, in the log file always, and in a message box
+on Windows when there is no console.
+
+Why: the launchers and the autostart entry run the tray with pythonw.exe, which has no console: sys.stderr is
+None, so a broken config file (or anything else that stops the start) used to end the process without a word.
+"""
+
+from __future__ import annotations
+
+import datetime
+import sys
+from collections.abc import Callable
+
+__all__ = ["report_failed_start"]
+
+TITLE = "Dictation could not start"
+
+
+def report_failed_start(message: str, *, show_box: Callable[[str, str], None] | None = None) -> None:
+    """Tell the user why the app did not start (see the module doc); never raises."""
+    stream = sys.stderr
+    if stream is not None:
+        try:
+            stream.write(f"tray_client: {message}\n")
+            stream.flush()
+        except (OSError, ValueError):
+            stream = None
+    where = _append_to_log(message)
+    if stream is None and sys.platform == "win32":
+        text = message + (f"\n\nThis message is also in the log: {where}" if where else "")
+        (show_box or _message_box)(text, TITLE)
+
+
+def _append_to_log(message: str) -> str:
+    """Append the message to the log file (even before logging is set up); its path, or "" if unwritable."""
+    try:
+        from tray_client.config import log_path
+
+        path = log_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+        with path.open("a", encoding="utf-8") as log_file:
+            log_file.write(f"{stamp} ERROR MainThread tray_client: could not start: {message}\n")
+        return str(path)
+    except Exception:
+        return ""
+
+
+def _message_box(text: str, title: str) -> None:
+    import ctypes
+
+    mb_ok, mb_iconerror, mb_setforeground = 0x0, 0x10, 0x10000
+    ctypes.windll.user32.MessageBoxW(None, text, title, mb_ok | mb_iconerror | mb_setforeground)  # type: ignore[attr-defined]
