@@ -3,7 +3,10 @@
     Set up (first run) and start the dictation tray app on Windows.
 
 .DESCRIPTION
-    1. Creates .venv in the repository with Python 3.10 or newer (the "py" launcher, else "python").
+    1. Creates .venv in the repository with a 64-bit (x64) Python that the desktop wheels exist for: 3.12, 3.13,
+       3.11 or 3.10, in that order, through the "py" launcher, else "python" on PATH. Not simply the newest: with
+       3.14, `py -3` took it and pip then tried to build PyAudio from source and failed. 32-bit and ARM64
+       Pythons are refused with a one-line reason (no PyAudio / onnxruntime wheels for them).
     2. Installs the CPU build of torch from the PyTorch index, then the client (pip install -e ".[client]").
        The CPU build is chosen on purpose: the tray only runs Silero VAD, and the default PyPI wheel on
        Windows is the same CPU build today but a CUDA build would be several GB. It is done again only when
@@ -41,6 +44,7 @@ param(
 
 $ErrorActionPreference = "Stop"
 Set-StrictMode -Version Latest
+[Console]::OutputEncoding = [System.Text.Encoding]::UTF8  # pip and Python print UTF-8 (paths with a non-ASCII name)
 
 # Keep in step with scripts/test.sh (the Linux CI pin); tests/desktop/test_launchers.py checks they match.
 $TorchVersion = "2.13.0"
@@ -52,22 +56,64 @@ $Venv = Join-Path $RepoRoot ".venv"
 $VenvPython = Join-Path $Venv "Scripts\python.exe"
 $VenvPythonW = Join-Path $Venv "Scripts\pythonw.exe"
 
+$SupportedPythons = @("3.12", "3.13", "3.11", "3.10")
+# Prints "<major.minor> <pointer bits> <machine>", e.g. "3.12 64 AMD64".
+$PythonProbe = "import platform, struct, sys; print('%d.%d' % sys.version_info[:2], struct.calcsize('P') * 8, platform.machine())"
+
+function Invoke-Native {
+    # Run a native program and return its stdout lines and exit code, with its stderr discarded.
+    # Windows PowerShell 5.1 turns every stderr line of a redirected native command into an error record, and with
+    # $ErrorActionPreference = "Stop" the first one (a warning from py, or the Store's python stub) ends the whole
+    # script, so a fallback never ran. Locally "Continue" keeps those lines harmless.
+    param([string]$Exe, [string[]]$Arguments)
+    $previous = $ErrorActionPreference
+    $ErrorActionPreference = "Continue"
+    try {
+        $output = @(& $Exe @Arguments 2>$null)
+        return @{ Code = $LASTEXITCODE; Output = $output }
+    } catch {
+        return @{ Code = -1; Output = @() }
+    } finally {
+        $ErrorActionPreference = $previous
+    }
+}
+
+function Test-PythonCandidate {
+    # $null when this Python will do; else a one-line reason why not.
+    param([string]$Exe, [string[]]$PyArgs)
+    $probe = Invoke-Native $Exe ($PyArgs + @("-c", $PythonProbe))
+    if ($probe.Code -ne 0 -or -not $probe.Output) { return "not installed" }
+    $version, $bits, $machine = ("$($probe.Output[-1])".Trim() -split "\s+")
+    if ($SupportedPythons -notcontains $version) { return "Python ${version}: the client needs 3.10 to 3.13" }
+    if ($bits -ne "64") { return "Python $version is 32-bit: install the 64-bit (x64) Python $version" }
+    if ($machine -ne "AMD64") {
+        return "Python $version is ${machine}: PyAudio and onnxruntime have no $machine wheels; install the x64 Python (it runs emulated on ARM)"
+    }
+    return $null
+}
+
 function Find-Python {
-    # The py launcher picks the newest installed Python; fall back to whatever "python" is on PATH.
-    $candidates = @(
-        @{ Exe = "py"; Args = @("-3") },
-        @{ Exe = "python"; Args = @() }
-    )
-    foreach ($candidate in $candidates) {
-        if (-not (Get-Command $candidate.Exe -ErrorAction SilentlyContinue)) { continue }
-        $pyArgs = $candidate.Args
-        $version = & $candidate.Exe @pyArgs -c "import sys; print('%d.%d' % sys.version_info[:2])" 2>$null
-        if ($LASTEXITCODE -eq 0 -and $version -and [version]("$version".Trim()) -ge [version]"3.10") {
-            return $candidate
+    $reasons = @()
+    if (Get-Command py -ErrorAction SilentlyContinue) {
+        foreach ($version in $SupportedPythons) {
+            # Exactly this version; the launcher prefers the native (x64) build, and the probe checks what it got.
+            $pyArgs = @("-$version")
+            $reason = Test-PythonCandidate "py" $pyArgs
+            if (-not $reason) { return @{ Exe = "py"; Args = $pyArgs } }
+            if ($reason -ne "not installed") { $reasons += "py ${pyArgs}: $reason" }
         }
     }
-    throw ("Python 3.10 or newer was not found. Install it from https://www.python.org/downloads/windows/ " +
-           "(tick 'Add python.exe to PATH'), then run this again.")
+    $python = Get-Command python -ErrorAction SilentlyContinue
+    if ($python -and $python.Source -like "*\WindowsApps\*") {
+        $reasons += "python on PATH is the Microsoft Store stub"
+    } elseif ($python) {
+        $reason = Test-PythonCandidate "python" @()
+        if (-not $reason) { return @{ Exe = "python"; Args = @() } }
+        $reasons += "python on PATH: $reason"
+    }
+    $why = if ($reasons) { " (" + ($reasons -join "; ") + ")" } else { "" }
+    throw ("No 64-bit Python 3.10 to 3.13 was found$why. Install Python 3.12 (64-bit) from " +
+           "https://www.python.org/downloads/windows/ (tick 'Add python.exe to PATH'), then run this again.")
 }
 
 function ConvertTo-ArgumentString {
@@ -82,29 +128,36 @@ function ConvertTo-ArgumentString {
 }
 
 function Invoke-Checked {
+    # Output goes straight to the console (pip's progress bars included); only the exit code decides.
     param([string]$What, [string]$Exe, [string[]]$Arguments)
-    & $Exe @Arguments
+    $previous = $ErrorActionPreference
+    $ErrorActionPreference = "Continue"  # a warning on stderr is not a failure (see Invoke-Native)
+    try { & $Exe @Arguments } finally { $ErrorActionPreference = $previous }
     if ($LASTEXITCODE -ne 0) { throw "$What failed (exit code $LASTEXITCODE): $Exe $($Arguments -join ' ')" }
 }
 
 function Install-Client {
     if (-not (Test-Path $VenvPython)) {
         $python = Find-Python
-        Write-Host "== creating $Venv"
+        Write-Host "== creating $Venv with $($python.Exe) $($python.Args -join ' ')"
         Invoke-Checked "creating the venv" $python.Exe ($python.Args + @("-m", "venv", $Venv))
     }
     $hash = (Get-FileHash (Join-Path $RepoRoot "pyproject.toml") -Algorithm SHA1).Hash.Substring(0, 12)
     $stamp = Join-Path $Venv ".installed-client-$hash-torch$TorchVersion"
     if ((Test-Path $stamp) -and -not $Reinstall) { return }
+    # No -q: the first install downloads about 300 MB, and minutes behind a silent pip look like a hang.
     Write-Host "== installing the tray client into $Venv (the first time downloads about 300 MB)"
-    Invoke-Checked "upgrading pip" $VenvPython @("-m", "pip", "install", "-q", "--upgrade", "pip")
+    Write-Host "== [1/3] pip"
+    Invoke-Checked "upgrading pip" $VenvPython @("-m", "pip", "install", "--upgrade", "pip")
     # torch first, from the CPU index: .[client] then finds it installed and does not pull another build.
+    Write-Host "== [2/3] torch $TorchVersion (CPU build; the default VAD runs on onnxruntime, --vad torch uses it)"
     Invoke-Checked "installing torch (CPU)" $VenvPython @(
-        "-m", "pip", "install", "-q", "torch==$TorchVersion", "--index-url", $TorchIndex)
+        "-m", "pip", "install", "torch==$TorchVersion", "--index-url", $TorchIndex)
     Push-Location $RepoRoot
     try {
         # Editable, so the tray finds assets\ (icons, sounds) in this folder.
-        Invoke-Checked "installing the client" $VenvPython @("-m", "pip", "install", "-q", "-e", ".[client]")
+        Write-Host "== [3/3] the client and its dependencies"
+        Invoke-Checked "installing the client" $VenvPython @("-m", "pip", "install", "-e", ".[client]")
     } finally {
         Pop-Location
     }

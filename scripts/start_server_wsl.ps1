@@ -3,11 +3,15 @@
     Start the ASR server inside WSL2 from Windows: scripts/start_server.sh in this repository, seen from Linux.
 
 .DESCRIPTION
-    Runs   wsl.exe [-d DISTRO] -- bash -lc "cd '/mnt/c/.../repo' && bash scripts/start_server.sh ARGS"
-    The repository path is translated by `wslpath` inside the distribution (so \\wsl$\... paths work too), with a
-    plain C:\ -> /mnt/c/ rewrite as the fallback. start_server.sh creates its own venv, checks the GPU and prints
-    the URL to use; WSL2 forwards localhost, so the tray's default ws://127.0.0.1:8765 reaches it.
-    The server runs in this window until you close it or press Ctrl+C.
+    Runs   wsl.exe [-d DISTRO] --cd <this repository> --exec bash -l scripts/start_server.sh ARGS
+    --cd takes the Windows path as it is (wsl.exe translates it itself), so nothing here reads `wslpath` output:
+    that output is UTF-8 and Windows PowerShell 5.1 decodes native output with the OEM code page, which garbled a
+    non-ASCII user name (C:\Users\Zoë\...) into a path that does not exist. --exec runs bash without a shell in
+    between, so the arguments reach start_server.sh exactly as given (no second round of expansion of $, quotes
+    or globs). `bash -l`: a login shell, so ~/.profile puts the user's tools (and CUDA) on PATH.
+    start_server.sh creates its own venv, checks the GPU and prints the URL to use; WSL2 forwards localhost, so the
+    tray's default ws://127.0.0.1:8765 reaches it. The server runs in this window until you close it or press
+    Ctrl+C; when it fails, the reason stays on screen (the tray and start_client.ps1 open this window -NoExit).
 
 .EXAMPLE
     powershell -NoProfile -ExecutionPolicy Bypass -File scripts\start_server_wsl.ps1
@@ -27,6 +31,8 @@ param(
 
 $ErrorActionPreference = "Stop"
 Set-StrictMode -Version Latest
+# The server's output is UTF-8 (Linux): show it as such in this console, whatever the OEM code page is.
+[Console]::OutputEncoding = [System.Text.Encoding]::UTF8
 
 $RepoRoot = Split-Path -Parent $PSScriptRoot
 $distroArgs = @()
@@ -37,33 +43,20 @@ if (-not (Get-Command wsl.exe -ErrorAction SilentlyContinue)) {
            "Windows driver, which brings GPU support into WSL.")
 }
 
-function ConvertTo-BashWord {
-    # One argument as a single-quoted bash word: safe for spaces, $, quotes and the like.
-    param([string]$Text)
-    return "'" + ($Text -replace "'", "'\''") + "'"
-}
-
-function Get-WslPath {
-    param([string]$WindowsPath)
-    $translated = & wsl.exe @distroArgs -- wslpath -a ($WindowsPath -replace "\\", "/") 2>$null
-    if ($LASTEXITCODE -eq 0 -and $translated) { return ("$translated").Trim() }
-    # Fallback for a drive path: C:\Users\me\repo -> /mnt/c/Users/me/repo
-    if ($WindowsPath -match "^([A-Za-z]):\\(.*)$") {
-        return "/mnt/" + $Matches[1].ToLower() + "/" + ($Matches[2] -replace "\\", "/")
-    }
-    throw "cannot translate $WindowsPath to a WSL path; clone the repository on a drive (C:\...) or inside WSL"
-}
-
-$repoInWsl = Get-WslPath $RepoRoot
-$words = @()
+$serverArgs = @()
 if ($ServerArgs) {
     # The one-string form is split on spaces only (no quoting inside it): use the plain arguments for anything else.
-    $words += @($ServerArgs -split "\s+" | Where-Object { $_ -ne "" } | ForEach-Object { ConvertTo-BashWord $_ })
+    $serverArgs += @($ServerArgs -split "\s+" | Where-Object { $_ -ne "" })
 }
-$words += @($Rest | ForEach-Object { ConvertTo-BashWord $_ })
+$serverArgs += @($Rest)
 # `bash scripts/...` rather than `./scripts/...`: a checkout made on Windows may have lost the executable bit.
-$command = "cd $(ConvertTo-BashWord $repoInWsl) && bash scripts/start_server.sh $($words -join ' ')"
+$wslArgs = @($distroArgs) + @("--cd", $RepoRoot, "--exec", "bash", "-l", "scripts/start_server.sh") + $serverArgs
 
-Write-Host "== wsl.exe $($distroArgs -join ' ') -- bash -lc `"$command`""
-& wsl.exe @distroArgs -- bash -lc $command
-exit $LASTEXITCODE
+Write-Host "== wsl.exe $($wslArgs -join ' ')"
+& wsl.exe @wslArgs
+$status = $LASTEXITCODE
+if ($status -ne 0) {
+    Write-Host ""
+    Write-Host "== the server stopped with exit code $status; the messages above say why." -ForegroundColor Red
+}
+exit $status

@@ -34,9 +34,10 @@ def test_client_launcher_installs_the_cpu_torch_pinned_like_ci_then_the_client()
 
 def test_wsl_launcher_runs_start_server_sh_through_bash_in_the_repo():
     ps1 = read("start_server_wsl.ps1")
-    assert "& wsl.exe @distroArgs -- bash -lc $command" in ps1
-    assert "&& bash scripts/start_server.sh" in ps1
-    assert "wslpath -a" in ps1
+    # wsl.exe translates the Windows path itself (--cd), and --exec passes the arguments without a shell between.
+    assert '@("--cd", $RepoRoot, "--exec", "bash", "-l", "scripts/start_server.sh") + $serverArgs' in ps1
+    assert "& wsl.exe @wslArgs" in ps1
+    assert "bash -lc" not in ps1.split("#>")[1] and "wslpath" not in ps1.split("#>")[1]
     assert (SCRIPTS / "start_server.sh").is_file()
 
 
