@@ -6,7 +6,7 @@
     Runs   wsl.exe [-d DISTRO] --cd <this repository> --exec bash -l scripts/start_server.sh ARGS
     --cd takes the Windows path as it is (wsl.exe translates it itself), so nothing here reads `wslpath` output:
     that output is UTF-8 and Windows PowerShell 5.1 decodes native output with the OEM code page, which garbled a
-    non-ASCII user name (C:\Users\Zoë\...) into a path that does not exist. --exec runs bash without a shell in
+    non-ASCII user name (C:\Users\Zoe-with-an-accent\...) into a path that does not exist. --exec runs bash without a shell in
     between, so the arguments reach start_server.sh exactly as given (no second round of expansion of $, quotes
     or globs). `bash -l`: a login shell, so ~/.profile puts the user's tools (and CUDA) on PATH.
     start_server.sh creates its own venv, checks the GPU and prints the URL to use; WSL2 forwards localhost, so the

@@ -65,6 +65,12 @@ def test_the_first_install_shows_progress():
     assert all('"-q"' not in install for install in installs)
 
 
+def test_the_scripts_are_ascii():
+    # Windows PowerShell 5.1 reads a .ps1 without a BOM in the ANSI code page: any other byte would be misread.
+    for path in [*SCRIPTS.glob("*.ps1"), *SCRIPTS.glob("*.bat")]:
+        assert path.read_bytes().isascii(), path.name
+
+
 def test_the_wsl_launcher_needs_no_wslpath_and_no_second_shell():
     ps1 = code("start_server_wsl.ps1")
     assert "wslpath" not in ps1 and "bash -lc" not in ps1
