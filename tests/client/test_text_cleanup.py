@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.client.fake_chat import FakeChat
+from dictation_devtools.fake_chat import FakeChat
 from tray_client.text.cleanup import (
     DEFAULT_PROMPT,
     CleanupClient,

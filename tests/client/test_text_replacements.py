@@ -53,3 +53,11 @@ def test_bad_tables_are_refused():
     with pytest.raises(ValueError, match="empty key"):
         Replacements({" ": "x"})
     assert not Replacements({})
+
+
+def test_a_large_table_with_shared_prefixes_picks_the_longest_whole_key():
+    table = {f"project {n}": f"Project-{n}" for n in range(120)} | {f"客户{n}号": f"客户No.{n}" for n in range(40)}
+    replacements = Replacements(table)
+    assert replacements.apply("Project 10 and project 1, not project 1000 or project 1x.") == \
+        "Project-10 and Project-1, not project 1000 or project 1x."
+    assert replacements.apply("客户3号和客户30号都到了。") == "客户No.3和客户No.30都到了。"

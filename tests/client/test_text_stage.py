@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.client.fake_chat import FakeChat
+from dictation_devtools.fake_chat import FakeChat
 from tray_client.config import ClientConfig
 from tray_client.sinks.keys import Key
 from tray_client.text.cleanup import CleanupClient, CleanupSettings

@@ -27,20 +27,22 @@ def check_replacements(table: Mapping[str, str]) -> None:
 
 
 class Replacements:
-    """One compiled table of replacements. Build it once per table: compiling is the slow part."""
+    """One compiled table of replacements. Build it once per table: compiling is the slow part.
+
+    The keys are compiled into one regular expression shaped as a trie (alternatives share their prefixes), so
+    each position of the text tries only the keys that start with its character: 100 keys cost about what 5 do.
+    """
 
     def __init__(self, table: Mapping[str, str], *, normalize_key: Callable[[str], str] | None = None) -> None:
         """`normalize_key` maps each key the way the text was mapped (e.g. to the chosen Chinese script)."""
         check_replacements(table)
-        entries: dict[str, str] = {}
+        self._values: dict[str, str] = {}
+        trie: dict[str, dict] = {}
         for key, value in table.items():
-            entries.setdefault(key, value)
-            if normalize_key is not None:
-                entries.setdefault(normalize_key(key), value)
-        ordered = sorted(enumerate(entries.items()), key=lambda item: (-len(item[1][0].strip()), item[0]))
-        self._values = [value for _, (_, value) in ordered]
-        alternatives = [f"({_key_pattern(key)})" for _, (key, _) in ordered]
-        self._pattern = re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
+            for variant in (key, normalize_key(key)) if normalize_key is not None else (key,):
+                if self._values.setdefault(_lookup_key(variant), value) is value:  # ties: the first written wins
+                    _insert(trie, _tokens(variant))
+        self._pattern = re.compile(_trie_pattern(trie, root=True), re.IGNORECASE) if trie else None
 
     def __bool__(self) -> bool:
         return self._pattern is not None
@@ -49,13 +51,48 @@ class Replacements:
         """`text` with every match replaced by its value."""
         if self._pattern is None or not text:
             return text
-        return self._pattern.sub(lambda match: self._values[(match.lastindex or 1) - 1], text)
+        return self._pattern.sub(lambda match: self._values[_lookup_key(match.group(0))], text)
 
 
-def _key_pattern(key: str) -> str:
-    words = key.split()
-    latin = _STARTS_LATIN.search(key) is not None
-    body = (r"\s+" if latin else r"\s*").join(re.escape(word) for word in words)
-    before = f"(?<![{_LATIN}])" if _STARTS_LATIN.match(words[0]) else ""
-    after = f"(?![{_LATIN}])" if _ENDS_LATIN.search(words[-1]) else ""
-    return before + body + after
+_END = ""  # trie marker: a key ends here (its value says whether a Latin word boundary must follow)
+_SPACE_LATIN, _SPACE_CJK = r"\s+", r"\s*"
+
+
+def _lookup_key(text: str) -> str:
+    """How a match finds its value: case and whitespace ignored, as the pattern ignores them."""
+    return "".join(text.split()).lower()
+
+
+def _tokens(key: str) -> list[str]:
+    """The key as trie steps: lower-case characters, and one whitespace step between words."""
+    space = _SPACE_LATIN if _STARTS_LATIN.search(key) else _SPACE_CJK
+    tokens: list[str] = []
+    for index, word in enumerate(key.split()):
+        if index:
+            tokens.append(space)
+        tokens.extend(word.lower())
+    return tokens
+
+
+def _insert(trie: dict[str, dict], tokens: list[str]) -> None:
+    node = trie
+    for token in tokens:
+        node = node.setdefault(token, {})
+    node[_END] = {"boundary": bool(_ENDS_LATIN.search(tokens[-1]))}
+
+
+def _trie_pattern(node: dict[str, dict], *, root: bool = False) -> str:
+    """Alternatives for each next step, the end of a key last: longer keys win, shorter ones by backtracking."""
+    branches = []
+    for token, child in node.items():
+        if token == _END:
+            continue
+        step = token if token in (_SPACE_LATIN, _SPACE_CJK) else re.escape(token)
+        if root and _STARTS_LATIN.match(token):  # Latin keys are whole words: no letter or digit before them
+            step = f"(?<![{_LATIN}]){step}"
+        branches.append(step + _trie_pattern(child))
+    if _END in node:
+        branches.append(f"(?![{_LATIN}])" if node[_END]["boundary"] else "")
+    if len(branches) == 1:
+        return branches[0]
+    return "(?:" + "|".join(branches) + ")"

@@ -1,4 +1,5 @@
-"""A fake OpenAI-compatible chat endpoint on loopback, for the clean-up: it stands in for the user's local LLM.
+"""A fake OpenAI-compatible chat endpoint on loopback, for the clean-up's tests and scripts/bench_text.py: it
+stands in for the user's local LLM (vLLM, Ollama, llama.cpp).
 
 Modes: "clean" removes fillers and capitalises the first letter (what a good model does), "slow" answers after
 `delay_s`, "runaway" appends a long ramble, "broken" answers HTTP 500, "not_json" answers text. Every request body
