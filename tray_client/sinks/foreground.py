@@ -28,6 +28,7 @@ def foreground_names() -> tuple[str, ...]:
             return _x11_wm_class()
     except Exception as error:  # a lookup must never cost a dictation
         log.debug("no foreground app (%s)", error)
+        _x11.display = None  # a broken X connection is opened again next time
     return ()
 
 
