@@ -65,7 +65,8 @@ class ShutdownReport:
 
 def link_settings(config: ClientConfig) -> LinkSettings:
     return LinkSettings(url=config.server, token=config.token, language=config.language,
-                        context=base_profile(config).context, final_timeout_s=config.final_timeout_s)
+                        context=base_profile(config).context, final_timeout_s=config.final_timeout_s,
+                        spool_dir=str(config_module.log_path().parent / "spool"))
 
 
 class Pipeline:
@@ -93,7 +94,8 @@ class Pipeline:
                                   on_change=self._refresh, on_command=self._on_command)
         self._link = Link(link_settings(config), on_final=self._delivery.on_final,
                           on_failed=self._delivery.on_failed, on_status=self._on_link_status,
-                          on_partial=self._delivery.on_partial, on_fault=self._on_fault)
+                          on_partial=self._delivery.on_partial, on_fault=self._on_fault,
+                          on_notice=lambda level, message: self._hub.notice(level, message, code="spilled"))
         # Utterances go to the link through the text stage's focus watch: it notes the app each one is for.
         focus = FollowFocus(self._link, self._delivery.text, lambda: self._config, link_settings)
         self._capture = Capture(config, source=source, hub=self._hub, sink=focus, vad_pool=self._vad_pool,

@@ -7,6 +7,7 @@ import asyncio
 from tests.client.protocol_server import Faults, ProtocolServer, free_port
 from tray_client import _supervise
 from tray_client.link import driver as link_module
+from tray_client.link import spool as spool_module
 from tray_client.link.core import LinkCore
 from tray_client.link.driver import Link, LinkSettings
 
@@ -440,3 +441,37 @@ def test_a_dead_deadline_ticker_is_reported_and_restarted_so_missing_finals_are_
     assert collector.finals == [("late", f"late:{2 * len(CHUNK)}")]
     assert server.record.starts["late"] == 2  # the restarted ticker found the missing final and replayed it
     assert collector.faults == [("link-deadlines", "RuntimeError"), ("link-deadlines", None)]
+
+
+def test_audio_kept_while_the_server_is_down_is_capped_in_memory_and_waits_on_disk(tmp_path, monkeypatch):
+    monkeypatch.setattr(spool_module, "MAX_HELD_BYTES", 4 * len(CHUNK), raising=False)
+    spool = tmp_path / "spool"
+    port = free_port()
+    notices: list[tuple[str, str]] = []
+    with ProtocolServer(echo_length, port=port) as server:
+        collector = Collector()
+
+        async def scenario() -> None:
+            await asyncio.to_thread(server.down)
+            link = Link(LinkSettings(url=server.url, spool_dir=str(spool)),
+                        on_final=lambda i, t, lang: collector.finals.append((i, t)),
+                        on_failed=lambda i, a, why: collector.failed.append((i, a, why)),
+                        on_status=collector.statuses.append, on_notice=lambda *n: notices.append(n))
+            link.start()
+            for index in range(6):  # 6 utterances of 3 chunks while the server is down
+                link.open(f"u{index}")
+                for chunk in range(3):
+                    link.append(f"u{index}", bytes([index, chunk]) * (len(CHUNK) // 2))
+                link.close(f"u{index}")
+            assert sorted(path.name for path in spool.iterdir())[:2] == ["u0.pcm", "u1.pcm"]  # the oldest wait there
+            await asyncio.to_thread(server.up)
+            assert await link.wait_idle(15)
+            await link.aclose()
+
+        asyncio.run(scenario())
+    assert collector.finals == [(f"u{i}", f"u{i}:{3 * len(CHUNK)}") for i in range(6)]
+    for index in range(6):  # every byte came back from disk, in order
+        assert server.record.audio[f"u{index}"][-1] == b"".join(
+            bytes([index, chunk]) * (len(CHUNK) // 2) for chunk in range(3))
+    assert [level for level, _ in notices] == ["warning"] and str(spool) in notices[0][1]
+    assert list(spool.iterdir()) == []  # deleted once transcribed

@@ -23,6 +23,7 @@ from tray_client.link.core import (
     Reconnect,
     ShowPartial,
 )
+from tray_client.link.spool import HeldAudio
 
 A = b"\x01\x00" * 100
 B = b"\x02\x00" * 100
@@ -189,8 +190,6 @@ def test_refusals_disconnect_and_partials_and_id_less_finals_are_matched():
     link = core()
     ((refused,),) = [link.receive_text(error("unauthorized"))]
     assert isinstance(refused, Disconnect) and isinstance(refused.error, AuthRefused)
-    (busy,) = link.receive_text(error("busy"))
-    assert isinstance(busy, Disconnect) and type(busy.error) is LinkError
     utterance(link, "p", A)
     assert link.receive_text(json.dumps({"type": "partial", "id": "p", "text": "pa"})) == [ShowPartial("p", "pa")]
     assert link.receive_text(json.dumps({"type": "partial", "id": "zz", "text": "?"})) == []
@@ -209,3 +208,52 @@ def test_backoff_doubles_to_its_cap_restarts_after_a_connection_and_stops_on_a_r
                               reconnect_asked=False) == (BACKOFF_INITIAL_S if came_up else BACKOFF_MAX_S)
     assert backoff.next_delay(came_up=True, error=None, reconnect_asked=True) == 0.0
     assert backoff.next_delay(came_up=False, error=AuthRefused("token"), reconnect_asked=False) is None
+
+
+def test_held_audio_moves_the_oldest_to_disk_past_its_cap_and_reads_it_back(tmp_path):
+    held = HeldAudio(frame_bytes=4, folder=tmp_path / "spool", max_bytes=16)
+    held.add("old", b"aaaabbbbcc")
+    held.add("new", b"ddddeeee")  # 18 bytes: over the cap, so "old" goes to disk
+    assert held.in_memory == 8 and (tmp_path / "spool" / "old.pcm").read_bytes() == b"aaaabbbbcc"
+    assert held.frames("old", 1) == [b"bbbb", b"cc"] and held.audio("new") == b"ddddeeee"
+    (level, message), = held.take_news()
+    assert level == "warning" and "on disk" in message and held.take_news() == []
+    held.forget("old")
+    assert not (tmp_path / "spool" / "old.pcm").exists() and held.count("old") == 0
+
+
+def test_held_audio_keeps_everything_in_memory_when_the_disk_fails(tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the spool folder should be")
+    held = HeldAudio(frame_bytes=4, folder=blocked, max_bytes=4)
+    held.add("u", b"aaaabbbb")
+    assert held.audio("u") == b"aaaabbbb" and held.in_memory == 8  # nothing dropped
+    (level, message), = held.take_news()
+    assert level == "error" and "stays in memory" in message
+
+
+def test_a_dropped_open_utterance_is_cancelled_on_the_wire():
+    link = core()
+    link.open("open")
+    link.append("open", A)
+    assert events(link.data_to_send(0.0))[1:] == ["start open", A]
+    assert link.drop_all() == ["open"]
+    assert events(link.data_to_send(0.0)) == ["cancel"]  # the server discards it; no final will come
+
+
+def test_an_utterance_refused_as_busy_is_sent_again_after_the_next_final_or_a_pause():
+    link = core()
+    utterance(link, "a", A)
+    utterance(link, "b", B)
+    link.data_to_send(0.0)
+    assert link.receive_text(error("busy", "b")) == []  # the server's share for this connection is full
+    assert link.data_to_send(0.0) == []  # not at once: it would be refused again
+    assert take(link, link.receive_text(final("a", "one"))) == [("a", "one")]
+    assert events(link.data_to_send(1.0)) == ["start b", B, "stop"]  # a final made room
+    assert link.receive_text(error("busy", "b")) == []
+    link.tick(2.0)
+    assert link.data_to_send(2.5) == []
+    link.tick(3.0)  # no final came: tried again after BUSY_RETRY_S
+    assert events(link.data_to_send(3.0)) == ["start b", B, "stop"]
+    (refused,) = link.receive_text(error("busy"))  # without an id: the whole connection
+    assert isinstance(refused, Disconnect) and type(refused.error) is LinkError

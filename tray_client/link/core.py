@@ -27,9 +27,12 @@ from __future__ import annotations
 
 import collections
 import logging
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dictation_core import protocol
+from tray_client.link.spool import HeldAudio
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,7 @@ BACKOFF_INITIAL_S = 0.25
 BACKOFF_MAX_S = 3.0  # a restarted server is found again within a few seconds
 DEDUPE_MEMORY = 10_000
 MAX_FRAME_BYTES = 32_000  # 1 s of audio per binary frame: well under asr_server's max_frame_bytes (64 KiB)
+BUSY_RETRY_S = 1.0  # an utterance the server refused as busy is sent again after the next final, or after this
 DELIVERY_ATTEMPTS = 3  # a final the consumer refuses this often is given up (its audio goes to `Fail`)
 
 
@@ -58,6 +62,7 @@ class LinkSettings:
     context: str = ""
     final_timeout_s: float = 10.0
     max_replays: int = 1  # replays after a missing final before the user is told
+    spool_dir: str = ""  # where audio waits on disk past the memory cap (link/spool.py); "" = the temp folder
 
 
 class Backoff:
@@ -121,13 +126,20 @@ class Disconnect:
     error: LinkError
 
 
-Action = Deliver | ShowPartial | Fail | Reconnect | Disconnect
+@dataclass(frozen=True)
+class Tell:
+    """Something the user should know (audio moved to disk while the server is down)."""
+
+    level: str
+    message: str
+
+
+Action = Deliver | ShowPartial | Fail | Reconnect | Disconnect | Tell
 
 
 @dataclass
 class _Utterance:
     utterance_id: str
-    chunks: list[bytes] = field(default_factory=list)
     closed: bool = False
     replays: int = 0
     deadline: float | None = None  # time by which the final must arrive (only while connected)
@@ -139,6 +151,8 @@ class _Utterance:
     cuts: int = 0  # highest segment the server announced as cut (too_long): segment cuts + 1 follows
     last_segment: int | None = None  # known once a final arrives for a segment that was not cut
     resend: bool = False  # a replay was asked for while this utterance was still on the wire
+    held: bool = False  # refused as busy: sent again after the next final (or BUSY_RETRY_S)
+    held_since: float | None = None
     failed: str | None = None  # given up: why (a Fail once it is closed)
     # What the current connection has carried; reset on every new connection, which replays it all.
     sent_start: bool = False
@@ -159,7 +173,7 @@ class _Utterance:
 
     @property
     def needs_sending(self) -> bool:
-        return not self.sent_stop and not self.complete and self.failed is None
+        return not self.sent_stop and not self.complete and self.failed is None and not self.held
 
     def segment_id(self, segment: int) -> str:
         return self.utterance_id if segment == 1 else f"{self.utterance_id}.{segment}"
@@ -170,6 +184,26 @@ class _Utterance:
             self.last_segment = segment
         if self.complete:
             self.deadline = None
+
+    def retry_or_give_up(self, max_replays: int, why: str) -> bool:
+        """One more attempt if replays are left (True); else the utterance has failed, for `why`."""
+        self.deadline = None
+        if self.replays < max_replays:
+            self.replays += 1
+            return True
+        self.failed = why
+        return False
+
+    def hold(self) -> None:
+        """The server's share for this connection is full: send all of it again, but not before it has room."""
+        self.send_again()
+        self.held, self.held_since = True, None
+
+    def release_if_due(self, now: float) -> None:
+        if self.held and self.held_since is None:
+            self.held_since = now
+        elif self.held and now - self.held_since >= BUSY_RETRY_S:  # type: ignore[operator]
+            self.held = False
 
     def send_again(self) -> None:
         """All of it, from `start`: now if it was stopped, else right after its stop."""
@@ -192,16 +226,69 @@ def _find(pending: dict[str, _Utterance], segment_id: str) -> tuple[_Utterance, 
     return None
 
 
+class _Wire:
+    """What one connection carries: hello first, then each pending utterance from its first byte, in order.
+
+    Protocol v1 has one open utterance per connection, so a replay waits for the open one's stop."""
+
+    def __init__(self, *, connected: bool) -> None:
+        self.connected = connected
+        self._hello_due = connected
+        self._on_wire: _Utterance | None = None  # started on this connection and not stopped yet
+
+    def frames(self, pending: dict[str, _Utterance], audio: HeldAudio, settings: LinkSettings,
+               now: float) -> list[str | bytes]:
+        if not self.connected:
+            return []
+        out: list[str | bytes] = []
+        if self._hello_due:
+            self._hello_due = False
+            out.append(protocol.hello(settings.language, settings.context))
+        if self._on_wire is not None and pending.get(self._on_wire.utterance_id) is not self._on_wire:
+            out.append(protocol.cancel())  # dropped locally while the server had it open
+            self._on_wire = None
+        while (utterance := self._next(pending)) is not None:
+            if not utterance.sent_start:
+                out.append(protocol.start(utterance.utterance_id))
+                utterance.sent_start = True
+                self._on_wire = utterance
+            frames = audio.readable_frames(utterance.utterance_id, utterance.sent_chunks)
+            if frames is None:  # its audio on disk is gone: say so instead of sending half of it
+                utterance.failed = "its audio kept on disk could not be read back (see the log)"
+                out.append(protocol.cancel())
+                self._on_wire = None
+                continue
+            out.extend(frames)
+            utterance.sent_chunks = audio.count(utterance.utterance_id)
+            if not utterance.closed:
+                break  # more audio is coming; it is the last utterance
+            out.append(protocol.stop())
+            utterance.sent_stop = True
+            utterance.deadline = now + settings.final_timeout_s
+            self._on_wire = None
+            if utterance.resend:  # a segment failed while it was still streaming: send it all again
+                utterance.resend = False
+                utterance.rewind()
+        return out
+
+    def _next(self, pending: dict[str, _Utterance]) -> _Utterance | None:
+        """The one started and not stopped, else the first one unsent."""
+        current = self._on_wire
+        if current is not None and pending.get(current.utterance_id) is current:
+            return current
+        return next((u for u in pending.values() if u.needs_sending), None)
+
+
 class LinkCore:
     """Pending utterances, replay, dedupe, too_long segments and engine retries, as pure state transitions."""
 
     def __init__(self, settings: LinkSettings) -> None:
         self.settings = settings
+        spool = Path(settings.spool_dir or Path(tempfile.gettempdir()) / "tray_client-spool")
+        self._audio = HeldAudio(MAX_FRAME_BYTES, spool)  # every pending utterance's audio, until it is done
         self._pending: collections.OrderedDict[str, _Utterance] = collections.OrderedDict()
         self._delivered = _Memory(DEDUPE_MEMORY)  # segment ids delivered: a replay's second final is dropped
-        self._on_wire: _Utterance | None = None  # started on the current connection and not stopped yet
-        self._hello_due = False
-        self.connected = False
+        self._wire = _Wire(connected=False)
 
     # ----- what the consumer asks -----
     @property
@@ -218,14 +305,14 @@ class LinkCore:
         """Start an utterance; its audio is kept until its final is delivered."""
         self._pending[utterance_id] = _Utterance(utterance_id)
 
-    def append(self, utterance_id: str, pcm: bytes) -> None:
-        """Add audio (int16 LE mono 16 kHz) to an open utterance."""
+    def append(self, utterance_id: str, pcm: bytes) -> list[Action]:
+        """Add audio (int16 LE mono 16 kHz) to an open utterance (in frames the server accepts)."""
         utterance = self._pending.get(utterance_id)
         if utterance is None or utterance.closed:
             log.warning("audio for unknown or closed utterance %s dropped", utterance_id)
-            return
-        # One WebSocket frame per chunk: split a long pre-roll so no frame exceeds the server's frame limit.
-        utterance.chunks.extend(pcm[i : i + MAX_FRAME_BYTES] for i in range(0, len(pcm), MAX_FRAME_BYTES))
+            return []
+        self._audio.add(utterance_id, pcm)
+        return [Tell(level, message) for level, message in self._audio.take_news()]
 
     def close(self, utterance_id: str) -> list[Action]:
         """End an utterance: the server is asked for its final."""
@@ -238,64 +325,33 @@ class LinkCore:
     def drop_all(self) -> list[str]:
         """Forget every pending utterance (shutdown); return their ids."""
         dropped = list(self._pending)
+        for utterance_id in dropped:
+            self._audio.forget(utterance_id)
         self._pending.clear()
         return dropped
 
     # ----- connection events -----
+    @property
+    def connected(self) -> bool:
+        return self._wire.connected
+
     def connection_made(self) -> None:
         """A new connection: say hello, then replay every unfinished utterance from its first byte."""
-        self.connected = True
-        self._hello_due = True
+        self._wire = _Wire(connected=True)
         self._rewind_all()
 
     def connection_lost(self) -> None:
         """The connection is gone: nothing sent on it counts any more."""
-        self.connected = False
-        self._hello_due = False
+        self._wire = _Wire(connected=False)
         self._rewind_all()
 
     def _rewind_all(self) -> None:
-        self._on_wire = None
         for utterance in self._pending.values():
             utterance.rewind()
 
     def data_to_send(self, now: float) -> list[str | bytes]:
         """The frames to write now, in order; they count as sent (a lost connection rewinds them)."""
-        if not self.connected:
-            return []
-        out: list[str | bytes] = []
-        if self._hello_due:
-            self._hello_due = False
-            out.append(protocol.hello(self.settings.language, self.settings.context))
-        if self._on_wire is not None and self._pending.get(self._on_wire.utterance_id) is not self._on_wire:
-            out.append(protocol.cancel())  # dropped locally while the server had it open
-            self._on_wire = None
-        while (utterance := self._next_to_send()) is not None:
-            if not utterance.sent_start:
-                out.append(protocol.start(utterance.utterance_id))
-                utterance.sent_start = True
-                self._on_wire = utterance
-            out.extend(utterance.chunks[utterance.sent_chunks :])
-            utterance.sent_chunks = len(utterance.chunks)
-            if not utterance.closed:
-                break  # more audio is coming; it is the last utterance
-            out.append(protocol.stop())
-            utterance.sent_stop = True
-            utterance.deadline = now + self.settings.final_timeout_s
-            self._on_wire = None
-            if utterance.resend:  # a segment failed while it was still streaming: send it all again
-                utterance.resend = False
-                utterance.rewind()
-        return out
-
-    def _next_to_send(self) -> _Utterance | None:
-        """The utterance the wire carries now: the one started and not stopped, else the first one unsent.
-
-        Protocol v1 has one open utterance per connection, so a replay waits for the open one's stop."""
-        current = self._on_wire
-        if current is not None and self._pending.get(current.utterance_id) is current:
-            return current
-        return next((u for u in self._pending.values() if u.needs_sending), None)
+        return self._wire.frames(self._pending, self._audio, self.settings, now)
 
     def receive_text(self, raw: str | bytes) -> list[Action]:
         """One message from the server."""
@@ -307,7 +363,7 @@ class LinkCore:
         if isinstance(message, protocol.Final):
             return self._on_server_final(message)
         if isinstance(message, protocol.Partial):
-            if message.utterance_id is not None and self._find(message.utterance_id) is not None:
+            if message.utterance_id is not None and _find(self._pending, message.utterance_id) is not None:
                 return [ShowPartial(message.utterance_id, message.text)]
             return []
         if isinstance(message, protocol.ServerError):
@@ -318,19 +374,18 @@ class LinkCore:
     def tick(self, now: float) -> list[Action]:
         """Time passed: reconnect for finals that are late, give up on those late too often, offer finals again."""
         actions: list[Action] = []
+        for utterance in self._pending.values():
+            utterance.release_if_due(now)
         late = [u for u in self._pending.values()
                 if u.failed is None and not u.complete and u.deadline is not None and u.deadline <= now]
         for utterance in late:
-            utterance.deadline = None
-            if utterance.replays < self.settings.max_replays:
-                utterance.replays += 1
+            if utterance.retry_or_give_up(self.settings.max_replays, "no transcript from the server"):
                 log.warning("no final for %s within %.1f s; reconnecting to replay it",
                             utterance.utterance_id, self.settings.final_timeout_s)
                 actions.append(Reconnect(f"no final for {utterance.utterance_id}"))
             else:
                 log.error("no final for %s after %d replay(s); giving up on it",
                           utterance.utterance_id, utterance.replays)
-                utterance.failed = "no transcript from the server"
         return actions[:1] + self._flush()
 
     # ----- delivery acknowledgements -----
@@ -372,16 +427,19 @@ class LinkCore:
             return None
         return head
 
-    def _find(self, segment_id: str) -> tuple[_Utterance, int] | None:
-        return _find(self._pending, segment_id)
-
     def _on_server_error(self, error: protocol.ServerError) -> list[Action]:
         if error.code == protocol.UNAUTHORIZED:
             return [Disconnect(AuthRefused(f"the server refused the token ({error.message}): set --token (or "
                                            "`token` in the config file) to the server's token"))]
-        if error.code == protocol.BUSY:
+        found = _find(self._pending, error.utterance_id) if error.utterance_id else None
+        if error.code == protocol.BUSY and found is None:
             return [Disconnect(LinkError(f"the server is busy ({error.message}); retrying"))]
-        found = self._find(error.utterance_id) if error.utterance_id else None
+        if error.code == protocol.BUSY and found is not None:  # this utterance only: send it again later
+            utterance, segment = found
+            if segment not in utterance.segments and utterance.failed is None:
+                log.info("the server is busy; %s is sent again after its next final", error.utterance_id)
+                utterance.hold()
+            return []
         if error.code == protocol.TOO_LONG and found is not None:
             utterance, segment = found
             utterance.cuts = max(utterance.cuts, segment)
@@ -397,12 +455,9 @@ class LinkCore:
         """The server could not decode a stopped segment: send the utterance again once, then give up on it."""
         if segment in utterance.segments or utterance.failed is not None:
             return []  # stale: that segment's final arrived from another attempt
-        if utterance.replays >= self.settings.max_replays:
+        if not utterance.retry_or_give_up(self.settings.max_replays, f"the server could not transcribe it: {message}"):
             log.error("decoding %s failed again (%s); giving up on it", utterance.segment_id(segment), message)
-            utterance.failed = f"the server could not transcribe it: {message}"
-            utterance.deadline = None
             return self._flush()
-        utterance.replays += 1
         log.warning("decoding %s failed (%s); sending the utterance again", utterance.segment_id(segment), message)
         utterance.send_again()
         return []
@@ -418,7 +473,7 @@ class LinkCore:
         if segment_id in self._delivered:
             log.info("duplicate final for %s ignored (a replay answered twice)", segment_id)
             return []
-        found = self._find(segment_id)
+        found = _find(self._pending, segment_id)
         if found is None:
             log.warning("final for unknown utterance %s ignored", segment_id)
             return []
@@ -426,6 +481,8 @@ class LinkCore:
         if utterance.failed is not None or segment in utterance.segments:
             return []
         utterance.record(segment, protocol.Final(segment_id, final.text, final.language))
+        for waiting in self._pending.values():  # a final frees room at the server for one refused as busy
+            waiting.held = False
         return self._flush()
 
     def _flush(self) -> list[Action]:
@@ -444,9 +501,10 @@ class LinkCore:
                 del self._pending[head.utterance_id]
             elif head.failed is not None and head.closed:
                 del self._pending[head.utterance_id]
-                actions.append(Fail(head.utterance_id, b"".join(head.chunks), head.failed))
+                actions.append(Fail(head.utterance_id, self._audio.audio(head.utterance_id), head.failed))
             else:
                 break
+            self._audio.forget(head.utterance_id)
         return actions
 
 

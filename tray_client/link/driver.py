@@ -39,6 +39,7 @@ from tray_client.link.core import (
     LinkSettings,
     Reconnect,
     ShowPartial,
+    Tell,
 )
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ FinalCallback = Callable[[str, str, str], None]  # utterance id, raw text, langu
 PartialCallback = Callable[[str, str], None]
 FailedCallback = Callable[[str, bytes, str], None]  # utterance id, its audio, why
 StatusCallback = Callable[[LinkStatus], None]
+NoticeCallback = Callable[[str, str], None]  # level, message
 
 
 class Link:
@@ -78,6 +80,7 @@ class Link:
         on_status: StatusCallback,
         on_partial: PartialCallback | None = None,
         on_fault: FaultCallback | None = None,
+        on_notice: NoticeCallback | None = None,
     ) -> None:
         self._core = LinkCore(settings)
         self._on_final = on_final
@@ -85,6 +88,7 @@ class Link:
         self._on_status = on_status
         self._on_partial = on_partial
         self._on_fault = on_fault
+        self._on_notice = on_notice or (lambda level, message: log.warning("%s", message))
         self._dirty = asyncio.Event()
         self._reconnect = asyncio.Event()
         self._idle = asyncio.Event()
@@ -124,8 +128,7 @@ class Link:
 
     def append(self, utterance_id: str, pcm: bytes) -> None:
         """Add audio (int16 LE mono 16 kHz) to an open utterance."""
-        self._core.append(utterance_id, pcm)
-        self._changed()
+        self._apply(self._core.append(utterance_id, pcm))
 
     def close(self, utterance_id: str) -> None:
         """End an utterance: the server is asked for its final."""
@@ -197,6 +200,8 @@ class Link:
                     self._guarded(self._on_partial, action.segment_id, action.text)
             elif isinstance(action, Reconnect):
                 self.reconnect()
+            elif isinstance(action, Tell):
+                self._guarded(self._on_notice, action.level, action.message)
             elif isinstance(action, Disconnect):
                 refused = action.error
         self._changed()
