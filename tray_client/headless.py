@@ -99,9 +99,10 @@ def run_headless(config: ClientConfig) -> int:
         return EXIT_INTERRUPTED
     report = pipeline.shutdown(grace_seconds=0.5)
     history.close()
-    while not inbox.empty():
+    while not inbox.empty():  # a short run can end before the policy saw its events
         policy.on_event(inbox.get(), time.monotonic())
-    reason = reason or pipeline.done_error or outcome(report, policy.untranscribed)
+    reason = reason or policy.reason_to_stop(time.monotonic()) or pipeline.done_error
+    reason = reason or outcome(report, policy.untranscribed)
     if reason is not None:
         log.error("%s", reason)
         return EXIT_FAILED
