@@ -129,3 +129,12 @@ def test_scratch_that_calls_the_apps_undo_when_there_is_one_before_typing_the_re
     assert calls == ["Draft one.", "Draft one. draft two."]
     assert first.notes == () and second.notes == ("Undo did nothing: you typed after it.",)
     assert not any(isinstance(a, tuple) and a[0] is Key.BACKSPACE for a in sink.actions)
+
+
+def test_stdout_stays_stdout_in_a_terminal():
+    made: list[tuple[str, str]] = []
+    writer, sink = TextWriter(TextStage(), lambda *kind: made.append(kind)), LineRecorder()
+    config = ClientConfig(output="stdout")
+    app = ("Gnome-terminal", "gnome-terminal-server")
+    writer.write(sink, ("stdout", "ctrl+v"), profile_for(config, app), app, "ls -la")
+    assert made == [] and sink.lines == ["ls -la"]

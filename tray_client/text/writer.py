@@ -127,7 +127,8 @@ class TextWriter:
 
     def _sink_for(self, default: TextSink, default_kind: tuple[str, str], profile: Profile) -> TextSink:
         kind = (profile.output, profile.paste_keys)
-        if self._make_sink is None or kind == default_kind or (kind[0] == default_kind[0] == "type"):
+        same_output = kind[0] == default_kind[0] and (kind[0] != "clipboard" or kind[1] == default_kind[1])
+        if self._make_sink is None or same_output:  # paste keys matter only when pasting
             return default
         sink = self._sinks.get(kind)
         if sink is None:
