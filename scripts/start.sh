@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# One command on Linux/X11: set up both venvs, start the server, then the tray app; stop both on exit.
+#
+#   bash scripts/start.sh [server flags...] [-- tray_client flags...]
+#
+# - the server: with an NVIDIA GPU (nvidia-smi lists one), scripts/start_server.sh as it is (vLLM engine sized
+#   for the GPU, then asr_server); without one, the transformers backend on the CPU with Qwen/Qwen3-ASR-0.6B (it
+#   says so: a sentence takes seconds there). --model, --port and any asr_server/start_server.sh flag pass on.
+# - the tray: `python -m tray_client --server ws://127.0.0.1:PORT [tray flags]` from the client venv, once the
+#   server's /healthz answers (the first start downloads the model).
+# - Ctrl+C, Quit in the tray, or either one dying stops the other; the script exits non-zero if one failed.
+#
+# Env: CLIENT_VENV (default .venv-client), SERVER_VENV (default: start_server.sh's), PYTHON (default python3),
+# SKIP_INSTALL=1 (no pip), SERVER_WAIT_SECONDS (default 1800), FORCE_CPU=1 (ignore the GPU).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+CLIENT_VENV=${CLIENT_VENV:-.venv-client}
+server_args=()
+tray_args=()
+while [[ $# -gt 0 ]]; do
+  if [[ "$1" == "--" ]]; then shift; tray_args=("$@"); break; fi
+  server_args+=("$1"); shift
+done
+
+arg_value() {  # the value of server flag $1, or $2
+  local flag=$1 default=$2 i
+  for ((i = 0; i < ${#server_args[@]}; i++)); do
+    if [[ "${server_args[$i]}" == "$flag" && $((i + 1)) -lt ${#server_args[@]} ]]; then
+      echo "${server_args[$((i + 1))]}"; return
+    fi
+    if [[ "${server_args[$i]}" == "$flag="* ]]; then echo "${server_args[$i]#*=}"; return; fi
+  done
+  echo "$default"
+}
+port=$(arg_value --port 8765)
+if [[ "$port" == 0 ]]; then
+  echo "error: --port 0 cannot be used here: the tray must know the port; give a free port" >&2
+  exit 2
+fi
+
+install_venv() {  # install_venv VENV EXTRAS: create it, put the CPU build of torch first, then the project
+  local venv=$1 extras=$2
+  if [[ ! -x "$venv/bin/python" ]]; then
+    echo "== creating $venv"
+    mkdir -p "$(dirname "$venv")"
+    "$PYTHON" -m venv "$venv"
+  fi
+  local stamp="$venv/.installed-$extras-$(sha1sum pyproject.toml | cut -c1-12)"
+  if [[ "${SKIP_INSTALL:-0}" != 1 && ! -f "$stamp" ]]; then
+    echo "== installing .[$extras] into $venv"
+    "$venv/bin/python" -m pip install -q --upgrade pip
+    # The CPU build of torch first: a plain `pip install torch` pulls a multi-GB CUDA build.
+    "$venv/bin/python" -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
+    "$venv/bin/python" -m pip install -q -e ".[$extras]"
+    touch "$stamp"
+  fi
+}
+
+# --- which server --------------------------------------------------------------------------------------------
+gpu=""
+if [[ "${FORCE_CPU:-0}" != 1 ]] && command -v nvidia-smi >/dev/null 2>&1; then
+  gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n1 || true)
+fi
+server_env=()
+if [[ -n "$gpu" ]]; then
+  echo "== NVIDIA GPU found ($gpu): the server runs vLLM (scripts/start_server.sh sizes its memory)"
+  server=(bash scripts/start_server.sh "${server_args[@]}")
+else
+  case "$(pwd -P)" in
+    /mnt/*) default_venv="$HOME/.venvs/qwen-dictation-server" ;;
+    *) default_venv=".venv-server" ;;
+  esac
+  server_venv=${SERVER_VENV:-$default_venv}
+  model=$(arg_value --model "")
+  extra=()
+  if [[ -z "$model" ]]; then
+    model="Qwen/Qwen3-ASR-0.6B"
+    extra+=(--model "$model")
+  fi
+  echo "== no NVIDIA GPU found (nvidia-smi lists none): the server runs $model with the transformers backend" \
+    "on the CPU. It will be slow: expect seconds per sentence, not the ~0.1 s of a GPU."
+  install_venv "$server_venv" server-cpu
+  server_env=(SKIP_INSTALL=1 "SERVER_VENV=$server_venv")
+  server=(bash scripts/start_server.sh --backend transformers --device cpu "${extra[@]}" "${server_args[@]}")
+fi
+install_venv "$CLIENT_VENV" client
+
+# --- start both, stop both -----------------------------------------------------------------------------------
+echo "== server: ${server[*]}"
+env "${server_env[@]}" setsid "${server[@]}" &
+server_pid=$!
+tray_pid=""
+
+stop_all() {  # the server's whole process group (engine, asr_server), then the tray; wait for them
+  trap - INT TERM
+  if [[ -n "$tray_pid" ]]; then kill -TERM "$tray_pid" 2>/dev/null || true; fi
+  kill -TERM -- "-$server_pid" 2>/dev/null || kill -TERM "$server_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap 'echo "== stopping"; stop_all; exit 130' INT TERM
+
+deadline=$((SECONDS + ${SERVER_WAIT_SECONDS:-1800}))
+echo "== waiting for the server at http://127.0.0.1:$port/healthz (the first start downloads the model)"
+until "$CLIENT_VENV/bin/python" -c "import sys, urllib.request
+try: sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:$port/healthz', timeout=2).status == 200 else 1)
+except Exception: sys.exit(1)"; do
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    echo "error: the server exited before it was ready; its output above says why" >&2
+    stop_all
+    exit 1
+  fi
+  if [[ $SECONDS -ge $deadline ]]; then
+    echo "error: the server was not ready within ${SERVER_WAIT_SECONDS:-1800} s; see its output above" >&2
+    stop_all
+    exit 1
+  fi
+  sleep 1
+done
+echo "== server ready; starting the tray app"
+
+"$CLIENT_VENV/bin/python" -m tray_client --server "ws://127.0.0.1:$port" "${tray_args[@]}" &
+tray_pid=$!
+set +e
+wait -n "$server_pid" "$tray_pid"
+status=$?
+set -e
+if kill -0 "$server_pid" 2>/dev/null; then
+  echo "== the tray app ended (status $status); stopping the server"
+  stop_all
+  exit "$status"
+fi
+echo "error: the server exited (status $status); stopping the tray app" >&2
+stop_all
+exit $((status == 0 ? 1 : status))

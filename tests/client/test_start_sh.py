@@ -1,0 +1,84 @@
+"""scripts/start.sh, the one Linux command: with an NVIDIA GPU (a fake nvidia-smi) it runs start_server.sh's vLLM
+path, sized for that GPU (the engine is the fake behind vLLM's CLI); without one, the transformers backend on the
+CPU, saying it will be slow. Either way it waits for the server, runs the client, and stops the server when the
+client ends. The client here is the real one, headless on a WAV (`-- --no-tray ...`), so the run ends by itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from dictation_devtools.servers import free_port
+from tests.server.test_launcher import FAKE_NVIDIA_SMI
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VENV = Path(os.environ.get("VIRTUAL_ENV", Path(sys.executable).parent.parent))
+
+
+def run_start(tmp_path: Path, *args: str, gpu: bool) -> subprocess.CompletedProcess[str]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    if gpu:
+        (bin_dir / "nvidia-smi").write_text(FAKE_NVIDIA_SMI)
+        (bin_dir / "nvidia-smi").chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}:/usr/bin:/bin", SERVER_VENV=str(VENV), CLIENT_VENV=str(VENV),
+               SKIP_INSTALL="1", PYTHONPATH=str(REPO_ROOT), FAKE_ENGINE_RECORD=str(tmp_path / "engine.json"),
+               ENGINE_CMD=f"{sys.executable} -m dictation_devtools.engine_serve")
+    return subprocess.run(["bash", "scripts/start.sh", *args], cwd=REPO_ROOT, env=env, capture_output=True,
+                          text=True, timeout=240)
+
+
+def closed(port: int) -> bool:
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+    except httpx.HTTPError:
+        return True
+    return False
+
+
+def test_with_a_gpu_it_sizes_vllm_starts_both_and_stops_the_server_when_the_client_ends(
+        tmp_path, speech, tiny_checkpoint):
+    port, engine_port = free_port(), free_port()
+    result = run_start(tmp_path, "--model", str(tiny_checkpoint), "--port", str(port), "--engine-port",
+                       str(engine_port), "--",
+                       "--no-tray", "--input-wav", str(speech.english.path), "--output", "stdout", "--fast",
+                       gpu=True)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-4000:]
+    assert "NVIDIA GPU found (NVIDIA GeForce RTX 4070): the server runs vLLM" in out
+    engine = json.loads((tmp_path / "engine.json").read_text())
+    argv = engine["argv"]
+    utilization = float(argv[argv.index("--gpu-memory-utilization") + 1])
+    assert 0.1 < utilization < 0.9  # sized for a 12 GiB card with 11 GiB free, not vLLM's 0.9
+    assert "--scheduling-policy" in argv
+    assert "server ready; starting the tray app" in out and "stopping the server" in out
+    assert closed(port) and closed(engine_port)
+    assert subprocess.run(["kill", "-0", str(engine["pid"])], capture_output=True).returncode != 0
+
+
+def test_without_a_gpu_it_runs_the_transformers_backend_on_the_cpu_and_says_it_is_slow(
+        tmp_path, speech, tiny_checkpoint):
+    port = free_port()
+    result = run_start(tmp_path, "--model", str(tiny_checkpoint), "--port", str(port), "--",
+                       "--no-tray", "--input-wav", str(speech.english.path), "--output", "stdout", "--fast",
+                       gpu=False)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-4000:]
+    assert "no NVIDIA GPU found" in out and "transformers backend on the CPU" in out and "It will be slow" in out
+    assert "--backend transformers --device cpu" in out
+    assert closed(port)
+
+
+def test_the_default_cpu_model_is_the_small_one(tmp_path):
+    # The server cannot load it here (no network); the script must still say what it runs and fail cleanly.
+    port = free_port()
+    result = run_start(tmp_path, "--port", str(port), gpu=False)
+    out = result.stdout + result.stderr
+    assert "runs Qwen/Qwen3-ASR-0.6B with the transformers backend on the CPU" in out
+    assert result.returncode == 1 and "the server exited before it was ready" in out
+    assert closed(port)
