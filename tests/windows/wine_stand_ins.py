@@ -141,6 +141,11 @@ def icon_colour(handle: int) -> list[int] | None:
         user32.ReleaseDC(None, dc)
         gdi32.DeleteObject(info.hbmColor)
         gdi32.DeleteObject(info.hbmMask)
+    state = _drawn_state(bytes(pixels), width, height)
+    if state is not None:  # a small frame has too few plain fill pixels to count: match the whole drawing
+        from tray_client.ui.icons import STATE_STYLES
+
+        return list(STATE_STYLES[state].fill[:3])
     counts: collections.Counter[tuple[int, int, int]] = collections.Counter()
     for index in range(0, len(pixels), 4):
         blue, green, red = pixels[index], pixels[index + 1], pixels[index + 2]
@@ -148,6 +153,28 @@ def icon_colour(handle: int) -> list[int] | None:
             continue
         counts[(red, green, blue)] += 1
     return list(counts.most_common(1)[0][0]) if counts else None
+
+
+def _drawn_state(bgra: bytes, width: int, height: int) -> Any:
+    """The state whose icon, drawn at this size (tray_client.ui.icons), these pixels show; None if none is close.
+
+    The app loads the multi-size .ico at the small-icon size (16 px under Wine), whose hand-drawn frame is mostly
+    outline, halo and glyph: the most common colour there is an edge blend, not the state's fill."""
+    from tray_client.ui.icons import STATE_STYLES, draw_state_icon
+
+    if width != height or width < 16:
+        return None
+    scores = []
+    for state in STATE_STYLES:
+        drawn = draw_state_icon(state, width).tobytes()  # RGBA
+        total = count = 0
+        for index in range(0, len(drawn), 4):
+            if drawn[index + 3] >= 128:
+                total += sum(abs(drawn[index + c] - bgra[index + 2 - c]) for c in range(3))
+                count += 1
+        scores.append((total / max(count, 1), state))
+    score, state = min(scores, key=lambda pair: pair[0])
+    return state if score < 24 else None
 
 
 class MENUITEMINFOW(ctypes.Structure):
