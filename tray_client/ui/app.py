@@ -139,6 +139,9 @@ class TrayApp:
     def diagnostics(self) -> None:
         self._inbox.put(intents.ShowDiagnostics())
 
+    def settings(self) -> None:
+        self._inbox.put(intents.OpenSettings())
+
     def copy_text(self, text: str) -> None:
         self._inbox.put(intents.CopyText(text))
 

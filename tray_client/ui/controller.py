@@ -73,7 +73,7 @@ class TrayController:
             Notice: self._on_notice,
             PartialText: lambda _event: None,  # the tooltip shows finals only: partials change too fast to read
             intents.ToggleListening: lambda _i: self.set_listening(not self.view.listening),
-            intents.SetSetting: lambda i: self._change_setting(i.key, i.value),
+            intents.SetSetting: lambda i: self._change_setting(i.key, i.value, save=i.save),
             intents.SendCommand: lambda i: self._pipeline.send(i.command),
             intents.RefreshDevices: lambda _i: self.refresh_devices(),
             intents.Tick: lambda _i: self.refresh_devices(),
@@ -174,7 +174,7 @@ class TrayController:
             else:
                 self.set_listening(not self.view.listening)
 
-    def _change_setting(self, key: str, value: Any) -> None:
+    def _change_setting(self, key: str, value: Any, *, save: bool = True) -> None:
         try:
             self.config = replace(self.config, **{key: value})
         except ValueError as error:
@@ -190,6 +190,8 @@ class TrayController:
         if key == "mode":
             self._recording = False
         self.publish(**{key: value})
+        if not save:
+            return
         try:
             save_config(self.config)
         except OSError as error:

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tray_client.config import ClientConfig, log_path
@@ -23,6 +24,14 @@ from tray_client.undo.desktop import KeyWatch, delete_chars, focused_window
 from tray_client.undo.journal import UndoJournal, UndoRefused
 
 __all__ = ["Extras"]
+
+
+def _test_connection(server: str, token: str | None) -> str:
+    """The settings window's Test connection: the server's model and how long /healthz took."""
+    health, error, elapsed = diagnostics.check_health(server, token)
+    if health is None:
+        return f"failed after {elapsed:.0f} ms: {error}"
+    return f"ok in {elapsed:.0f} ms: model {health.get('model', '?')} ({health.get('backend', '?')})"
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +60,8 @@ class Extras:
             intents.UndoLast: lambda _i: self.undo_last(),
             intents.Undone: lambda i: self._undo.done(i.plan),
             intents.ShowDiagnostics: lambda _i: self._start_diagnostics(),
+            intents.OpenSettings: lambda _i: self._open_settings(),
+            intents.SettingsSaved: self._on_settings_saved,
             intents.DiagnosticsWritten: self._on_diagnostics_written,
             intents.CopyText: lambda i: _desktop.copy_to_clipboard(i.text),
             intents.TypeText: lambda i: self._type_again(i.text),
@@ -141,6 +152,40 @@ class Extras:
     def _on_diagnostics_written(self, intent: intents.DiagnosticsWritten) -> None:
         self._notify(f"Diagnostics written to {intent.path}")
         self._open(intent.path)
+
+    def _open_settings(self) -> None:
+        """The settings window on its own thread; it edits the config file, then the live settings apply here."""
+        from tray_client.capture.audio_source import list_input_devices
+        from tray_client.config import config_path, load_config
+        from tray_client.ui import autostart
+        from tray_client.ui.settings import SettingsHooks, open_settings
+
+        path = self._config.config_file or str(config_path())
+        try:
+            config = load_config(["--config-file", path]) if Path(path).exists() else ClientConfig(config_file=path)
+        except ValueError as error:
+            self._notify(f"Settings: the config file has an error; fix it first ({error})")
+            return
+        try:
+            autostart_on = autostart.is_enabled()
+        except OSError:
+            autostart_on = False
+        hooks = SettingsHooks(
+            on_save=lambda _path, changes: self._post(intents.SettingsSaved(dict(changes))),
+            test_connection=_test_connection, devices=list_input_devices,
+            autostart=autostart_on, on_autostart=lambda on: self._post(intents.SetAutostart(on)))
+        if not open_settings(config, hooks):
+            self._notify("The settings window is open already")
+
+    def _on_settings_saved(self, message: intents.SettingsSaved) -> None:
+        from tray_client.ui.settings_model import LIVE
+
+        later = sorted(key for key in message.changes if key not in LIVE)
+        for key, value in message.changes.items():
+            if key in LIVE:
+                self._post(intents.SetSetting(key, value, save=False))
+        if later:
+            self._notify(f"Saved; {', '.join(later)} take effect at the next start")
 
     def _start_diagnostics(self) -> None:
         """Gather and write the report on a short-lived thread (it waits on the network and PortAudio)."""

@@ -29,6 +29,7 @@ class SetSetting:
 
     key: str
     value: Any
+    save: bool = True  # False: the settings window already wrote the file (keeping the user's comments)
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,18 @@ class DiagnosticsWritten:
 
 
 @dataclass(frozen=True)
+class OpenSettings:
+    """Open the settings window."""
+
+
+@dataclass(frozen=True)
+class SettingsSaved:
+    """The settings window wrote these changed settings to the config file."""
+
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class CopyText:
     """Put a Recent entry on the clipboard."""
 
@@ -142,4 +155,4 @@ class TypeText:
 
 Intent = (ToggleListening | SetSetting | SendCommand | RefreshDevices | Tick | CopyLast | OpenConfig | OpenLog
           | StartServerWsl | SetAutostart | HotkeyDown | HotkeyUp | HotkeysLost | Quit | UndoLast | Undone
-          | ShowDiagnostics | DiagnosticsWritten | CopyText | TypeText)
+          | ShowDiagnostics | DiagnosticsWritten | OpenSettings | SettingsSaved | CopyText | TypeText)

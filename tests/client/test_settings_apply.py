@@ -1,0 +1,28 @@
+"""What the tray does after the settings window saved: the live settings reach the pipeline and the menu at
+once, the file the window wrote (with the user's comments) is not rewritten, and the rest is announced for
+the next start."""
+
+from __future__ import annotations
+
+from tests.client.test_tray_controller import app  # noqa: F401 - the fixture
+from tray_client.ui import intents
+from tray_client.ui.extras import Extras
+
+
+def test_saved_settings_apply_live_without_rewriting_the_file(app, tmp_path):  # noqa: F811
+    controller, _, pipeline = app
+    notices: list[str] = []
+    posted: list[object] = []
+    extras = Extras(controller.config, pipeline, posted.append, notices.append, controller.publish, print)
+    controller.add_handlers(extras.handlers())
+    config_file = tmp_path / "config.toml"
+    config_file.write_text("# mine\nmode = \"ptt\"\n", encoding="utf-8")
+    controller.handle(intents.SettingsSaved({"mode": "vad", "server": "ws://10.0.0.2:8765", "overlay": False,
+                                             "min_silence_ms": 300, "hotkey_undo": "<ctrl>+<alt>+u"}))
+    assert notices == ["Saved; hotkey_undo, min_silence_ms take effect at the next start"]
+    for message in posted:  # the controller's inbox, as TrayApp would drain it
+        controller.handle(message)
+    assert {"mode": "vad"} in pipeline.settings and {"server": "ws://10.0.0.2:8765"} in pipeline.settings
+    assert controller.view.mode == "vad" and controller.view.overlay is False
+    assert controller.config.server == "ws://10.0.0.2:8765"
+    assert config_file.read_text(encoding="utf-8") == "# mine\nmode = \"ptt\"\n"  # the window's file stays

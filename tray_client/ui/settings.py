@@ -1,0 +1,314 @@
+"""The settings window (Tk), opened from the tray: edit, check and save the common settings.
+
+Thread: `open_settings` runs the window on a thread of its own ("settings") with its own Tk interpreter (the
+tray's main thread belongs to pystray); one window at a time. The window only calls back: `on_save` (written
+file, changes) and `test_connection` / `level` run on helper threads and report through a queue polled by Tk.
+
+Fields: server URL and token (Test connection shows the server's model and the time /healthz took), microphone
+(a live level meter is not built yet), mode, the three hotkeys (Record, then press the keys; two on the same keys are a
+conflict), language, output, VAD sensitivity and silence, overlay, sounds, history retention, start with
+Windows. Save checks every field with the config loader's rules (settings_model.check): an error is shown beside
+its field and nothing is written; otherwise config.toml is updated keeping the user's comments.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tray_client.config import ClientConfig, config_path
+from tray_client.ui.settings_model import FIELDS, CheckResult, check, update_toml_text
+
+__all__ = ["SettingsHooks", "SettingsWindow", "open_settings", "save_settings"]
+
+log = logging.getLogger(__name__)
+
+POLL_MS = 50
+DEFAULT_DEVICE = "System default"
+MODES = {"vad": "Voice activity (VAD)", "ptt": "Push-to-talk (hold key)", "toggle": "Toggle (press, press)"}
+OUTPUTS = {"type": "Type keystrokes", "clipboard": "Paste from clipboard"}
+_MODIFIER_KEYSYMS = {"Control_L": "ctrl", "Control_R": "ctrl", "Alt_L": "alt", "Alt_R": "alt", "Meta_L": "alt",
+                     "Meta_R": "alt", "Shift_L": "shift", "Shift_R": "shift", "Super_L": "cmd", "Super_R": "cmd"}
+_NAMED_KEYSYMS = {"space": "space", "Return": "enter", "Tab": "tab", "Escape": "esc", "Home": "home", "End": "end",
+                  "Insert": "insert", "Delete": "delete", "Prior": "page_up", "Next": "page_down", "Up": "up",
+                  "Down": "down", "Left": "left", "Right": "right", "Pause": "pause", "Print": "print_screen",
+                  "Scroll_Lock": "scroll_lock", "Menu": "menu", "BackSpace": "backspace"}
+_MODIFIER_ORDER = ("ctrl", "alt", "shift", "cmd")
+
+
+@dataclass(frozen=True)
+class SettingsHooks:
+    """What the window needs from the app (called on the settings thread or a helper thread)."""
+
+    on_save: Callable[[Path, dict[str, Any]], None]  # the file written and the changed settings
+    test_connection: Callable[[str, str | None], str]  # server, token -> a line to show
+    devices: Callable[[], list[str]]
+    autostart: bool = False
+    on_autostart: Callable[[bool], None] | None = None
+
+
+def hotkey_spec(modifiers: set[str], keysym: str) -> str | None:
+    """Tk's key event as pynput hotkey text ("<ctrl>+<alt>+d"), or None for a key no hotkey can use."""
+    if keysym in _NAMED_KEYSYMS:
+        key = f"<{_NAMED_KEYSYMS[keysym]}>"
+    elif keysym.startswith("F") and keysym[1:].isdigit():
+        key = f"<{keysym.lower()}>"
+    elif len(keysym) == 1 and keysym.isprintable():
+        key = keysym.lower()
+    else:
+        return None
+    return "+".join([f"<{m}>" for m in _MODIFIER_ORDER if m in modifiers] + [key])
+
+
+def save_settings(config: ClientConfig, changes: dict[str, Any]) -> Path:
+    """Write `changes` into the config file (comments and other keys kept), atomically; return its path."""
+    path = Path(config.config_file) if config.config_file else config_path()
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(update_toml_text(old, changes), encoding="utf-8")
+    temporary.replace(path)
+    return path
+
+
+class SettingsWindow:
+    """The form on a Tk toplevel; build it on the thread that owns that Tk interpreter."""
+
+    def __init__(self, root: Any, config: ClientConfig, hooks: SettingsHooks) -> None:
+        import tkinter as tk
+        from tkinter import ttk
+
+        self._tk, self._root, self._config, self._hooks = tk, root, config, hooks
+        self._inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._vars: dict[str, Any] = {}
+        self._errors: dict[str, Any] = {}
+        self._recording: str | None = None
+        self._held: set[str] = set()
+        self.saved: Path | None = None
+        root.title("Dictation settings")
+        form = ttk.Frame(root, padding=12)
+        form.grid(sticky="nsew")
+        self._form = form
+        self._row = 0
+        devices = [DEFAULT_DEVICE, *hooks.devices()]
+        current_device = str(config.input_device) if config.input_device not in (None, "") else DEFAULT_DEVICE
+        self._entry("server", "Server URL", config.server)
+        self._entry("token", "Token", config.token or "", show="•")
+        self._connection = self._button_row("Test connection", self._test_connection)
+        self._choice("input_device", "Microphone", current_device, devices)
+        self._choice("mode", "Mode", MODES[config.mode], list(MODES.values()))
+        for name, label in (("hotkey_push_to_talk", "Push-to-talk hotkey"), ("hotkey_toggle", "Toggle hotkey"),
+                            ("hotkey_undo", "Undo hotkey")):
+            self._entry(name, label, getattr(config, name), record=True)
+        from tray_client.ui.tray import LANGUAGES
+
+        self._choice("language", "Language", config.language or "Auto-detect",
+                     [language or "Auto-detect" for language in LANGUAGES])
+        self._choice("output", "Output", OUTPUTS.get(config.output, OUTPUTS["type"]), list(OUTPUTS.values()))
+        self._entry("vad_threshold", "VAD sensitivity (0-1, lower hears more)", f"{config.vad_threshold:g}")
+        self._entry("min_silence_ms", "Silence that ends a sentence (ms)", str(config.min_silence_ms))
+        self._check("overlay", "Live preview overlay", config.overlay)
+        self._check("sounds", "Sounds", config.sounds)
+        self._entry("history_days", "Keep history (days, 0 = none)", str(config.history_days))
+        self._autostart = tk.BooleanVar(value=hooks.autostart)
+        ttk.Checkbutton(form, text="Start with Windows", variable=self._autostart).grid(
+            row=self._row, column=1, sticky="w")
+        self._row += 1
+        buttons = ttk.Frame(form)
+        buttons.grid(row=self._row, column=0, columnspan=3, sticky="e", pady=(10, 0))
+        self.status = ttk.Label(form, text="")
+        self.status.grid(row=self._row + 1, column=0, columnspan=3, sticky="w")
+        self.save_button = ttk.Button(buttons, text="Save", command=self.save)
+        self.save_button.pack(side="right")
+        ttk.Button(buttons, text="Close", command=self.close).pack(side="right", padx=6)
+        root.bind("<KeyPress>", self._on_key_press, add="+")
+        root.bind("<KeyRelease>", self._on_key_release, add="+")
+        root.protocol("WM_DELETE_WINDOW", self.close)
+        root.after(POLL_MS, self._poll)
+
+    # --- building ------------------------------------------------------------------------------------------
+    def _label(self, text: str) -> None:
+        from tkinter import ttk
+
+        ttk.Label(self._form, text=text).grid(row=self._row, column=0, sticky="w", padx=(0, 8))
+
+    def _error_label(self, name: str) -> None:
+        label = self._tk.Label(self._form, text="", fg="#c62828", anchor="w", justify="left", wraplength=360)
+        label.grid(row=self._row + 1, column=1, columnspan=2, sticky="w")
+        self._errors[name] = label
+        self._row += 2
+
+    def _entry(self, name: str, label: str, value: str, *, show: str = "", record: bool = False) -> None:
+        from tkinter import ttk
+
+        self._label(label)
+        var = self._tk.StringVar(value=value)
+        self._vars[name] = var
+        ttk.Entry(self._form, textvariable=var, width=36, show=show).grid(row=self._row, column=1, sticky="we")
+        if record:
+            ttk.Button(self._form, text="Record", command=lambda: self.record(name)).grid(
+                row=self._row, column=2, sticky="w", padx=4)
+        self._error_label(name)
+
+    def _choice(self, name: str, label: str, value: str, options: list[str]) -> None:
+        from tkinter import ttk
+
+        self._label(label)
+        var = self._tk.StringVar(value=value)
+        self._vars[name] = var
+        ttk.Combobox(self._form, textvariable=var, values=options, state="readonly", width=34).grid(
+            row=self._row, column=1, sticky="we")
+        self._error_label(name)
+
+    def _check(self, name: str, label: str, value: bool) -> None:
+        from tkinter import ttk
+
+        var = self._tk.BooleanVar(value=value)
+        self._vars[name] = var
+        ttk.Checkbutton(self._form, text=label, variable=var).grid(row=self._row, column=1, sticky="w")
+        self._error_label(name)
+
+    def _button_row(self, text: str, command: Callable[[], None]) -> Any:
+        from tkinter import ttk
+
+        ttk.Button(self._form, text=text, command=command).grid(row=self._row, column=1, sticky="w")
+        result = ttk.Label(self._form, text="", wraplength=360)
+        result.grid(row=self._row, column=2, sticky="w")
+        self._row += 1
+        return result
+
+    # --- values --------------------------------------------------------------------------------------------
+    def set(self, name: str, value: Any) -> None:
+        """Set a field as the user would (tests, and the Record button)."""
+        self._vars[name].set(value)
+
+    def get(self, name: str) -> Any:
+        """A field's value as shown."""
+        return self._vars[name].get()
+
+    def error(self, name: str) -> str:
+        """The error shown beside a field ("" when none)."""
+        return str(self._errors[name].cget("text"))
+
+    def values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {name: self._vars[name].get() for name in FIELDS}
+        values["mode"] = _key_of(MODES, values["mode"])
+        values["output"] = _key_of(OUTPUTS, values["output"])
+        values["language"] = None if values["language"] == "Auto-detect" else values["language"]
+        values["input_device"] = None if values["input_device"] == DEFAULT_DEVICE else values["input_device"]
+        return values
+
+    def save(self) -> CheckResult:
+        """Check every field; show the errors beside their fields, or write the file and report the changes."""
+        result = check(self._config, self.values())
+        for name, label in self._errors.items():
+            label.configure(text=result.errors.get(name, ""))
+        if result.errors:
+            self.status.configure(text="Not saved: fix the fields marked in red.")
+            return result
+        try:
+            path = save_settings(self._config, result.changes)
+        except OSError as error:
+            self.status.configure(text=f"Not saved: {error}")
+            return result
+        assert result.config is not None
+        self._config = result.config
+        self.saved = path
+        if self._hooks.on_autostart is not None and self._autostart.get() != self._hooks.autostart:
+            self._hooks.on_autostart(bool(self._autostart.get()))
+        self._hooks.on_save(path, result.changes)
+        self.status.configure(text=f"Saved to {path}" if result.changes else "Nothing changed.")
+        return result
+
+    def close(self) -> None:
+        self._root.destroy()
+
+    # --- helpers on other threads, results through the inbox --------------------------------------------
+    def _test_connection(self) -> None:
+        server, token = self._vars["server"].get().strip(), self._vars["token"].get().strip() or None
+        self._connection.configure(text="testing…")
+
+        def work() -> None:
+            try:
+                line = self._hooks.test_connection(server, token)
+            except Exception as error:
+                line = f"failed: {error}"
+            self._inbox.put(("connection", line))
+
+        threading.Thread(target=work, name="settings-test", daemon=True).start()
+
+    def _poll(self) -> None:
+        try:
+            while True:
+                kind, value = self._inbox.get_nowait()
+                if kind == "connection":
+                    self._connection.configure(text=value)
+        except queue.Empty:
+            pass
+        self._root.after(POLL_MS, self._poll)
+
+    # --- recording a hotkey --------------------------------------------------------------------------------
+    def record(self, name: str) -> None:
+        """The Record button: the next key press with its modifiers becomes this hotkey."""
+        self._recording = name
+        self._held.clear()
+        self._vars[name].set("press the keys…")
+        self._root.focus_set()
+
+    def _on_key_press(self, event: Any) -> str | None:
+        if self._recording is None:
+            return None
+        modifier = _MODIFIER_KEYSYMS.get(event.keysym)
+        if modifier:
+            self._held.add(modifier)
+            return "break"
+        spec = hotkey_spec(self._held, event.keysym)
+        if spec is not None:
+            self._vars[self._recording].set(spec)
+            self._recording = None
+        return "break"
+
+    def _on_key_release(self, event: Any) -> None:
+        modifier = _MODIFIER_KEYSYMS.get(event.keysym)
+        if modifier:
+            self._held.discard(modifier)
+
+
+def _key_of(mapping: dict[str, str], label: str) -> str:
+    return next((key for key, text in mapping.items() if text == label), label)
+
+
+_open_lock = threading.Lock()
+_open_window: list[threading.Thread] = []
+
+
+def open_settings(config: ClientConfig, hooks: SettingsHooks) -> bool:
+    """Open the window on its own thread; False when one is open already (it stays, no second one)."""
+    with _open_lock:
+        if _open_window and _open_window[0].is_alive():
+            return False
+
+        def run() -> None:
+            import gc
+            import tkinter as tk
+
+            try:
+                root = tk.Tk(className="qwen-dictation-settings")
+                window = SettingsWindow(root, config, hooks)
+                root.mainloop()
+            except Exception:
+                log.exception("the settings window failed")
+            finally:
+                # Tcl is torn down on this thread (see overlay.py for why it matters).
+                window = root = None  # noqa: F841
+                gc.collect()
+
+        thread = threading.Thread(target=run, name="settings", daemon=True)
+        _open_window[:] = [thread]
+        thread.start()
+        return True
