@@ -22,7 +22,7 @@ from tray_client._hub import Hub
 from tray_client.capture.segmenter import SAMPLE_RATE
 from tray_client.config import ClientConfig
 from tray_client.events import Command, FinalText, PartialText
-from tray_client.sinks import OutputError, TextSink, make_sink
+from tray_client.sinks import OutputError, TextOnClipboard, TextSink, make_sink
 from tray_client.text.dispatch import TextDispatch
 from tray_client.text.sanitize import sanitize
 from tray_client.text.writer import Written
@@ -141,6 +141,8 @@ class Delivery:
         if isinstance(error, _Quitting):
             self._hub.notice("warning", f"not typed because the app was quitting: {text}", code="not_output",
                              text=text)
+        elif isinstance(error, TextOnClipboard):  # e.g. an elevated window: the message says to paste it
+            self._hub.notice("error", str(error), code="on_clipboard", text=text)
         else:
             self._hub.notice("error", f"could not output a transcript ({error}); copy it from here",
                              code="not_output", text=text)

@@ -271,3 +271,36 @@ def test_stdout_is_utf8_whatever_the_code_page():
     stream = io.TextIOWrapper(raw, encoding="cp1252")
     StdoutSink(stream).emit("识别中文 🎉")
     assert raw.getvalue() == "识别中文 🎉\n".encode()
+
+
+class ElevatedWindowSink:
+    """A sink whose target runs as administrator: the Windows sinks raise this after putting the text away."""
+
+    spaced = True
+
+    def emit(self, text: str) -> None:
+        raise ElevatedTargetError(ELEVATED_MESSAGE)
+
+
+def test_text_for_an_elevated_window_is_announced_and_never_counted_as_typed(speech):
+    from dictation_devtools.polling import wait_for
+    from tests.client.protocol_server import ProtocolServer, phrase_transcriber
+    from tray_client.config import ClientConfig
+    from tray_client.events import FinalText, Notice
+    from tray_client.pipeline import Pipeline
+
+    sample = speech.english
+    events: list[object] = []
+    with ProtocolServer(phrase_transcriber(sample.samples, sample.phrases)) as server:
+        pipeline = Pipeline(ClientConfig(server=server.url, input_wav=str(sample.path), fast=True, no_tray=True),
+                            sink=ElevatedWindowSink())
+        pipeline.subscribe(events.append)
+        pipeline.start()
+        assert wait_for(lambda: len([e for e in events if isinstance(e, Notice) and e.level == "error"])
+                        >= len(sample.phrases), 60)
+        pipeline.shutdown(grace_seconds=0.2)
+    notices = [e for e in events if isinstance(e, Notice) and e.level == "error"]
+    assert all(n.message.startswith("paste with Ctrl+V: that app runs as administrator") for n in notices)
+    assert [n.extra["text"] for n in notices] == [p.text for p in sample.phrases]
+    assert not [e for e in events if isinstance(e, FinalText)]  # nothing counted as typed
+    assert pipeline.last_final == ""

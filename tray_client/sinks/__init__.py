@@ -5,11 +5,17 @@ from __future__ import annotations
 import os
 import sys
 
-from tray_client.sinks.base import ElevatedTargetError, ModifiersHeldError, OutputError, TextSink
+from tray_client.sinks.base import (
+    ElevatedTargetError,
+    ModifiersHeldError,
+    OutputError,
+    TextOnClipboard,
+    TextSink,
+)
 from tray_client.sinks.stdout import StdoutSink
 
-__all__ = ["ElevatedTargetError", "ModifiersHeldError", "OutputError", "StdoutSink", "TextSink", "make_sink",
-           "set_clipboard"]
+__all__ = ["ElevatedTargetError", "ModifiersHeldError", "OutputError", "StdoutSink", "TextOnClipboard", "TextSink",
+           "make_sink", "set_clipboard"]
 
 
 def make_sink(output: str, *, type_delay_ms: int = 12, paste_keys: str = "ctrl+v") -> TextSink:

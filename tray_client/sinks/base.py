@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["MODIFIER_WAIT_S", "ElevatedTargetError", "ModifiersHeldError", "OutputError", "TextSink",
-           "wait_for_release"]
+__all__ = ["MODIFIER_WAIT_S", "ElevatedTargetError", "ModifiersHeldError", "OutputError", "TextOnClipboard",
+           "TextSink", "wait_for_release"]
 
 MODIFIER_WAIT_S = 30.0
 """How long typing waits for the user to let go of Ctrl/Alt/Shift/Win (a push-to-talk chord held through the
@@ -26,12 +26,16 @@ class OutputError(RuntimeError):
     """Text could not be output; the message says which tool is missing or what failed."""
 
 
-class ElevatedTargetError(OutputError):
+class TextOnClipboard(OutputError):
+    """The text was not typed but put on the clipboard; the message tells the user to paste it."""
+
+
+class ElevatedTargetError(TextOnClipboard):
     """The focused window runs as administrator: Windows drops our keystrokes there (UIPI). The text is on the
     clipboard and the message tells the user to paste it; it was not typed."""
 
 
-class ModifiersHeldError(OutputError):
+class ModifiersHeldError(TextOnClipboard):
     """The user held modifier keys for longer than MODIFIER_WAIT_S; the text is on the clipboard, not typed."""
 
 
