@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from tray_client._win32_keys import held_modifiers
 from tray_client.hotkeys import ChordTracker, HotkeyListener, parse_hotkey
-from tray_client.hotkeys._win32 import LLKHF_INJECTED, WM_KEYDOWN, EventFilter, held_modifiers
+from tray_client.hotkeys._win32 import LLKHF_INJECTED, WM_KEYDOWN, EventFilter
 from tray_client.hotkeys.listener import pynput_token
 
 WM_KEYUP = 0x0101

@@ -18,9 +18,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from tray_client._win32_keys import MODIFIER_VKS, held_modifiers
 from tray_client.hotkeys.chords import ChordTracker
 
-__all__ = ["EventFilter", "held_modifiers", "vk_token"]
+__all__ = ["EventFilter", "mask_modifier_release", "vk_token"]
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,6 @@ _VK_TOKENS = {
     0xBA: ";", 0xBB: "=", 0xBC: ",", 0xBD: "-", 0xBE: ".", 0xBF: "/", 0xC0: "`", 0xDB: "[", 0xDC: "\\",
     0xDD: "]", 0xDE: "'",
 }
-_MODIFIER_VKS = {"shift": (0xA0, 0xA1), "ctrl": (0xA2, 0xA3), "alt": (0xA4, 0xA5), "cmd": (0x5B, 0x5C)}
-"""The left/right virtual keys of each modifier (VK_RMENU, Right Alt, counts as Alt)."""
-
 _VK_MASK = 0xE8
 """An unassigned virtual key: tapping it tells Windows the held Alt/Win key was used in a combination."""
 
@@ -52,17 +50,6 @@ def vk_token(vk: int) -> str | None:
     if 0x70 <= vk <= 0x87:
         return f"f{vk - 0x6F}"
     return _VK_TOKENS.get(vk)
-
-
-def held_modifiers(get_async_key_state: Callable[[int], int] | None = None) -> frozenset[str]:
-    """The modifiers Windows reports down now (the high bit of GetAsyncKeyState)."""
-    if get_async_key_state is None:
-        import ctypes
-
-        get_async_key_state = ctypes.windll.user32.GetAsyncKeyState  # type: ignore[attr-defined]
-    return frozenset(
-        name for name, vks in _MODIFIER_VKS.items() if any(get_async_key_state(vk) & 0x8000 for vk in vks)
-    )
 
 
 def mask_modifier_release() -> None:
@@ -103,7 +90,7 @@ class EventFilter:
         if token is None:
             return True
         is_down = msg in (WM_KEYDOWN, WM_SYSKEYDOWN)
-        if is_down and token not in _MODIFIER_VKS:
+        if is_down and token not in MODIFIER_VKS:
             for name in self._tracker.resync(self._os_modifiers()):
                 self._emit(name, False)
         if self._tracker.would_fire(token) is None:

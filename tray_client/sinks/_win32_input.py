@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import ctypes
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from ctypes import wintypes
 from typing import Any
+
+from tray_client._win32_keys import held_modifiers
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +111,6 @@ class _INPUT(ctypes.Structure):
 
 
 _INPUT_KEYBOARD = 1
-_MODIFIER_VKS = {"shift": (0xA0, 0xA1), "ctrl": (0xA2, 0xA3), "alt": (0xA4, 0xA5), "cmd": (0x5B, 0x5C)}
 
 
 class SendInputKeyboard:
@@ -136,8 +137,7 @@ class SendInputKeyboard:
 
     def held_modifiers(self) -> frozenset[str]:
         """The modifiers the user holds now (GetAsyncKeyState's high bit)."""
-        state: Callable[[int], int] = self._user32.GetAsyncKeyState
-        return frozenset(name for name, vks in _MODIFIER_VKS.items() if any(state(vk) & 0x8000 for vk in vks))
+        return held_modifiers(self._user32.GetAsyncKeyState)
 
 
 def foreground_is_elevated() -> bool:
