@@ -81,6 +81,9 @@ class ServerConfig:
     max_session_backlog: int = field(default=8, metadata=_doc(
         "Most steps waiting in one connection's own queue; past it a stopped utterance gets a busy error with "
         "its id instead of its final (the client sends it again), and partial steps are skipped."))
+    max_outbox_messages: int = field(default=256, metadata=_doc(
+        "Most messages waiting to be sent to one client; a client that stops reading is closed (code 1008, "
+        "with the reason) at this bound instead of making the server hold its messages."))
     idle_timeout_seconds: float = field(default=1800.0, metadata=_doc(
         "Close a connection that sends nothing for this long (0 = never), to free its session slot."))
     gpu_memory_utilization: float = field(default=0.5, metadata=_doc(
@@ -137,6 +140,7 @@ def _check(config: ServerConfig) -> None:
         "max_frame_bytes": config.max_frame_bytes, "refeed_ratio": config.refeed_ratio,
         "engine_timeout_seconds": config.engine_timeout_seconds, "max_session_steps": config.max_session_steps,
         "max_upload_mb": config.max_upload_mb, "upload_timeout_seconds": config.upload_timeout_seconds,
+        "max_outbox_messages": config.max_outbox_messages,
     }
     for name, value in positive.items():
         if value <= 0:

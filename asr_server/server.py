@@ -20,15 +20,16 @@ from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from asr_server.backends import Backend, create_backend
 from asr_server.config import ServerConfig
+from asr_server.connection import Connection
 from asr_server.engine import EngineDispatcher
 from asr_server.engine.dispatcher import LoadedEngine
 from asr_server.errors import AsrServerError, ModelLoadError
 from asr_server.http_upload import routing_connection
+from asr_server.metrics import CONTENT_TYPE, ServerMetrics
 from asr_server.scheduler import InferenceWorker
 from asr_server.session import EngineInfo, Session
 from asr_server.transcriptions import TranscriptionEndpoint
@@ -71,6 +72,8 @@ class AsrServer:
         self._load_error: BaseException | None = None
         self._loaded = asyncio.Event()
         self._connections = 0
+        self.metrics = ServerMetrics()
+        self.metrics.watch(lambda: self._connections, self._engine_waiting, self._engine_up)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
 
@@ -78,7 +81,7 @@ class AsrServer:
         """Listen on host:port and start loading the model on the inference thread."""
         loop = asyncio.get_running_loop()
         if self._backend_factory is None and self.config.backend == "vllm":
-            self._worker = EngineDispatcher(self.config, self._on_loaded)
+            self._worker = EngineDispatcher(self.config, self._on_loaded, self.metrics)
         else:
             factory = self._backend_factory or create_backend
             self._worker = InferenceWorker(lambda: factory(self.config), loop,
@@ -143,6 +146,15 @@ class AsrServer:
         if self._worker is not None:
             await self._worker.aclose()
 
+    def _engine_waiting(self) -> float:
+        return self._worker.load.waiting if isinstance(self._worker, EngineDispatcher) else \
+            float(self._worker.queued if self._worker is not None else 0)
+
+    def _engine_up(self) -> float:
+        if isinstance(self._worker, EngineDispatcher):
+            return 1.0 if self._worker.reachable else 0.0
+        return 1.0 if self.loaded else 0.0
+
     def health(self) -> dict[str, object]:
         """The /healthz body."""
         stats = self._worker.stats if self._worker is not None else None
@@ -185,6 +197,14 @@ class AsrServer:
     def _gate(self, connection: ServerConnection, request: Request) -> Response | None:
         """Answer /healthz, refuse bad tokens (401), refuse while loading or full (503); None = go on."""
         path = urlsplit(request.path).path
+        if path == "/metrics" and not (self.config.token and not token_matches(self.config.token, request)):
+            response = connection.respond(HTTPStatus.OK, "")
+            response.body = self.metrics.render()
+            del response.headers["Content-Type"]
+            del response.headers["Content-Length"]
+            response.headers["Content-Type"] = CONTENT_TYPE
+            response.headers["Content-Length"] = str(len(response.body))
+            return response
         if path == "/healthz":
             body = self.health()
             return _json_response(connection, HTTPStatus.OK if body["status"] == "ok"
@@ -199,54 +219,25 @@ class AsrServer:
             log.warning("refused a connection: %d sessions already (--max-sessions)", self._connections)
             return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE,
                                       f"server busy: {self._connections} sessions already (--max-sessions)\n")
-        # Counted here, before the handshake completes, so a burst of connections cannot all slip past the gate.
-        self._connections += 1
         return None
 
     # -- one connection -------------------------------------------------------------------------------------
 
     async def _serve_connection(self, websocket: ServerConnection) -> None:
         assert self._engine is not None and self._worker is not None
-        outbox: asyncio.Queue[str | None] = asyncio.Queue()
-        session = Session(self.config, self._engine, outbox.put_nowait, self._worker.submit, self._worker.promote,
-                          self._worker.cancel)
-        writer = asyncio.create_task(self._write(websocket, outbox), name=f"writer-{session.number}")
-        log.info("session %d connected from %s", session.number, websocket.remote_address)
+        engine, worker = self._engine, self._worker
+        if self._connections >= self.config.max_sessions:
+            # The gate checked before the handshake, but a burst may have passed it together: the slot is
+            # taken only here, after the handshake succeeded, so failed upgrades and scans never hold one.
+            await websocket.close(1013, f"server busy: {self._connections} sessions already (--max-sessions)")
+            return
+        self._connections += 1
         try:
-            await self._read(websocket, session)
-        except ConnectionClosed:
-            pass
-        except Exception:
-            log.exception("session %d: unexpected error; closing this connection only", session.number)
+            connection = Connection(websocket, self.config, self.metrics, lambda send: Session(
+                self.config, engine, send, worker.submit, worker.promote, worker.cancel, self.metrics))
+            await connection.serve()
         finally:
-            session.close()
             self._connections -= 1
-            outbox.put_nowait(None)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer, 5)
-            log.info("session %d closed", session.number)
-
-    async def _read(self, websocket: ServerConnection, session: Session) -> None:
-        idle = self.config.idle_timeout_seconds or None
-        while True:
-            try:
-                message = await asyncio.wait_for(websocket.recv(), idle)
-            except TimeoutError:
-                log.info("session %d idle for %.0f s; closing", session.number, idle)
-                await websocket.close(1000, "idle timeout")
-                return
-            if isinstance(message, bytes):
-                session.on_binary(message)
-            else:
-                session.on_text(message)
-
-    @staticmethod
-    async def _write(websocket: ServerConnection, outbox: asyncio.Queue[str | None]) -> None:
-        while (message := await outbox.get()) is not None:
-            try:
-                await websocket.send(message)
-            except ConnectionClosed:
-                return
 
 
 def _json_response(connection: ServerConnection, status: HTTPStatus, body: dict[str, object]) -> Response:

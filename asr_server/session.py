@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from asr_server.config import ServerConfig
 from asr_server.fair_share import StepQuota
+from asr_server.metrics import ServerMetrics
 from asr_server.scheduler import DecodeJob
 from asr_server.streaming import BYTES_PER_SAMPLE, SAMPLE_RATE, StepOutput, StreamSettings, UtteranceStream
 from dictation_core import protocol
@@ -41,7 +43,8 @@ class Session:
     def __init__(self, config: ServerConfig, engine: EngineInfo, send: Callable[[str], None],
                  submit: Callable[[DecodeJob], None],
                  promote: Callable[[DecodeJob, np.ndarray], bool] = lambda job, audio: False,
-                 cancel: Callable[[DecodeJob], None] = lambda job: None) -> None:
+                 cancel: Callable[[DecodeJob], None] = lambda job: None,
+                 metrics: ServerMetrics | None = None) -> None:
         self.number = next(_session_numbers)
         self._config = config
         self._engine = engine
@@ -49,6 +52,8 @@ class Session:
         self._submit = submit
         self._promote = promote
         self._cancel_job = cancel
+        self._metrics = metrics
+        self._stopped_at: dict[UtteranceStream, float] = {}
         self._quota = StepQuota(submit, config.max_session_steps, config.max_session_backlog)
         self._queued_jobs: dict[UtteranceStream, DecodeJob] = {}
         self._settings = StreamSettings.from_seconds(config.chunk_seconds, config.window_seconds,
@@ -137,6 +142,7 @@ class Session:
             raise ProtocolError(protocol.BAD_MESSAGE, "stop without an open utterance: send start, audio, stop")
         stream, self._open = self._open, None
         stream.stop()
+        self._stopped_at[stream] = time.monotonic()
         self._promote_queued_step(stream)
         self._pump(stream)
 
@@ -204,6 +210,8 @@ class Session:
         )
         if not self._quota.offer(job):
             self._refuse(stream, job)
+        elif self._metrics is not None:
+            self._metrics.step(job.urgent)
 
     def _refuse(self, stream: UtteranceStream, job: DecodeJob) -> None:
         """This connection already has its share queued: skip a partial, answer a final with a busy error."""
@@ -251,8 +259,11 @@ class Session:
 
     def _finish(self, stream: UtteranceStream) -> None:
         stream.finished = True
+        stopped_at = self._stopped_at.pop(stream, None)
         self._forget(stream)
         language = stream.language or (self._language or "")
+        if self._metrics is not None:
+            self._metrics.final(None if stopped_at is None else time.monotonic() - stopped_at)
         self._send(protocol.final(stream.utterance_id, stream.text, language))
 
     def _forget(self, stream: UtteranceStream) -> None:
@@ -262,7 +273,10 @@ class Session:
         if job is not None and self._quota.withdraw(job):
             self._cancel_job(job)
         self._sent_text.pop(stream, None)
+        self._stopped_at.pop(stream, None)
 
     def _error(self, code: str, message: str, utterance_id: str | None = None) -> None:
         log.info("session %d: %s: %s", self.number, code, message)
+        if self._metrics is not None:
+            self._metrics.error(code)
         self._send(protocol.error(code, message, utterance_id))

@@ -166,6 +166,7 @@ class FakeEngine:
         self._running = 0
         self._order = itertools.count()
         self._killed = threading.Event()
+        self._sockets: set[socket.socket] = set()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -194,6 +195,10 @@ class FakeEngine:
         self._killed.set()
         with self._lock:
             self._lock.notify_all()
+            sockets = list(self._sockets)
+        for sock in sockets:  # keep-alive connections die with the process too
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -324,6 +329,17 @@ class FakeEngine:
 class _Handler(BaseHTTPRequestHandler):
     engine: FakeEngine
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        with self.engine._lock:
+            self.engine._sockets.add(self.connection)
+
+    def finish(self) -> None:
+        with self.engine._lock:
+            self.engine._sockets.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
         return

@@ -30,6 +30,7 @@ from asr_server.config import ServerConfig
 from asr_server.engine.client import EngineClient, EngineLoad
 from asr_server.engine.request import PRIORITY_FINAL, PRIORITY_PARTIAL, chat_request
 from asr_server.errors import EngineError
+from asr_server.metrics import ServerMetrics
 from asr_server.scheduler import DecodeJob, SchedulerStats
 from asr_server.streaming import SAMPLE_RATE, StepOutput
 
@@ -57,8 +58,10 @@ class EngineDispatcher:
     name = "vllm"
 
     def __init__(self, config: ServerConfig,
-                 on_loaded: Callable[[LoadedEngine | None, BaseException | None], None]) -> None:
+                 on_loaded: Callable[[LoadedEngine | None, BaseException | None], None],
+                 metrics: ServerMetrics | None = None) -> None:
         self._config = config
+        self._metrics = metrics
         self._on_loaded = on_loaded
         self._client = EngineClient(config.engine_url, timeout=config.engine_timeout_seconds,
                                     retry_seconds=config.engine_retry_seconds, api_key=config.engine_api_key)
@@ -206,14 +209,19 @@ class EngineDispatcher:
                             max_tokens=self._config.max_new_tokens)
         self._requests += 1
         self._audio_seconds += len(job.audio) / SAMPLE_RATE
+        started = time.monotonic()
         try:
             generated = await self._client.complete(body)
         except EngineError as error:
+            if self._metrics is not None:
+                self._metrics.decoded(job.urgent, time.monotonic() - started, ok=False)
             self._failed += 1
             self.last_decode_ok, self.last_error = False, str(error)
             log.warning("decode failed for %s: %s", job.label, error)
             return None, str(error)
         self.last_decode_ok = True
+        if self._metrics is not None:
+            self._metrics.decoded(job.urgent, time.monotonic() - started, ok=True)
         raw = prefix + generated
         language, text = self._text.parse(raw, job.language)
         return StepOutput(raw=raw, language=language, text=text), None
