@@ -43,6 +43,7 @@ def test_input_wav_runs_the_tray_and_records_history(x_display, tk_target, speec
     rows = json.loads(listed.stdout)
     assert [row["text"] for row in rows] == [mandarin.text, english.text]
     assert {row["output"] for row in rows} == {"type"}
+    assert {row["target_app"] for row in rows} == {"Tk"}  # the focused Tk window's WM_CLASS
     # Real-time input: the latency is known and at least the silence that ended the utterance (400 ms).
     for row in rows:
         assert 0.4 <= row["latency_s"] < 10, row

@@ -136,20 +136,11 @@ def start_recorder(config: Any, pipeline: Any,
                    on_snapshot: Callable[[HistorySnapshot], None] | None = None) -> HistoryRecorder:
     """A started recorder subscribed to `pipeline`, following `config` (history_days, output, input_wav/fast)."""
     from tray_client.history.store import history_path
+    from tray_client.sinks.foreground import foreground_app
 
     recorder = HistoryRecorder(
         history_path(), days=config.history_days, output=lambda: pipeline.config.output,
-        target_app=_foreground_app(), real_time=not (config.input_wav and config.fast), on_snapshot=on_snapshot)
+        target_app=foreground_app, real_time=not (config.input_wav and config.fast), on_snapshot=on_snapshot)
     recorder.start()
     pipeline.subscribe(recorder.on_event)
     return recorder
-
-
-def _foreground_app() -> Callable[[], str] | None:
-    """The focused window's app name (process name or WM_CLASS), when the text stage's lookup is installed."""
-    try:
-        from tray_client.sinks import foreground  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    lookup = getattr(foreground, "foreground_app", None)
-    return lookup if callable(lookup) else None

@@ -9,19 +9,18 @@ output thread through `Pipeline.run_output`, after any final still being typed.
 from __future__ import annotations
 
 import logging
-import subprocess
 import sys
 import time
 from typing import Any
 
-from tray_client.sinks import OutputError, StdoutSink
+from tray_client.sinks import OutputError
+from tray_client.sinks.keys import Key, KeySink
 from tray_client.undo.journal import UndoJournal
 
 __all__ = ["KeyWatch", "delete_chars", "focused_window"]
 
 log = logging.getLogger(__name__)
 
-BACKSPACE_DELAY_MS = 8
 KEY_RELEASE_WAIT_S = 2.0
 _CHORD_MODIFIERS = {"ctrl", "ctrl_l", "ctrl_r", "alt", "alt_l", "alt_r", "alt_gr", "cmd", "cmd_l", "cmd_r"}
 _MODIFIERS = _CHORD_MODIFIERS | {"shift", "shift_l", "shift_r", "caps_lock", "num_lock"}
@@ -60,29 +59,13 @@ def focused_window() -> str:
 
 def delete_chars(sink: Any, count: int) -> None:
     """Press Backspace `count` times in the focused window (on the output thread, which owns the keyboard)."""
-    if isinstance(sink, StdoutSink):
-        raise OutputError("the output is stdout: what was printed cannot be deleted")
+    if not isinstance(sink, KeySink):
+        raise OutputError("this output cannot press Backspace (stdout): what was written cannot be deleted")
     if count <= 0:
         return
-    if sys.platform == "win32":
-        from pynput.keyboard import Controller, Key
-
-        keyboard = Controller()
-        # The undo hotkey's Ctrl+Alt may still be held: Ctrl+Backspace would delete whole words.
-        for modifier in (Key.ctrl_l, Key.ctrl_r, Key.alt_l, Key.alt_r, Key.shift):
-            keyboard.release(modifier)
-        for _ in range(count):
-            keyboard.tap(Key.backspace)
-        return
-    _x11_wait_keys_released(KEY_RELEASE_WAIT_S)
-    try:  # --clearmodifiers: for a modifier still held after the wait
-        subprocess.run(["xdotool", "key", "--clearmodifiers", "--delay", str(BACKSPACE_DELAY_MS),
-                        *["BackSpace"] * count], check=True, timeout=10 + count * 0.05,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    except FileNotFoundError as error:
-        raise OutputError("xdotool is not installed: apt-get install xdotool") from error
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
-        raise OutputError(f"xdotool failed: {error}") from error
+    if sys.platform != "win32":
+        _x11_wait_keys_released(KEY_RELEASE_WAIT_S)
+    sink.press(Key.BACKSPACE, count)  # the sink waits for the modifiers too (no Ctrl+Backspace)
 
 
 def _x11_wait_keys_released(timeout: float) -> None:
