@@ -9,7 +9,7 @@ import pytest
 
 from tray_client.sinks import ElevatedTargetError, ModifiersHeldError, OutputError, StdoutSink
 from tray_client.sinks._win32 import ELEVATED_MESSAGE, Win32ClipboardPaster, Win32Typer
-from tray_client.sinks._win32_clipboard import CF_UNICODETEXT, PRIVACY_FORMATS, PasteSession
+from tray_client.sinks._win32_clipboard import CF_UNICODETEXT, PRIVACY_FORMATS, PasteSession, restorable
 from tray_client.sinks._win32_input import (
     KEYEVENTF_KEYUP,
     KEYEVENTF_UNICODE,
@@ -229,6 +229,11 @@ def test_paste_keeps_every_format_and_restores_only_after_the_target_read_it():
     assert clipboard.log == ["empty", "ctrl+v", f"read by {FakeClipboard.TARGET}: dictated", "empty"]
     restored = {fmt: data for fmt, data in clipboard.data.items() if fmt not in clipboard.formats_registered.values()}
     assert restored == {fmt: data for fmt, data in USER_CLIPBOARD.items() if fmt != 2}  # CF_BITMAP: resynthesized
+
+
+def test_which_formats_are_copied_as_memory():
+    assert all(restorable(fmt) for fmt in (1, 7, 8, 13, 15, 16, 17, 0x300, 0x3FF, 0xC0F1))
+    assert not any(restorable(fmt) for fmt in (2, 3, 9, 0x80, 0x82, 0x200, 0x2FF))
 
 
 def test_our_text_is_kept_out_of_clipboard_history_and_cloud():

@@ -56,7 +56,7 @@ CLIPBOARD_BUSY_S = 2.0
 
 def restorable(fmt: int) -> bool:
     """Whether a clipboard format can be copied out and put back (see the module doc)."""
-    return fmt not in _GDI_FORMATS and not 0x200 <= fmt <= 0x3FF
+    return fmt not in _GDI_FORMATS and not 0x200 <= fmt <= 0x2FF
 
 
 @dataclass
