@@ -26,6 +26,26 @@ def check_replacements(table: Mapping[str, str]) -> None:
                              "characters (dictate \"new line\" for a line break)")
 
 
+def parse_lines(text: str) -> dict[str, str]:
+    """The settings window's replacements: one `words = replacement` per line (the first "=" splits; blank
+    lines and lines starting with "#" are skipped). Raises ValueError naming the line that is not one."""
+    table: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, separator, value = line.partition("=")
+        if not separator or not key.strip():
+            raise ValueError(f"line {number} ({line.strip()!r}): write it as words = replacement")
+        table[key.strip()] = value.strip()
+    check_replacements(table)
+    return table
+
+
+def format_lines(table: Mapping[str, str]) -> str:
+    """The table as the settings window shows it (see parse_lines)."""
+    return "".join(f"{key} = {value}\n" for key, value in table.items())
+
+
 class Replacements:
     """One compiled table of replacements. Build it once per table: compiling is the slow part.
 

@@ -6,7 +6,8 @@ file, changes) and `test_connection` / `level` run on helper threads and report 
 
 Fields: server URL and token (Test connection shows the server's model and the time /healthz took), microphone
 (a live level meter is not built yet), mode, the three hotkeys (Record, then press the keys; two on the same keys are a
-conflict), language, output, VAD sensitivity and silence, overlay, sounds, history retention, start with
+conflict), language, output, VAD sensitivity and silence, overlay, sounds, history retention, Chinese script, voice
+commands, replacements (one `words = replacement` per line; saved as the [replacements] table), start with
 Windows. Save checks every field with the config loader's rules (settings_model.check): an error is shown beside
 its field and nothing is written; otherwise config.toml is updated keeping the user's comments.
 """
@@ -115,6 +116,13 @@ class SettingsWindow:
         self._check("overlay", "Live preview overlay", config.overlay)
         self._check("sounds", "Sounds", config.sounds)
         self._entry("history_days", "Keep history (days, 0 = none)", str(config.history_days))
+        from tray_client.text.chinese_script import SCRIPTS
+        from tray_client.text.replacements import format_lines
+
+        self._choice("chinese_script", "Chinese characters", config.chinese_script, list(SCRIPTS))
+        self._check("voice_commands", "Voice commands (\"new line\", \"scratch that\", \"换行\"…)",
+                    config.voice_commands)
+        self._lines("replacements", "Replacements (words = replacement)", format_lines(config.replacements))
         self._autostart = tk.BooleanVar(value=hooks.autostart)
         ttk.Checkbutton(form, text="Start with Windows", variable=self._autostart).grid(
             row=self._row, column=1, sticky="w")
@@ -171,6 +179,14 @@ class SettingsWindow:
         var = self._tk.BooleanVar(value=value)
         self._vars[name] = var
         ttk.Checkbutton(self._form, text=label, variable=var).grid(row=self._row, column=1, sticky="w")
+        self._error_label(name)
+
+    def _lines(self, name: str, label: str, value: str) -> None:
+        self._label(label)
+        widget = self._tk.Text(self._form, width=36, height=4, undo=True)
+        widget.grid(row=self._row, column=1, columnspan=2, sticky="we")
+        self._vars[name] = _TextField(widget)
+        self._vars[name].set(value)
         self._error_label(name)
 
     def _button_row(self, text: str, command: Callable[[], None]) -> Any:
@@ -312,3 +328,17 @@ def open_settings(config: ClientConfig, hooks: SettingsHooks) -> bool:
         _open_window[:] = [thread]
         thread.start()
         return True
+
+
+class _TextField:
+    """A multi-line Text widget with the get/set of the Tk variables the other fields use."""
+
+    def __init__(self, widget: Any) -> None:
+        self._widget = widget
+
+    def get(self) -> str:
+        return str(self._widget.get("1.0", "end-1c"))
+
+    def set(self, value: str) -> None:
+        self._widget.delete("1.0", "end")
+        self._widget.insert("1.0", value)

@@ -17,11 +17,13 @@ from typing import Any
 from dictation_core.config import toml_value
 from tray_client.config import ClientConfig, ConfigError, replace
 from tray_client.hotkeys.spec import HotkeyError, parse_hotkey
+from tray_client.text.replacements import parse_lines
 
 __all__ = ["FIELDS", "HOTKEYS", "LIVE", "CheckResult", "check", "update_toml_text"]
 
 FIELDS = ("server", "token", "input_device", "mode", "hotkey_push_to_talk", "hotkey_toggle", "hotkey_undo",
-          "language", "output", "vad_threshold", "min_silence_ms", "overlay", "sounds", "history_days")
+          "language", "output", "vad_threshold", "min_silence_ms", "overlay", "sounds", "history_days",
+          "chinese_script", "voice_commands", "replacements")
 """The settings the window edits, in its order (start with Windows is the autostart entry, not a setting)."""
 HOTKEYS = ("hotkey_push_to_talk", "hotkey_toggle", "hotkey_undo")
 LIVE = frozenset({"server", "token", "input_device", "mode", "language", "output", "overlay", "sounds"})
@@ -46,6 +48,8 @@ def check(current: ClientConfig, values: dict[str, Any]) -> CheckResult:
             raise KeyError(f"not a settings field: {name}")
         text = value.strip() if isinstance(value, str) else value
         try:
+            if name == "replacements" and isinstance(text, str):  # the window's "words = replacement" lines
+                text = parse_lines(text)
             coerced[name] = getattr(replace(current, **{name: None if text == "" else text}), name)
         except (ConfigError, ValueError, TypeError) as error:
             errors[name] = _without_prefix(str(error), name)
@@ -82,8 +86,13 @@ _TABLE = re.compile(r"^\s*\[")
 
 
 def update_toml_text(text: str, changes: dict[str, Any]) -> str:
-    """`text` with each changed top-level key set (None: the key's line commented out), all else kept."""
+    """`text` with each changed top-level key set (None: the key's line commented out), all else kept; a
+    changed table (replacements) replaces its [table] section, or is added at the end."""
+    tables = {key: value for key, value in changes.items() if isinstance(value, dict)}
+    changes = {key: value for key, value in changes.items() if key not in tables}
     lines = text.splitlines()
+    for name, table in tables.items():
+        lines = _set_table(lines, name, table)
     first_table = next((i for i, line in enumerate(lines) if _TABLE.match(line)), len(lines))
     pending = dict(changes)
     for index in range(first_table):
@@ -101,6 +110,18 @@ def update_toml_text(text: str, changes: dict[str, Any]) -> str:
             head.pop()
         lines = head + added + ([""] if tail else []) + tail
     return "\n".join(lines) + "\n"
+
+
+def _set_table(lines: list[str], name: str, table: dict[str, Any]) -> list[str]:
+    """`lines` with the `[name]` section's keys replaced by `table` (comments before the next table kept)."""
+    body = [f"{toml_value(key)} = {toml_value(value)}" for key, value in table.items()]
+    header = next((i for i, line in enumerate(lines) if re.match(rf"^\s*\[{re.escape(name)}\]\s*(#.*)?$", line)),
+                  None)
+    if header is None:
+        return [*lines, *([""] if lines and lines[-1].strip() else []), f"[{name}]", *body] if body else lines
+    end = next((i for i in range(header + 1, len(lines)) if _TABLE.match(lines[i])), len(lines))
+    kept = [line for line in lines[header + 1:end] if not line.strip() or line.lstrip().startswith("#")]
+    return [*lines[:header + 1], *body, *kept, *lines[end:]]
 
 
 def _trailing_comment(rest: str) -> str:
