@@ -172,13 +172,17 @@ class ScriptedBackend(_StandIn):
 
     name = "scripted"
 
-    def __init__(self, phrases: list[KnownPhrase], cost: CostModel | None = None, joiner: str = " ") -> None:
+    def __init__(self, phrases: list[KnownPhrase], cost: CostModel | None = None, joiner: str = " ",
+                 hold: threading.Event | None = None) -> None:
         super().__init__(cost)
         self.phrases = phrases
         self.joiner = joiner
+        self.hold = hold  # decode only once this is set: a server whose results do not come until a test says so
         self.model = "scripted"
 
     def _texts(self, items: list[DecodeItem]) -> list[str]:
+        if self.hold is not None:
+            self.hold.wait()
         return [transcript(np.round(item.audio * 32768).astype("<i2").tobytes(), self.phrases, self.joiner)
                 for item in items]
 

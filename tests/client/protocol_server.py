@@ -1,7 +1,9 @@
 """A small protocol-v1 server for client tests: scripted transcripts and injectable faults.
 
-It speaks the wire protocol only (no model), so client tests can drop the connection mid-utterance, withhold a
-final, answer twice or go away and come back, and check what the client sent. It runs its own asyncio loop in a
+It speaks the wire protocol only (no model), through dictation_core.protocol like both programs, so client tests
+can drop the connection mid-utterance, withhold a final, answer twice or go away and come back, and check what
+the client sent: faults the real server never makes. Where no fault is needed, tests use the real asr_server
+with a stand-in backend instead. tests/conformance checks that, faults aside, it behaves as the spec says. It runs its own asyncio loop in a
 background thread so that tests can drive the client from the main thread or a subprocess.
 """
 
@@ -18,6 +20,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from asr_server.server import token_matches
+from dictation_core import protocol
+
+MAX_CONTEXT_CHARS = 2000  # asr_server's default --max-context-chars
 Transcriber = Callable[[str, bytes], str]
 
 
@@ -60,8 +66,10 @@ def free_port() -> int:
 class ProtocolServer:
     """Start with `with ProtocolServer(transcribe) as server:`; `server.url` is the ws:// address."""
 
-    def __init__(self, transcribe: Transcriber, faults: Faults | None = None, port: int | None = None) -> None:
+    def __init__(self, transcribe: Transcriber, faults: Faults | None = None, port: int | None = None,
+                 max_context_chars: int = MAX_CONTEXT_CHARS) -> None:
         self.transcribe = transcribe
+        self.max_context_chars = max_context_chars
         self.faults = faults or Faults()
         self.record = Record()
         self.port = port or free_port()
@@ -107,64 +115,75 @@ class ProtocolServer:
             self.faults.busy_handshakes -= 1
             return connection.respond(503, "server busy: 8 sessions already (--max-sessions)\n")
         token = self.faults.refuse_token
-        if token is None:
-            return None
-        if request.headers.get("Authorization") == f"Bearer {token}":
+        if token is None or token_matches(token, request):
             return None
         return connection.respond(401, "bad token\n")
 
     async def _handle(self, websocket) -> None:
+        """Protocol v1 as docs/protocol.md says (the conformance suite checks it), plus the injected faults."""
         self.record.connections += 1
-        current: str | None = None  # the id of the open segment ("X", or "X.2" after a cut)
-        base: str | None = None
-        segment = 1
-        buffer = bytearray()
+        state = _Open()
         async for message in websocket:
             if isinstance(message, bytes):
-                self.record.largest_frame = max(self.record.largest_frame, len(message))
-                limit = self.faults.max_utterance_bytes
-                if limit is not None and current is not None and len(buffer) + len(message) > limit:
-                    # Like asr_server's session: too_long first, then the final of the part so far.
-                    room = limit - len(buffer)
-                    buffer += message[:room]
-                    message = message[room:]
-                    await self._send(websocket, {"type": "error", "code": "too_long", "id": current,
-                                                 "message": "over the limit"})
-                    await self._finalize(websocket, current, bytes(buffer))
-                    segment += 1
-                    current, buffer = f"{base}.{segment}", bytearray()
-                buffer += message
-                drop_at = self.faults.drop_after_bytes
-                if drop_at is not None and self.faults.drops > 0 and len(buffer) >= drop_at:
-                    self.faults.drops -= 1
-                    self.record.audio[current or ""].append(bytes(buffer))
-                    websocket.transport.abort()  # like a network failure: no close frame
+                if not await self._audio(websocket, state, message):
                     return
                 continue
-            data = json.loads(message)
-            event = data.get("event")
-            if event == "hello":
-                self.record.hellos.append(data)
-                await self._send(websocket, {"type": "ready", "protocol": 1, "model": "script", "backend": "test"})
-            elif event == "start":
-                base = current = data.get("id")
-                segment = 1
-                buffer = bytearray()
-                self.record.starts[current] += 1
-            elif event == "cancel":
-                current, buffer = None, bytearray()
-            elif event == "stop":
-                await self._finalize(websocket, current, bytes(buffer))
-                current, buffer = None, bytearray()
+            try:
+                event = protocol.parse_event(message, max_context_chars=self.max_context_chars)
+            except protocol.ProtocolError as error:
+                await websocket.send(protocol.error(error.code, error.message))
+                continue
+            if isinstance(event, protocol.Hello):
+                self.record.hellos.append(json.loads(message))
+                await websocket.send(protocol.ready("script", "test"))
+            elif isinstance(event, protocol.Start):
+                if state.current is not None:
+                    previous = state.current
+                    await self._finalize(websocket, previous, bytes(state.buffer))
+                    await websocket.send(protocol.error(protocol.BAD_MESSAGE, f"start while {previous} was open: it "
+                                                        "was stopped", previous))
+                state.number += 1
+                state.base = state.current = event.utterance_id or f"u{state.number}"
+                state.segment, state.buffer = 1, bytearray()
+                self.record.starts[state.current] += 1
+            elif state.current is None:
+                await websocket.send(protocol.error(protocol.BAD_MESSAGE, "stop or cancel without an open utterance"))
+            elif isinstance(event, protocol.Stop):
+                await self._finalize(websocket, state.current, bytes(state.buffer))
+                state.current, state.buffer = None, bytearray()
+            else:
+                state.current, state.buffer = None, bytearray()
 
-    @staticmethod
-    async def _send(websocket, message: dict) -> None:
-        await websocket.send(json.dumps(message, ensure_ascii=False))
+    async def _audio(self, websocket, state: _Open, message: bytes) -> bool:
+        """Take one audio frame; False when a fault dropped the connection."""
+        self.record.largest_frame = max(self.record.largest_frame, len(message))
+        if state.current is None or len(message) % 2:
+            await websocket.send(protocol.error(protocol.BAD_MESSAGE, "audio before start, or not whole int16 "
+                                                "samples"))
+            return True
+        limit = self.faults.max_utterance_bytes
+        if limit is not None and len(state.buffer) + len(message) > limit:
+            # Like asr_server's session: too_long first, then the final of the part so far.
+            room = limit - len(state.buffer)
+            state.buffer += message[:room]
+            message = message[room:]
+            await websocket.send(protocol.error(protocol.TOO_LONG, "over the limit", state.current))
+            await self._finalize(websocket, state.current, bytes(state.buffer))
+            state.segment += 1
+            state.current, state.buffer = f"{state.base}.{state.segment}", bytearray()
+        state.buffer += message
+        drop_at = self.faults.drop_after_bytes
+        if drop_at is not None and self.faults.drops > 0 and len(state.buffer) >= drop_at:
+            self.faults.drops -= 1
+            self.record.audio[state.current].append(bytes(state.buffer))
+            websocket.transport.abort()  # like a network failure: no close frame
+            return False
+        return True
 
-    async def _finalize(self, websocket, current: str | None, audio: bytes) -> None:
+    async def _finalize(self, websocket, current: str, audio: bytes) -> None:
         """Answer a stopped (or cut) segment: its final, or one of the injected faults instead."""
-        self.record.audio[current or ""].append(audio)
-        text = self.transcribe(current or "", audio)
+        self.record.audio[current].append(audio)
+        text = self.transcribe(current, audio)
         if current in self.faults.withhold_ids:
             return
         if self.faults.withhold_finals > 0:
@@ -173,12 +192,23 @@ class ProtocolServer:
         if current in self.faults.engine_fail_ids or self.faults.engine_failures > 0:
             self.faults.engine_failures = max(0, self.faults.engine_failures - 1)
             self.record.engine_errors += 1
-            await self._send(websocket, {"type": "error", "code": "engine", "id": current,
-                                         "message": "decoding failed (injected); send it again"})
+            await websocket.send(protocol.error(protocol.ENGINE, "decoding failed (injected); send it again",
+                                                current))
             return
         for _ in range(2 if self.faults.duplicate_finals else 1):
-            await self._send(websocket, {"type": "final", "id": current, "text": text, "language": "English"})
-            self.record.finals_sent.append((current or "", text))
+            await websocket.send(protocol.final(current, text, "English"))
+            self.record.finals_sent.append((current, text))
+
+
+@dataclass
+class _Open:
+    """One connection's open utterance: its id ("X", or "X.2" after a cut), its audio, and ids handed out."""
+
+    current: str | None = None
+    base: str = ""
+    segment: int = 1
+    buffer: bytearray = field(default_factory=bytearray)
+    number: int = 0
 
 
 def phrase_transcriber(samples: np.ndarray, phrases: list, texts: list[str] | None = None,

@@ -1,0 +1,78 @@
+"""The servers the conformance suite runs against: the real asr_server with each backend the tests use (stand-in
+scripted text, the tiny random-weight checkpoint through transformers, fake vLLM) and every hand-written server
+the client tests still use (tests/client/protocol_server.py, for faults the real server never makes)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from dictation_devtools.servers import running_server
+from dictation_devtools.stand_in_backends import KnownPhrase, ScriptedBackend, transcript
+from tests.client.protocol_server import Faults, ProtocolServer
+from tests.support.fake_vllm import installed_fake_vllm
+
+TOKEN = "conformance-token"
+CUT_SECONDS = 3.0  # every server under test cuts utterances here (--max-utterance-seconds)
+MAX_CONTEXT = 100
+
+
+def _noise(seconds: float, seed: int) -> np.ndarray:
+    """Loud noise: unique sample runs, so the scripted stand-ins recognise each phrase exactly."""
+    return np.random.default_rng(seed).integers(-8000, 8000, round(seconds * 16000)).astype(np.int16)
+
+
+PHRASES = [KnownPhrase("hello world", _noise(1.2, 1)), KnownPhrase("你好世界", _noise(1.2, 2))]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A server under test: where it is, and whether it answers known audio with known words."""
+
+    name: str
+    url: str
+    knows_text: bool
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {TOKEN}"}
+
+
+@contextlib.contextmanager
+def _real(name: str, checkpoint: object = None, **settings: object) -> Iterator[Target]:
+    with running_server(checkpoint, token=TOKEN, max_utterance_seconds=CUT_SECONDS, max_context_chars=MAX_CONTEXT,
+                        **settings) as server:
+        yield Target(name, server.url, knows_text="backend_factory" in settings)
+
+
+@contextlib.contextmanager
+def _protocol_server() -> Iterator[Target]:
+    faults = Faults(refuse_token=TOKEN, max_utterance_bytes=round(CUT_SECONDS * 16000) * 2)
+    with ProtocolServer(lambda utterance_id, audio: transcript(audio, PHRASES), faults,
+                        max_context_chars=MAX_CONTEXT) as server:
+        yield Target("protocol_server", server.url, knows_text=True)
+
+
+@pytest.fixture(scope="module", params=["asr_server-scripted", "asr_server-transformers", "asr_server-fake-vllm",
+                                        "protocol_server"])
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    """Each server under test in turn, with a token required and utterances cut at CUT_SECONDS."""
+    name = request.param
+    if name == "protocol_server":
+        with _protocol_server() as server:
+            yield server
+    elif name == "asr_server-scripted":
+        with _real(name, backend_factory=lambda config: ScriptedBackend(PHRASES)) as server:
+            yield server
+    else:
+        checkpoint = request.getfixturevalue("tiny_checkpoint")
+        if name == "asr_server-transformers":
+            with _real(name, checkpoint) as server:
+                yield server
+        else:
+            with installed_fake_vllm(), _real(name, checkpoint, backend="vllm") as server:
+                yield server
