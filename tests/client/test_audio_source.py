@@ -84,10 +84,16 @@ def test_wav_source_rejects_8_bit_files_with_a_fix(tmp_path):
         asyncio.run(collect(WavSource(tmp_path / "missing.wav")))
 
 
-def test_missing_microphone_is_named_with_what_exists():
-    assert isinstance(list_input_devices(), list)
-    with pytest.raises(MicrophoneError, match=r"No Such Mic.*input devices now"):
+def test_missing_microphone_is_named_with_what_exists(fake_mics):
+    headset = fake_mics.devices[1]
+    assert list_input_devices() == ["Built-in Microphone", "USB Headset"]
+    headset.plugged = False  # PortAudio keeps its index but it has no input channels any more
+    assert list_input_devices() == ["Built-in Microphone"]
+    with pytest.raises(MicrophoneError) as missing:
         asyncio.run(collect(MicSource("No Such Mic")))
+    assert str(missing.value) == "microphone 'No Such Mic' not found; input devices now: 0: Built-in Microphone"
+    with pytest.raises(MicrophoneError, match="'usb headset' not found"):  # unplugged: not chosen by name
+        asyncio.run(collect(MicSource("usb headset")))
 
 
 async def first_frames(source: MicSource, count: int) -> np.ndarray:

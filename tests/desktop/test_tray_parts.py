@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import shlex
+import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+import tray_client
 from tray_client.events import ClientState
 from tray_client.ui import autostart
 from tray_client.ui.notify import Notifier
@@ -144,9 +147,17 @@ def test_xdg_autostart_entry_round_trip(monkeypatch, tmp_path):
     autostart.set_enabled(False)
 
 
-def test_autostart_command_runs_this_interpreter():
+def test_autostart_command_runs_this_interpreter_on_this_package():
     command = autostart.autostart_command([])
     assert command[1:] == ["-m", "tray_client"]
+    expected = Path(sys.executable)
+    if sys.platform == "win32" and expected.with_name("pythonw.exe").exists():
+        expected = expected.with_name("pythonw.exe")  # no console window at logon
+    assert Path(command[0]) == expected
+    # The command really starts this package: the interpreter finds the tray_client that is running now.
+    found = subprocess.run([command[0], "-c", "import tray_client, sys; sys.stdout.write(tray_client.__file__)"],
+                           capture_output=True, text=True, timeout=60)
+    assert Path(found.stdout).resolve() == Path(tray_client.__file__).resolve(), found.stderr
 
 
 def test_autostart_keeps_the_launchers_arguments_but_not_one_run_flags():
@@ -156,8 +167,6 @@ def test_autostart_keeps_the_launchers_arguments_but_not_one_run_flags():
     assert command[3:] == ["--server", "ws://10.0.0.5:8765", "--hotkey-toggle", "<ctrl>+<alt>+d",
                            "--token", "s3cret word"]
     # The HKCU Run value is one command line (CommandLineToArgvW rules): the space keeps its argument whole.
-    import subprocess
-
     assert subprocess.list2cmdline(command).endswith('--token "s3cret word"')
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 
@@ -11,10 +12,12 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from asr_server.backends import create_backend
+from dictation_devtools.polling import wait_for
 from dictation_devtools.servers import running_server
 from dictation_devtools.ws_client import dictate, recv_json, run
 
 SPEECH = b"\x10\x00" * 16000
+TOKEN = {"Authorization": "Bearer s3cret-token"}
 
 
 def _status_of_refusal(url: str, headers: dict[str, str] | None = None) -> int:
@@ -69,9 +72,20 @@ def test_token_accepted_from_header_or_query(secured):
     assert by_header[-1]["type"] == "final" and by_query[-1]["type"] == "final"
 
 
-def test_healthz_needs_no_token_but_reveals_no_audio(secured):
-    status, body = secured.health()
+def test_healthz_needs_no_token_but_reveals_no_audio_or_text(secured):
+    """/healthz is reachable without the token, so nothing a session said or sent may show up in it."""
+    messages = run(dictate(secured.url, [SPEECH], ids=["private-utterance-id"], headers=TOKEN,
+                           hello={"context": "private glossary words"}))
+    transcript = messages[-1]["text"]
+    status, body = secured.health()  # no token sent
     assert status == 200 and set(body) >= {"status", "model", "backend", "sessions"}
+    shown = json.dumps(body, ensure_ascii=False)
+    for secret in ("private-utterance-id", "private glossary words", "s3cret-token"):
+        assert secret not in shown
+    if len(transcript) >= 4:
+        assert transcript not in shown
+    assert all(isinstance(value, int | float) for key, value in body.items()
+               if key not in ("status", "model", "backend")), body
 
 
 def test_max_sessions_refuses_the_extra_connection_with_503(secured):
@@ -84,7 +98,8 @@ def test_max_sessions_refuses_the_extra_connection_with_503(secured):
                     third = 101
             except InvalidStatus as error:
                 third = error.response.status_code
-        await asyncio.sleep(0.2)  # the two slots are free again
+        freed = await asyncio.to_thread(wait_for, lambda: secured.health()[1]["sessions"] == 0, 10)
+        assert freed, "the two slots are free again once their connections closed"
         return third, await dictate(url, [SPEECH])
 
     third, after = run(scenario())

@@ -20,6 +20,7 @@ class RecordingBackend(Backend):
         self.batches: list[list[str]] = []
         self.threads: set[str] = set()
         self.gate = threading.Semaphore(0)
+        self.waiting = threading.Event()  # a generate call is in progress, blocked on the gate
 
     def build_prompt(self, context: str, language: str | None) -> str:
         return context
@@ -31,6 +32,7 @@ class RecordingBackend(Backend):
         return "English", raw
 
     def generate(self, items: list[DecodeItem]) -> list[str]:
+        self.waiting.set()
         self.gate.acquire(timeout=10)
         self.threads.add(threading.current_thread().name)
         self.batches.append([item.prompt for item in items])
@@ -59,8 +61,8 @@ def test_finals_batch_alone_ahead_of_partials_and_failures_stay_with_their_job()
             return DecodeJob(label=label, context=label, language=None, audio=np.zeros(160, np.float32),
                              prefix_raw=None, rollback_tokens=5, urgent=urgent, done=finished)
 
-        worker.submit(job("first", False))  # the thread takes it and blocks in generate
-        await asyncio.sleep(0.2)
+        worker.submit(job("first", False))
+        assert await asyncio.to_thread(backend.waiting.wait, 10), "the thread takes it and blocks in generate"
         for label, urgent in [("p1", False), ("p2", False), ("f1", True), ("boom", True), ("p3", False)]:
             worker.submit(job(label, urgent))
         for _ in range(5):  # first, [f1, boom], the retries of f1 and boom alone, then the partials
