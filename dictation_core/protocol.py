@@ -17,9 +17,9 @@ SAMPLE_RATE = 16_000
 BYTES_PER_SAMPLE = 2
 MAX_ID_CHARS = 128
 
-# Error codes of {"type": "error", "code": ...}. The server sends bad_message, too_long and engine; "unauthorized"
-# and "busy" come from the original protocol, and this server answers them at the HTTP handshake instead (401 and
-# 503), before a WebSocket exists to carry a message. A client must still understand all five.
+# Error codes of {"type": "error", "code": ...}. The server sends bad_message, too_long, engine and busy (a final
+# it could not queue); "unauthorized" comes from the original protocol, and this server answers it at the HTTP
+# handshake instead (401), before a WebSocket exists to carry a message. A client must understand all five.
 BAD_MESSAGE = "bad_message"
 TOO_LONG = "too_long"
 ENGINE = "engine"

@@ -1,6 +1,7 @@
 """The servers the conformance suite runs against: the real asr_server with each backend the tests use (stand-in
-scripted text, the tiny random-weight checkpoint through transformers, fake vLLM) and every hand-written server
-the client tests still use (tests/client/protocol_server.py, for faults the real server never makes)."""
+scripted text, the tiny random-weight checkpoint through transformers, the vllm backend against the fake engine
+at vLLM's HTTP API) and every hand-written server the client tests still use (tests/client/protocol_server.py,
+for faults the real server never makes)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from dictation_devtools.fake_engine import FakeEngine
 from dictation_devtools.servers import running_server
 from dictation_devtools.stand_in_backends import KnownPhrase, ScriptedBackend, transcript
 from tests.client.protocol_server import Faults, ProtocolServer
-from tests.support.fake_vllm import installed_fake_vllm
 
 TOKEN = "conformance-token"
 CUT_SECONDS = 3.0  # every server under test cuts utterances here (--max-utterance-seconds)
@@ -57,8 +58,8 @@ def _protocol_server() -> Iterator[Target]:
         yield Target("protocol_server", server.url, knows_text=True)
 
 
-@pytest.fixture(scope="module", params=["asr_server-scripted", "asr_server-transformers", "asr_server-fake-vllm",
-                                        "protocol_server"])
+@pytest.fixture(scope="module", params=["asr_server-scripted", "asr_server-transformers",
+                                        "asr_server-fake-engine", "protocol_server"])
 def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     """Each server under test in turn, with a token required and utterances cut at CUT_SECONDS."""
     name = request.param
@@ -74,5 +75,6 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
             with _real(name, checkpoint) as server:
                 yield server
         else:
-            with installed_fake_vllm(), _real(name, checkpoint, backend="vllm") as server:
+            with FakeEngine(checkpoint) as engine, _real(name, checkpoint, backend="vllm",
+                                                         engine_url=engine.url) as server:
                 yield server
