@@ -52,6 +52,9 @@ def _dlls() -> tuple[Any, Any, Any]:
                                    handle, ctypes.c_void_p]),
         ("PeekMessageW", wintypes.BOOL, [ctypes.c_void_p, hwnd, wintypes.UINT, wintypes.UINT, wintypes.UINT]),
         ("DispatchMessageW", _LRESULT, [ctypes.c_void_p]), ("DestroyWindow", wintypes.BOOL, [hwnd]),
+        ("RegisterClassW", wintypes.ATOM, [ctypes.c_void_p]),
+        ("UnregisterClassW", wintypes.BOOL, [wintypes.LPCWSTR, handle]),  # untyped, a 64-bit HINSTANCE overflows
+        ("EmptyClipboard", wintypes.BOOL, []), ("CloseClipboard", wintypes.BOOL, []),
     ]:
         function = getattr(user32, name)
         function.restype, function.argtypes = restype, argtypes
