@@ -45,14 +45,14 @@ def test_default_prompt_forbids_changing_meaning_and_translating():
 
 def test_a_slow_endpoint_costs_at_most_the_timeout_and_loses_nothing():
     final = "um, the deadline is Friday."
-    with FakeChat("slow", delay_s=3.0) as chat:
+    with FakeChat("slow", delay_s=10.0) as chat:
         client = client_for(chat, timeout_s=0.3)
         started = time.monotonic()
         result = client.clean(final)
         waited = time.monotonic() - started
         client.close()
     assert result.text == final and not result.cleaned and "0.3 s" in result.reason
-    assert waited < 2.0  # bounded by the timeout (plus load), far below the endpoint's 3 s
+    assert waited < 5.0  # the timeout, plus room for a loaded machine: far below the endpoint's 10 s
 
 
 def test_a_runaway_reply_is_refused():
