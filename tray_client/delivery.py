@@ -138,6 +138,7 @@ class Delivery:
             self._on_change()
             return
         text = sanitize(event.raw, self._config.max_final_chars)
+        self.last_final = text or self.last_final  # the words stay one "copy last transcript" away
         if isinstance(error, _Quitting):
             self._hub.notice("warning", f"not typed because the app was quitting: {text}", code="not_output",
                              text=text)

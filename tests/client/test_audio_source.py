@@ -175,3 +175,19 @@ def test_microphone_stopped_while_opening_is_closed_once_open(fake_mics, monkeyp
     release.set()
     assert closed.wait(5), "the stream opened after the cancel must be closed"
     assert built_in.opened_at == [16_000]
+
+
+def test_the_audio_queue_keeps_everything_inside_an_utterance_and_says_when_it_lags_and_catches_up():
+    from tray_client.capture.audio_source import LAG_NOTICE_FRAMES, MAX_BACKLOG_FRAMES, Backlog
+
+    backlog = Backlog("microphone 'x'")
+    assert backlog.arrived(LAG_NOTICE_FRAMES - 1, in_utterance=False) == (False, None)
+    drop, (level, message) = backlog.arrived(LAG_NOTICE_FRAMES, in_utterance=False)
+    assert not drop and level == "warning" and "nothing is lost" in message
+    assert backlog.arrived(LAG_NOTICE_FRAMES + 1, in_utterance=False) == (False, None)  # told once
+    assert backlog.arrived(10 * MAX_BACKLOG_FRAMES, in_utterance=True) == (False, None)  # never inside speech
+    drop, (level, message) = backlog.arrived(MAX_BACKLOG_FRAMES, in_utterance=False)
+    assert drop and level == "error" and "outside speech is being dropped" in message
+    assert backlog.arrived(MAX_BACKLOG_FRAMES, in_utterance=False) == (True, None)
+    assert backlog.drained() == ("info", "caught up with microphone 'x'")
+    assert backlog.drained() is None

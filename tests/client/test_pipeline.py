@@ -13,6 +13,7 @@ import pytest
 from dictation_devtools.fake_pyaudio import FakeDevice, FakeHardware
 from dictation_devtools.polling import wait_for
 from tests.client.protocol_server import Faults, ProtocolServer, free_port, phrase_transcriber
+from tray_client import _supervise
 from tray_client import pipeline as pipeline_module
 from tray_client.capture import audio_source as audio_source_module
 from tray_client.capture import pump as pump_module
@@ -21,6 +22,7 @@ from tray_client.capture.vad import SileroVad
 from tray_client.config import ClientConfig, ConfigError
 from tray_client.events import ClientState, Command, FinalText, Notice, SpeechSegment, StateChanged
 from tray_client.headless import outcome
+from tray_client.link.core import LinkCore
 from tray_client.pipeline import Pipeline
 
 
@@ -424,3 +426,29 @@ def test_a_lagging_loop_never_drops_audio_inside_an_utterance_and_the_user_is_to
     assert len(samples) > 0.5 * 16_000  # the stalled 0.6 s are in it ...
     steps = np.diff(samples) % 20_000
     assert set(steps.tolist()) == {1}  # ... and not a sample is missing
+
+
+def test_a_background_task_that_dies_shows_in_the_state_and_a_notice_until_it_runs_again(recording_sink,
+                                                                                         monkeypatch):
+    monkeypatch.setattr(_supervise, "RESTART_AFTER_S", 0.05)
+    monkeypatch.setattr(_supervise, "HEALTHY_AFTER_S", 0.3)
+    real_tick = LinkCore.tick
+    raised: list[float] = []
+
+    def tick_once_badly(self, now):
+        if not raised:
+            raised.append(now)
+            raise RuntimeError("bug in the deadline check (injected)")
+        return real_tick(self, now)
+
+    monkeypatch.setattr(LinkCore, "tick", tick_once_badly)
+    with ProtocolServer(lambda i, a: "ok") as server:
+        pipeline = Pipeline(ClientConfig(server=server.url), source=FeedSource(), sink=recording_sink)
+        events = Events(pipeline)
+        pipeline.start()
+        assert events.wait(lambda e: any("link-deadlines is running again" in n.message for n in e.of(Notice)))
+        assert events.wait(lambda e: e.states()[-1] is not ClientState.ERROR)
+        pipeline.shutdown()
+    (shown,) = [s.detail for s in events.of(StateChanged) if s.state is ClientState.ERROR]
+    assert "internal error in link-deadlines (RuntimeError: bug in the deadline check" in shown
+    assert [n.code for n in events.of(Notice) if n.level == "error"] == ["fault"]

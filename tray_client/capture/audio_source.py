@@ -247,6 +247,39 @@ def _find_device(audio: Any, wanted: str | int | None) -> dict[str, Any]:
     raise MicrophoneError(f"microphone {wanted!r} not found; input devices now: {names}")
 
 
+class Backlog:
+    """What to do with microphone audio that waits because the loop lags (pure; MicSource applies it).
+
+    Inside an utterance nothing is ever dropped: the user is told once that transcripts come late. Only past
+    MAX_BACKLOG_FRAMES (the pipeline is stuck), and only outside an utterance, does the oldest audio go."""
+
+    def __init__(self, description: str) -> None:
+        self._description = description
+        self._lagging = False
+        self._dropping = False
+
+    def arrived(self, waiting: int, in_utterance: bool) -> tuple[bool, tuple[str, str] | None]:
+        """A frame arrives with `waiting` frames queued: (drop the oldest?, (level, message) for the user)."""
+        if waiting >= MAX_BACKLOG_FRAMES and not in_utterance:
+            told, self._dropping = self._dropping, True
+            return True, None if told else ("error", f"the computer has not kept up with {self._description} for "
+                                                     f"{waiting * FRAME_S / 60:.0f} min; audio outside speech "
+                                                     "is being dropped")
+        if waiting >= LAG_NOTICE_FRAMES and not self._lagging:
+            self._lagging = True
+            return False, ("warning", f"the computer is not keeping up with {self._description}: "
+                                      f"{waiting * FRAME_S:.0f} s of audio waiting; nothing is lost, "
+                                      "transcripts come late")
+        return False, None
+
+    def drained(self) -> tuple[str, str] | None:
+        """The queue is empty again: news if it had lagged."""
+        if not self._lagging and not self._dropping:
+            return None
+        self._lagging = self._dropping = False
+        return "info", f"caught up with {self._description}"
+
+
 class MicSource:
     """The microphone through PyAudio, chosen by name or index; 16 kHz if the device allows, else resampled."""
 
@@ -257,8 +290,7 @@ class MicSource:
         self.finite = False
         self._in_utterance = in_utterance  # audio waiting while this is true is never dropped
         self._on_lag = on_lag or (lambda level, message: log.warning("%s", message))  # (level, message)
-        self._lagging = False
-        self._dropped = 0
+        self._backlog = Backlog(self.description)
         self._channels = 1
 
     def _open(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[bytes]) -> tuple[Any, Any, int]:
@@ -335,19 +367,12 @@ class MicSource:
 
     def _take(self, queue: asyncio.Queue[bytes], data: bytes) -> None:
         """Queue one callback's audio (on the loop thread); say so when the loop lags behind the microphone."""
-        waiting = queue.qsize()
-        if waiting >= MAX_BACKLOG_FRAMES and not self._in_utterance():
+        drop_oldest, news = self._backlog.arrived(queue.qsize(), self._in_utterance())
+        if drop_oldest:
             with contextlib.suppress(asyncio.QueueEmpty):
                 queue.get_nowait()
-            self._dropped += 1
-            if self._dropped == 1:
-                self._on_lag("error", f"the computer has not kept up with {self.description} for "
-                                      f"{waiting * FRAME_S / 60:.0f} min; audio outside speech is being dropped")
-        elif waiting >= LAG_NOTICE_FRAMES and not self._lagging:
-            self._lagging = True
-            self._on_lag("warning", f"the computer is not keeping up with {self.description}: "
-                                    f"{waiting * FRAME_S:.0f} s of audio waiting; nothing is lost, "
-                                    "transcripts come late")
+        if news is not None:
+            self._on_lag(*news)
         queue.put_nowait(data)
 
     async def frames(self) -> AsyncIterator[np.ndarray]:
@@ -369,9 +394,8 @@ class MicSource:
                     data = await asyncio.wait_for(queue.get(), STALL_TIMEOUT_S)
                 except TimeoutError as error:
                     raise MicrophoneError(f"{self.description} stopped delivering audio (unplugged?)") from error
-                if self._lagging and queue.empty():
-                    self._lagging, self._dropped = False, 0
-                    self._on_lag("info", f"caught up with {self.description}")
+                if queue.empty() and (news := self._backlog.drained()) is not None:
+                    self._on_lag(*news)
                 zeros.push(data)
                 for frame in reblocker.push(_to_mono(data, self._channels)):
                     yield frame
