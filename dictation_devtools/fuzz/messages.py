@@ -12,6 +12,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from dictation_core import protocol
+
 MAX_FRAME = 65536
 MAX_CONTEXT = 200
 LANGUAGES = ("Chinese", "English")
@@ -76,7 +78,11 @@ class Owed:
 
 
 class Oracle:
-    """Protocol v1's rules for one connection, independent of the server's code."""
+    """Protocol v1's rules for one connection: what each message sent makes the server owe.
+
+    Whether a text message is a valid event is decided by the one parser both programs use
+    (dictation_core.protocol.parse_event, unit-tested against the spec in tests/core); the oracle adds the
+    connection's state (is an utterance open?) and the session rules of docs/protocol.md on top."""
 
     def __init__(self) -> None:
         self.open = False
@@ -89,59 +95,22 @@ class Oracle:
                 self.owed.errors += 1
             return
         try:
-            data = json.loads(message)
-        except (ValueError, RecursionError):
+            event = protocol.parse_event(message, max_context_chars=MAX_CONTEXT)
+        except protocol.ProtocolError:
             self.owed.errors += 1
             return
-        if not isinstance(data, dict):
-            self.owed.errors += 1
-            return
-        event = data.get("event")
-        if event == "start":
-            if not self._valid_id(data.get("id")):
-                self.owed.errors += 1
-                return
+        if isinstance(event, protocol.Start):
             if self.open:  # the open one is stopped (final) with an error saying so
                 self.owed.errors += 1
                 self.owed.finals += 1
             self.open = True
-        elif event == "stop":
-            if self.open:
+        elif isinstance(event, protocol.Stop | protocol.Cancel):
+            if not self.open:
+                self.owed.errors += 1
+            elif isinstance(event, protocol.Stop):
                 self.owed.finals += 1
-                self.open = False
-            else:
-                self.owed.errors += 1
-        elif event == "cancel":
-            if self.open:
-                self.open = False
-            else:
-                self.owed.errors += 1
-        elif event == "hello":
-            if self._valid_hello(data):
-                self.owed.readies += 1
-            else:
-                self.owed.errors += 1
-        else:
+            self.open = False
+        elif event.language is None or event.language in LANGUAGES:
+            self.owed.readies += 1
+        else:  # a language the model does not support
             self.owed.errors += 1
-
-    @staticmethod
-    def _valid_id(value: object) -> bool:
-        if value is None:
-            return True
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            return False
-        return 0 < len(str(value)) <= 128 and str(value).isprintable()
-
-    @staticmethod
-    def _valid_hello(data: dict[str, Any]) -> bool:
-        if data.get("protocol", 1) != 1 or isinstance(data.get("protocol", 1), bool):
-            return False
-        language = data.get("language")
-        if language is not None and not isinstance(language, str):
-            return False
-        if isinstance(language, str) and language.strip() and language.strip().capitalize() not in LANGUAGES:
-            return False
-        context = data.get("context")
-        if context is not None and not isinstance(context, str):
-            return False
-        return context is None or len(context) <= MAX_CONTEXT
