@@ -6,6 +6,7 @@ the path, as scripts/test.sh does). Never imported by the product (asr_server, t
 | `stand_in_backends` | backends that stand in for the model at its boundary: scripted text for known audio, modelled cost |
 | `fake_engine` | vLLM's OpenAI-compatible server faked at its HTTP API (chat completions, /metrics, priorities, aborts) |
 | `stand_in_server` | `python -m dictation_devtools.stand_in_server`: the real asr_server main() with a stand-in backend |
+| `scripted_server` | `ScriptedServer`: the real asr_server in a thread with the scripted backend (known phrases in, their text out) |
 | `tiny_checkpoint` | a random-weight Qwen3-ASR checkpoint the real qwen_asr code loads |
 | `speech` | espeak-ng phrases as 16 kHz WAV with known boundaries |
 | `servers` | the real server on a free loopback port, in a thread or a subprocess; /healthz polling |

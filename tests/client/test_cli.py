@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+from dictation_devtools.scripted_server import ScriptedServer
 from tests.client.protocol_server import Faults, ProtocolServer, free_port, phrase_transcriber
 from tray_client.config import log_path
 
@@ -70,7 +71,7 @@ def test_headless_refused_token_exits_at_once_telling_the_user_to_fix_it(speech)
 def test_headless_stdout_is_utf8_whatever_the_locale(speech):
     sample = speech.mandarin
     env = {**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C"}
-    with ProtocolServer(phrase_transcriber(sample.samples, sample.phrases)) as server:
+    with ScriptedServer.for_sample(sample) as server:
         result = run_cli("--server", server.url, "--input-wav", str(sample.path), "--output", "stdout", "--fast",
                          text=False, env=env)
     assert result.returncode == 0, result.stderr[-2000:]

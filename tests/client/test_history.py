@@ -9,7 +9,7 @@ import threading
 import time
 
 from dictation_devtools.polling import wait_for
-from tests.client.protocol_server import ProtocolServer, phrase_transcriber
+from dictation_devtools.scripted_server import ScriptedServer
 from tests.client.test_cli import run_cli
 from tray_client.events import FinalText, SpeechSegment
 from tray_client.history.recorder import HistoryRecorder, HistorySnapshot
@@ -119,7 +119,7 @@ def history_cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_headless_run_records_history_and_the_cli_prints_and_exports_it(speech, tmp_path):
     sample = speech.mandarin
-    with ProtocolServer(phrase_transcriber(sample.samples, sample.phrases)) as server:
+    with ScriptedServer.for_sample(sample) as server:
         result = run_cli("--server", server.url, "--input-wav", str(sample.path), "--output", "stdout", "--fast")
     assert result.returncode == 0, result.stderr[-3000:]
     typed = result.stdout.splitlines()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.client.protocol_server import ProtocolServer, phrase_transcriber
+from dictation_devtools.scripted_server import ScriptedServer
 from tests.client.test_pipeline import Events, wav_config
 from tray_client.events import FinalText
 from tray_client.pipeline import Pipeline
@@ -15,7 +15,7 @@ from tray_client.sinks import OutputError
 def test_output_jobs_run_on_the_output_thread_after_the_finals_and_finals_carry_what_was_typed(
         speech, recording_sink):
     sample = speech.english
-    with ProtocolServer(phrase_transcriber(sample.samples, sample.phrases)) as server:
+    with ScriptedServer.for_sample(sample) as server:
         pipeline = Pipeline(wav_config(sample, server.url), sink=recording_sink)
         events = Events(pipeline)
         pipeline.start()
@@ -33,7 +33,7 @@ def test_output_jobs_run_on_the_output_thread_after_the_finals_and_finals_carry_
 
 def test_an_output_job_after_shutdown_fails_with_a_reason(speech, recording_sink):
     sample = speech.english
-    with ProtocolServer(phrase_transcriber(sample.samples, sample.phrases)) as server:
+    with ScriptedServer.for_sample(sample) as server:
         pipeline = Pipeline(wav_config(sample, server.url), sink=recording_sink)
         pipeline.start()
         assert pipeline.wait_done(30)

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from dictation_devtools.polling import wait_for
-from tests.desktop.scripted_server import ScriptedServer
+from dictation_devtools.scripted_server import ScriptedServer
 from tests.desktop.test_tray_e2e import compose, known, silence
 from tests.desktop.tray_harness import start_tray, xrun
 from tray_client.ui.overlay import OVERLAY_TITLE

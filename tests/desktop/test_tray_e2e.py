@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 
 from dictation_devtools.polling import wait_for
+from dictation_devtools.scripted_server import NEVER, KnownPhrase, ScriptedServer
 from dictation_devtools.speech import SAMPLE_RATE, SpeechSample, write_wav
-from tests.desktop.scripted_server import NEVER, KnownPhrase, ScriptedServer
 from tests.desktop.tray_harness import TrayProcess, difference, expected_icon, start_tray
 from tray_client.events import ClientState
 from tray_client.ui.app import QUIT_BUDGET_S

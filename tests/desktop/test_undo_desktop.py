@@ -7,7 +7,7 @@ import pytest
 
 from dictation_devtools.desktop import start_tk_target
 from dictation_devtools.polling import wait_for
-from tests.desktop.scripted_server import ScriptedServer
+from dictation_devtools.scripted_server import ScriptedServer
 from tests.desktop.test_tray_e2e import compose, known, silence
 from tests.desktop.tray_harness import start_tray, xrun
 

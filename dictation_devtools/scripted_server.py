@@ -1,6 +1,6 @@
-"""The real asr_server with the scripted stand-in backend, for the tray tests: known phrases in, their text out.
+"""The real asr_server with the scripted stand-in backend, for client tests: known phrases in, their text out.
 
-The tray tests feed a WAV as the microphone and 16 kHz int16 audio reaches the server unchanged, so
+It replaces hand-written protocol servers wherever no fault is needed. The client tests feed a WAV as the mic and 16 kHz int16 audio reaches the server unchanged, so
 `ScriptedBackend` recognises each phrase by exact sample snippets: no model, no guessing. Everything above the
 backend is the real server, so a token refusal is the real HTTP 401 and finals follow the real protocol.
 Finals can be delayed (to see "transcribing", or to Quit while one is due) or held until the test ends.
@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from dictation_devtools.servers import running_server
+from dictation_devtools.speech import SpeechSample
 from dictation_devtools.stand_in_backends import CostModel, KnownPhrase, ScriptedBackend
 
 __all__ = ["KnownPhrase", "ScriptedServer"]
@@ -65,6 +66,12 @@ class ScriptedServer:
         self._settings = {"token": token, "port": port}
         self._stack = contextlib.ExitStack()
         self.url = ""
+
+    @classmethod
+    def for_sample(cls, sample: SpeechSample, **options: object) -> ScriptedServer:
+        """A server that knows every phrase of a speech fixture."""
+        phrases = [KnownPhrase(phrase.text, sample.phrase_audio(index)) for index, phrase in enumerate(sample.phrases)]
+        return cls(phrases, **options)  # type: ignore[arg-type]
 
     def __enter__(self) -> ScriptedServer:
         logger = logging.getLogger("asr_server.websockets")
