@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--scheduling-policy", default="fcfs")
     parser.add_argument("--modelled", action="store_true", help="the modelled continuous-batching engine")
+    parser.add_argument("--cost-scale", type=float, default=1.0, help="--modelled: multiply the GPU costs")
+    parser.add_argument("--phrases", type=Path, help="--modelled: answer with these known phrases' texts "
+                        "(a ScriptedBackend.save file) instead of placeholder words")
     parser.add_argument("--max-num-seqs", type=int, default=256)
     args, _ignored = parser.parse_known_args(args_in)
     record = os.environ.get("FAKE_ENGINE_RECORD")
@@ -34,10 +37,12 @@ def main(argv: list[str] | None = None) -> int:
         Path(record).write_text(json.dumps({"pid": os.getpid(), "argv": args_in}))
     priority = args.scheduling_policy == "priority"
     if args.modelled:
-        from dictation_devtools.modelled_engine import ModelledEngine
+        from dictation_devtools.modelled_engine import EngineCost, ModelledEngine, scripted_answer
+        from dictation_devtools.stand_in_backends import ScriptedBackend
 
-        engine = ModelledEngine(args.model, priority_scheduling=priority, port=args.port,
-                                max_running=args.max_num_seqs)
+        answer = scripted_answer(ScriptedBackend.load(args.phrases).phrases) if args.phrases else None
+        engine = ModelledEngine(args.model, cost=EngineCost().scaled(args.cost_scale), answer=answer,
+                                priority_scheduling=priority, port=args.port, max_running=args.max_num_seqs)
     else:
         from dictation_devtools.fake_engine import FakeEngine
 
@@ -49,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"fake engine serving {args.model} on http://127.0.0.1:{engine.port}/v1", flush=True)
     stop.wait()
     engine.close()
+    stats = getattr(engine, "stats", None)
+    if stats is not None:  # the modelled GPU's work, for benchmark reports
+        print(json.dumps({"engine_stats": stats.__dict__}), flush=True)
     return 0
 
 

@@ -8,32 +8,43 @@ requests admitted since the last one (their first token comes out of the prefill
 
 A request finishes when it has generated its answer's tokens (one per word of the continuation, plus EOS); a
 request whose client disconnects leaves at the next iteration (vLLM aborts it). Admission, priority order and
-`max_running` are FakeEngine's. `EngineCost()` holds the 1.7B figures measured on an H200 with a static KV cache
-and CUDA graphs (BENCHMARKS.md, "GPU decode cost"); vLLM is at least that fast.
+`max_running` are FakeEngine's. `EngineCost()` holds the 1.7B figures measured on an H200 (BENCHMARKS.md, "GPU
+decode cost"; see EngineCost for which rows).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from dictation_devtools.fake_engine import Aborted, EngineCall, FakeEngine, continuation
+from dictation_devtools.stand_in_backends import KnownPhrase, transcript
 
 SAMPLE_RATE = 16000
 
 
 @dataclass(frozen=True)
 class EngineCost:
-    """Seconds per engine iteration and per admitted request's prefill (1.7B, H200, compiled decode step)."""
+    """Seconds per engine iteration and per admitted request's prefill, for the 1.7B shape on an H200.
 
-    step_base: float = 0.009
-    step_per_running: float = 0.000035
-    prefill_base: float = 0.002
-    prefill_per_audio_second: float = 0.00175
+    Decode iteration: the compiled decode step (static KV cache + CUDA graphs) of the bare 1.7B decoder on
+    transformers 5.17, 3.59 ms at batch 1 and 7.23 ms at batch 64 (vLLM's CUDA-graph step is at least this fast;
+    transformers 4.57's generate adds ~5 ms of host time per step, which vLLM does not have). Prefill: the GPU
+    work of a request, ~0.1 ms per second of audio for the decoder (prefill slope of the decoder rows, 160
+    tokens per 10 s) doubled for the audio encoder; the transformers backend's 1.75 ms per audio second is
+    mostly feature extraction on the CPU, which vLLM does in its API process, outside the GPU's iterations.
+    """
+
+    step_base: float = 0.0036
+    step_per_running: float = 0.000058
+    prefill_base: float = 0.001
+    prefill_per_audio_second: float = 0.0002
     tokens_per_second: float = 4.0  # words of transcript per second of speech (the modelled answer)
     header_tokens: int = 4  # "language English<asr_text>", generated unless the prompt holds it
 
@@ -49,6 +60,16 @@ def placeholder_answer(cost: EngineCost) -> Callable[[EngineCall], str]:
     def answer(call: EngineCall) -> str:
         words = round(len(call.audio) / SAMPLE_RATE * cost.tokens_per_second)
         return "language English<asr_text>" + " ".join(f"w{n}" for n in range(words))
+
+    return answer
+
+
+def scripted_answer(phrases: Sequence[KnownPhrase]) -> Callable[[EngineCall], str]:
+    """The known text of every fixture phrase in the audio, as ScriptedBackend gives it (words a bench checks)."""
+
+    def answer(call: EngineCall) -> str:
+        pcm = np.round(call.audio * 32768).astype("<i2").tobytes()
+        return "language English<asr_text>" + transcript(pcm, phrases)
 
     return answer
 

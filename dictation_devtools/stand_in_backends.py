@@ -52,6 +52,10 @@ class CostModel:
 
 
 H100_EAGER = CostModel(per_call=0.02, per_item=0.018, per_audio_second=0.00035, per_token=0.044)
+# The GPU of modelled_engine.EngineCost as one batched offline call (prefill of every item, then max_tokens
+# iterations at a typical batch of 16), so a bench can compare scheduling policies on the same GPU.
+ENGINE_GPU = CostModel(per_call=0.0, per_item=0.001, per_audio_second=0.0002, per_token=0.0045)
+COST_MODELS = {"backend": CostModel(), "engine": ENGINE_GPU, "h100-eager": H100_EAGER}
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """The real asr_server in its own process with a stand-in backend, for kill/restart tests and benchmarks.
 
-    python -m dictation_devtools.stand_in_server --phrases P.npz [--cost-scale F] [--fail-once TEXT] -- FLAGS
+    python -m dictation_devtools.stand_in_server --phrases P.npz [--cost-scale F] [--cost-model NAME]
+                                              [--fail-once TEXT] -- FLAGS
 
 FLAGS are asr_server's own (`--port`, `--max-sessions`, ...). `--phrases` selects the ScriptedBackend (known
 words), otherwise the ModelledBackend. `--fail-once TEXT` makes the first decode whose words contain TEXT raise.
@@ -15,7 +16,7 @@ from pathlib import Path
 from asr_server.__main__ import main as server_main
 from asr_server.backends.base import Backend, DecodeItem
 from asr_server.config import ServerConfig
-from dictation_devtools.stand_in_backends import CostModel, ModelledBackend, ScriptedBackend
+from dictation_devtools.stand_in_backends import COST_MODELS, ModelledBackend, ScriptedBackend
 
 
 def _with_one_failure(backend: Backend, text: str) -> Backend:
@@ -40,9 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--phrases", type=Path)
     parser.add_argument("--cost-scale", type=float, default=0.0)
+    parser.add_argument("--cost-model", choices=sorted(COST_MODELS), default="backend",
+                        help="backend: the transformers backend on CUDA; engine: the modelled engine's GPU")
     parser.add_argument("--fail-once")
     options = parser.parse_args(ours)
-    cost = CostModel().scaled(options.cost_scale) if options.cost_scale else None
+    cost = COST_MODELS[options.cost_model].scaled(options.cost_scale) if options.cost_scale else None
 
     def factory(config: ServerConfig) -> Backend:
         backend: Backend = (ScriptedBackend.load(options.phrases, cost) if options.phrases

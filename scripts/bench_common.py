@@ -138,28 +138,49 @@ class ServerProcess:
 
 @contextlib.contextmanager
 def stand_in_server(fixture: Fixture, workdir: Path, *, cost_scale: float = 0.0,
-                    log_level: str = "INFO") -> Iterator[ServerProcess]:
-    """The real asr_server with the scripted backend in its own process, on a free loopback port."""
+                    log_level: str = "INFO", engine: bool = False) -> Iterator[ServerProcess]:
+    """The real asr_server with the scripted backend in its own process, on a free loopback port.
+
+    `engine`: instead, asr_server --backend vllm in front of the modelled continuous-batching engine (its own
+    process, answering with the same known words; GPU costs x `cost_scale`)."""
     workdir.mkdir(parents=True, exist_ok=True)
     phrases_path = workdir / "phrases.npz"
     ScriptedBackend(fixture.known_phrases()).save(phrases_path)
     port = free_port()
     log_path = workdir / f"server-{port}.log"
-    args = ["dictation_devtools.stand_in_server", "--phrases", str(phrases_path)]
-    if cost_scale:
-        args += ["--cost-scale", str(cost_scale)]
-    args += ["--", "--port", str(port), "--log-level", log_level]
+    processes = []
+    if engine:
+        from dictation_devtools.tiny_checkpoint import build_checkpoint
+
+        checkpoint = workdir / "tiny-checkpoint"
+        if not (checkpoint / "config.json").exists():
+            build_checkpoint(checkpoint)
+        engine_port = free_port()
+        processes.append(start_server_process(
+            ["dictation_devtools.engine_serve", str(checkpoint), "--modelled", "--phrases", str(phrases_path),
+             "--scheduling-policy", "priority", "--port", str(engine_port), "--cost-scale", str(cost_scale)],
+            log_path=workdir / f"engine-{engine_port}.log"))
+        args = ["asr_server", "--backend", "vllm", "--model", str(checkpoint),
+                "--engine-url", f"http://127.0.0.1:{engine_port}/v1"]
+    else:
+        args = ["dictation_devtools.stand_in_server", "--phrases", str(phrases_path)]
+        if cost_scale:
+            args += ["--cost-scale", str(cost_scale)]
+        args.append("--")
+    args += ["--port", str(port), "--log-level", log_level]
     process = start_server_process(args, log_path=log_path)
+    processes.insert(0, process)
     try:
-        wait_healthy(port, timeout=60, process=process)
+        wait_healthy(port, timeout=90, process=process)
         yield ServerProcess(f"ws://127.0.0.1:{port}", log_path, process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        for each in processes:
+            each.terminate()
+            try:
+                each.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                each.kill()
+                each.wait()
 
 
 def client_env(workdir: Path) -> dict[str, str]:

@@ -222,6 +222,8 @@ class EngineDispatcher:
         self.last_decode_ok = True
         if self._metrics is not None:
             self._metrics.decoded(job.urgent, time.monotonic() - started, ok=True)
+        # The same line as the inference thread's, so scripts/bench_latency.py times engine steps too.
+        log.debug("step of 1 items in %.3f s (%s)", time.monotonic() - started, job.label)
         raw = prefix + generated
         language, text = self._text.parse(raw, job.language)
         return StepOutput(raw=raw, language=language, text=text), None
