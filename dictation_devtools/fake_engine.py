@@ -181,8 +181,7 @@ class FakeEngine:
             pass
 
         Handler.engine = engine
-        server = ThreadingHTTPServer(("127.0.0.1", self._port), Handler)
-        server.daemon_threads = True
+        server = _Server(("127.0.0.1", self._port), Handler)
         self._httpd = server
         self._port = server.server_address[1]
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -324,6 +323,13 @@ class FakeEngine:
         call.text = continuation(call.assistant_prefix, self.answer(call))
         call.outcome = "done"
         return call.text
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's listen backlog is 5: with dozens of sessions' requests connecting at once, the kernel drops
+    # SYNs and clients retry after 1 s, 3 s, ... which is no engine's behaviour (uvicorn's backlog is 2048).
+    request_queue_size = 2048
+    daemon_threads = True
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -27,6 +27,7 @@ from dictation_devtools.fake_engine import Aborted, EngineCall, FakeEngine, cont
 from dictation_devtools.stand_in_backends import KnownPhrase, transcript
 
 SAMPLE_RATE = 16000
+_GONE_CHECK_SECONDS = 0.05  # how often disconnected clients are looked for (vLLM notices them asynchronously)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class ModelledEngine(FakeEngine):
         self._gpu = threading.Condition()
         self._loop: threading.Thread | None = None
         self._stopping = False
+        self._next_gone_check = 0.0
 
     def start(self) -> ModelledEngine:
         super().start()
@@ -154,7 +156,10 @@ class ModelledEngine(FakeEngine):
                         job.aborted = True
                         job.done.set()
                     return
-                self._drop_gone()
+                if time.monotonic() >= self._next_gone_check:
+                    # A select() per request per 4 ms iteration would itself load the (shared, small) CPU.
+                    self._next_gone_check = time.monotonic() + _GONE_CHECK_SECONDS
+                    self._drop_gone()
                 running = [job for job in self._jobs if job.prefilled]
                 admitted = [job for job in self._jobs if not job.prefilled]
             seconds = self._iteration_seconds(len(running), admitted)
