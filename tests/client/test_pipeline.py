@@ -12,6 +12,7 @@ import pytest
 
 from dictation_devtools.fake_pyaudio import FakeDevice, FakeHardware
 from dictation_devtools.polling import wait_for
+from dictation_devtools.scripted_server import ScriptedServer
 from tests.client.protocol_server import Faults, ProtocolServer, free_port, phrase_transcriber
 from tray_client import _supervise
 from tray_client import pipeline as pipeline_module
@@ -69,7 +70,7 @@ def test_wav_through_pipeline_outputs_one_final_per_phrase_in_order(speech, reco
         real_reset(self)
 
     monkeypatch.setattr(SileroVad, "reset", counted_reset)
-    with ProtocolServer(phrase_transcriber(sample.samples, sample.phrases)) as server:
+    with ScriptedServer.for_sample(sample) as server:
         pipeline = Pipeline(wav_config(sample, server.url), sink=recording_sink)
         events = Events(pipeline)
         pipeline.start()
@@ -170,7 +171,7 @@ def test_toggle_records_from_press_to_press(speech, recording_sink):
     sample = speech.mandarin
     phrase = sample.phrases[0]
     source = FeedSource()
-    with ProtocolServer(phrase_transcriber(sample.samples, sample.phrases)) as server:
+    with ScriptedServer.for_sample(sample) as server:
         pipeline = Pipeline(ClientConfig(server=server.url, mode="toggle", preroll_ms=0), source=source,
                             sink=recording_sink)
         pipeline.start()
@@ -352,7 +353,7 @@ class SlowClosingSink:
 def test_quit_while_typing_closes_the_sink_after_the_last_keys_and_types_nothing_more(speech):
     sample = speech.english
     sink = SlowClosingSink()
-    with ProtocolServer(phrase_transcriber(sample.samples, sample.phrases)) as server:
+    with ScriptedServer.for_sample(sample) as server:
         pipeline = Pipeline(wav_config(sample, server.url), sink=sink)
         events = Events(pipeline)
         pipeline.start()
