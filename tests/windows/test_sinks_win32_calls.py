@@ -24,17 +24,17 @@ def run_windows(wine_lane, code: str, result: Path) -> dict:
 def test_input_structure_clipboard_window_and_integrity_check_work_as_windows_code(wine_lane, tmp_path):
     result = run_windows(wine_lane,
                          "import ctypes, json, sys\n"
-                "from tray_client.sinks._win32 import set_clipboard_text\n"
-                "from tray_client.sinks._win32_clipboard_api import ClipboardApi\n"
-                "from tray_client.sinks._win32_input import _INPUT, foreground_is_elevated\n"
-                "set_clipboard_text('copied h\\u00e9llo \\U0001f389 \\u4f60\\u597d')\n"
-                "api = ClipboardApi()\n"
-                "assert api.open()\n"
-                "text = api.get_bytes(13).decode('utf-16-le').rstrip('\\0')\n"
-                "api.close()\n"
-                "api.destroy()\n"
-                "result = {'input_size': ctypes.sizeof(_INPUT), 'text': text, 'elevated': foreground_is_elevated()}\n"
-                "open(sys.argv[1], 'w', encoding='utf-8').write(json.dumps(result))\n", tmp_path / "result.json")
+                         "from tray_client.sinks._win32 import set_clipboard_text\n"
+                         "from tray_client.sinks._win32_clipboard_api import ClipboardApi\n"
+                         "from tray_client.sinks._win32_input import _INPUT, foreground_is_elevated\n"
+                         "set_clipboard_text('copied h\\u00e9llo \\U0001f389 \\u4f60\\u597d')\n"
+                         "api = ClipboardApi()\n"
+                         "assert api.open()\n"
+                         "text = api.get_bytes(13).decode('utf-16-le').rstrip('\\0')\n"
+                         "api.close()\n"
+                         "api.destroy()\n"
+                         "result = {'input_size': ctypes.sizeof(_INPUT), 'text': text, 'elevated': foreground_is_elevated()}\n"
+                         "open(sys.argv[1], 'w', encoding='utf-8').write(json.dumps(result))\n", tmp_path / "result.json")
     assert result == {"input_size": 40, "text": "copied héllo 🎉 你好", "elevated": False}
 
 
