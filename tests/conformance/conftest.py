@@ -1,5 +1,5 @@
 """The servers the conformance suite runs against: the real asr_server with each backend the tests use (stand-in
-scripted text, the tiny random-weight checkpoint through transformers, the vllm backend against the fake engine
+scripted text, the modelled stand-in of the benches and soak, the tiny random-weight checkpoint through transformers, the vllm backend against the fake engine
 at vLLM's HTTP API) and every hand-written server the client tests still use (tests/client/protocol_server.py,
 for faults the real server never makes)."""
 
@@ -14,7 +14,13 @@ import pytest
 
 from dictation_devtools.fake_engine import FakeEngine
 from dictation_devtools.servers import running_server
-from dictation_devtools.stand_in_backends import KnownPhrase, ScriptedBackend, transcript
+from dictation_devtools.stand_in_backends import (
+    CostModel,
+    KnownPhrase,
+    ModelledBackend,
+    ScriptedBackend,
+    transcript,
+)
 from tests.client.protocol_server import Faults, ProtocolServer
 
 TOKEN = "conformance-token"
@@ -47,7 +53,7 @@ class Target:
 def _real(name: str, checkpoint: object = None, **settings: object) -> Iterator[Target]:
     with running_server(checkpoint, token=TOKEN, max_utterance_seconds=CUT_SECONDS, max_context_chars=MAX_CONTEXT,
                         **settings) as server:
-        yield Target(name, server.url, knows_text="backend_factory" in settings)
+        yield Target(name, server.url, knows_text=name == "asr_server-scripted")
 
 
 @contextlib.contextmanager
@@ -58,8 +64,8 @@ def _protocol_server() -> Iterator[Target]:
         yield Target("protocol_server", server.url, knows_text=True)
 
 
-@pytest.fixture(scope="module", params=["asr_server-scripted", "asr_server-transformers",
-                                        "asr_server-fake-engine", "protocol_server"])
+@pytest.fixture(scope="module", params=["asr_server-scripted", "asr_server-modelled",
+                                        "asr_server-transformers", "asr_server-fake-engine", "protocol_server"])
 def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     """Each server under test in turn, with a token required and utterances cut at CUT_SECONDS."""
     name = request.param
@@ -68,6 +74,9 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
             yield server
     elif name == "asr_server-scripted":
         with _real(name, backend_factory=lambda config: ScriptedBackend(PHRASES)) as server:
+            yield server
+    elif name == "asr_server-modelled":  # the benches' and soak's stand-in (placeholder words, no delay here)
+        with _real(name, backend_factory=lambda config: ModelledBackend(CostModel().scaled(0))) as server:
             yield server
     else:
         checkpoint = request.getfixturevalue("tiny_checkpoint")
