@@ -70,3 +70,38 @@ def test_a_missing_microphone_shows_the_error_icon_and_says_which(start_tray):
     assert any(tip.startswith("Dictation: error") for tip in tray.tips()), tray.tips()
     poll(lambda: [n for n in tray.notifications() if "USB headset" in n], 10,
          what="a notification naming the microphone")
+
+
+def _utf16_units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def test_a_long_final_ending_in_emoji_fits_the_tooltip_and_the_app_goes_on(start_tray, notepad, phrases,
+                                                                           wine_lane):
+    """Issue 10: a 150-character final ending in emoji made the tray quit (the tooltip holds 128 UTF-16 units
+    with its terminator; emoji count twice)."""
+    tray = start_tray(start_listening=True)
+    poll(lambda: any(tip.startswith(STATE_TIPS[ClientState.LISTENING]) for tip in tray.tips()), 60,
+         what="the listening tooltip")
+    focus_notepad(wine_lane.display)
+    tray.say("long_emoji", phrases["long_emoji"].audio.tobytes())
+    poll(lambda: notepad.call("notepad_text") == PHRASES["long_emoji"], 60, what="the long final typed")
+    tips = poll(lambda: [t for t in tray.tips() if t.endswith("🎉😀🎉”")], 10, what="a tooltip with its end")
+    assert all(_utf16_units(tip) <= 127 for tip in tray.tips()), [_utf16_units(t) for t in tray.tips()]
+    assert "…" in tips[-1]
+    # Still running: the next utterance is typed too.
+    notepad.call("notepad_clear")
+    tray.say("ascii", phrases["ascii"].audio.tobytes())
+    poll(lambda: notepad.call("notepad_text").strip() == PHRASES["ascii"], 30, what="the next final typed")
+    assert tray.process.poll() is None
+
+
+def test_a_notification_longer_than_windows_allows_is_shortened_not_dropped(start_tray):
+    """Issue 10: a 445-character notification was silently dropped (a balloon holds 256 UTF-16 units)."""
+    server = "ws://127.0.0.1:9/" + "n" * 430
+    tray = start_tray(server=server, start_listening=True)
+    shown = poll(lambda: [n for n in tray.notifications() if n.startswith("Cannot reach the server")], 60,
+                 what="the unreachable-server notification")
+    assert _utf16_units(shown[0]) <= 255
+    assert shown[0].startswith("Cannot reach the server at ws://127.0.0.1:9/nnnn")
+    assert tray.process.poll() is None
