@@ -228,8 +228,9 @@ class TrayProcess:
     def notifications(self) -> list[str]:
         return [entry["info"] for entry in self.entries() if entry.get("info") and entry["ok"]]
 
-    def icons(self) -> list[list[int] | None]:
-        return [entry["icon_rgb"] for entry in self.entries() if "icon_rgb" in entry and entry["ok"]]
+    def icons(self) -> list[dict[str, Any] | None]:
+        """The pixels of each icon Windows accepted ({"size": [w, h], "rgba": hex}), in order."""
+        return [entry["icon"] for entry in self.entries() if "icon" in entry and entry["ok"]]
 
     def menus(self) -> list[list[dict[str, Any]]]:
         return [entry["items"] for entry in self.entries() if entry["kind"] == "menu"]

@@ -7,10 +7,13 @@ text through WM_GETTEXT. Only the microphone and the VAD are stood in (tests/win
 
 from __future__ import annotations
 
+import numpy as np
+from PIL import Image
+
 from tests.windows.conftest import PHRASES
 from tests.windows.harness import focus_notepad, poll
 from tray_client.events import ClientState
-from tray_client.ui.icons import STATE_STYLES
+from tray_client.ui.icons import icon_path, load_state_icon
 
 STATE_TIPS = {
     ClientState.OFF: "Dictation: off",
@@ -20,15 +23,33 @@ STATE_TIPS = {
 }
 
 
-def _near(colour: list[int] | None, state: ClientState) -> bool:
-    expected = STATE_STYLES[state].fill[:3]
-    return colour is not None and all(abs(a - b) <= 12 for a, b in zip(colour, expected, strict=True))
+def shown_state(icon: dict | None) -> ClientState | None:
+    """The state whose icon the HICON's pixels are (mean RGBA difference below 6 of 255), or None."""
+    if icon is None:
+        return None
+    size = tuple(icon["size"])
+    shown = np.frombuffer(bytes.fromhex(icon["rgba"]), dtype=np.uint8).reshape(size[1], size[0], 4)
+    differences = {state: float(np.abs(shown.astype(int) - np.asarray(_expected(state, size), dtype=int)).mean())
+                   for state in ClientState}
+    best = min(differences, key=differences.__getitem__)
+    return best if differences[best] < 6 else None
 
 
-def _subsequence(wanted: list[ClientState], seen: list[list[int] | None]) -> bool:
+def _expected(state: ClientState, size: tuple[int, int]) -> Image.Image:
+    """The frame of the state's .ico drawn for `size` (what Windows should pick), else the PNG scaled."""
+    path = icon_path(state, "ico")
+    if path.is_file():
+        with Image.open(path) as ico:
+            if size in ico.info.get("sizes", set()):
+                ico.size = size
+                return ico.convert("RGBA")
+    return load_state_icon(state).convert("RGBA").resize(size, Image.LANCZOS)
+
+
+def _subsequence(wanted: list[ClientState], seen: list[ClientState | None]) -> bool:
     position = 0
-    for colour in seen:
-        if position < len(wanted) and _near(colour, wanted[position]):
+    for state in seen:
+        if position < len(wanted) and state is wanted[position]:
             position += 1
     return position == len(wanted)
 
@@ -50,8 +71,9 @@ def test_each_state_shows_its_icon_and_tooltip_and_the_final_is_typed(start_tray
     for state, tip in STATE_TIPS.items():
         assert any(t.startswith(tip) for t in tray.tips()), f"no tooltip for {state}: {tray.tips()}"
     # Each state's icon, in order, read back from the HICON that Shell_NotifyIconW received.
+    shown = [shown_state(icon) for icon in tray.icons()]
     assert _subsequence([ClientState.OFF, ClientState.LISTENING, ClientState.SPEECH, ClientState.TRANSCRIBING,
-                         ClientState.LISTENING], tray.icons()), tray.icons()
+                         ClientState.LISTENING], shown), shown
     assert tray.process.poll() is None
 
 
@@ -59,14 +81,14 @@ def test_unreachable_server_shows_the_disconnected_icon_and_a_notification(start
     tray = start_tray(server="ws://127.0.0.1:9/", start_listening=True)
     text = poll(lambda: tray.notifications(), 60, what="a notification")[0]
     assert text.startswith("Cannot reach the server at ws://127.0.0.1:9/")
-    poll(lambda: any(_near(colour, ClientState.DISCONNECTED) for colour in tray.icons()), 10,
+    poll(lambda: ClientState.DISCONNECTED in [shown_state(icon) for icon in tray.icons()], 10,
          what="the disconnected icon")
     assert any(tip.startswith("Dictation: disconnected") for tip in tray.tips())
 
 
 def test_a_missing_microphone_shows_the_error_icon_and_says_which(start_tray):
     tray = start_tray(input_device="USB headset that is not plugged in", start_listening=True)
-    poll(lambda: any(_near(colour, ClientState.ERROR) for colour in tray.icons()), 60, what="the error icon")
+    poll(lambda: ClientState.ERROR in [shown_state(icon) for icon in tray.icons()], 60, what="the error icon")
     assert any(tip.startswith("Dictation: error") for tip in tray.tips()), tray.tips()
     poll(lambda: [n for n in tray.notifications() if "USB headset" in n], 10,
          what="a notification naming the microphone")

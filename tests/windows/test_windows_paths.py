@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from tests.windows.conftest import PHRASES
-from tests.windows.harness import focus_notepad, poll
+from tests.windows.harness import REPO_ROOT, focus_notepad, poll, win_path
 
 APP_ID = "qwen-dictation"
 
@@ -66,3 +66,29 @@ def test_clipboard_mode_pastes_and_gives_the_user_their_clipboard_back(start_tra
     restored = poll(lambda: (lambda c: c if c["text"] == "the user's own text" else None)(
         notepad.call("clipboard_get", custom=list(custom))), 10, what="the user's clipboard text back")
     assert restored["custom"] == custom, "the user's non-text clipboard format was lost"
+
+
+def test_a_broken_config_under_pythonw_shows_a_message_box_and_writes_the_log(wine_lane, agent, tmp_path):
+    """Started as the Run key starts it (pythonw.exe, no console, no standard handles), a broken config file must
+    not end the app without a word: a message box says what is wrong, and the log file has it."""
+    profile = wine_lane.user_profile()
+    log_file = profile / "AppData" / "Local" / APP_ID / "Logs" / "tray_client.log"
+    before = log_file.stat().st_size if log_file.exists() else 0
+    config = tmp_path / "config.toml"
+    config.write_text('mode = "vad\nthis is not toml\n', encoding="utf-8")
+    pid = agent.call("start_detached", argv=[win_path(wine_lane.python_dir / "pythonw.exe"), "-m", "tray_client",
+                                             "--config", win_path(config)], cwd=win_path(REPO_ROOT))
+    try:
+        boxes = poll(lambda: [box for box in agent.call("dialogs", pid=pid) if box["texts"]], 60,
+                     what="a message box from the app")
+        text = " ".join(boxes[0]["texts"])
+        assert "config.toml" in text and "TOML" in text, text
+        assert boxes[0]["title"] == "Dictation could not start"
+        poll(lambda: log_file.exists() and "config.toml" in
+             log_file.read_bytes()[before:].decode("utf-8", "replace"), 10, what="the error in the log file")
+        assert agent.call("exit_code", pid=pid) is None, "the app must wait for the user to read the box"
+        agent.call("close_window", hwnd=boxes[0]["hwnd"])
+        code = poll(lambda: agent.call("exit_code", pid=pid) is not None, 20, what="the app to exit")
+        assert code and agent.call("exit_code", pid=pid) != 0
+    finally:
+        agent.call("kill", pid=pid)

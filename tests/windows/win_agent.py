@@ -184,6 +184,29 @@ def menu_windows() -> list[int]:
     return [hwnd for hwnd in _top_windows() if _class_name(hwnd) == "#32768" and user32.IsWindowVisible(hwnd)]
 
 
+# --- programs started as Explorer or the Run key starts them -------------------------------------------------
+
+_started: dict[int, subprocess.Popen] = {}
+
+
+def start_detached(argv: list[str], cwd: str | None = None) -> int:
+    """Start a program with no console and no standard handles (as a logon Run entry or a shortcut does)."""
+    detached, new_group = 0x00000008, 0x00000200  # DETACHED_PROCESS, CREATE_NEW_PROCESS_GROUP
+    process = subprocess.Popen(argv, cwd=cwd, creationflags=detached | new_group, close_fds=True)
+    _started[process.pid] = process
+    return process.pid
+
+
+def exit_code(pid: int) -> int | None:
+    """The exit code of a program `start_detached` started, or None while it runs."""
+    return _started[pid].poll()
+
+
+def kill(pid: int) -> None:
+    if _started[pid].poll() is None:
+        _started[pid].kill()
+
+
 # --- message boxes ---------------------------------------------------------------------------------------------
 
 def dialogs(pid: int | None = None) -> list[dict[str, Any]]:
@@ -273,7 +296,7 @@ def run_key_value(name: str) -> str | None:
 
 CALLS = {function.__name__: function for function in (
     notepad_start, notepad_focus, notepad_text, notepad_clear, send_keys, tray_windows, tray_click, menu_windows,
-    dialogs, close_window, clipboard_set, clipboard_get, run_key_value)}
+    dialogs, close_window, clipboard_set, clipboard_get, run_key_value, start_detached, exit_code, kill)}
 
 
 def main() -> int:

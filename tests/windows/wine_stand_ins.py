@@ -7,13 +7,12 @@ Two stand-ins, at the boundaries of parts that cannot run here, and one tap that
   with one device that plays silence, and plays each `say-*.pcm` file (16 kHz int16) the test drops into the
   control folder, once, in name order.
 - the tray tap: every Shell_NotifyIconW call pystray makes still goes to Windows; its tooltip, balloon text,
-  result and the colour of the icon handle it passed are appended to `tray.jsonl`; each popup menu is written
+  result and the pixels of the icon handle it passed are appended to `tray.jsonl`; each popup menu is written
   there too, read back from the real HMENU (GetMenuItemInfoW) just before TrackPopupMenuEx shows it.
 """
 
 from __future__ import annotations
 
-import collections
 import ctypes
 import json
 import threading
@@ -117,8 +116,8 @@ class BITMAP(ctypes.Structure):
                 ("bmBits", wintypes.LPVOID)]
 
 
-def icon_colour(handle: int) -> list[int] | None:
-    """The most common colour of an HICON that is neither white nor near-black (the state's fill)."""
+def icon_pixels(handle: int) -> dict[str, Any] | None:
+    """The pixels of an HICON as Windows holds it: {"size": [w, h], "rgba": hex}, rows top to bottom."""
     user32, gdi32 = ctypes.windll.user32, ctypes.windll.gdi32  # type: ignore[attr-defined]
     user32.GetIconInfo.argtypes = [wintypes.HANDLE, ctypes.POINTER(ICONINFO)]
     gdi32.GetObjectW.argtypes = [wintypes.HANDLE, ctypes.c_int, wintypes.LPVOID]
@@ -141,40 +140,9 @@ def icon_colour(handle: int) -> list[int] | None:
         user32.ReleaseDC(None, dc)
         gdi32.DeleteObject(info.hbmColor)
         gdi32.DeleteObject(info.hbmMask)
-    state = _drawn_state(bytes(pixels), width, height)
-    if state is not None:  # a small frame has too few plain fill pixels to count: match the whole drawing
-        from tray_client.ui.icons import STATE_STYLES
-
-        return list(STATE_STYLES[state].fill[:3])
-    counts: collections.Counter[tuple[int, int, int]] = collections.Counter()
-    for index in range(0, len(pixels), 4):
-        blue, green, red = pixels[index], pixels[index + 1], pixels[index + 2]
-        if min(red, green, blue) > 225 or max(red, green, blue) < 60:
-            continue
-        counts[(red, green, blue)] += 1
-    return list(counts.most_common(1)[0][0]) if counts else None
-
-
-def _drawn_state(bgra: bytes, width: int, height: int) -> Any:
-    """The state whose icon, drawn at this size (tray_client.ui.icons), these pixels show; None if none is close.
-
-    The app loads the multi-size .ico at the small-icon size (16 px under Wine), whose hand-drawn frame is mostly
-    outline, halo and glyph: the most common colour there is an edge blend, not the state's fill."""
-    from tray_client.ui.icons import STATE_STYLES, draw_state_icon
-
-    if width != height or width < 16:
-        return None
-    scores = []
-    for state in STATE_STYLES:
-        drawn = draw_state_icon(state, width).tobytes()  # RGBA
-        total = count = 0
-        for index in range(0, len(drawn), 4):
-            if drawn[index + 3] >= 128:
-                total += sum(abs(drawn[index + c] - bgra[index + 2 - c]) for c in range(3))
-                count += 1
-        scores.append((total / max(count, 1), state))
-    score, state = min(scores, key=lambda pair: pair[0])
-    return state if score < 24 else None
+    rgba = bytearray(bytes(pixels))
+    rgba[0::4], rgba[2::4] = rgba[2::4], rgba[0::4]  # BGRA -> RGBA
+    return {"size": [width, height], "rgba": bytes(rgba).hex()}
 
 
 class MENUITEMINFOW(ctypes.Structure):
@@ -219,7 +187,7 @@ def _install_tray_tap(log: Path) -> None:
             entry["info"] = data.szInfo
             entry["info_title"] = data.szInfoTitle
         if data.uFlags & win32.NIF_ICON:
-            entry["icon_rgb"] = icon_colour(data.hIcon)
+            entry["icon"] = icon_pixels(data.hIcon)
         record(log, entry)
         return result
 
