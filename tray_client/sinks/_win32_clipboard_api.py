@@ -163,10 +163,12 @@ class ClipboardApi:
         return self._pid_of(self._user32.GetForegroundWindow())
 
     def render_now(self) -> None:
-        if self.open():
+        # As WM_RENDERALLFORMATS asks: open, and render only if the promise is still ours (nobody replaced it).
+        if self._pending and self.open():
             try:
-                for fmt, data in list(self._pending.items()):
-                    self.set_bytes(fmt, data)
+                if self.owned_by_us():
+                    for fmt, data in list(self._pending.items()):
+                        self.set_bytes(fmt, data)
                 self._pending.clear()
             finally:
                 self.close()
