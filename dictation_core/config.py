@@ -164,7 +164,7 @@ class ConfigLoader:
         return "\n".join(lines + tables) + "\n"
 
     def readme_table(self) -> str:
-        """The README's configuration table (checked by a test; `python scripts/readme_config.py` rewrites it)."""
+        """The README's configuration table (checked by a test; `python -m dictation_devtools.readme_tables` rewrites it)."""
         rows = ["| Flag (TOML key) | Default | What it does |", "|---|---|---|"]
         for f in self._fields().values():
             flag = f"`{self.flag(f.name)}`"

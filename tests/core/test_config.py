@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,3 +124,34 @@ def test_the_readme_tables_are_the_generated_ones():
     readme = readme_tables.README.read_text(encoding="utf-8")
     assert readme_tables.updated(readme) == readme, \
         "README.md's config tables are out of date: run python -m dictation_devtools.readme_tables"
+
+
+@dataclass(frozen=True)
+class Tables:
+    replacements: dict[str, str] = field(default_factory=dict, metadata=setting_doc("Words to replace."))
+    profiles: dict[str, Any] = field(default_factory=dict, metadata=setting_doc("Per-app settings."))
+    apps: tuple[str, ...] = field(default=(), metadata=setting_doc("App names."))
+    name: str = field(default="x", metadata=setting_doc("A plain key."))
+    config_file: str | None = field(default=None, metadata=setting_doc("TOML file.", persist=False))
+
+
+TABLES = ConfigLoader(Tables, prog="tables", description="", error=ToyError, flags={"config_file": "--config"})
+
+
+def test_tables_and_lists_come_from_toml_or_json_flags_and_write_back_as_tables(tmp_path):
+    settings = Tables(replacements={"teh": "the", "引号": "「」"}, profiles={"code.exe": {"output": "clipboard"}},
+                      apps=("code.exe", "记事本"), name="y")
+    path = tmp_path / "tables.toml"
+    path.write_text(TABLES.to_toml(settings, persisted_only=True), encoding="utf-8")
+    assert Tables(**TABLES.values(["--config", str(path)])) == replace(settings, config_file=str(path))
+    text = path.read_text(encoding="utf-8")
+    assert text.index('name = "y"') < text.index("[replacements]"), "plain keys before the first [table]"
+    flags = TABLES.values(["--replacements", '{"a": "b"}', "--apps", '["x"]', "--profiles", ""])
+    assert (flags["replacements"], flags["apps"], flags["profiles"]) == ({"a": "b"}, ("x",), {})
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--replacements", '{"a": 1}'), ("--replacements", "[1]"),
+                                             ("--apps", '["x", 2]'), ("--apps", "{not json")])
+def test_malformed_tables_name_the_setting(flag, value):
+    with pytest.raises(ToyError, match=flag):
+        TABLES.values([flag, value])
