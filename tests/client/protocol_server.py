@@ -13,7 +13,6 @@ import asyncio
 import collections
 import contextlib
 import json
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import numpy as np
 
 from asr_server.server import token_matches
 from dictation_core import protocol
+from dictation_devtools.servers import free_port
 
 MAX_CONTEXT_CHARS = 2000  # asr_server's default --max-context-chars
 Transcriber = Callable[[str, bytes], str]
@@ -56,11 +56,6 @@ class Record:
     engine_errors: int = 0
     largest_frame: int = 0  # bytes of the largest binary frame received
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ProtocolServer:

@@ -6,7 +6,6 @@ in the Tk window).
 
 from __future__ import annotations
 
-import socket
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from PIL import Image
 
 from dictation_devtools.polling import wait_for
 from dictation_devtools.scripted_server import NEVER, KnownPhrase, ScriptedServer
+from dictation_devtools.servers import free_port
 from dictation_devtools.speech import SAMPLE_RATE, SpeechSample, write_wav
 from tests.desktop.tray_harness import TrayProcess, difference, expected_icon, start_tray
 from tray_client.events import ClientState
@@ -39,11 +39,6 @@ def compose(path: Path, parts: list[np.ndarray]) -> Path:
 def known(sample: SpeechSample, index: int) -> KnownPhrase:
     return KnownPhrase(sample.phrases[index].text, sample.phrase_audio(index))
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def quit_seconds_from_log(tray: TrayProcess) -> float:
