@@ -197,7 +197,11 @@ class Pipeline:
             self._loop.run_until_complete(self._main())
         except Exception as error:  # the pipeline died: tell the user instead of going quiet
             log.exception("pipeline failed")
+            message = f"the pipeline stopped ({type(error).__name__}: {error}); restart the app (see the log)"
             self.done_error = f"pipeline failed: {error}"
+            self._state = ClientState.ERROR
+            self._hub.emit(StateChanged(ClientState.ERROR, message))
+            self._hub.notice("error", message, code="fault")
             self._done.set()
         finally:
             # Let every task finish its cleanup (a microphone closes its stream in a worker thread) before the

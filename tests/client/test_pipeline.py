@@ -453,3 +453,20 @@ def test_a_background_task_that_dies_shows_in_the_state_and_a_notice_until_it_ru
     (shown,) = [s.detail for s in events.of(StateChanged) if s.state is ClientState.ERROR]
     assert "internal error in link-deadlines (RuntimeError: bug in the deadline check" in shown
     assert [n.code for n in events.of(Notice) if n.level == "error"] == ["fault"]
+
+
+def test_a_pipeline_that_dies_says_so_in_the_state_and_a_notice(recording_sink, monkeypatch):
+    def broken(self, vad) -> None:
+        raise RuntimeError("a bug on the pipeline thread (injected)")
+
+    monkeypatch.setattr(pump_module.Capture, "vad_loaded", broken)
+    with ProtocolServer(lambda i, a: "ok") as server:
+        pipeline = Pipeline(ClientConfig(server=server.url), source=FeedSource(), sink=recording_sink)
+        events = Events(pipeline)
+        pipeline.start()
+        assert pipeline.wait_done(30)
+        assert pipeline.state is ClientState.ERROR and "injected" in (pipeline.done_error or "")
+        pipeline.shutdown()
+    (shown,) = [s.detail for s in events.of(StateChanged) if s.state is ClientState.ERROR]
+    assert "the pipeline stopped (RuntimeError: a bug on the pipeline thread" in shown
+    assert [n.code for n in events.of(Notice) if n.level == "error"] == ["fault"]
