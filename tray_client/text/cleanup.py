@@ -97,7 +97,9 @@ class CleanupClient:
 
         self.settings = settings
         self._url = chat_completions_url(settings.url)
-        self._client = httpx.Client(timeout=httpx.Timeout(settings.timeout_s), trust_env=False)
+        # httpx's own timeouts only end abandoned requests: a second past the hard deadline, so the caller's
+        # deadline (below) is always what the user gets, with one clear reason.
+        self._client = httpx.Client(timeout=httpx.Timeout(settings.timeout_s + 1.0), trust_env=False)
         # Abandoned requests finish on their own within httpx's timeouts; a few workers keep the next ones moving.
         self._pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="cleanup")
 
