@@ -36,6 +36,7 @@ PHRASES = {
     "cjk": "你好，世界。今天天气很好",
     "astral": "Party 🎉 time 𝄞 and 😀",
     "add": "add",
+    "newline": "First line, new line, second line.",  # "new line" is a voice command: a line break
     # 150 characters ending in emoji (153 UTF-16 units): the final that made the tray quit (issue 10).
     "long_emoji": ("This is a long final that goes on and on " * 4)[:146] + " 🎉😀🎉",
 }
