@@ -5,11 +5,14 @@ comments and tables kept, that the loader reads back."""
 from __future__ import annotations
 
 import subprocess
+import sys
 import tkinter as tk
 
 import pytest
 
 from dictation_devtools.polling import wait_for
+from tray_client.capture.audio_source import list_input_devices
+from tray_client.capture.level import MicLevel
 from tray_client.config import ClientConfig, load_config
 from tray_client.ui.settings import SettingsHooks, SettingsWindow, hotkey_spec
 from tray_client.ui.settings_model import check, update_toml_text
@@ -59,18 +62,35 @@ def test_hotkey_text_from_key_events():
 
 
 @pytest.fixture
-def window(x_display, tmp_path):
+def window(x_display, tmp_path, monkeypatch):
+    from dictation_devtools.fake_pyaudio import FakeDevice, FakeHardware
+
+    # The meter reads the real MicSource; PyAudio is the fake one (no sound hardware here).
+    monkeypatch.setitem(sys.modules, "pyaudio", FakeHardware(FakeDevice("USB Mic")).module())
     path = tmp_path / "config.toml"
     path.write_text(USER_FILE, encoding="utf-8")
     config = load_config(["--config-file", str(path)])
     saved: list[tuple] = []
     hooks = SettingsHooks(on_save=lambda p, changes: saved.append((p, changes)),
-                          test_connection=lambda server, token: f"ok {server}", devices=lambda: ["USB Mic"])
+                          test_connection=lambda server, token: f"ok {server}", devices=list_input_devices,
+                          level=MicLevel)
     root = tk.Tk()
     form = SettingsWindow(root, config, hooks)
     root.update()
     yield form, root, path, saved
-    root.destroy()
+    form.close()
+
+
+def test_the_level_meter_moves_with_the_microphone(window):
+    form, root, _path, _ = window
+
+    def bar() -> int:
+        root.update()
+        return form.level_width
+
+    assert wait_for(lambda: bar() > 20, 10), form.level_width
+    form.set("input_device", "USB Mic")  # choosing a device restarts the meter on it
+    assert wait_for(lambda: bar() > 20, 10), form.level_width
 
 
 def test_a_bad_value_shows_the_fields_error_and_writes_nothing(window):

@@ -156,6 +156,7 @@ class Extras:
     def _open_settings(self) -> None:
         """The settings window on its own thread; it edits the config file, then the live settings apply here."""
         from tray_client.capture.audio_source import list_input_devices
+        from tray_client.capture.level import MicLevel
         from tray_client.config import config_path, load_config
         from tray_client.ui import autostart
         from tray_client.ui.settings import SettingsHooks, open_settings
@@ -172,7 +173,7 @@ class Extras:
             autostart_on = False
         hooks = SettingsHooks(
             on_save=lambda _path, changes: self._post(intents.SettingsSaved(dict(changes))),
-            test_connection=_test_connection, devices=list_input_devices,
+            test_connection=_test_connection, devices=list_input_devices, level=MicLevel,
             autostart=autostart_on, on_autostart=lambda on: self._post(intents.SetAutostart(on)))
         if not open_settings(config, hooks):
             self._notify("The settings window is open already")

@@ -5,7 +5,7 @@ tray's main thread belongs to pystray); one window at a time. The window only ca
 file, changes) and `test_connection` / `level` run on helper threads and report through a queue polled by Tk.
 
 Fields: server URL and token (Test connection shows the server's model and the time /healthz took), microphone
-(a live level meter is not built yet), mode, the three hotkeys (Record, then press the keys; two on the same keys are a
+(with a live level meter), mode, the three hotkeys (Record, then press the keys; two on the same keys are a
 conflict), language, output, VAD sensitivity and silence, overlay, sounds, history retention, Chinese script, voice
 commands, replacements (one `words = replacement` per line; saved as the [replacements] table), start with
 Windows. Save checks every field with the config loader's rules (settings_model.check): an error is shown beside
@@ -30,6 +30,7 @@ __all__ = ["SettingsHooks", "SettingsWindow", "open_settings", "save_settings"]
 log = logging.getLogger(__name__)
 
 POLL_MS = 50
+METER_WIDTH = 220
 DEFAULT_DEVICE = "System default"
 MODES = {"vad": "Voice activity (VAD)", "ptt": "Push-to-talk (hold key)", "toggle": "Toggle (press, press)"}
 OUTPUTS = {"type": "Type keystrokes", "clipboard": "Paste from clipboard"}
@@ -49,6 +50,7 @@ class SettingsHooks:
     on_save: Callable[[Path, dict[str, Any]], None]  # the file written and the changed settings
     test_connection: Callable[[str, str | None], str]  # server, token -> a line to show
     devices: Callable[[], list[str]]
+    level: Callable[[str | None], Any] | None = None  # device -> a meter with read() -> 0..1, error, close()
     autostart: bool = False
     on_autostart: Callable[[bool], None] | None = None
 
@@ -90,6 +92,7 @@ class SettingsWindow:
         self._errors: dict[str, Any] = {}
         self._recording: str | None = None
         self._held: set[str] = set()
+        self._meter: Any = None
         self.saved: Path | None = None
         root.title("Dictation settings")
         form = ttk.Frame(root, padding=12)
@@ -102,6 +105,11 @@ class SettingsWindow:
         self._entry("token", "Token", config.token or "", show="•")
         self._connection = self._button_row("Test connection", self._test_connection)
         self._choice("input_device", "Microphone", current_device, devices)
+        self._level = tk.Canvas(form, width=METER_WIDTH, height=10, bg="#303030", highlightthickness=0)
+        self._level.grid(row=self._row, column=1, sticky="w", pady=(0, 6))
+        self._level_text = ttk.Label(form, text="")
+        self._level_text.grid(row=self._row, column=2, sticky="w")
+        self._row += 1
         self._choice("mode", "Mode", MODES[config.mode], list(MODES.values()))
         for name, label in (("hotkey_push_to_talk", "Push-to-talk hotkey"), ("hotkey_toggle", "Toggle hotkey"),
                             ("hotkey_undo", "Undo hotkey")):
@@ -137,6 +145,8 @@ class SettingsWindow:
         root.bind("<KeyPress>", self._on_key_press, add="+")
         root.bind("<KeyRelease>", self._on_key_release, add="+")
         root.protocol("WM_DELETE_WINDOW", self.close)
+        self._vars["input_device"].trace_add("write", lambda *_: self._start_meter())
+        self._start_meter()
         root.after(POLL_MS, self._poll)
 
     # --- building ------------------------------------------------------------------------------------------
@@ -242,7 +252,17 @@ class SettingsWindow:
         return result
 
     def close(self) -> None:
+        self._stop_meter()
         self._root.destroy()
+
+    @property
+    def level_width(self) -> int:
+        """Pixels of the level bar now (what the user sees of the microphone)."""
+        items = self._level.find_all()
+        if not items:
+            return 0
+        left, _, right, _ = self._level.coords(items[0])
+        return int(right - left)
 
     # --- helpers on other threads, results through the inbox --------------------------------------------
     def _test_connection(self) -> None:
@@ -258,6 +278,16 @@ class SettingsWindow:
 
         threading.Thread(target=work, name="settings-test", daemon=True).start()
 
+    def _start_meter(self) -> None:
+        self._stop_meter()
+        if self._hooks.level is not None:
+            self._meter = self._hooks.level(self.values()["input_device"])
+
+    def _stop_meter(self) -> None:
+        if self._meter is not None:
+            self._meter.close()
+            self._meter = None
+
     def _poll(self) -> None:
         try:
             while True:
@@ -266,6 +296,12 @@ class SettingsWindow:
                     self._connection.configure(text=value)
         except queue.Empty:
             pass
+        meter = self._meter
+        level = meter.read() if meter is not None else 0.0
+        self._level.delete("all")
+        if level > 0:
+            self._level.create_rectangle(0, 0, round(METER_WIDTH * level), 10, fill="#7ee787", width=0)
+        self._level_text.configure(text=f"no level: {meter.error}" if meter is not None and meter.error else "")
         self._root.after(POLL_MS, self._poll)
 
     # --- recording a hotkey --------------------------------------------------------------------------------
