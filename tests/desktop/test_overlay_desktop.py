@@ -59,6 +59,9 @@ def test_overlay_shows_partial_then_final_without_taking_the_focus(
                           "--start-listening")
         try:
             tray.find_icon()
+            # The focused window lies under the overlay's place: its white text area is the light background.
+            xrun(x_display, "xdotool", "windowsize", "--sync", tk_target.window_id, "700", "300")
+            xrun(x_display, "xdotool", "windowmove", "--sync", tk_target.window_id, "290", "480")
             tk_target.focus()
             window: list[str] = []
 
@@ -80,6 +83,8 @@ def test_overlay_shows_partial_then_final_without_taking_the_focus(
             dark = sum(1 for p in pixels if sum(p) < 150) / len(pixels)
             light = sum(1 for p in pixels if sum(p) > 600) / len(pixels)
             assert dark > 0.6 and light > 0.005, (dark, light)
+            below = screen.crop((x, y + height + 2, x + width, y + height + 6))  # the Tk window's white area
+            assert sum(sum(p) for p in below.getdata()) / (below.width * below.height) > 600, "light background"
 
             # The focus stays in the Tk window, which receives the final while the overlay is up.
             focus = xrun(x_display, "xdotool", "getwindowfocus").strip()
