@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tray_client.config import ClientConfig, config_path, log_path, replace, save_config
-from tray_client.events import ClientState, Command, FinalText, Notice, PartialText, StateChanged
+from tray_client.events import (
+    ClientState,
+    Command,
+    FinalText,
+    Notice,
+    PartialText,
+    SpeechSegment,
+    StateChanged,
+)
 from tray_client.ui import _desktop, autostart, intents, tray_x11
 from tray_client.ui.icons import load_state_icon
 from tray_client.ui.notify import Notifier
@@ -72,6 +80,7 @@ class TrayController:
             FinalText: self._on_final,
             Notice: self._on_notice,
             PartialText: lambda _event: None,  # the tooltip shows finals only: partials change too fast to read
+            SpeechSegment: lambda _event: None,  # diagnostics for the history recorder, which hears it itself
             intents.ToggleListening: lambda _i: self.set_listening(not self.view.listening),
             intents.SetSetting: lambda i: self._change_setting(i.key, i.value, save=i.save),
             intents.SendCommand: lambda i: self._pipeline.send(i.command),
@@ -97,7 +106,7 @@ class TrayController:
         """Handle one event or intent; a failure is logged and shown, never raised (see the module doc)."""
         handler = self._handlers.get(type(message))
         if handler is None:
-            log.warning("the tray controller has no handler for %r", message)
+            log.debug("the tray controller ignores %r", message)
             return
         self.guarded(type(message).__name__, lambda: handler(message))
 
