@@ -13,6 +13,7 @@ from pathlib import Path
 from dictation_devtools.polling import wait_for
 
 TK_APP = Path(__file__).with_name("tk_target_app.py")
+SETTLE_MARKER = "#$"  # typed by the test itself, never by the app under test
 
 
 class DesktopUnavailable(RuntimeError):
@@ -112,6 +113,17 @@ class TkTarget:
         """Wait until the window holds exactly `expected`; return what it holds at the end."""
         wait_for(lambda: self.text() == expected, timeout)
         return self.text()
+
+    def settled_text(self, timeout: float = 10.0) -> str:
+        """The text once everything already typed at the window has arrived: a marker typed now is queued after
+        it, so when the marker shows, nothing sent before can still come (a negative check without a sleep)."""
+        self.focus()
+        subprocess.run(["xdotool", "type", "--", SETTLE_MARKER], env=self.env, check=True, timeout=30)
+        wait_for(lambda: self.text().endswith(SETTLE_MARKER), timeout)
+        text = self.text()
+        if not text.endswith(SETTLE_MARKER):
+            raise TimeoutError(f"the marker typed into the Tk window did not arrive in {timeout} s: {text!r}")
+        return text[: -len(SETTLE_MARKER)]
 
     def clear(self) -> None:
         (self.state_dir / "clear").write_text("1")
