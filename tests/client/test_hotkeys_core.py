@@ -104,3 +104,15 @@ def test_resync_releases_only_modifiers_the_os_reports_up():
         chords.press(token)
     assert chords.resync(frozenset({"ctrl"})) == ["push_to_talk"]  # Alt's key-up was missed
     assert chords.resync(frozenset({"ctrl", "shift"})) == []
+
+
+def test_on_an_altgr_layout_the_x11_grab_also_takes_right_alt():
+    from tray_client.hotkeys._x11 import grab_masks
+
+    control, mod1, mod5 = 1 << 2, 1 << 3, 1 << 7
+    masks = {"ctrl": control, "alt": mod1, "shift": 1, "cmd": 1 << 6, "alt_gr": mod5}
+    toggle = BINDINGS["toggle"].modifiers  # ctrl+alt
+    assert sorted(grab_masks(toggle, masks)) == sorted([control | mod1, control | mod5])
+    assert grab_masks(frozenset({"ctrl"}), masks) == [control]
+    assert grab_masks(toggle, {**masks, "alt_gr": mod1}) == [control | mod1]  # US layout: Right Alt is Mod1
+    assert grab_masks(toggle, {**masks, "alt_gr": control}) == [control | mod1]  # never a bit already in use

@@ -37,6 +37,7 @@ _MODIFIER_KEYSYMS = {
     "alt": ("Alt_L", "Alt_R", "Meta_L", "Meta_R"),
     "shift": ("Shift_L", "Shift_R"),
     "cmd": ("Super_L", "Super_R"),
+    "alt_gr": ("ISO_Level3_Shift",),  # Right Alt on layouts with AltGr
 }
 
 
@@ -113,14 +114,13 @@ class KeyGrab:
                     f"hotkey {hotkey.spec}: the key {hotkey.key!r} is not on this keyboard layout; "
                     "choose another key in the config"
                 )
-            modifier_mask = 0
-            for modifier in hotkey.modifiers:
-                if not masks.get(modifier):
-                    self._close()
-                    raise HotkeyError(f"hotkey {hotkey.spec}: <{modifier}> is not mapped on this X server")
-                modifier_mask |= masks[modifier]
-            for extra in ignored:
-                root.grab_key(keycode, modifier_mask | extra, True, X.GrabModeAsync, X.GrabModeAsync)
+            missing = [modifier for modifier in hotkey.modifiers if not masks.get(modifier)]
+            if missing:
+                self._close()
+                raise HotkeyError(f"hotkey {hotkey.spec}: <{missing[0]}> is not mapped on this X server")
+            for modifier_mask in grab_masks(hotkey.modifiers, masks):
+                for extra in ignored:
+                    root.grab_key(keycode, modifier_mask | extra, True, X.GrabModeAsync, X.GrabModeAsync)
         self._display.sync()
         if errors:
             self._close()
@@ -161,6 +161,20 @@ class KeyGrab:
             with contextlib.suppress(Exception):
                 self._display.close()  # closing the connection releases every grab
             self._display = None
+
+
+def grab_masks(modifiers: frozenset[str], masks: dict[str, int]) -> list[int]:
+    """The modifier masks to grab a hotkey with: its modifiers' bits, and, when it has <alt> and the layout puts
+    Right Alt on another bit (AltGr: ISO_Level3_Shift, usually Mod5), the same with that bit, since Right Alt
+    counts as Alt (pynput reports it as alt_gr)."""
+    base = 0
+    for modifier in modifiers:
+        base |= masks[modifier]
+    found = [base]
+    alt_gr = masks.get("alt_gr", 0)
+    if "alt" in modifiers and alt_gr and not alt_gr & (base | masks["alt"]):
+        found.append((base & ~masks["alt"]) | alt_gr)
+    return found
 
 
 def _grab_failure(hotkeys: list[Hotkey], errors: list[Any]) -> str:
