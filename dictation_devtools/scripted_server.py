@@ -68,9 +68,10 @@ class ScriptedServer:
         self.url = ""
 
     @classmethod
-    def for_sample(cls, sample: SpeechSample, **options: object) -> ScriptedServer:
-        """A server that knows every phrase of a speech fixture."""
-        phrases = [KnownPhrase(phrase.text, sample.phrase_audio(index)) for index, phrase in enumerate(sample.phrases)]
+    def for_sample(cls, sample: SpeechSample, texts: list[str] | None = None, **options: object) -> ScriptedServer:
+        """A server that knows every phrase of a speech fixture (answered with `texts`, if given, instead)."""
+        texts = texts or [phrase.text for phrase in sample.phrases]
+        phrases = [KnownPhrase(text, sample.phrase_audio(index)) for index, text in enumerate(texts)]
         return cls(phrases, **options)  # type: ignore[arg-type]
 
     def __enter__(self) -> ScriptedServer:

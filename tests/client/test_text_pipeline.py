@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from dictation_devtools.fake_chat import FakeChat
-from tests.client.protocol_server import ProtocolServer, phrase_transcriber
+from dictation_devtools.scripted_server import ScriptedServer
 from tray_client.config import ClientConfig
 from tray_client.events import FinalText
 from tray_client.pipeline import Pipeline
@@ -13,7 +13,7 @@ from tray_client.pipeline import Pipeline
 
 def run(sample, texts, recording_sink, **settings) -> tuple[list[FinalText], float]:
     finals: list[FinalText] = []
-    with ProtocolServer(phrase_transcriber(sample.samples, sample.phrases, texts)) as server:
+    with ScriptedServer.for_sample(sample, texts) as server:
         pipeline = Pipeline(ClientConfig(server=server.url, input_wav=str(sample.path), fast=True, no_tray=True,
                                          **settings), sink=recording_sink)
         pipeline.subscribe(lambda e: finals.append(e) if isinstance(e, FinalText) else None)
