@@ -158,6 +158,10 @@ class Pipeline:
             result.set_exception(OutputError("the pipeline is not running"))
         return result
 
+    def undo_last(self) -> concurrent.futures.Future[str]:
+        """Undo the last final on the output thread, after the finals still being typed: "" or why not."""
+        return self.run_output(self._delivery.text.undo)
+
     def use_undo(self, undo: Callable[[TextSink], str]) -> None:
         """Make the voice command "scratch that" call `undo(sink)` on the output thread (it returns "" or why it
         did nothing) instead of the text stage's own Backspace undo. Call before `start`."""

@@ -70,6 +70,10 @@ class TextDispatch:
         """Let "scratch that" call the app's undo (output thread; returns "" or why it did nothing)."""
         self._writer.external_undo = undo
 
+    def undo(self, sink: TextSink) -> str:
+        """Output thread: undo the last final now (the undo hotkey); "" when done, else why not."""
+        return self._writer.undo(sink)
+
     def reset(self) -> None:
         """Output thread: forget spacing and undo history (the output mode changed)."""
         self._writer.reset()

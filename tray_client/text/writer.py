@@ -74,7 +74,7 @@ class TextWriter:
             return self._write_line(sink, plan, notes)
         keys = sink if isinstance(sink, KeySink) else None  # every sink of the product presses keys
         for _ in range(plan.undo_previous):
-            note = self.external_undo(sink) if self.external_undo is not None else self._undo(keys, app)
+            note = self.undo(sink, app)
             if note:
                 notes.append(note)
                 break
@@ -107,6 +107,17 @@ class TextWriter:
             notes.append("\"scratch that\" cannot delete text already written to this output")
         sink.emit(line)
         return Written(plan.text, plan.raw, line, plan.stop_listening, tuple(notes))
+
+    def undo(self, sink: TextSink, app: Sequence[str] | None = None) -> str:
+        """Delete the last final (voice command or the undo hotkey); "" when done, else why not. The spacing
+        goes back to what it was before that final, so the next one does not start with a stray space."""
+        if self.external_undo is None:
+            return self._undo(sink if isinstance(sink, KeySink) else None, tuple(app if app is not None else
+                                                                              self._app or ()))
+        note = self.external_undo(sink)
+        if not note and self._footprints:
+            self._spacer.follow(self._footprints.pop().spacing_before)
+        return note
 
     def _undo(self, sink: KeySink | None, app: tuple[str, ...]) -> str:
         """Delete the last final this writer typed; a note saying why not, or ""."""

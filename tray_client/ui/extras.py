@@ -58,7 +58,6 @@ class Extras:
         return {
             HistorySnapshot: self._on_history,
             intents.UndoLast: lambda _i: self.undo_last(),
-            intents.Undone: lambda i: self._undo.done(i.plan),
             intents.ShowDiagnostics: lambda _i: self._start_diagnostics(),
             intents.OpenSettings: lambda _i: self._open_settings(),
             intents.SettingsSaved: self._on_settings_saved,
@@ -114,21 +113,16 @@ class Extras:
             self._overlay.set_enabled(enabled)
 
     def undo_last(self) -> None:
-        """Delete what the last final typed, or say why not (see tray_client.undo.journal)."""
-        plan = self._undo.plan(focused_window())
-        if isinstance(plan, UndoRefused):
-            log.info("undo: %s", plan.reason)
-            self._notify(plan.reason)
-            return
-
+        """The undo hotkey or menu item: on the output thread, after any final still being typed, through the
+        text writer (which restores the spacing) into `voice_undo` (this journal's rules); a refusal is shown."""
         def report(done: Any) -> None:  # on the output thread: only post
-            if done.exception() is not None:
-                self._post(Notice("error", f"Undo failed: {done.exception()}"))
-            else:
-                self._post(intents.Undone(plan))
+            error = done.exception()
+            if error is not None:
+                self._post(Notice("error", f"Undo failed: {error}"))
+            elif done.result():
+                self._post(Notice("warning", done.result()))
 
-        log.info("undo: deleting %d character(s)", plan.count)
-        self._pipeline.run_output(lambda sink: delete_chars(sink, plan.count)).add_done_callback(report)
+        self._pipeline.undo_last().add_done_callback(report)
 
     def voice_undo(self, sink: Any) -> str:
         """"Scratch that", on the output thread in line with the finals: the hotkey's undo, same journal.

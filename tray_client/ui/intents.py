@@ -14,7 +14,7 @@ from tray_client.events import Command
 __all__ = [
     "CopyLast", "CopyText", "DiagnosticsWritten", "HotkeyDown", "HotkeyUp", "HotkeysLost", "Intent", "OpenConfig",
     "OpenLog", "Quit", "RefreshDevices", "SendCommand", "SetAutostart", "SetSetting", "ShowDiagnostics",
-    "StartServerWsl", "Tick", "ToggleListening", "TypeText", "UndoLast", "Undone",
+    "StartServerWsl", "Tick", "ToggleListening", "TypeText", "UndoLast",
 ]
 
 
@@ -109,13 +109,6 @@ class UndoLast:
 
 
 @dataclass(frozen=True)
-class Undone:
-    """The output thread deleted what `plan` (an undo.journal plan) named."""
-
-    plan: Any
-
-
-@dataclass(frozen=True)
 class ShowDiagnostics:
     """Write the diagnostics report and open it."""
 
@@ -154,5 +147,5 @@ class TypeText:
 
 
 Intent = (ToggleListening | SetSetting | SendCommand | RefreshDevices | Tick | CopyLast | OpenConfig | OpenLog
-          | StartServerWsl | SetAutostart | HotkeyDown | HotkeyUp | HotkeysLost | Quit | UndoLast | Undone
+          | StartServerWsl | SetAutostart | HotkeyDown | HotkeyUp | HotkeysLost | Quit | UndoLast
           | ShowDiagnostics | DiagnosticsWritten | OpenSettings | SettingsSaved | CopyText | TypeText)
