@@ -27,13 +27,22 @@ def pcm(seconds: float) -> bytes:
 class Harness:
     """A session wired to lists: `sent` holds the messages (parsed), `jobs` the decode jobs not answered yet."""
 
-    def __init__(self, **settings: object) -> None:
+    def __init__(self, worker_promotes: bool = False, **settings: object) -> None:
         config = ServerConfig(**{"model": "tiny", "backend": "transformers", **settings})
         self.sent: list[dict] = []
         self.jobs: list[DecodeJob] = []
         self.cancelled: list[DecodeJob] = []
+        self.promoted: list[tuple[DecodeJob, int]] = []
+
+        def promote(job: DecodeJob, audio: np.ndarray) -> bool:
+            """The worker's promote: True means the job had not started, and now decodes `audio` as the final."""
+            if worker_promotes:
+                self.promoted.append((job, len(audio)))
+                job.audio, job.urgent = audio, True
+            return worker_promotes
+
         self.session = Session(config, ENGINE, lambda text: self.sent.append(json.loads(text)), self.jobs.append,
-                               cancel=self.cancelled.append)
+                               promote, cancel=self.cancelled.append)
 
     def text(self, event: dict | str) -> None:
         self.session.on_text(event if isinstance(event, str) else json.dumps(event))
@@ -97,6 +106,32 @@ def test_partials_only_when_the_text_changes_then_one_final_with_the_id():
     assert final_job.urgent and len(final_job.audio) == round(2.5 * 16000), "the final re-feeds the window"
     harness.answer("hello world")
     assert harness.of_type("final") == [{"type": "final", "id": "u", "text": "hello world", "language": "English"}]
+    assert harness.jobs == []
+
+
+def test_a_partial_step_still_queued_at_stop_is_promoted_to_be_the_final():
+    """One decode instead of two: the queued partial takes the rest of the audio and becomes the final."""
+    harness = Harness(worker_promotes=True)
+    harness.utterance(1.0, "u", stop=False)
+    harness.feed(0.5)  # arrives while the partial step waits: no second step
+    harness.text({"event": "stop"})
+    (job,) = harness.jobs
+    assert harness.promoted == [(job, round(1.5 * 16000))]
+    harness.answer("all of it")
+    assert harness.jobs == [], "no further decode for the final"
+    assert harness.sent == [{"type": "final", "id": "u", "text": "all of it", "language": "English"}]
+
+
+def test_a_step_held_in_the_connections_own_queue_is_promoted_there():
+    harness = Harness(max_session_steps=1)
+    harness.utterance(1.0, "a")  # a's partial step is at the engine, its final follows it
+    harness.utterance(1.2, "b")  # b's step waits in the connection's own queue when b stops
+    assert len(harness.jobs) == 1
+    harness.answer("first")  # a's step covered all of a: a's final; the quota lets b's step go
+    (job,) = harness.jobs
+    assert job.urgent and len(job.audio) == round(1.2 * 16000), "b's queued step became its final"
+    harness.answer("second")
+    assert [(m["id"], m["text"]) for m in harness.of_type("final")] == [("a", "first"), ("b", "second")]
     assert harness.jobs == []
 
 
