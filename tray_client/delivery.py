@@ -103,7 +103,7 @@ class Delivery:
 
     # ----- link callbacks (pipeline thread) -----
     def on_partial(self, utterance_id: str, text: str) -> None:
-        self._hub.emit(PartialText(utterance_id, sanitize(text, self._config.max_final_chars)))
+        self._hub.emit(PartialText(utterance_id, self.text.preview(utterance_id, text)))
 
     def on_final(self, utterance_id: str, raw: str, language: str) -> None:
         sink = self._sink

@@ -77,3 +77,9 @@ def test_cleanup_wanted_but_failing_outputs_the_words_and_says_why():
 def test_long_runaway_finals_are_still_cut():
     result = TextStage(max_chars=50).process("word " * 40, base_profile(ClientConfig()))
     assert len(result.text) <= 50
+
+
+def test_partials_preview_the_script_and_replacements_but_not_commands():
+    config = ClientConfig(chinese_script="traditional", replacements={"我司": "我们公司"})
+    preview = TextStage().preview("我司的软件\x07，新段落", base_profile(config), "Chinese")
+    assert preview == "我们公司的軟件，新段落"

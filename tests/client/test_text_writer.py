@@ -140,3 +140,17 @@ def test_stdout_stays_stdout_in_a_terminal():
     app = ("Gnome-terminal", "gnome-terminal-server")
     writer.write(sink, ("stdout", "ctrl+v"), profile_for(config, app), app, "ls -la")
     assert made == [] and sink.lines == ["ls -la"]
+
+
+def test_a_partial_previews_with_the_profile_of_the_app_its_utterance_is_for():
+    from tray_client.text.dispatch import TextDispatch
+
+    config = ClientConfig(apps={"Notesapp": {"chinese_script": "traditional"}})
+    focused = [NOTES]
+    dispatch = TextDispatch(config, fixed_sink=True, foreground=lambda: focused[0])
+    dispatch.started("s-1", config)
+    focused[0] = CHAT
+    dispatch.started("s-2", config)
+    assert dispatch.preview("s-1", "这是简体中文") == "這是簡體中文"
+    assert dispatch.preview("s-1.2", "简体") == "簡體"  # a cut utterance's continuation
+    assert dispatch.preview("s-2", "这是简体中文") == "这是简体中文"

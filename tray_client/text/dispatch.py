@@ -40,6 +40,7 @@ class TextDispatch:
         self._config = config
         stage = TextStage(max_chars=config.max_final_chars, cleaner=lambda: _cleanup_client(self._config))
         self._writer = TextWriter(stage, None if fixed_sink else self._make_sink)
+        self._previews = TextStage(max_chars=config.max_final_chars)  # the pipeline thread's own, for partials
 
     def started(self, utterance_id: str, config: ClientConfig) -> Profile:
         """Note the focused app for a new utterance; return its profile (its language and glossary matter now)."""
@@ -62,6 +63,11 @@ class TextDispatch:
             ((), profile_for(config, ()))
         default_kind = (config.output, config.paste_keys)
         return lambda: self._writer.write(sink, default_kind, profile, app, raw, language)
+
+    def preview(self, utterance_id: str, raw: str) -> str:
+        """Pipeline thread: a partial in the script and with the replacements of its utterance's app."""
+        _app, profile = self._apps.get(utterance_id.split(".")[0]) or ((), profile_for(self._config, ()))
+        return self._previews.preview(raw, profile)
 
     def _make_sink(self, output: str, paste_keys: str) -> TextSink:
         return make_sink(output, type_delay_ms=self._config.type_delay_ms, paste_keys=paste_keys)

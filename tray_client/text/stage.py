@@ -84,6 +84,12 @@ class TextStage:
             steps[-1] += profile.suffix
         return TextPlan(text, tuple(steps), plan.undo_previous, plan.stop_listening, "; ".join(skipped))
 
+    def preview(self, raw: str, profile: Profile, language: str = "") -> str:
+        """A partial as the final will read: sanitized, in the chosen script, with the replacements (commands
+        and the clean-up wait for the final)."""
+        rules = self._rules_for(profile)
+        return rules.replacements.apply(rules.script.convert(sanitize(raw, self._max_chars), language))
+
     def _clean(self, text: str, profile: Profile, skipped: list[str]) -> str:
         if not profile.cleanup:
             return text
