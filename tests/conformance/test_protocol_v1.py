@@ -7,6 +7,7 @@ languages and error codes, so a test server that drifts from the spec fails here
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 
 import numpy as np
@@ -282,3 +283,20 @@ def test_the_token_may_come_in_the_query_string(target):
             return await talk.until(final_of("q"))
 
     assert run(scenario())[-1]["id"] == "q"
+
+
+def test_partials_name_their_utterance_and_come_only_when_the_text_changes(target):
+    audio = np.tile(PHRASES[1].audio, 3).astype("<i2").tobytes()  # 3.6 s: several streaming steps
+
+    async def scenario(talk: Conversation) -> None:
+        await talk.send({"event": "start", "id": "p"})
+        for offset in range(0, len(audio), 16000):  # half-second frames, yielding between them like a mic
+            await talk.send(audio[offset:offset + 16000])
+            await asyncio.sleep(0)
+        await talk.send({"event": "stop"})
+        await talk.until(final_of("p"))
+
+    messages = conversation(target, scenario)
+    partials = [m["text"] for m in of_type(messages, "partial")]
+    assert all(m["id"] == "p" for m in of_type(messages, "partial"))
+    assert all(a != b for a, b in itertools.pairwise(partials)), partials
