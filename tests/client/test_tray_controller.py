@@ -9,6 +9,7 @@ import pytest
 
 from tray_client.config import ClientConfig
 from tray_client.events import ClientState, Command, FinalText, Notice, StateChanged
+from tray_client.link.driver import NOT_CONNECTED_YET
 from tray_client.ui import intents
 from tray_client.ui._desktop import wsl_server_command
 from tray_client.ui._fit import NOTIFY_MESSAGE_MAX, TOOLTIP_MAX, utf16_units
@@ -101,6 +102,20 @@ def test_a_long_notification_is_shortened_not_dropped(app):
     assert len(icon.notifications) == 1
     shown, _title = icon.notifications[0]
     assert utf16_units(shown) <= NOTIFY_MESSAGE_MAX and shown.startswith("the microphone failed: ")
+
+
+def test_the_server_is_called_unreachable_once_per_outage_and_not_at_start(app):
+    controller, icon, _ = app
+    unreachable = [ClientState.DISCONNECTED, "cannot reach ws://127.0.0.1:8765: refused"]
+    for state, detail in [(ClientState.DISCONNECTED, NOT_CONNECTED_YET), (ClientState.LISTENING, ""),
+                          (ClientState.DISCONNECTED, NOT_CONNECTED_YET)]:
+        controller.handle(StateChanged(state, detail))
+    assert icon.notifications == []  # every start is "not connected yet" for a moment
+    controller.handle(StateChanged(*unreachable))
+    controller.handle(StateChanged(ClientState.DISCONNECTED, "cannot reach ws://127.0.0.1:8765: timed out"))
+    controller.handle(StateChanged(ClientState.LISTENING, ""))
+    controller.handle(StateChanged(*unreachable))
+    assert [message.startswith("Cannot reach the server") for message, _ in icon.notifications] == [True, True]
 
 
 def test_a_failing_handler_is_shown_and_the_next_message_is_handled(app, caplog):

@@ -74,6 +74,8 @@ def test_each_state_shows_its_icon_and_tooltip_and_the_final_is_typed(start_tray
     shown = [shown_state(icon) for icon in tray.icons()]
     assert _subsequence([ClientState.OFF, ClientState.LISTENING, ClientState.SPEECH, ClientState.TRANSCRIBING,
                          ClientState.LISTENING], shown), shown
+    assert not [n for n in tray.notifications() if "Cannot reach the server" in n], \
+        "the server was up: no notification may say it cannot be reached"
     assert tray.process.poll() is None
 
 

@@ -48,6 +48,8 @@ OPEN_TIMEOUT_S = 5.0
 WATCH_INTERVAL_S = 0.1
 MAX_FRAME_BYTES = core_module.MAX_FRAME_BYTES
 BACKOFF_MAX_S = core_module.BACKOFF_MAX_S
+NOT_CONNECTED_YET = "not connected yet"
+"""The link's detail before its first connection attempt has ended (not a failure: the tray says nothing)."""
 
 __all__ = ["AuthRefused", "Link", "LinkError", "LinkSettings", "LinkStatus"]
 
@@ -95,7 +97,7 @@ class Link:
         self._idle.set()
         self._closing = False
         self._tasks: list[asyncio.Task[None]] = []
-        self._status = LinkStatus(False, "not connected yet")
+        self._status = LinkStatus(False, NOT_CONNECTED_YET)
         self._came_up = False  # the current connection attempt got through the handshake
 
     # ----- called by the pipeline (same loop) -----

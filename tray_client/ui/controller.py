@@ -29,6 +29,7 @@ from tray_client.events import (
     SpeechSegment,
     StateChanged,
 )
+from tray_client.link.driver import NOT_CONNECTED_YET
 from tray_client.ui import _desktop, autostart, intents, tray_x11
 from tray_client.ui.icons import load_state_icon
 from tray_client.ui.notify import Notifier
@@ -70,6 +71,7 @@ class TrayController:
         self._sounds = sounds
         self._list_devices = list_devices or _list_input_devices
         self._recording = False  # toggle mode: a TOGGLE_RECORD recording is open
+        self._told_unreachable = False  # the unreachable-server notification was shown for this outage
         self.view = TrayView(
             server=config.server, mode=config.mode, output=config.output if config.output != "stdout" else "type",
             language=config.language, input_device=config.input_device, sounds=config.sounds, overlay=config.overlay,
@@ -153,7 +155,12 @@ class TrayController:
         self.publish(state=event.state, detail=event.detail)
         if event.state is ClientState.ERROR and event.detail and event.state is not previous:
             self._notifier.notify(event.detail)
-        if event.state is ClientState.DISCONNECTED and previous is not ClientState.DISCONNECTED:
+        # Tell once per outage, and only after an attempt failed: at every start the link is "not connected
+        # yet" for a moment, and saying "cannot reach the server" then was wrong (seen in the Windows lane).
+        if event.state is not ClientState.DISCONNECTED:
+            self._told_unreachable = False
+        elif event.detail != NOT_CONNECTED_YET and not self._told_unreachable:
+            self._told_unreachable = True
             self._notifier.notify(f"Cannot reach the server at {self.config.server}; audio is kept and "
                                   "sent when it is back. Start the server or check the address.")
         log.info("state %s%s", event.state.value, f" ({event.detail})" if event.detail else "")
