@@ -121,3 +121,24 @@ def test_keys_injected_by_another_program_never_fire_a_hotkey(start_tray, notepa
     toggles = [line.rsplit(": ", 1)[1] for line in tray.text_output().splitlines()
                if line.endswith(("listening on", "listening off"))]
     assert toggles == ["listening on", "listening off"], "only the start and the user's own press may toggle"
+
+
+VK_DOWN, VK_RIGHT, VK_RETURN = 0x28, 0x27, 0x0D
+
+
+def test_choosing_a_mode_in_the_menu_moves_its_check_mark_and_is_saved(start_tray, notepad):
+    tray = start_tray()
+    tray.wait_connected()
+    modes = _menu_after_right_click(tray, notepad)["Mode"]["submenu"]
+    assert [item["checked"] for item in modes] == [True, False, False]  # VAD, push-to-talk, toggle
+    # The user opens the menu and picks Mode > Toggle with the keyboard (Down selects Listening, then Mode).
+    shown, closed = len(tray.menus()), tray.menus_closed()
+    notepad.call("tray_click", button="right")
+    poll(lambda: len(tray.menus()) > shown and notepad.call("menu_windows"), 10, what="the popup menu")
+    keys = [VK_DOWN, VK_DOWN, VK_RIGHT, VK_DOWN, VK_DOWN, VK_RETURN]
+    notepad.call("send_keys", events=[[vk, down] for vk in keys for down in (True, False)])
+    poll(lambda: tray.menus_closed() > closed, 10, what="the menu to close on the choice")
+    poll(lambda: [item["checked"] for item in _menu_after_right_click(tray, notepad)["Mode"]["submenu"]]
+         == [False, False, True], 15, interval=0.2, what="the check mark on Toggle")
+    poll(lambda: 'mode = "toggle"' in tray.config_file.read_text(encoding="utf-8"), 10,
+         what="the choice saved in the config file")
