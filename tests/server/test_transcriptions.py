@@ -168,3 +168,19 @@ def test_quiet_windows_cover_the_audio_exactly_within_the_limit():
     assert 16000 * 8 <= windows[0][1] <= 16000 * 8 + 3200, "the first cut lands in the pause"
     assert quiet_windows(speech[:16000], 16000, 10.0) == [(0, 16000)]
     assert quiet_windows(np.zeros(0, np.float32), 16000, 10.0) == []
+
+
+def test_with_the_vllm_engine_the_windows_go_to_the_engine_over_http(tiny_checkpoint):
+    from dictation_devtools.fake_engine import FakeEngine
+
+    with FakeEngine(tiny_checkpoint) as engine, \
+            running_server(tiny_checkpoint, backend="vllm", engine_url=engine.url, window_seconds=4.0) as server:
+        wav = _wav(np.concatenate([np.full(3 * RATE, 1000, np.int16), np.zeros(RATE // 2, np.int16),
+                                   np.full(3 * RATE, 1000, np.int16)]))
+        response = _post(server, files={"file": ("a.wav", wav)}, data={"response_format": "verbose_json"},
+                         token=None)
+        assert response.status_code == 200, response.text
+        segments = response.json()["segments"]
+        assert len(segments) == 2 and len(engine.calls_with("done")) == 2
+        assert all(call.priority == 1 for call in engine.calls), "uploads go at partial priority: finals first"
+        assert segments[0]["text"].startswith("amp1000 n")
