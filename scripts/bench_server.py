@@ -42,6 +42,7 @@ from dictation_devtools.servers import free_port, get_health, start_server_proce
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 FRAME_SAMPLES = 512  # what the tray client sends: 32 ms
+BASELINE_UTTERANCES = 8
 WORDS_PER_SECOND = 4.0  # ModelledBackend's default tokens_per_second
 
 POLICIES: dict[str, list[str]] = {
@@ -131,12 +132,14 @@ class RunFigures:
     decoder_audio_per_speech_second: float
     largest_batch: int
     errors: int
+    server_cpu: float = 0.0  # CPU seconds per wall second of asr_server's process
+    engine_cpu: float = 0.0  # ... and of the modelled engine's (engine policy only)
 
     def row(self) -> str:
         return (f"{self.policy:9s} {self.sessions:4d} {self.partial_p50:8.2f} {self.partial_p95:8.2f} "
                 f"{self.final_p50:8.2f} {self.final_p95:8.2f} {self.finals:4d}/{self.expected_finals:<4d} "
                 f"{self.speech_per_wall_second:8.1f} {self.decoder_audio_per_speech_second:7.1f} "
-                f"{self.largest_batch:5d} {self.errors:4d}")
+                f"{self.largest_batch:5d} {self.errors:4d} {self.server_cpu:6.2f} {self.engine_cpu:6.2f}")
 
 
 def _start_servers(policy: str, sessions: int, args: argparse.Namespace, log_dir: Path) -> tuple[int, list[Any]]:
@@ -173,16 +176,20 @@ def run_cell(policy: str, sessions: int, args: argparse.Namespace, log_dir: Path
     try:
         wait_healthy(port, 90, processes[0])
         rng = random.Random(sessions)
+        before = [_cpu_seconds(process) for process in processes]  # start-up (imports, loading) left out
         started = time.monotonic()
+
+        utterances = _utterances(sessions, args)
 
         async def everyone() -> list[SessionResult]:
             return await asyncio.gather(*(
-                _user(f"ws://127.0.0.1:{port}", args.utterances, args.seconds, args.gap, rng.uniform(0, 1.0),
+                _user(f"ws://127.0.0.1:{port}", utterances, args.seconds, args.gap, rng.uniform(0, 1.0),
                       args.final_timeout) for _ in range(sessions)))
 
         results = asyncio.run(everyone())
         wall = time.monotonic() - started
         _, health = get_health(port)
+        cpu = [(_cpu_seconds(process) - spent) / wall for process, spent in zip(processes, before, strict=True)]
     finally:
         for process in processes:
             process.terminate()
@@ -196,12 +203,26 @@ def run_cell(policy: str, sessions: int, args: argparse.Namespace, log_dir: Path
         policy=policy, sessions=sessions,
         partial_p50=_percentile(partials, 50), partial_p95=_percentile(partials, 95),
         final_p50=_percentile(finals, 50), final_p95=_percentile(finals, 95),
-        finals=sum(r.finals for r in results), expected_finals=sessions * args.utterances,
+        finals=sum(r.finals for r in results), expected_finals=sessions * utterances,
         speech_per_wall_second=speech / wall,
         decoder_audio_per_speech_second=float(fed) / max(speech, 1e-9),
         largest_batch=int(engine.get("largest_batch", health.get("largest_batch", 0))),
         errors=sum(len(r.errors) for r in results),
+        server_cpu=round(cpu[0], 2), engine_cpu=round(cpu[1], 2) if len(cpu) > 1 else 0.0,
     )
+
+
+def _utterances(sessions: int, args: argparse.Namespace) -> int:
+    """A lone session speaks at least BASELINE_UTTERANCES times: its p95 is every target's reference."""
+    return max(args.utterances, BASELINE_UTTERANCES) if sessions == 1 else args.utterances
+
+
+def _cpu_seconds(process: Any) -> float:
+    """User + system CPU seconds the process has used so far (psutil)."""
+    import psutil
+
+    times = psutil.Process(process.pid).cpu_times()
+    return float(times.user + times.system)
 
 
 def offline_feed_ratio(seconds: int, settings: StreamSettings) -> float:
@@ -248,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"modelled GPU: H200 1.7B fit x{args.cost_scale}; {args.utterances} utterance(s) of "
           f"{args.seconds:g} s per session, real time, 32 ms frames")
-    print("policy    sess  part50s  part95s  fin50s   fin95s  finals     speech/s feed/s  batch errs")
+    print("policy    sess  part50s  part95s  fin50s   fin95s  finals     speech/s feed/s  batch errs  srvCPU engCPU")
     cells: list[RunFigures] = []
     for count in sessions:
         for policy in policies:
