@@ -19,7 +19,15 @@ from asr_server.config import ServerConfig
 from asr_server.fair_share import StepQuota
 from asr_server.metrics import ServerMetrics
 from asr_server.scheduler import DecodeJob
-from asr_server.streaming import BYTES_PER_SAMPLE, SAMPLE_RATE, StepOutput, StreamSettings, UtteranceStream
+from asr_server.speculation import SpeculativeFinals
+from asr_server.streaming import (
+    BYTES_PER_SAMPLE,
+    SAMPLE_RATE,
+    StepInput,
+    StepOutput,
+    StreamSettings,
+    UtteranceStream,
+)
 from dictation_core import protocol
 from dictation_core.protocol import ProtocolError
 
@@ -49,12 +57,13 @@ class Session:
         self._config = config
         self._engine = engine
         self._send = send
-        self._submit = submit
         self._promote = promote
         self._cancel_job = cancel
         self._metrics = metrics
         self._stopped_at: dict[UtteranceStream, float] = {}
         self._quota = StepQuota(submit, config.max_session_steps, config.max_session_backlog)
+        self._guesses = SpeculativeFinals(self._quota.offer, self._withdraw, self._quota.done, self._finish,
+                                          self._stop_ordinarily)
         self._queued_jobs: dict[UtteranceStream, DecodeJob] = {}
         self._settings = StreamSettings.from_seconds(config.chunk_seconds, config.window_seconds,
                                                      config.unfixed_chunk_num, config.unfixed_token_num,
@@ -82,6 +91,8 @@ class Session:
                 self._start(event.utterance_id)
             elif isinstance(event, protocol.Stop):
                 self._stop()
+            elif isinstance(event, protocol.Silence):
+                self._silence()
             else:
                 self._cancel()
         except ProtocolError as error:
@@ -89,26 +100,17 @@ class Session:
 
     def on_binary(self, data: bytes) -> None:
         """A binary frame: int16 little-endian mono 16 kHz PCM for the open utterance."""
-        if len(data) > self._config.max_frame_bytes:
-            self._error(protocol.BAD_MESSAGE, f"audio frame of {len(data)} bytes is over the "
-                        f"{self._config.max_frame_bytes}-byte limit: send at most "
-                        f"{self._config.max_frame_bytes // (BYTES_PER_SAMPLE * SAMPLE_RATE // 1000)} ms per frame")
-            return
-        if len(data) % BYTES_PER_SAMPLE:
-            self._error(protocol.BAD_MESSAGE, f"audio frame of {len(data)} bytes is not whole int16 samples: "
-                        "send 16-bit little-endian mono PCM (an even number of bytes)")
-            return
-        if self._open is None:
-            self._error(protocol.BAD_MESSAGE, "audio before start: send {\"event\":\"start\"} first; "
-                        f"{len(data)} bytes ignored")
-            return
-        self._feed(data)
+        problem = _frame_problem(data, self._config.max_frame_bytes, self._open is not None)
+        if problem:
+            self._error(protocol.BAD_MESSAGE, problem)
+        else:
+            self._feed(data)
 
     def close(self) -> None:
         """The connection ended: drop the open utterance and every result still on its way."""
         self._closed = True
         self._open = None
-        for stream in list(self._queued_jobs):
+        for stream in list(self._decoding | set(self._queued_jobs)):
             self._forget(stream)
         self._decoding.clear()
         self._sent_text.clear()
@@ -143,8 +145,22 @@ class Session:
         stream, self._open = self._open, None
         stream.stop()
         self._stopped_at[stream] = time.monotonic()
+        if not self._guesses.stop(stream):
+            self._stop_ordinarily(stream)
+
+    def _stop_ordinarily(self, stream: UtteranceStream) -> None:
         self._promote_queued_step(stream)
         self._pump(stream)
+
+    def _silence(self) -> None:
+        """The client heard silence and holds its audio: decode the final now (see speculation.py)."""
+        if self._open is None:
+            raise ProtocolError(protocol.BAD_MESSAGE, "silence without an open utterance: send it between start "
+                                "and stop")
+        stream = self._open
+        step = stream.speculative_step()
+        if step is not None:
+            self._guesses.start(stream, lambda done: self._job(stream, step, done))
 
     def _promote_queued_step(self, stream: UtteranceStream) -> None:
         """If the stream's partial step has not started yet, turn it into the final (see InferenceWorker.promote)."""
@@ -164,6 +180,7 @@ class Session:
     def _feed(self, data: bytes) -> None:
         assert self._open is not None
         stream = self._open
+        self._guesses.drop(stream)  # speech resumed: a speculative final is stale
         room = (self._max_samples - stream.total_samples) * BYTES_PER_SAMPLE
         if len(data) <= room:
             stream.feed(data)
@@ -193,7 +210,7 @@ class Session:
 
     def _pump(self, stream: UtteranceStream) -> None:
         """Submit the stream's next step if it has one; send the final when nothing is left to decode."""
-        if self._closed or stream.finished:
+        if self._closed or stream.finished or self._guesses.waiting_for(stream):
             return
         if stream.final_without_decode():
             self._finish(stream)
@@ -201,17 +218,22 @@ class Session:
         step = stream.next_step()
         if step is None:
             return
-        label = f"session {self.number} utterance {stream.utterance_id}"
-        self._queued_jobs[stream] = job = DecodeJob(
-            label=label, context=self._context, language=self._language, audio=step.audio,
-            prefix_raw=step.prefix_raw, rollback_tokens=step.rollback_tokens, urgent=step.urgent,
-            done=lambda output, error: self._on_step(stream, output, error),
-            cancelled=lambda: self._closed or stream.finished,
-        )
+        self._queued_jobs[stream] = job = self._job(
+            stream, step, lambda output, error: self._on_step(stream, output, error))
         if not self._quota.offer(job):
             self._refuse(stream, job)
         elif self._metrics is not None:
             self._metrics.step(job.urgent)
+
+    def _job(self, stream: UtteranceStream, step: StepInput, done: Callable[..., None]) -> DecodeJob:
+        return DecodeJob(label=f"session {self.number} utterance {stream.utterance_id}", context=self._context,
+                         language=self._language, audio=step.audio, prefix_raw=step.prefix_raw,
+                         rollback_tokens=step.rollback_tokens, urgent=step.urgent, done=done,
+                         cancelled=lambda: self._closed or stream.finished)
+
+    def _withdraw(self, job: DecodeJob) -> None:
+        if self._quota.withdraw(job):
+            self._cancel_job(job)
 
     def _refuse(self, stream: UtteranceStream, job: DecodeJob) -> None:
         """This connection already has its share queued: skip a partial, answer a final with a busy error."""
@@ -257,21 +279,24 @@ class Session:
             self._send(protocol.partial(stream.utterance_id, text))
         self._pump(stream)
 
-    def _finish(self, stream: UtteranceStream) -> None:
+    def _finish(self, stream: UtteranceStream, output: StepOutput | None = None) -> None:
+        """Send the final: the stream's text, or `output` as its window's final text (a speculative final)."""
         stream.finished = True
         stopped_at = self._stopped_at.pop(stream, None)
         self._forget(stream)
-        language = stream.language or (self._language or "")
+        text = stream.text if output is None else stream.text_with(output)
+        language = (output.language if output is not None else "") or stream.language or (self._language or "")
         if self._metrics is not None:
             self._metrics.final(None if stopped_at is None else time.monotonic() - stopped_at)
-        self._send(protocol.final(stream.utterance_id, stream.text, language))
+        self._send(protocol.final(stream.utterance_id, text, language))
 
     def _forget(self, stream: UtteranceStream) -> None:
         """Nothing more will be sent for `stream`: a step of it still at the engine is aborted."""
         self._decoding.discard(stream)
         job = self._queued_jobs.pop(stream, None)
-        if job is not None and self._quota.withdraw(job):
-            self._cancel_job(job)
+        if job is not None:
+            self._withdraw(job)
+        self._guesses.drop(stream)
         self._sent_text.pop(stream, None)
         self._stopped_at.pop(stream, None)
 
@@ -280,3 +305,16 @@ class Session:
         if self._metrics is not None:
             self._metrics.error(code)
         self._send(protocol.error(code, message, utterance_id))
+
+
+def _frame_problem(data: bytes, max_frame_bytes: int, utterance_open: bool) -> str | None:
+    """What is wrong with an audio frame, saying what to send instead (None: nothing)."""
+    if len(data) > max_frame_bytes:
+        return (f"audio frame of {len(data)} bytes is over the {max_frame_bytes}-byte limit: send at most "
+                f"{max_frame_bytes // (BYTES_PER_SAMPLE * SAMPLE_RATE // 1000)} ms per frame")
+    if len(data) % BYTES_PER_SAMPLE:
+        return (f"audio frame of {len(data)} bytes is not whole int16 samples: send 16-bit little-endian mono "
+                "PCM (an even number of bytes)")
+    if not utterance_open:
+        return f"audio before start: send {{\"event\":\"start\"}} first; {len(data)} bytes ignored"
+    return None

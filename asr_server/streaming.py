@@ -156,6 +156,23 @@ class UtteranceStream:
             urgent=self.stopped,
         )
 
+    def speculative_step(self) -> StepInput | None:
+        """The final's step as if the utterance stopped now, changing nothing (a speculative final; None when
+        there is no audio, the utterance is stopped, or the audio would not fit in the current window)."""
+        waiting = self.pending_samples
+        if self.stopped or self.finished or len(self._window) + waiting == 0 \
+                or len(self._window) + waiting > self.settings.window_samples:
+            return None
+        tail = np.frombuffer(bytes(self._pending), dtype="<i2").astype(np.float32) / 32768.0
+        use_prefix = self._window_steps >= self.settings.unfixed_chunk_num and bool(self._window_raw)
+        return StepInput(audio=np.concatenate([self._window, tail]) if waiting else self._window,
+                         prefix_raw=self._window_raw if use_prefix else None,
+                         rollback_tokens=self.settings.unfixed_token_num, is_final=True, urgent=True)
+
+    def text_with(self, output: StepOutput) -> str:
+        """The whole transcript if `output` is the current window's final text."""
+        return join_text(self._committed, output.text)
+
     def extended_window(self) -> np.ndarray | None:
         """For a step still queued when stop arrives: the window with the remaining audio appended, so that step
         can become the final (None if that would overflow the window). Commit it with `extend_in_flight`."""

@@ -66,7 +66,19 @@ class Cancel:
     """Discard the open utterance: no final is sent for it."""
 
 
-ClientEvent = Hello | Start | Stop | Cancel
+@dataclass(frozen=True)
+class Silence:
+    """The client has heard `ms` of silence at the end of the audio it sent for the open utterance, and sends no
+    more audio unless speech resumes. The server may start the final's decode now (a speculative final): a
+    `stop` with no audio in between then gets that final at once. Optional: clients that never send it get
+    exactly the same answers."""
+
+    ms: int
+
+
+ClientEvent = Hello | Start | Stop | Cancel | Silence
+
+MAX_SILENCE_MS = 60_000
 
 
 def hello(language: str | None, context: str) -> str:
@@ -89,6 +101,11 @@ def cancel() -> str:
     return _dump({"event": "cancel"})
 
 
+def silence(ms: int) -> str:
+    """The client heard `ms` of silence inside the open utterance (see Silence)."""
+    return _dump({"event": "silence", "ms": ms})
+
+
 def parse_event(raw: str, *, max_context_chars: int) -> ClientEvent:
     """Validate one client text message; raise ProtocolError(bad_message) saying what a valid one looks like."""
     data = _load(raw, "event", 'send a JSON object such as {"event":"start"}')
@@ -101,7 +118,13 @@ def parse_event(raw: str, *, max_context_chars: int) -> ClientEvent:
         return Cancel()
     if event == "hello":
         return _hello(data, max_context_chars)
-    raise ProtocolError(BAD_MESSAGE, f"unknown event {event!r}: use hello, start, stop or cancel")
+    if event == "silence":
+        ms = data.get("ms")
+        if isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms <= MAX_SILENCE_MS:
+            raise ProtocolError(BAD_MESSAGE, f"silence ms {ms!r}: use a whole number of milliseconds from 0 to "
+                                f"{MAX_SILENCE_MS}")
+        return Silence(ms)
+    raise ProtocolError(BAD_MESSAGE, f"unknown event {event!r}: use hello, start, stop, cancel or silence")
 
 
 def _utterance_id(value: object) -> str | None:
