@@ -49,6 +49,9 @@ class ClientConfig:
         "Speech probability that opens an utterance; it stays open until the probability drops 0.15 below."))
     min_silence_ms: int = field(default=400, metadata=_doc(
         "Silence that ends an utterance. Shorter feels snappier but cuts sentences at breaths."))
+    speculative_silence_ms: int = field(default=150, metadata=_doc(
+        "Silence inside an utterance after which the server is told, so it decodes the final while the rest of "
+        "min_silence_ms passes (0 = off). The audio after it is sent only if speech resumes."))
     preroll_ms: int = field(default=480, metadata=_doc(
         "Audio kept from before the detected onset and sent first, so first syllables are never clipped."))
     max_utterance_s: float = field(default=30.0, metadata=_doc(

@@ -26,6 +26,7 @@ from tray_client.capture.segmenter import (
     SegmentEvent,
     UtteranceAudio,
     UtteranceEnded,
+    UtteranceSilence,
     UtteranceStarted,
 )
 from tray_client.capture.vad import SileroVad
@@ -43,11 +44,13 @@ class UtteranceSink(Protocol):
     def open(self, utterance_id: str) -> None: ...
     def append(self, utterance_id: str, pcm: bytes) -> None: ...
     def close(self, utterance_id: str) -> None: ...
+    def silence(self, utterance_id: str, silence_ms: int) -> None: ...
 
 
 def segmenter_settings(config: ClientConfig) -> SegmenterSettings:
     return SegmenterSettings(threshold=config.vad_threshold, min_silence_ms=config.min_silence_ms,
-                             preroll_ms=config.preroll_ms, max_utterance_s=config.max_utterance_s)
+                             preroll_ms=config.preroll_ms, max_utterance_s=config.max_utterance_s,
+                             speculative_silence_ms=config.speculative_silence_ms)
 
 
 class Capture:
@@ -231,6 +234,8 @@ class Capture:
                 self._sink.open(event.utterance_id)
             elif isinstance(event, UtteranceAudio):
                 self._sink.append(event.utterance_id, event.pcm)
+            elif isinstance(event, UtteranceSilence):
+                self._sink.silence(event.utterance_id, event.silence_ms)
             elif isinstance(event, UtteranceEnded):
                 self._sink.close(event.utterance_id)
                 self._reset_vad()

@@ -37,6 +37,7 @@ class SegmenterSettings:
     min_silence_ms: float = 400.0
     preroll_ms: float = 480.0
     max_utterance_s: float = 30.0
+    speculative_silence_ms: float = 150.0  # 0: never tell the server early (see UtteranceSilence)
 
     @property
     def preroll_frames(self) -> int:
@@ -47,6 +48,14 @@ class SegmenterSettings:
         # Counted from the last frame Silero still scores as speech, which is ~VAD_TAIL_MS after the last
         # voiced sample; without this the user waits min_silence + ~60 ms, not min_silence.
         return max(1, math.ceil((self.min_silence_ms - VAD_TAIL_MS) / FRAME_MS))
+
+    @property
+    def speculative_frames(self) -> int:
+        """Silent frames after which the server is told (0: never; counted like `silence_frames`)."""
+        if self.speculative_silence_ms <= 0:
+            return 0
+        frames = max(1, math.ceil((self.speculative_silence_ms - VAD_TAIL_MS) / FRAME_MS))
+        return frames if frames < self.silence_frames else 0
 
     @property
     def hard_limit_frames(self) -> int:
@@ -86,7 +95,17 @@ class UtteranceEnded:
     reason: str  # "silence" | "pause" | "max_length" | "manual" | "off" | "end_of_input"
 
 
-SegmentEvent = UtteranceStarted | UtteranceAudio | UtteranceEnded
+@dataclass(frozen=True)
+class UtteranceSilence:
+    """The open utterance has been silent for `silence_ms` (protocol v1's `silence` event): the server may decode
+    its final now. The audio after this event is held back and only follows if speech resumes; if the utterance
+    ends in this silence, that held silence is dropped, so the server's early final covers everything it got."""
+
+    utterance_id: str
+    silence_ms: int
+
+
+SegmentEvent = UtteranceStarted | UtteranceAudio | UtteranceEnded | UtteranceSilence
 
 
 @dataclass
@@ -96,6 +115,7 @@ class _Open:
     frames: int
     speech_end_sample: int
     silent_frames: int = 0
+    held: list[UtteranceAudio] | None = None  # audio after an UtteranceSilence, until speech resumes or the end
 
 
 class Segmenter:
@@ -144,22 +164,34 @@ class Segmenter:
             elif self.settings.preroll_frames:
                 self._ring.append(pcm)
             return events
-        events.append(UtteranceAudio(current.utterance_id, pcm))
+        audio = UtteranceAudio(current.utterance_id, pcm)
         current.frames += 1
         if not current.manual and probability is not None:
             threshold = self.settings.threshold
             if probability >= threshold:
                 current.speech_end_sample = self._position
                 current.silent_frames = 0
+                events += self._release(current)  # speech resumed: the held silence goes out first
             elif probability < threshold - NEGATIVE_MARGIN or current.silent_frames:
                 current.silent_frames += 1
+            if current.held is not None:
+                current.held.append(audio)
+            else:
+                events.append(audio)
+            if current.held is None and current.silent_frames == self.settings.speculative_frames > 0:
+                silence_ms = round(current.silent_frames * FRAME_MS + VAD_TAIL_MS)
+                events.append(UtteranceSilence(current.utterance_id, silence_ms))
+                current.held = []
             if current.silent_frames >= self.settings.silence_frames:
                 return events + self._end("silence")
             if (current.frames >= self.settings.soft_limit_frames
                     and current.silent_frames * FRAME_MS >= SHORT_PAUSE_MS):
                 return events + self._end("pause")
-        elif current.manual:
-            current.speech_end_sample = self._position
+        else:
+            events += self._release(current)
+            events.append(audio)
+            if current.manual:
+                current.speech_end_sample = self._position
         if current.frames >= self.settings.hard_limit_frames:
             manual = current.manual
             events += self._end("max_length")
@@ -174,7 +206,7 @@ class Segmenter:
         if self._open is not None:
             self._open.manual = True
             self._open.silent_frames = 0
-            return []
+            return self._release(self._open)
         return self._start(manual=True, onset=self._position, reason="manual")
 
     def stop_manual(self) -> list[SegmentEvent]:
@@ -211,4 +243,12 @@ class Segmenter:
         current = self._open
         assert current is not None
         self._open = None
-        return [UtteranceEnded(current.utterance_id, current.speech_end_sample, self._position, reason)]
+        # Ended in the silence the server was told about: the held silence is dropped (the server's early final
+        # covers all it got). Any other end (key, max length, off, end of input) sends it first.
+        events = [] if reason in ("silence", "pause") else self._release(current)
+        return [*events, UtteranceEnded(current.utterance_id, current.speech_end_sample, self._position, reason)]
+
+    @staticmethod
+    def _release(current: _Open) -> list[SegmentEvent]:
+        held, current.held = current.held or [], None
+        return list(held)

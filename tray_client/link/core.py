@@ -158,6 +158,7 @@ class _Utterance:
     sent_start: bool = False
     sent_chunks: int = 0
     sent_stop: bool = False
+    silence: tuple[int, int] | None = None  # (ms, frames of audio it follows): a `silence` event to send
 
     def rewind(self) -> None:
         self.sent_start = False
@@ -260,7 +261,11 @@ class _Wire:
                 continue
             out.extend(frames)
             utterance.sent_chunks = audio.count(utterance.utterance_id)
+            silence, utterance.silence = utterance.silence, None
             if not utterance.closed:
+                # Sent only right after the audio it follows: with audio after it, speech resumed and it is stale.
+                if silence is not None and silence[1] == utterance.sent_chunks:
+                    out.append(protocol.silence(silence[0]))
                 break  # more audio is coming; it is the last utterance
             out.append(protocol.stop())
             utterance.sent_stop = True
@@ -313,6 +318,14 @@ class LinkCore:
             return []
         self._audio.add(utterance_id, pcm)
         return [Tell(level, message) for level, message in self._audio.take_news()]
+
+    def silence(self, utterance_id: str, silence_ms: int) -> list[Action]:
+        """The open utterance has been silent `silence_ms`: tell the server after the audio so far (it may decode
+        the final early; the capture holds the audio after this unless speech resumes)."""
+        utterance = self._pending.get(utterance_id)
+        if utterance is not None and not utterance.closed:
+            utterance.silence = (silence_ms, self._audio.count(utterance_id))
+        return []
 
     def close(self, utterance_id: str) -> list[Action]:
         """End an utterance: the server is asked for its final."""

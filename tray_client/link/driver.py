@@ -136,6 +136,10 @@ class Link:
         """End an utterance: the server is asked for its final."""
         self._apply(self._core.close(utterance_id))
 
+    def silence(self, utterance_id: str, silence_ms: int) -> None:
+        """The open utterance has been silent this long: the server may decode its final early."""
+        self._apply(self._core.silence(utterance_id, silence_ms))
+
     def reconnect(self) -> None:
         """Drop the connection and connect again now (replays everything unfinished)."""
         self._reconnect.set()

@@ -115,6 +115,9 @@ class FollowFocus:
     def close(self, utterance_id: str) -> None:
         self._link.close(utterance_id)
 
+    def silence(self, utterance_id: str, silence_ms: int) -> None:
+        self._link.silence(utterance_id, silence_ms)
+
 
 def _cleanup_client(config: ClientConfig) -> CleanupClient | None:
     if not config.cleanup_url:

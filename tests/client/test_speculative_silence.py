@@ -1,0 +1,98 @@
+"""The client half of the speculative final: the segmenter notices silence inside an utterance, holds the audio
+after it, and the link sends protocol v1's `silence` event right after the audio it follows."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+
+from tray_client.capture.segmenter import (
+    FRAME_MS,
+    FRAME_SAMPLES,
+    VAD_TAIL_MS,
+    Segmenter,
+    SegmenterSettings,
+    UtteranceAudio,
+    UtteranceEnded,
+    UtteranceSilence,
+)
+from tray_client.link.core import LinkCore, LinkSettings
+
+SETTINGS = SegmenterSettings(min_silence_ms=400, speculative_silence_ms=150, preroll_ms=0)
+
+
+def feed(segmenter: Segmenter, probabilities: list[float]) -> list:
+    events = []
+    for index, probability in enumerate(probabilities):
+        events += segmenter.feed(np.full(FRAME_SAMPLES, index, dtype=np.int16), probability)
+    return events
+
+
+def make(settings: SegmenterSettings = SETTINGS) -> Segmenter:
+    counter = itertools.count(1)
+    segmenter = Segmenter(settings, lambda: f"u{next(counter)}")
+    segmenter.set_vad_enabled(True)
+    return segmenter
+
+
+def kinds(events: list) -> list[str]:
+    return [type(event).__name__.removeprefix("Utterance") for event in events]
+
+
+def test_silence_is_announced_once_at_its_length_and_the_silence_after_it_is_dropped_at_the_end():
+    speech, silent = [0.9] * 10, [0.0] * 20
+    events = feed(make(), speech + silent)
+    spec = SETTINGS.speculative_frames
+    assert spec == 3 and SETTINGS.silence_frames == 11
+    (announced,) = [e for e in events if isinstance(e, UtteranceSilence)]
+    assert announced.silence_ms == round(spec * FRAME_MS + VAD_TAIL_MS) >= 150
+    audio = [e for e in events if isinstance(e, UtteranceAudio)]
+    # Speech frames and the silent frames up to the announcement are sent; the held ones after it are not.
+    assert len(audio) == 10 + spec
+    assert kinds(events)[-2:] == ["Silence", "Ended"]
+    assert isinstance(events[-1], UtteranceEnded) and events[-1].reason == "silence"
+
+
+def test_when_speech_resumes_the_held_audio_goes_out_first_in_order_and_nothing_is_lost():
+    probabilities = [0.9] * 5 + [0.0] * 6 + [0.9] * 3 + [0.0] * 20
+    events = feed(make(), probabilities)
+    audio = [e for e in events if isinstance(e, UtteranceAudio)]
+    first_end = 5 + 6 + 3 + SETTINGS.speculative_frames
+    values = [int(np.frombuffer(e.pcm, dtype=np.int16)[0]) for e in audio]
+    assert values == list(range(first_end)), "every frame up to the last announcement, in order"
+    assert kinds(events).count("Silence") == 2
+
+
+def test_off_when_zero_or_not_shorter_than_the_end_of_speech_silence():
+    for settings in (SegmenterSettings(speculative_silence_ms=0), SegmenterSettings(speculative_silence_ms=400)):
+        events = feed(make(settings), [0.9] * 10 + [0.0] * 20)
+        assert "Silence" not in kinds(events)
+        assert len([e for e in events if isinstance(e, UtteranceAudio)]) >= 10 + settings.silence_frames
+
+
+def test_a_key_press_or_max_length_sends_the_held_audio_before_the_end():
+    segmenter = make()
+    events = feed(segmenter, [0.9] * 5 + [0.0] * 5)
+    events += segmenter.start_manual()  # push-to-talk pressed during the silence: the recording goes on
+    events += segmenter.stop_manual()
+    assert len([e for e in events if isinstance(e, UtteranceAudio)]) == 10
+
+
+def test_the_link_sends_silence_right_after_the_audio_it_follows_and_drops_it_when_more_audio_came():
+    link = LinkCore(LinkSettings(url="ws://test"))
+    link.connection_made()
+    link.open("u")
+    link.append("u", b"\x01\x00" * 10)
+    link.silence("u", 160)
+    sent = link.data_to_send(0.0)
+    assert [json.loads(f)["event"] if isinstance(f, str) else "audio" for f in sent] == \
+        ["hello", "start", "audio", "silence"]
+    assert json.loads(sent[-1]) == {"event": "silence", "ms": 160}
+
+    link.silence("u", 160)
+    link.append("u", b"\x02\x00" * 10)  # speech resumed before the frames went out: the event is stale
+    link.close("u")
+    later = link.data_to_send(0.0)
+    assert [json.loads(f)["event"] if isinstance(f, str) else "audio" for f in later] == ["audio", "stop"]
