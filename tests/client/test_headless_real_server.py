@@ -138,7 +138,9 @@ def test_engine_error_from_the_real_server_is_replayed_and_output_once(tiny_chec
 
     caplog.set_level("WARNING", logger="tray_client.link")
     with running_server(tiny_checkpoint, backend_factory=factory) as server:
-        pipeline = Pipeline(wav_config(sample, server.url), sink=recording_sink)
+        # Without the speculative final: a failed guess is decoded again by the server itself (no engine error
+        # reaches the client; tests/server/test_speculative_final.py), and this test is about the error the client sees.
+        pipeline = Pipeline(wav_config(sample, server.url, speculative_silence_ms=0), sink=recording_sink)
         events = Events(pipeline)
         pipeline.start()
         assert pipeline.wait_done(60)

@@ -129,3 +129,35 @@ def test_the_transformers_backend_uses_the_guess_too(tiny_checkpoint):
         _, health = server.health()
     assert [m["type"] for m in messages].count("final") == 1 and messages[-1]["id"] == "t"
     assert health["decoded_items"] == 1, "one decode: the guess was the final"
+
+
+def test_a_failed_guess_is_not_an_error_the_stop_decodes_the_final_itself(tiny_checkpoint):
+    from dictation_devtools.stand_in_backends import ModelledBackend
+
+    class FirstFinalFails(ModelledBackend):
+        """Fails the first decode of the whole utterance (the guess), then works."""
+
+        failed = False
+
+        def generate(self, items):
+            if not self.failed and any(len(item.audio) == 20000 for item in items):
+                self.failed = True
+                raise RuntimeError("injected decode failure")
+            return super().generate(items)
+
+    backend = FirstFinalFails()
+
+    async def scenario(url: str) -> list[dict]:
+        async with connect(url) as websocket:
+            await websocket.send(protocol.start("f"))
+            await websocket.send(pcm(300, 1.25))
+            await websocket.send(protocol.silence(150))
+            await until(lambda: backend.failed)
+            await websocket.send(protocol.stop())
+            return await recv_until(websocket, "final")
+
+    with running_server(backend_factory=lambda config: backend) as server:
+        messages = run(scenario(server.url))
+    assert [m["type"] for m in messages if m["type"] != "partial"] == ["final"], "no error, one final"
+    assert messages[-1]["id"] == "f"
+    assert messages[-1]["text"] == "w0 w1 w2 w3 w4", "the final decoded all 1.25 s after the failed guess"
