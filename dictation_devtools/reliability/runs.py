@@ -348,12 +348,14 @@ def decode_error_run(dictation: Dictation, workdir: Path, phrase_index: int = 1)
     """The server's first decode of one phrase raises: it answers `engine` for that utterance instead of a final.
 
     `--chunk-seconds 60` leaves the server no partial steps, so the failing decode is the final's (a failed
-    partial is retried by the server's next step and never reaches the client)."""
+    partial is retried by the server's next step and never reaches the client). The client sends no speculative
+    `silence` event for the same reason: a failed speculative final is decoded again by the server's stop."""
     started = time.monotonic()
     text = dictation.texts[phrase_index]
     with _server(dictation, workdir, "decode-error", fail_once=text,
                  server_args=("--chunk-seconds", "60", "--window-seconds", "60")) as server:
-        client = HeadlessClient(server.url, dictation.path, workdir, fast=True)
+        client = HeadlessClient(server.url, dictation.path, workdir, fast=True,
+                                extra=("--speculative-silence-ms", "0"))
         result = _finish("decode error", dictation.texts, client, [], server, started)
     # Recovery: from the client's "sending the utterance again" (it got the engine error) to that text's output.
     replayed = [line.at for line in client.stderr if "sending the utterance again" in line.text]
