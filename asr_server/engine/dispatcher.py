@@ -8,7 +8,7 @@ ordering and preemption happen in vLLM:
 - `promote` (the utterance stopped while its partial is in flight) cancels that request, which closes its HTTP
   connection so vLLM aborts it, and sends the step again as the final with the rest of the audio;
 - while the engine's own queue (`vllm:num_requests_waiting`, polled from its /metrics) is at or above
-  `--shed-queue-depth`, partial steps are not sent at all (`done(None, None)`: skipped, the next audio retries);
+  `--shed-queue-depth`, or the engine does not answer, partial steps are not sent at all (`done(None, None)`: skipped, the next audio retries);
   finals are never shed.
 
 Token rollback and output parsing use the checkpoint's tokenizer on the loop (they take well under a
@@ -160,8 +160,8 @@ class EngineDispatcher:
                               self._audio_seconds)
 
     def submit(self, job: DecodeJob) -> None:
-        """Send the step now (a partial is skipped while the engine's queue is too deep)."""
-        if not job.urgent and self.load.waiting >= self._config.shed_queue_depth:
+        """Send the step now (a partial is skipped while the engine is down or its queue is too deep)."""
+        if not job.urgent and (not self.reachable or self.load.waiting >= self._config.shed_queue_depth):
             self.shed += 1
             log.debug("engine queue at %d: skipping a partial step of %s", self.load.waiting, job.label)
             asyncio.get_running_loop().call_soon(job.done, None, None)

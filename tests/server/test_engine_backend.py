@@ -99,7 +99,8 @@ def test_only_one_step_per_utterance_is_at_the_engine(tiny_checkpoint, engine):
         assert earlier.finished is not None and earlier.finished <= later.arrival, "two steps overlapped"
     # The one exception: stop aborts the partial in flight, and the final is sent without waiting for the
     # engine to notice the closed connection.
-    for earlier, later in itertools.pairwise(calls):
-        if earlier.outcome == "aborted":
-            assert earlier.priority == 1 and later.priority == 0
-    assert calls[-1].priority == 0 and calls[-1].outcome == "done"
+    # (The aborted partial may even reach the engine after the final: its request was cancelled mid-send.)
+    aborted = [call for call in calls if call.outcome == "aborted"]
+    assert all(call.priority == 1 for call in aborted) and len(aborted) <= 1
+    finals = [call for call in calls if call.priority == 0]
+    assert len(finals) == 1 and finals[0].outcome == "done" and finals[0].audio.size == 96000
