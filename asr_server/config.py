@@ -87,10 +87,12 @@ class ServerConfig:
     idle_timeout_seconds: float = field(default=1800.0, metadata=_doc(
         "Close a connection that sends nothing for this long (0 = never), to free its session slot."))
     gpu_memory_utilization: float = field(default=0.5, metadata=_doc(
-        "vLLM: fraction of the GPU's memory it may take for weights and KV cache. vLLM's own default (0.9) "
-        "does not fit a GPU that also drives a display; scripts/start_server.sh sizes it for you."))
+        "The engine's (vLLM's) fraction of the GPU's memory for weights and KV cache; scripts/start_server.sh "
+        "sizes it and passes it to the engine it starts (vLLM's own default, 0.9, does not fit a GPU that also "
+        "drives a display). asr_server itself does not use it."))
     max_model_len: int = field(default=4096, metadata=_doc(
-        "vLLM: longest prompt + audio + output in tokens; 4096 holds a 20 s window with room to spare."))
+        "The engine's (vLLM's) longest prompt + audio + output in tokens, passed to it by "
+        "scripts/start_server.sh; 4096 holds a 20 s window with room to spare."))
     max_new_tokens: int = field(default=256, metadata=_doc(
         "Most tokens one decode step may generate (about 150 words; bounds a runaway decode)."))
     unfixed_chunk_num: int = field(default=2, metadata=_doc(
