@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from asr_server.backends.base import Backend, DecodeItem
+from asr_server.backends.base import Backend, DecodeItem, EngineInfo
 from asr_server.streaming import StepOutput
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class InferenceWorker:
     """Owns the backend on one thread. `start` loads it; `submit` queues a job from the loop; `close` ends it."""
 
     def __init__(self, load_backend: Callable[[], Backend], loop: asyncio.AbstractEventLoop, max_batch: int,
-                 on_loaded: Callable[[Backend | None, BaseException | None], None],
+                 on_loaded: Callable[[EngineInfo | None, BaseException | None], None],
                  max_partial_batch: int = 0) -> None:
         self._load_backend = load_backend
         self._loop = loop
@@ -133,7 +133,8 @@ class InferenceWorker:
         except BaseException as error:  # reported to the loop, which exits with the message
             self._loop.call_soon_threadsafe(self._on_loaded, None, error)
             return
-        self._loop.call_soon_threadsafe(self._on_loaded, backend, None)
+        info = EngineInfo(backend.name, backend.model, tuple(backend.supported_languages))
+        self._loop.call_soon_threadsafe(self._on_loaded, info, None)
         try:
             while True:
                 batch = self._next_batch()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hmac
 import json
 import logging
@@ -23,15 +24,15 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from asr_server.backends import Backend, create_backend
+from asr_server.backends.base import EngineInfo
 from asr_server.config import ServerConfig
 from asr_server.connection import Connection
 from asr_server.engine import EngineDispatcher
-from asr_server.engine.dispatcher import LoadedEngine
 from asr_server.errors import AsrServerError, ModelLoadError
 from asr_server.http_upload import routing_connection
 from asr_server.metrics import CONTENT_TYPE, ServerMetrics
 from asr_server.scheduler import InferenceWorker
-from asr_server.session import EngineInfo, Session
+from asr_server.session import Session
 from asr_server.transcriptions import TranscriptionEndpoint
 
 log = logging.getLogger(__name__)
@@ -182,10 +183,9 @@ class AsrServer:
             body["engine"] = engine
         return body
 
-    def _on_loaded(self, backend: Backend | LoadedEngine | None, error: BaseException | None) -> None:
-        if backend is not None:
-            self._engine = EngineInfo(backend.name, backend.model or self.config.model,
-                                      tuple(backend.supported_languages))
+    def _on_loaded(self, engine: EngineInfo | None, error: BaseException | None) -> None:
+        if engine is not None:
+            self._engine = dataclasses.replace(engine, model=engine.model or self.config.model)
             log.info("model loaded: %s (%s)", self._engine.model, self._engine.backend)
         else:
             self._load_error = error

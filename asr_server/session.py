@@ -11,10 +11,10 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
+from asr_server.backends.base import EngineInfo
 from asr_server.config import ServerConfig
 from asr_server.fair_share import StepQuota
 from asr_server.metrics import ServerMetrics
@@ -34,15 +34,6 @@ from dictation_core.protocol import ProtocolError
 log = logging.getLogger(__name__)
 
 _session_numbers = itertools.count(1)
-
-
-@dataclass(frozen=True)
-class EngineInfo:
-    """What the session reports about the loaded model and checks languages against."""
-
-    backend: str
-    model: str
-    supported_languages: tuple[str, ...]
 
 
 class Session:
@@ -89,12 +80,8 @@ class Session:
                 self._hello(event)
             elif isinstance(event, protocol.Start):
                 self._start(event.utterance_id)
-            elif isinstance(event, protocol.Stop):
-                self._stop()
-            elif isinstance(event, protocol.Silence):
-                self._silence()
             else:
-                self._cancel()
+                {protocol.Stop: self._stop, protocol.Silence: self._silence}.get(type(event), self._cancel)()
         except ProtocolError as error:
             self._error(error.code, error.message)
 
@@ -119,12 +106,8 @@ class Session:
     # -- events ---------------------------------------------------------------------------------------------
 
     def _hello(self, hello: protocol.Hello) -> None:
-        language = hello.language or protocol.normalize_language(self._config.language)
-        supported = self._engine.supported_languages
-        if language is not None and supported and language not in supported:
-            raise ProtocolError(protocol.BAD_MESSAGE, f"hello language {language!r} is not supported; "
-                                f"use null to detect, or one of {', '.join(supported)}")
-        self._language = language
+        self._language = _session_language(hello.language or protocol.normalize_language(self._config.language),
+                                           self._engine.supported_languages)
         self._context = hello.context or ""
         self._send(protocol.ready(self._engine.model, self._engine.backend))
 
@@ -305,6 +288,14 @@ class Session:
         if self._metrics is not None:
             self._metrics.error(code)
         self._send(protocol.error(code, message, utterance_id))
+
+
+def _session_language(language: str | None, supported: tuple[str, ...]) -> str | None:
+    """The language a hello asks for (None: detect), refused when the model does not know it."""
+    if language is not None and supported and language not in supported:
+        raise ProtocolError(protocol.BAD_MESSAGE, f"hello language {language!r} is not supported; "
+                            f"use null to detect, or one of {', '.join(supported)}")
+    return language
 
 
 def _frame_problem(data: bytes, max_frame_bytes: int, utterance_open: bool) -> str | None:

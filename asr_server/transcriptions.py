@@ -24,10 +24,10 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request
 
 from asr_server.audio_windows import quiet_windows
+from asr_server.backends.base import EngineInfo
 from asr_server.config import ServerConfig
 from asr_server.http_upload import HttpRequest, HttpResponse, PostHandler
 from asr_server.scheduler import DecodeJob
-from asr_server.session import EngineInfo
 from asr_server.streaming import SAMPLE_RATE, StepOutput
 from dictation_core.joining import join_text
 from dictation_core.protocol import normalize_language

@@ -21,6 +21,15 @@ class DecodeItem:
     audio: np.ndarray
 
 
+@dataclass(frozen=True)
+class EngineInfo:
+    """What a loaded engine reports: `ready` and /healthz show it, sessions check languages against it."""
+
+    backend: str
+    model: str
+    supported_languages: tuple[str, ...]
+
+
 class Backend(ABC):
     """A loaded ASR model. `name` and `model` are reported in `ready` and `/healthz`."""
 

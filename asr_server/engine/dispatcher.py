@@ -21,11 +21,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from asr_server.backends.base import EngineInfo
 from asr_server.config import ServerConfig
 from asr_server.engine.client import EngineClient, EngineLoad
 from asr_server.engine.request import PRIORITY_FINAL, PRIORITY_PARTIAL, chat_request
@@ -43,22 +43,13 @@ _POLL_SECONDS = 0.5
 _WAIT_LOG_SECONDS = 10.0
 
 
-@dataclass(frozen=True)
-class LoadedEngine:
-    """What the session and /healthz report about the engine once it answered."""
-
-    name: str
-    model: str
-    supported_languages: tuple[str, ...]
-
-
 class EngineDispatcher:
     """Sends utterance steps to vLLM's OpenAI-compatible server. Create, `start()` and use on one event loop."""
 
     name = "vllm"
 
     def __init__(self, config: ServerConfig,
-                 on_loaded: Callable[[LoadedEngine | None, BaseException | None], None],
+                 on_loaded: Callable[[EngineInfo | None, BaseException | None], None],
                  metrics: ServerMetrics | None = None) -> None:
         self._config = config
         self._metrics = metrics
@@ -106,7 +97,7 @@ class EngineDispatcher:
             self._on_loaded(None, error)
             return
         self._background.append(asyncio.create_task(self._poll(), name="engine-poll"))
-        self._on_loaded(LoadedEngine(self.name, self._model, self._text.supported_languages), None)
+        self._on_loaded(EngineInfo(self.name, self._model, tuple(self._text.supported_languages)), None)
 
     async def _served_model(self) -> str:
         """The engine's model id, waiting (and saying so) until the engine answers."""

@@ -11,9 +11,10 @@ import json
 import numpy as np
 import pytest
 
+from asr_server.backends.base import EngineInfo
 from asr_server.config import ServerConfig
 from asr_server.scheduler import DecodeJob
-from asr_server.session import EngineInfo, Session
+from asr_server.session import Session
 from asr_server.streaming import StepOutput
 from dictation_core import protocol
 

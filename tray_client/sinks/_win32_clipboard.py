@@ -73,7 +73,7 @@ class ClipboardSnapshot:
 class PasteSession:
     """One paste: snapshot, put our text (delayed), send Ctrl+V, wait for the target's read, restore.
 
-    `api` is the clipboard's Win32 surface (`_win32_clipboard_api.ClipboardApi` on Windows, a fake in tests).
+    `api` is the clipboard's Win32 surface (`_win32_clipboard_api.ClipboardApi` on Windows, a stand-in in tests).
     """
 
     def __init__(self, api: Any, *, clock: Callable[[], float] = time.monotonic,
