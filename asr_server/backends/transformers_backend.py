@@ -77,12 +77,18 @@ class TransformersBackend(QwenBackend):
 
     def warm_up(self) -> None:
         """Compile before the first user waits for it: batch 1, then batch 2 (which makes the batch size dynamic,
-        so later sizes only record a CUDA graph)."""
+        so later sizes only record a CUDA graph). If that fails (a driver or toolchain the compiler cannot use),
+        say so and decode eagerly: slower, but the server works."""
         import numpy as np
 
         item = DecodeItem(self.build_prompt("", None), np.zeros(16000, dtype=np.float32))
-        for batch in (1, 2):
-            self.generate([item] * batch)
+        try:
+            for batch in (1, 2):
+                self.generate([item] * batch)
+        except Exception as error:
+            log.warning("compiling the decode step failed (%s: %s); decoding eagerly instead, about 3x slower per "
+                        "token", type(error).__name__, str(error).splitlines()[0][:200] if str(error) else "")
+            self._caches = None
 
     def generate(self, items: list[DecodeItem]) -> list[str]:
         """The processor + `model.generate` path of `Qwen3ASRModel._infer_asr_transformers`, with our prompts."""

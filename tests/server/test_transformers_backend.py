@@ -71,3 +71,25 @@ def test_static_cache_pool_reuses_grows_and_evicts_the_least_recently_used():
     pool.take(3, 10)
     assert pool.shapes() == [(1, 512), (3, 256)], "batch 2 was the least recently used and is dropped"
     assert [bucketed(n, 256) for n in (0, 1, 256, 257)] == [256, 256, 256, 512]
+
+
+def test_a_failed_compile_warm_up_falls_back_to_eager_decoding(tiny_checkpoint, caplog):
+    from asr_server.backends.transformers_backend import TransformersBackend
+
+    dynamic = create_backend(ServerConfig(model=str(tiny_checkpoint), backend="transformers", device="cpu"))
+    static = TransformersBackend(dynamic._asr, dynamic.model, dynamic._max_new_tokens, static_cache=True)
+    real = dynamic._asr.model.generate
+
+    def no_compiler(*args, **kwargs):
+        if "past_key_values" in kwargs:
+            raise RuntimeError("inductor: no working C compiler")
+        return real(*args, **kwargs)
+
+    dynamic._asr.model.generate = no_compiler
+    try:
+        static.warm_up()
+        item = DecodeItem(dynamic.build_prompt("", None), np.full(16000, 0.05, dtype=np.float32))
+        assert static._caches is None and static.generate([item]) == dynamic.generate([item])
+    finally:
+        dynamic._asr.model.generate = real
+    assert "decoding eagerly instead" in caplog.text and "no working C compiler" in caplog.text
