@@ -15,6 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# shellcheck source=scripts/_launch.sh
+source scripts/_launch.sh
 PYTHON=${PYTHON:-python3}
 CLIENT_VENV=${CLIENT_VENV:-.venv-client}
 server_args=()
@@ -24,16 +26,7 @@ while [[ $# -gt 0 ]]; do
   server_args+=("$1"); shift
 done
 
-arg_value() {  # the value of server flag $1, or $2
-  local flag=$1 default=$2 i
-  for ((i = 0; i < ${#server_args[@]}; i++)); do
-    if [[ "${server_args[$i]}" == "$flag" && $((i + 1)) -lt ${#server_args[@]} ]]; then
-      echo "${server_args[$((i + 1))]}"; return
-    fi
-    if [[ "${server_args[$i]}" == "$flag="* ]]; then echo "${server_args[$i]#*=}"; return; fi
-  done
-  echo "$default"
-}
+arg_value() { flag_value "$1" "$2" "${server_args[@]}"; }  # the value of server flag $1 given here, or $2
 port=$(arg_value --port 8765)
 if [[ "$port" == 0 ]]; then
   echo "error: --port 0 cannot be used here: the tray must know the port; give a free port" >&2
@@ -68,11 +61,7 @@ if [[ -n "$gpu" ]]; then
   echo "== NVIDIA GPU found ($gpu): the server runs vLLM (scripts/start_server.sh sizes its memory)"
   server=(bash scripts/start_server.sh "${server_args[@]}")
 else
-  case "$(pwd -P)" in
-    /mnt/*) default_venv="$HOME/.venvs/qwen-dictation-server" ;;
-    *) default_venv=".venv-server" ;;
-  esac
-  server_venv=${SERVER_VENV:-$default_venv}
+  server_venv=${SERVER_VENV:-$(default_server_venv)}
   model=$(arg_value --model "")
   extra=()
   if [[ -z "$model" ]]; then
@@ -89,48 +78,23 @@ install_venv "$CLIENT_VENV" client
 
 # --- start both, stop both -----------------------------------------------------------------------------------
 echo "== server: ${server[*]}"
-env "${server_env[@]}" setsid "${server[@]}" &
-server_pid=$!
-tray_pid=""
-
-stop_all() {  # the server's whole process group (engine, asr_server), then the tray; wait for them
-  trap - INT TERM
-  if [[ -n "$tray_pid" ]]; then kill -TERM "$tray_pid" 2>/dev/null || true; fi
-  kill -TERM -- "-$server_pid" 2>/dev/null || kill -TERM "$server_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-}
-trap 'echo "== stopping"; stop_all; exit 130' INT TERM
-
-deadline=$((SECONDS + ${SERVER_WAIT_SECONDS:-1800}))
-echo "== waiting for the server at http://127.0.0.1:$port/healthz (the first start downloads the model)"
-until "$CLIENT_VENV/bin/python" -c "import sys, urllib.request
-try: sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:$port/healthz', timeout=2).status == 200 else 1)
-except Exception: sys.exit(1)"; do
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    echo "error: the server exited before it was ready; its output above says why" >&2
-    stop_all
-    exit 1
-  fi
-  if [[ $SECONDS -ge $deadline ]]; then
-    echo "error: the server was not ready within ${SERVER_WAIT_SECONDS:-1800} s; see its output above" >&2
-    stop_all
-    exit 1
-  fi
-  sleep 1
-done
+pair_start_back env "${server_env[@]}" "${server[@]}"
+server_pid=$back_pid
+trap 'echo "== stopping"; pair_stop; exit 130' INT TERM
+pair_wait_healthy "$CLIENT_VENV/bin/python" "http://127.0.0.1:$port/healthz" "${SERVER_WAIT_SECONDS:-1800}" server
 echo "== server ready; starting the tray app"
 
 "$CLIENT_VENV/bin/python" -m tray_client --server "ws://127.0.0.1:$port" "${tray_args[@]}" &
-tray_pid=$!
+front_pid=$!
 set +e
-wait -n "$server_pid" "$tray_pid"
+wait -n "$server_pid" "$front_pid"
 status=$?
 set -e
 if kill -0 "$server_pid" 2>/dev/null; then
   echo "== the tray app ended (status $status); stopping the server"
-  stop_all
+  pair_stop
   exit "$status"
 fi
 echo "error: the server exited (status $status); stopping the tray app" >&2
-stop_all
+pair_stop
 exit $((status == 0 ? 1 : status))

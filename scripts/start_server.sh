@@ -20,12 +20,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# shellcheck source=scripts/_launch.sh
+source scripts/_launch.sh
 PYTHON=${PYTHON:-python3}
-case "$(pwd -P)" in
-  /mnt/*) default_venv="$HOME/.venvs/qwen-dictation-server" ;;
-  *) default_venv=".venv-server" ;;
-esac
-VENV=${SERVER_VENV:-$default_venv}
+VENV=${SERVER_VENV:-$(default_server_venv)}
 
 # Launcher flags (not asr_server's): taken out of the arguments.
 gpus=1
@@ -45,14 +43,7 @@ if ! [[ "$gpus" =~ ^[1-9][0-9]*$ ]]; then
   exit 2
 fi
 
-arg_value() {  # the value of flag $1 in the arguments, or $2
-  local flag=$1 default=$2 i
-  for ((i = 0; i < ${#args[@]}; i++)); do
-    if [[ "${args[$i]}" == "$flag" && $((i + 1)) -lt ${#args[@]} ]]; then echo "${args[$((i + 1))]}"; return; fi
-    if [[ "${args[$i]}" == "$flag="* ]]; then echo "${args[$i]#*=}"; return; fi
-  done
-  echo "$default"
-}
+arg_value() { flag_value "$1" "$2" "${args[@]}"; }  # the value of asr_server flag $1 given here, or $2
 
 model=$(arg_value --model "")
 if [[ -z "$model" ]]; then
@@ -130,42 +121,17 @@ if [[ "$gpus" -gt 1 ]]; then engine+=(--data-parallel-size "$gpus"); fi
 # shellcheck disable=SC2206 # ENGINE_ARGS is a list of extra flags, split on spaces on purpose
 engine+=(${ENGINE_ARGS:-})
 echo "== engine: ${engine[*]}"
-setsid "${engine[@]}" &
-engine_pid=$!
-server_pid=""
-
-stop_all() {  # stop both (the engine's whole process group), wait for them
-  trap - INT TERM
-  if [[ -n "$server_pid" ]]; then kill -TERM "$server_pid" 2>/dev/null || true; fi
-  kill -TERM -- "-$engine_pid" 2>/dev/null || kill -TERM "$engine_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-}
-trap 'echo "== stopping"; stop_all; exit 130' INT TERM
-
-deadline=$((SECONDS + ${ENGINE_WAIT_SECONDS:-1200}))
-echo "== waiting for the engine at http://127.0.0.1:$engine_port/health (the first start downloads the model)"
-until "$VENV/bin/python" -c "import sys, urllib.request
-try: sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:$engine_port/health', timeout=2).status == 200 else 1)
-except Exception: sys.exit(1)"; do
-  if ! kill -0 "$engine_pid" 2>/dev/null; then
-    echo "error: the engine exited before it was ready; its output above says why" >&2
-    stop_all
-    exit 1
-  fi
-  if [[ $SECONDS -ge $deadline ]]; then
-    echo "error: the engine was not ready within ${ENGINE_WAIT_SECONDS:-1200} s; see its output above" >&2
-    stop_all
-    exit 1
-  fi
-  sleep 1
-done
+pair_start_back "${engine[@]}"
+engine_pid=$back_pid
+trap 'echo "== stopping"; pair_stop; exit 130' INT TERM
+pair_wait_healthy "$VENV/bin/python" "http://127.0.0.1:$engine_port/health" "${ENGINE_WAIT_SECONDS:-1200}" engine
 echo "== engine ready"
 
 print_urls
 "$VENV/bin/python" -m asr_server "${args[@]}" --engine-url "http://127.0.0.1:$engine_port/v1" &
-server_pid=$!
+front_pid=$!
 set +e
-wait -n "$engine_pid" "$server_pid"
+wait -n "$engine_pid" "$front_pid"
 status=$?
 set -e
 if kill -0 "$engine_pid" 2>/dev/null; then
@@ -173,5 +139,5 @@ if kill -0 "$engine_pid" 2>/dev/null; then
 else
   echo "error: the engine exited (status $status); stopping asr_server" >&2
 fi
-stop_all
+pair_stop
 exit $((status == 0 ? 1 : status))

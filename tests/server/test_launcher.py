@@ -154,7 +154,8 @@ def test_a_repository_under_mnt_gets_its_venv_in_the_linux_home(tmp_path):
     with tempfile.TemporaryDirectory(dir="/mnt") as drive:
         repo = Path(drive) / "repo"
         (repo / "scripts").mkdir(parents=True)
-        shutil.copy(REPO_ROOT / "scripts" / "start_server.sh", repo / "scripts")
+        for script in ("start_server.sh", "_launch.sh"):
+            shutil.copy(REPO_ROOT / "scripts" / script, repo / "scripts")
         shutil.copy(REPO_ROOT / "pyproject.toml", repo)
         env = _env(tmp_path, HOME=str(tmp_path / "home"))
         del env["SERVER_VENV"]
