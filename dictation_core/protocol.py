@@ -177,6 +177,7 @@ class Ready:
 
     model: str = ""
     backend: str = ""
+    silence: bool = False  # the server takes the `silence` event (older servers never say so)
 
 
 @dataclass(frozen=True)
@@ -208,9 +209,11 @@ class ServerError:
 ServerMessage = Ready | Partial | Final | ServerError
 
 
-def ready(model: str, backend: str) -> str:
-    """The answer to hello: the session options are in effect."""
-    return _dump({"type": "ready", "protocol": PROTOCOL_VERSION, "model": model, "backend": backend})
+def ready(model: str, backend: str, *, silence: bool = True) -> str:
+    """The answer to hello: the session options are in effect, and whether the `silence` event is understood
+    (a client sends it only to a server that says so: an older server would read it as a bad message)."""
+    return _dump({"type": "ready", "protocol": PROTOCOL_VERSION, "model": model, "backend": backend,
+                  "silence": silence})
 
 
 def partial(utterance_id: str, text: str) -> str:
@@ -244,7 +247,8 @@ def parse_message(raw: str | bytes) -> ServerMessage:
     if utterance_id is not None and not isinstance(utterance_id, str):
         utterance_id = str(utterance_id)
     if kind == "ready":
-        return Ready(model=str(data.get("model") or ""), backend=str(data.get("backend") or ""))
+        return Ready(model=str(data.get("model") or ""), backend=str(data.get("backend") or ""),
+                     silence=data.get("silence") is True)
     if kind in ("partial", "final"):
         text = data.get("text")
         if not isinstance(text, str):

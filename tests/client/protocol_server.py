@@ -146,8 +146,9 @@ class ProtocolServer:
             elif isinstance(event, protocol.Stop):
                 await self._finalize(websocket, state.current, bytes(state.buffer))
                 state.current, state.buffer = None, bytearray()
-            else:
+            elif isinstance(event, protocol.Cancel):
                 state.current, state.buffer = None, bytearray()
+            # a Silence event is a hint this server ignores, as the spec allows
 
     async def _audio(self, websocket, state: _Open, message: bytes) -> bool:
         """Take one audio frame; False when a fault dropped the connection."""

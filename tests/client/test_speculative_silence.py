@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 
+from dictation_core import protocol
 from tray_client.capture.segmenter import (
     FRAME_MS,
     FRAME_SAMPLES,
@@ -83,6 +84,7 @@ def test_a_key_press_or_max_length_sends_the_held_audio_before_the_end():
 def test_the_link_sends_silence_right_after_the_audio_it_follows_and_drops_it_when_more_audio_came():
     link = LinkCore(LinkSettings(url="ws://test"))
     link.connection_made()
+    link.receive_text(protocol.ready("m", "b"))
     link.open("u")
     link.append("u", b"\x01\x00" * 10)
     link.silence("u", 160)
@@ -96,3 +98,20 @@ def test_the_link_sends_silence_right_after_the_audio_it_follows_and_drops_it_wh
     link.close("u")
     later = link.data_to_send(0.0)
     assert [json.loads(f)["event"] if isinstance(f, str) else "audio" for f in later] == ["audio", "stop"]
+
+
+def test_no_silence_event_goes_to_a_server_that_did_not_say_it_takes_one():
+    """An original-protocol server sends no ready, and a v1 server from before the event says nothing of it:
+    either would answer the unknown event with an error (or worse), so the link keeps it to itself."""
+    for ready in (None, '{"type":"ready","protocol":1,"model":"m","backend":"b"}'):
+        link = LinkCore(LinkSettings(url="ws://test"))
+        link.connection_made()
+        if ready is not None:
+            link.receive_text(ready)
+        link.open("u")
+        link.append("u", b"\x01\x00" * 10)
+        link.silence("u", 160)
+        link.close("u")
+        sent = link.data_to_send(0.0)
+        assert [json.loads(f)["event"] if isinstance(f, str) else "audio" for f in sent] == \
+            ["hello", "start", "audio", "stop"]

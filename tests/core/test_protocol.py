@@ -84,14 +84,16 @@ def test_languages_are_normalized_to_qwens_names():
 
 
 def test_server_messages_round_trip():
-    assert protocol.parse_message(protocol.ready("m", "vllm")) == protocol.Ready("m", "vllm")
+    assert protocol.parse_message(protocol.ready("m", "vllm")) == protocol.Ready("m", "vllm", silence=True)
+    assert protocol.parse_message(protocol.ready("m", "vllm", silence=False)) == protocol.Ready("m", "vllm")
     assert protocol.parse_message(protocol.partial("a", "he")) == protocol.Partial("a", "he")
     assert protocol.parse_message(protocol.final("a", "你好", "Chinese")) == protocol.Final("a", "你好", "Chinese")
     assert protocol.parse_message(protocol.error(protocol.TOO_LONG, "cut", "a")) == protocol.ServerError(
         "too_long", "cut", "a")
     assert protocol.parse_message(protocol.error(protocol.BAD_MESSAGE, "no")) == protocol.ServerError(
         "bad_message", "no", None)
-    assert json.loads(protocol.ready("m", "b")) == {"type": "ready", "protocol": 1, "model": "m", "backend": "b"}
+    assert json.loads(protocol.ready("m", "b")) == {"type": "ready", "protocol": 1, "model": "m", "backend": "b",
+                                                    "silence": True}
 
 
 def test_the_original_servers_messages_parse():

@@ -77,7 +77,7 @@ class Harness:
 def test_hello_sets_the_language_and_context_and_gets_ready():
     harness = Harness()
     harness.text({"event": "hello", "protocol": 1, "language": "chinese", "context": "术语"})
-    assert harness.sent == [{"type": "ready", "protocol": 1, "model": "tiny", "backend": "stand-in"}]
+    assert harness.sent == [{"type": "ready", "protocol": 1, "model": "tiny", "backend": "stand-in", "silence": True}]
     harness.utterance(1.0, "a")
     job = harness.jobs[0]
     assert (job.language, job.context) == ("Chinese", "术语")

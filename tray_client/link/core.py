@@ -234,6 +234,7 @@ class _Wire:
 
     def __init__(self, *, connected: bool) -> None:
         self.connected = connected
+        self.takes_silence = False  # until this connection's `ready` says so
         self._hello_due = connected
         self._on_wire: _Utterance | None = None  # started on this connection and not stopped yet
 
@@ -323,7 +324,7 @@ class LinkCore:
         """The open utterance has been silent `silence_ms`: tell the server after the audio so far (it may decode
         the final early; the capture holds the audio after this unless speech resumes)."""
         utterance = self._pending.get(utterance_id)
-        if utterance is not None and not utterance.closed:
+        if utterance is not None and not utterance.closed and self._wire.takes_silence:
             utterance.silence = (silence_ms, self._audio.count(utterance_id))
         return []
 
@@ -382,6 +383,7 @@ class LinkCore:
         if isinstance(message, protocol.ServerError):
             return self._on_server_error(message)
         log.info("server ready: model %r, backend %r", message.model, message.backend)
+        self._wire.takes_silence = message.silence
         return []
 
     def tick(self, now: float) -> list[Action]:
