@@ -38,7 +38,8 @@ def test_steps_go_as_chat_completions_and_the_final_is_parsed(tiny_checkpoint, e
                                hello={"language": "chinese", "context": "术语 Qwen"}, ids=["x"], realtime=4.0))
     assert status == 200 and health["engine"]["reachable"] is True and health["engine"]["model"] == \
         engine.served_model
-    assert messages[0] == {"type": "ready", "protocol": 1, "model": engine.served_model, "backend": "vllm"}
+    assert messages[0] == {"type": "ready", "protocol": 1, "model": engine.served_model, "backend": "vllm",
+                           "silence": True}
     final = messages[-1]
     assert final == {"type": "final", "id": "x", "text": "amp1000 n40000", "language": "Chinese"}
     calls = engine.calls_with("done")
