@@ -3,6 +3,7 @@ icon may be given (Windows' UTF-16 caps), and when the menu is rebuilt."""
 
 from __future__ import annotations
 
+import threading
 import typing
 
 import pytest
@@ -17,6 +18,7 @@ from tray_client.ui.controller import TrayController
 from tray_client.ui.extras import Extras
 from tray_client.ui.notify import Notifier
 from tray_client.ui.sounds import SoundPlayer
+from tray_client.ui.tray import serialize_menu_updates
 
 
 class StandInPipeline:
@@ -151,3 +153,43 @@ def test_the_menu_is_rebuilt_when_what_it_shows_changes(app):
 def test_the_wsl_server_window_stays_open_when_the_server_fails(tmp_path):
     command = wsl_server_command(tmp_path / "start_server_wsl.ps1")
     assert "-NoExit" in command and command.index("-NoExit") < command.index("-File")
+
+
+class _RacyIcon:
+    """pystray's menu rebuild: read the view, build, store. `_update_menu` runs on whichever thread calls it."""
+
+    def __init__(self, view: dict) -> None:
+        self.view = view
+        self.stored: bool | None = None
+        self.first_read = threading.Event()
+        self.first_may_store = threading.Event()
+        self.builds = 0
+
+    def _update_menu(self) -> None:
+        self.builds += 1
+        checked = self.view["listening"]
+        if self.builds == 1:  # pystray's own rebuild after a left click: it read the old view
+            self.first_read.set()
+            self.first_may_store.wait(5)
+        self.stored = checked
+
+
+def test_a_stale_menu_rebuild_never_lands_after_the_fresh_one():
+    """pystray rebuilds the menu on the icon thread right after a click's action, while our controller rebuilds it
+    on its own thread once the view changed; the rebuild that read the old view must not be stored last (the
+    Listening check mark stayed off under Wine)."""
+    view = {"listening": False}
+    icon = _RacyIcon(view)
+    serialize_menu_updates(icon)
+    icon_thread = threading.Thread(target=icon._update_menu)
+    icon_thread.start()
+    assert icon.first_read.wait(5)
+    view["listening"] = True  # the controller handled the click
+    controller_thread = threading.Thread(target=icon._update_menu)
+    controller_thread.start()
+    # Without the lock the controller's rebuild finishes here, before the stale one is stored; with it, it waits.
+    controller_thread.join(0.5)
+    icon.first_may_store.set()
+    icon_thread.join(5)
+    controller_thread.join(5)
+    assert icon.stored is True

@@ -58,7 +58,7 @@ from tray_client.ui.extras import Extras
 from tray_client.ui.icons import load_state_icon
 from tray_client.ui.notify import Notifier
 from tray_client.ui.sounds import SoundPlayer
-from tray_client.ui.tray import TrayView, build_menu
+from tray_client.ui.tray import TrayView, build_menu, serialize_menu_updates
 
 __all__ = ["QUIT_BUDGET_S", "QUIT_GRACE_S", "QUIT_TEARDOWN_S", "TrayApp", "run_tray"]
 
@@ -183,6 +183,7 @@ class TrayApp:
         self._controller.add_handlers(self._extras.handlers())
         tray_x11.fix_backend(self._icon)  # before run(): it changes how the icon talks to its loop
         tray_win32.fix_backend(self._icon)
+        serialize_menu_updates(self._icon)
         previous = _install_quit_signals(self._inbox)
         controller = None
         try:

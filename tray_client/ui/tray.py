@@ -9,6 +9,7 @@ only post requests to the app's controller thread and return.
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -28,6 +29,7 @@ __all__ = [
     "build_menu",
     "latency_label",
     "recent_items",
+    "serialize_menu_updates",
     "shorten",
     "tooltip",
 ]
@@ -211,3 +213,22 @@ def build_menu(actions: TrayActions) -> Any:
         Menu.SEPARATOR,
         MenuItem("Quit", lambda _icon, _item: actions.quit()),
     )
+
+
+def serialize_menu_updates(icon: Any) -> None:
+    """Let only one thread at a time rebuild the icon's native menu.
+
+    pystray's left click runs the default item's action and then rebuilds the menu on the icon's thread; our
+    action only posts an intent, so that rebuild still reads the old view, while the controller thread rebuilds
+    with the new one. Without a lock the two builds interleave and the stale one can be stored last: the
+    Listening check mark then stays wrong until the next change (seen in the Windows lane). With the lock the
+    build that ends last also started last, after the view changed, so it reads the new view.
+    """
+    rebuild = icon._update_menu
+    lock = threading.Lock()
+
+    def update_menu_one_at_a_time() -> None:
+        with lock:
+            rebuild()
+
+    icon._update_menu = update_menu_one_at_a_time
