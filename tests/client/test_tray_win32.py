@@ -5,6 +5,8 @@ from __future__ import annotations
 import ctypes
 from types import SimpleNamespace
 
+import pytest
+
 from tray_client.events import ClientState
 from tray_client.ui import tray_win32
 from tray_client.ui.icons import icon_path, load_state_icon
@@ -43,7 +45,15 @@ class Win32Icon:
     def __init__(self, image: object) -> None:
         self.icon = image
         self._icon_handle = None
+        self._hwnd = "the icon's window"
         self.pystray_conversions = 0
+        self.notified: list[tuple[int, int]] = []
+        self._message_handlers = {0x0400 + 11: self._on_notify}  # pystray's WM_NOTIFY (WM_USER + 11)
+
+    def _on_notify(self, wparam: int, lparam: int) -> None:
+        self.notified.append((wparam, lparam))
+        if lparam == 0x0205 and self.icon == "a menu action that raises":
+            raise RuntimeError("the chosen item's action failed")
 
     def _assert_icon_handle(self) -> None:
         self.pystray_conversions += 1
@@ -69,3 +79,26 @@ def test_an_image_without_an_ico_uses_pystrays_conversion():
     tray_win32.fix_backend(icon, load_image=lambda *args: "unused", metrics=lambda _: 16)
     icon._assert_icon_handle()
     assert icon._icon_handle == "pystray's own"
+
+
+def test_a_benign_message_follows_each_popup_menu_so_the_second_one_stays_open():
+    """KB135788: without a WM_NULL posted after TrackPopupMenu, a tray menu flashes shut the second time."""
+    posted: list[tuple] = []
+    icon = Win32Icon(object())
+    tray_win32.fix_backend(icon, load_image=lambda *args: "unused", metrics=lambda _: 16,
+                           post_message=lambda *args: posted.append(args))
+    notify = icon._message_handlers[0x0400 + 11]
+    notify(0, 0x0202)  # a left click: no menu
+    assert posted == [] and icon.notified == [(0, 0x0202)]
+    notify(0, 0x0205)  # a right click: pystray's handler ran the menu, then the benign message follows
+    assert icon.notified[-1] == (0, 0x0205) and posted == [("the icon's window", 0, 0, 0)]
+
+
+def test_the_benign_message_is_posted_even_when_the_chosen_action_raises():
+    posted: list[tuple] = []
+    icon = Win32Icon("a menu action that raises")
+    tray_win32.fix_backend(icon, load_image=lambda *args: "unused", metrics=lambda _: 16,
+                           post_message=lambda *args: posted.append(args))
+    with pytest.raises(RuntimeError):
+        icon._message_handlers[0x0400 + 11](0, 0x0205)
+    assert posted == [("the icon's window", 0, 0, 0)]

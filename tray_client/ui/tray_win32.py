@@ -1,4 +1,5 @@
-"""Windows-only tray fixes: per-monitor DPI awareness, and the tray icon from our multi-size .ico.
+"""Windows-only tray fixes: per-monitor DPI awareness, the tray icon from our multi-size .ico, and the popup menu's
+second showing.
 
 Why DPI awareness: a process that does not declare it is bitmap-stretched by Windows on a scaled display (125 %,
 150 %), so the tray icon, its menu and the overlay come out blurry. Per-monitor-v2 (Windows 10 1703+) also
@@ -10,6 +11,12 @@ Why the .ico: pystray saves the PIL image as an ICO (Pillow scales our 64 px dra
 LR_DEFAULTSIZE, i.e. at SM_CXICON (32 px at 100 %), so Windows shrinks it again to the small-icon size the tray
 draws. assets/icons/<state>.ico holds every size drawn for itself (16, 20, 24, 32, ...); loading it at
 SM_CXSMICON x SM_CYSMICON lets Windows pick the frame drawn for exactly the size it shows at this DPI.
+
+Why WM_NULL after the menu: the TrackPopupMenu documentation (and KB135788) says a notification icon's menu needs
+its window in the foreground, which pystray does, and that "the second time this menu is displayed, it appears and
+then immediately disappears" unless the app forces a task switch by posting a benign message (WM_NULL) to that
+window after TrackPopupMenu returns. pystray does not post it, so the tray's menu could flash shut on the second
+right-click. tailscale/walk#28 made the same fix in Go.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ log = logging.getLogger(__name__)
 DPI_AWARENESS_CONTEXT_PER_MONITOR_AWARE_V2 = -4
 PROCESS_PER_MONITOR_DPI_AWARE = 2
 SM_CXSMICON, SM_CYSMICON = 49, 50
+WM_NULL, WM_RBUTTONUP = 0x0000, 0x0205
+PYSTRAY_NOTIFY = 0x0400 + 11  # pystray's own callback message (WM_USER + 11) for the icon's mouse events
 IMAGE_ICON, LR_LOADFROMFILE = 1, 0x10
 
 
@@ -64,10 +73,17 @@ def ico_for(image: Any, base: Path | None = None) -> Path | None:
 
 
 def fix_backend(icon: Any, *, load_image: Callable[..., Any] | None = None,
-                metrics: Callable[[int], int] | None = None) -> None:
-    """Make pystray's win32 icon load our .ico at the small-icon size (see the module doc); no-op elsewhere."""
+                metrics: Callable[[int], int] | None = None,
+                post_message: Callable[[Any, int, int, int], Any] | None = None) -> None:
+    """Make pystray's win32 icon load our .ico at the small-icon size, and post WM_NULL after its popup menu (see
+    the module doc); no-op elsewhere."""
     if not is_win32(icon):
         return
+    _load_drawn_ico(icon, load_image, metrics)
+    _post_null_after_menu(icon, post_message)
+
+
+def _load_drawn_ico(icon: Any, load_image: Callable[..., Any] | None, metrics: Callable[[int], int] | None) -> None:
     original = icon._assert_icon_handle
 
     def assert_icon_handle() -> None:
@@ -92,3 +108,24 @@ def fix_backend(icon: Any, *, load_image: Callable[..., Any] | None = None,
             original()
 
     icon._assert_icon_handle = assert_icon_handle
+
+
+def _post_null_after_menu(icon: Any, post_message: Callable[[Any, int, int, int], Any] | None) -> None:
+    original = icon._message_handlers.get(PYSTRAY_NOTIFY)
+    if original is None:
+        log.warning("pystray's icon has no handler for its notify message; the WM_NULL menu fix is not applied")
+        return
+
+    def on_notify(wparam: int, lparam: int) -> Any:
+        try:
+            return original(wparam, lparam)  # a right button-up runs the whole modal menu, and its chosen action
+        finally:
+            if lparam == WM_RBUTTONUP:
+                nonlocal post_message
+                if post_message is None:
+                    from pystray._util import win32
+
+                    post_message = win32.PostMessage
+                post_message(icon._hwnd, WM_NULL, 0, 0)
+
+    icon._message_handlers[PYSTRAY_NOTIFY] = on_notify
