@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
@@ -120,15 +121,26 @@ class Agent:
     """The lane's "other program" (win_agent.py) in its own Windows process; `call` is one request/answer."""
 
     def __init__(self, lane: WineLane) -> None:
+        # A pipe, not a file: Wine's Python cannot set up its standard streams on a redirected file handle here.
         self._process = lane.start([str(Path(__file__).with_name("win_agent.py"))], stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._stderr: collections.deque[str] = collections.deque(maxlen=40)  # why it died, if it does
+        threading.Thread(target=self._keep_stderr, name="agent-stderr", daemon=True).start()
         self._read()
+
+    def _keep_stderr(self) -> None:
+        assert self._process.stderr is not None
+        for line in self._process.stderr:
+            self._stderr.append(line.decode("utf-8", "replace"))
 
     def _read(self) -> Any:
         assert self._process.stdout is not None
         line = self._process.stdout.readline()
         if not line:
-            raise RuntimeError(f"the Windows agent ended (exit {self._process.poll()})")
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(timeout=5)
+            raise RuntimeError(f"the Windows agent ended (exit {self._process.poll()}); its stderr ends:\n"
+                               + "".join(self._stderr))
         answer = json.loads(line)
         if "error" in answer:
             raise RuntimeError(f"agent: {answer['error']}")

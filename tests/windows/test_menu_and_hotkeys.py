@@ -11,7 +11,7 @@ from __future__ import annotations
 from tests.windows.conftest import PHRASES
 from tests.windows.harness import focus_notepad, poll, xdotool
 
-VK_ESCAPE, VK_CONTROL, VK_MENU, VK_D = 0x1B, 0x11, 0x12, 0x44
+VK_CONTROL, VK_MENU, VK_D = 0x11, 0x12, 0x44
 
 
 def _menu_after_right_click(tray, agent) -> dict[str, dict]:
@@ -23,12 +23,28 @@ def _menu_after_right_click(tray, agent) -> dict[str, dict]:
     def closed() -> bool:
         if tray.menus_closed() > shown:
             return True
-        if agent.call("menu_windows"):
-            agent.call("send_keys", events=[[VK_ESCAPE, True], [VK_ESCAPE, False]])
+        agent.call("menus_escape")
         return False
 
-    poll(closed, 10, interval=0.2, what="the menu to close")
+    poll(closed, 10, interval=0.5, what="the menu to close")
     return {item["text"]: item for item in items}
+
+
+def _open_menu_on_screen(tray, agent, attempts: int = 3) -> int:
+    """Right-click until the popup menu is on the screen and still open; returns the closed-menu count before it.
+
+    This test is about the choice made in the menu, not about opening it (every other menu test covers that). A
+    clean CI run once saw a menu recorded but never on the screen, most likely shut at once by a stray Escape the
+    closing helper sent through SendInput (it now posts Escape to the menu window itself). Should a menu still
+    close before it is seen, it is opened again, at most `attempts` times in all."""
+    for _ in range(attempts):
+        closed = tray.menus_closed()
+        agent.call("tray_click", button="right")
+        state = poll(lambda before=closed: "closed" if tray.menus_closed() > before
+                     else agent.call("menu_windows") and "open", 10, what="the popup menu on the screen")
+        if state == "open":
+            return closed
+    raise AssertionError(f"the popup menu closed before it was seen, {attempts} times")
 
 
 def _wait_tip(tray, prefix: str, after: int = 0) -> None:
@@ -132,9 +148,7 @@ def test_choosing_a_mode_in_the_menu_moves_its_check_mark_and_is_saved(start_tra
     modes = _menu_after_right_click(tray, notepad)["Mode"]["submenu"]
     assert [item["checked"] for item in modes] == [True, False, False]  # VAD, push-to-talk, toggle
     # The user opens the menu and picks Mode > Toggle with the keyboard (Down selects Listening, then Mode).
-    shown, closed = len(tray.menus()), tray.menus_closed()
-    notepad.call("tray_click", button="right")
-    poll(lambda: len(tray.menus()) > shown and notepad.call("menu_windows"), 10, what="the popup menu")
+    closed = _open_menu_on_screen(tray, notepad)
     keys = [VK_DOWN, VK_DOWN, VK_RIGHT, VK_DOWN, VK_DOWN, VK_RETURN]
     notepad.call("send_keys", events=[[vk, down] for vk in keys for down in (True, False)])
     poll(lambda: tray.menus_closed() > closed, 10, what="the menu to close on the choice")

@@ -28,6 +28,8 @@ WM_SETTEXT = 0x000C
 WM_CLOSE = 0x0010
 WM_USER = 0x0400
 PYSTRAY_NOTIFY = WM_USER + 11  # pystray's tray callback message (pystray._util.win32.WM_NOTIFY)
+WM_KEYDOWN = 0x0100
+VK_ESCAPE = 0x1B
 WM_LBUTTONUP = 0x0202
 WM_RBUTTONUP = 0x0205
 INPUT_KEYBOARD = 1
@@ -184,6 +186,15 @@ def menu_windows() -> list[int]:
     return [hwnd for hwnd in _top_windows() if _class_name(hwnd) == "#32768" and user32.IsWindowVisible(hwnd)]
 
 
+def menus_escape() -> int:
+    """Post Escape to each open popup menu; returns how many got it.
+
+    Posted to the menu's own window rather than sent through SendInput, so a key meant for a menu that has
+    already closed dies with that window instead of waiting in the input queue, where it would shut the next
+    menu the moment it opens."""
+    return sum(bool(user32.PostMessageW(hwnd, WM_KEYDOWN, VK_ESCAPE, 0)) for hwnd in menu_windows())
+
+
 # --- programs started as Explorer or the Run key starts them -------------------------------------------------
 
 _started: dict[int, subprocess.Popen] = {}
@@ -296,6 +307,7 @@ def run_key_value(name: str) -> str | None:
 
 CALLS = {function.__name__: function for function in (
     notepad_start, notepad_focus, notepad_text, notepad_clear, send_keys, tray_windows, tray_click, menu_windows,
+    menus_escape,
     dialogs, close_window, clipboard_set, clipboard_get, run_key_value, start_detached, exit_code, kill)}
 
 
