@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from tray_client.events import ClientState
 from tray_client.ui import tray_win32
 from tray_client.ui.icons import icon_path, load_state_icon
+from tray_client.ui.tray import serialize_menu_updates
 
 
 class User32:
@@ -102,3 +104,27 @@ def test_the_benign_message_is_posted_even_when_the_chosen_action_raises():
     with pytest.raises(RuntimeError):
         icon._message_handlers[0x0400 + 11](0, 0x0205)
     assert posted == [("the icon's window", 0, 0, 0)]
+
+
+def test_no_rebuild_can_destroy_the_menu_while_it_is_open_and_the_rebuild_after_the_action_still_runs():
+    """A right-click during a controller rebuild got a destroyed HMENU (Windows lane); the open menu holds the
+    rebuild lock, which the icon thread may take again for pystray's rebuild after the chosen action."""
+    icon = Win32Icon(object())
+    rebuilds: list[str] = []
+    icon._update_menu = lambda: rebuilds.append(threading.current_thread().name)
+    menu_lock = serialize_menu_updates(icon)
+    taken_elsewhere: list[bool] = []
+
+    def track_the_menu_then_run_the_action(wparam: int, lparam: int) -> None:
+        other = threading.Thread(target=lambda: taken_elsewhere.append(menu_lock.acquire(blocking=False)))
+        other.start()
+        other.join()
+        icon._update_menu()  # pystray's handler rebuilds after the action, on this thread
+
+    icon._message_handlers[0x0400 + 11] = track_the_menu_then_run_the_action
+    tray_win32.fix_backend(icon, menu_lock=menu_lock, load_image=lambda *args: "unused", metrics=lambda _: 16,
+                           post_message=lambda *args: None)
+    icon._message_handlers[0x0400 + 11](0, 0x0205)
+    assert taken_elsewhere == [False], "another thread could rebuild (destroy) the menu while it was open"
+    assert rebuilds == [threading.current_thread().name]
+    assert menu_lock.acquire(blocking=False), "the lock is free again once the menu closed"

@@ -182,8 +182,7 @@ class TrayApp:
         self._controller.extras = self._extras
         self._controller.add_handlers(self._extras.handlers())
         tray_x11.fix_backend(self._icon)  # before run(): it changes how the icon talks to its loop
-        tray_win32.fix_backend(self._icon)
-        serialize_menu_updates(self._icon)
+        tray_win32.fix_backend(self._icon, menu_lock=serialize_menu_updates(self._icon))
         previous = _install_quit_signals(self._inbox)
         controller = None
         try:

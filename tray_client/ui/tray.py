@@ -215,20 +215,24 @@ def build_menu(actions: TrayActions) -> Any:
     )
 
 
-def serialize_menu_updates(icon: Any) -> None:
-    """Let only one thread at a time rebuild the icon's native menu.
+def serialize_menu_updates(icon: Any) -> threading.RLock:
+    """Let only one thread at a time rebuild the icon's native menu; return the lock (see below for its other use).
 
     pystray's left click runs the default item's action and then rebuilds the menu on the icon's thread; our
     action only posts an intent, so that rebuild still reads the old view, while the controller thread rebuilds
     with the new one. Without a lock the two builds interleave and the stale one can be stored last: the
     Listening check mark then stays wrong until the next change (seen in the Windows lane). With the lock the
     build that ends last also started last, after the view changed, so it reads the new view.
+
+    Reentrant, because the win32 backend also holds it while its popup menu is open (tray_win32), and pystray
+    rebuilds the menu on that same thread after the chosen item's action.
     """
     rebuild = icon._update_menu
-    lock = threading.Lock()
+    lock = threading.RLock()
 
     def update_menu_one_at_a_time() -> None:
         with lock:
             rebuild()
 
     icon._update_menu = update_menu_one_at_a_time
+    return lock

@@ -1,5 +1,5 @@
-"""Windows-only tray fixes: per-monitor DPI awareness, the tray icon from our multi-size .ico, and the popup menu's
-second showing.
+"""Windows-only tray fixes: per-monitor DPI awareness, the tray icon from our multi-size .ico, and a popup menu that
+is whole when it opens and opens again the second time.
 
 Why DPI awareness: a process that does not declare it is bitmap-stretched by Windows on a scaled display (125 %,
 150 %), so the tray icon, its menu and the overlay come out blurry. Per-monitor-v2 (Windows 10 1703+) also
@@ -12,6 +12,12 @@ LR_DEFAULTSIZE, i.e. at SM_CXICON (32 px at 100 %), so Windows shrinks it again 
 draws. assets/icons/<state>.ico holds every size drawn for itself (16, 20, 24, 32, ...); loading it at
 SM_CXSMICON x SM_CYSMICON lets Windows pick the frame drawn for exactly the size it shows at this DPI.
 
+Why the menu lock around the popup menu: pystray rebuilds the menu on whichever thread calls update_menu, and the
+rebuild destroys the old HMENU. Our controller thread rebuilds it on every state change, so a right-click at that
+moment handed TrackPopupMenuEx a destroyed menu: no menu, or an empty one (seen in the Windows lane right after a
+Mode change). While the menu is open, the icon thread holds the rebuild lock (tray.serialize_menu_updates); a
+rebuild waits for the menu to close, and the chosen item's action then runs on a menu that is whole.
+
 Why WM_NULL after the menu: the TrackPopupMenu documentation (and KB135788) says a notification icon's menu needs
 its window in the foreground, which pystray does, and that "the second time this menu is displayed, it appears and
 then immediately disappears" unless the app forces a task switch by posting a benign message (WM_NULL) to that
@@ -21,8 +27,10 @@ right-click. tailscale/walk#28 made the same fix in Go.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -72,15 +80,15 @@ def ico_for(image: Any, base: Path | None = None) -> Path | None:
     return None
 
 
-def fix_backend(icon: Any, *, load_image: Callable[..., Any] | None = None,
-                metrics: Callable[[int], int] | None = None,
+def fix_backend(icon: Any, *, menu_lock: AbstractContextManager[Any] | None = None,
+                load_image: Callable[..., Any] | None = None, metrics: Callable[[int], int] | None = None,
                 post_message: Callable[[Any, int, int, int], Any] | None = None) -> None:
-    """Make pystray's win32 icon load our .ico at the small-icon size, and post WM_NULL after its popup menu (see
-    the module doc); no-op elsewhere."""
+    """Make pystray's win32 icon load our .ico at the small-icon size, hold `menu_lock` (the menu rebuild lock)
+    while its popup menu is open, and post WM_NULL after it (see the module doc); no-op elsewhere."""
     if not is_win32(icon):
         return
     _load_drawn_ico(icon, load_image, metrics)
-    _post_null_after_menu(icon, post_message)
+    _guard_the_popup_menu(icon, menu_lock or contextlib.nullcontext(), post_message)
 
 
 def _load_drawn_ico(icon: Any, load_image: Callable[..., Any] | None, metrics: Callable[[int], int] | None) -> None:
@@ -110,17 +118,20 @@ def _load_drawn_ico(icon: Any, load_image: Callable[..., Any] | None, metrics: C
     icon._assert_icon_handle = assert_icon_handle
 
 
-def _post_null_after_menu(icon: Any, post_message: Callable[[Any, int, int, int], Any] | None) -> None:
+def _guard_the_popup_menu(icon: Any, menu_lock: AbstractContextManager[Any],
+                          post_message: Callable[[Any, int, int, int], Any] | None) -> None:
     original = icon._message_handlers.get(PYSTRAY_NOTIFY)
     if original is None:
         log.warning("pystray's icon has no handler for its notify message; the WM_NULL menu fix is not applied")
         return
 
     def on_notify(wparam: int, lparam: int) -> Any:
-        try:
-            return original(wparam, lparam)  # a right button-up runs the whole modal menu, and its chosen action
-        finally:
-            if lparam == WM_RBUTTONUP:
+        if lparam != WM_RBUTTONUP:
+            return original(wparam, lparam)
+        with menu_lock:  # a right button-up runs the whole modal menu, then the chosen action and a rebuild
+            try:
+                return original(wparam, lparam)
+            finally:
                 nonlocal post_message
                 if post_message is None:
                     from pystray._util import win32
