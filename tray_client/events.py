@@ -68,7 +68,8 @@ class Notice:
     message: str
     extra: dict[str, str] = field(default_factory=dict)
     # What kind of problem, for code that must react (the headless run exits on some): "auth_refused",
-    # "output_unavailable", "untranscribed", "not_output", "capture", "fault", "spilled"; "" for plain news.
+    # "output_unavailable", "untranscribed", "not_output", "capture", "fault", "spilled",
+    # "recovered" (audio that a run which died left on disk, now saved as WAV); "" for plain news.
     code: str = ""
 
 

@@ -15,6 +15,7 @@ import logging
 import queue
 import sys
 import time
+from pathlib import Path
 
 from tray_client.config import ClientConfig
 from tray_client.events import ClientState, Command, Notice, PipelineEvent, StateChanged
@@ -68,7 +69,10 @@ def outcome(report: ShutdownReport, untranscribed: int) -> str | None:
     if not report.clean:
         return "the client did not shut down in time; utterances still waiting for a final may be lost"
     lost = report.dropped + untranscribed
-    return f"{lost} utterance(s) never got a transcript" if lost else None
+    if not lost:
+        return None
+    kept = f"; the audio of {len(report.saved)} is kept in {Path(report.saved[0]).parent}" if report.saved else ""
+    return f"{lost} utterance(s) never got a transcript{kept}"
 
 
 def run_headless(config: ClientConfig) -> int:

@@ -22,12 +22,14 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import itertools
 import logging
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tray_client import config as config_module
@@ -36,9 +38,10 @@ from tray_client.capture.audio_source import AudioSource
 from tray_client.capture.pump import Capture
 from tray_client.capture.vad import SileroVad, VadLoadError
 from tray_client.config import ClientConfig
-from tray_client.delivery import Delivery
+from tray_client.delivery import Delivery, save_audio
 from tray_client.events import ClientState, Command, PipelineEvent, StateChanged
 from tray_client.link.driver import Link, LinkSettings, LinkStatus
+from tray_client.link.spool_folders import SpoolFolder, recover_leftovers
 from tray_client.sinks import OutputError, TextSink
 from tray_client.state import Facts, derive_state
 from tray_client.text.dispatch import FollowFocus
@@ -61,12 +64,33 @@ class ShutdownReport:
     dropped: int
     dropped_ids: tuple[str, ...] = ()
     clean: bool = True
+    saved: tuple[str, ...] = ()  # WAV files of the dropped utterances' audio (the words are kept, never lost)
 
 
-def link_settings(config: ClientConfig) -> LinkSettings:
+def link_settings(config: ClientConfig, spool_dir: str = "") -> LinkSettings:
     return LinkSettings(url=config.server, token=config.token, language=config.language,
                         context=base_profile(config).context, final_timeout_s=config.final_timeout_s,
-                        spool_dir=str(config_module.log_path().parent / "spool"))
+                        spool_dir=spool_dir)
+
+
+def spool_root() -> Path:
+    """Where each client's spool folder goes (link/spool_folders.py)."""
+    return config_module.log_path().parent / "spool"
+
+
+def keep_leftover_audio() -> list[Path]:
+    """Save as WAVs what clients that died left in their spool folders (a worker thread: it reads the disk)."""
+    try:
+        return recover_leftovers(spool_root(), save_audio)
+    except Exception:  # never let this stop the start; the files stay where they are
+        log.exception("could not look for audio that an earlier run left in %s", spool_root())
+        return []
+
+
+def tell_kept(hub: Hub, saved: list[Path]) -> None:
+    if saved:
+        hub.notice("warning", f"{len(saved)} utterance(s) left by a run that ended before their transcript came "
+                   f"are saved as audio in {saved[0].parent}", code="recovered", path=str(saved[0].parent))
 
 
 class Pipeline:
@@ -90,14 +114,16 @@ class Pipeline:
         self._vad_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="vad")
         self._output_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="output")
         session, counter = uuid.uuid4().hex[:8], itertools.count(1)
+        self._spool = SpoolFolder(spool_root())
+        self._link_settings = settings = functools.partial(link_settings, spool_dir=str(self._spool.path))
         self._delivery = Delivery(config, hub=self._hub, pool=self._output_pool, sink=sink,
                                   on_change=self._refresh, on_command=self._on_command)
-        self._link = Link(link_settings(config), on_final=self._delivery.on_final,
+        self._link = Link(settings(config), on_final=self._delivery.on_final,
                           on_failed=self._delivery.on_failed, on_status=self._on_link_status,
                           on_partial=self._delivery.on_partial, on_fault=self._on_fault,
                           on_notice=lambda level, message: self._hub.notice(level, message, code="spilled"))
         # Utterances go to the link through the text stage's focus watch: it notes the app each one is for.
-        focus = FollowFocus(self._link, self._delivery.text, lambda: self._config, link_settings)
+        focus = FollowFocus(self._link, self._delivery.text, lambda: self._config, settings)
         self._capture = Capture(config, source=source, hub=self._hub, sink=focus, vad_pool=self._vad_pool,
                                 new_id=lambda: f"{session}-{next(counter)}", on_change=self._refresh,
                                 on_fail=self._fail)
@@ -220,6 +246,8 @@ class Pipeline:
     async def _main(self) -> None:
         self._link.start()
         self._delivery.open_sink()
+        leftovers = asyncio.get_running_loop().run_in_executor(None, keep_leftover_audio)
+        leftovers.add_done_callback(lambda done: tell_kept(self._hub, done.result()))
         try:
             vad = await asyncio.get_running_loop().run_in_executor(self._vad_pool, SileroVad.load, self._config.vad)
         except VadLoadError as error:
@@ -268,8 +296,8 @@ class Pipeline:
         old = self._config
         self._config = config_module.replace(old, **changes)
         self._delivery.configure(self._config)
-        if link_settings(self._config) != link_settings(old):
-            self._link.configure(link_settings(self._config))
+        if self._link_settings(self._config) != self._link_settings(old):
+            self._link.configure(self._link_settings(self._config))
         self._capture.configure(self._config)
         self._refresh()
 
@@ -295,14 +323,18 @@ class Pipeline:
         await self._link.wait_idle(max(0.0, deadline - loop.time()))
         while self._delivery.pending and loop.time() < deadline:
             await asyncio.sleep(0.02)
-        dropped = await self._link.aclose()
+        unsent = await self._link.aclose()
+        saved = [str(path) for path in (save_audio(u.utterance_id, u.audio) for u in unsent if u.audio) if path]
+        self._spool.release()
         await self._delivery.stop(SINK_CLOSE_TIMEOUT_S)
         self._vad_pool.shutdown(wait=False, cancel_futures=True)
+        dropped = [u.utterance_id for u in unsent]
         if dropped:
-            log.warning("shutdown dropped %d utterance(s) still waiting for a final: %s", len(dropped), dropped)
+            log.warning("shutdown dropped %d utterance(s) still waiting for a final: %s; their audio is saved: %s",
+                        len(dropped), dropped, saved or "none")
         self._stopped = True
         self._state = ClientState.OFF
         self._hub.emit(StateChanged(ClientState.OFF, "shut down"))
         self._stop_event.set()
         self._done.set()
-        return ShutdownReport(len(dropped), tuple(dropped))
+        return ShutdownReport(len(dropped), tuple(dropped), saved=tuple(saved))

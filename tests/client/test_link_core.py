@@ -22,6 +22,7 @@ from tray_client.link.core import (
     LinkSettings,
     Reconnect,
     ShowPartial,
+    Unsent,
 )
 from tray_client.link.spool import HeldAudio
 
@@ -237,7 +238,7 @@ def test_a_dropped_open_utterance_is_cancelled_on_the_wire():
     link.open("open")
     link.append("open", A)
     assert events(link.data_to_send(0.0))[1:] == ["start open", A]
-    assert link.drop_all() == ["open"]
+    assert link.drop_all() == [Unsent("open", A)]  # its audio goes back to the caller, to be kept
     assert events(link.data_to_send(0.0)) == ["cancel"]  # the server discards it; no final will come
 
 

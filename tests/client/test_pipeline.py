@@ -6,6 +6,8 @@ import asyncio
 import sys
 import threading
 import time
+import wave
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -248,6 +250,36 @@ def test_shutdown_waits_for_grace_then_reports_dropped_and_never_types_twice(spe
     assert 0.4 <= elapsed < 1.5
     assert recording_sink.emitted == []
     assert pipeline.state is ClientState.OFF
+    # The words are not lost: each dropped utterance's audio is a WAV under the log folder's untranscribed/.
+    saved = [Path(path) for path in report.saved]
+    assert sorted(path.stem for path in saved) == sorted(report.dropped_ids)
+    assert all(path.parent.name == "untranscribed" for path in saved)
+    spans = {e.utterance_id: e.end_s - e.onset_s + e.preroll_s for e in events.of(SpeechSegment)}
+    for path in saved:  # the utterance's audio as sent: all but the trailing silence the speculative final drops
+        assert spans[path.stem] - 0.3 <= wave_frames(path) / 16_000 <= spans[path.stem] + 0.01
+
+
+def wave_frames(path: Path) -> int:
+    with wave.open(str(path), "rb") as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 16_000)
+        return wav.getnframes()
+
+
+def test_audio_left_on_disk_by_a_run_that_died_is_saved_and_the_user_told(speech, recording_sink):
+    root = pipeline_module.spool_root()
+    (root / "4242-deadbeef").mkdir(parents=True)
+    (root / "4242-deadbeef" / "old-7.pcm").write_bytes(b"\x01\x02" * 8000)  # its lock died with its process
+    sample = speech.english
+    with ProtocolServer(phrase_transcriber(sample.samples, sample.phrases)) as server:
+        pipeline = Pipeline(wav_config(sample, server.url), sink=recording_sink)
+        events = Events(pipeline)
+        pipeline.start()
+        assert events.wait(lambda e: any(n.code == "recovered" for n in e.of(Notice)))
+        pipeline.shutdown(grace_seconds=0.5)
+    (notice,) = [n for n in events.of(Notice) if n.code == "recovered"]
+    kept = Path(notice.extra["path"]) / "old-7.wav"
+    assert "1 utterance(s)" in notice.message and str(kept.parent) in notice.message
+    assert wave_frames(kept) == 8000 and not (root / "4242-deadbeef").exists()
 
 
 def test_settings_change_reconnects_with_the_new_language(recording_sink):

@@ -250,3 +250,6 @@ def test_quit_with_a_final_that_never_comes_says_it_was_dropped(x_display, tk_ta
     assert quit_seconds_from_log(tray) < QUIT_BUDGET_S
     assert "1 utterance(s) still waiting for their final were dropped" in tray.log_text()
     assert tk_target.settled_text() == "", "nothing is typed after Quit"
+    # ...and the words are not lost: the utterance's audio is kept for the user.
+    (kept,) = (tray_home / "state").rglob("untranscribed/*.wav")
+    assert f"their audio is kept in {kept}" in tray.log_text() and kept.stat().st_size > 16_000

@@ -104,6 +104,14 @@ class ShowPartial:
 
 
 @dataclass(frozen=True)
+class Unsent:
+    """An utterance still waiting for its final when the link closed: its audio, so that it is kept, not lost."""
+
+    utterance_id: str
+    audio: bytes
+
+
+@dataclass(frozen=True)
 class Fail:
     """Given up on an utterance: hand its audio back so that the user can be told and nothing disappears."""
 
@@ -336,11 +344,11 @@ class LinkCore:
         utterance.closed = True
         return self._flush() if utterance.failed is not None else []
 
-    def drop_all(self) -> list[str]:
-        """Forget every pending utterance (shutdown); return their ids."""
-        dropped = list(self._pending)
-        for utterance_id in dropped:
-            self._audio.forget(utterance_id)
+    def drop_all(self) -> list[Unsent]:
+        """Forget every pending utterance (shutdown); return each one's id and audio, for the caller to keep."""
+        dropped = [Unsent(utterance_id, self._audio.audio(utterance_id)) for utterance_id in self._pending]
+        for unsent in dropped:
+            self._audio.forget(unsent.utterance_id)
         self._pending.clear()
         return dropped
 

@@ -40,6 +40,7 @@ from tray_client.link.core import (
     Reconnect,
     ShowPartial,
     Tell,
+    Unsent,
 )
 
 log = logging.getLogger(__name__)
@@ -166,8 +167,8 @@ class Link:
             return False
         return True
 
-    async def aclose(self) -> list[str]:
-        """Stop the link; return the ids of utterances that never got a final (their audio is dropped)."""
+    async def aclose(self) -> list[Unsent]:
+        """Stop the link; return the utterances that never got a final, with their audio (the caller keeps it)."""
         self._closing = True
         self._reconnect.set()
         for task in self._tasks:

@@ -283,8 +283,9 @@ def _log_shutdown_report(report: Any) -> None:
     if not getattr(report, "clean", True):
         log.warning("quit: the pipeline did not stop in time; utterances still waiting for a final may be lost")
     elif report.dropped:
-        log.warning("quit: %d utterance(s) still waiting for their final were dropped: %s", report.dropped,
-                    ", ".join(report.dropped_ids) or "ids unknown")
+        log.warning("quit: %d utterance(s) still waiting for their final were dropped: %s; their audio is kept in %s",
+                    report.dropped, ", ".join(report.dropped_ids) or "ids unknown",
+                    ", ".join(getattr(report, "saved", ())) or "no file (see the errors above)")
     else:
         log.info("quit: no utterance was dropped")
 
