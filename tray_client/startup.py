@@ -16,7 +16,8 @@ __all__ = ["report_failed_start"]
 TITLE = "Dictation could not start"
 
 
-def report_failed_start(message: str, *, show_box: Callable[[str, str], None] | None = None) -> None:
+def report_failed_start(message: str, *, title: str = TITLE,
+                        show_box: Callable[[str, str], None] | None = None) -> None:
     """Tell the user why the app did not start (see the module doc); never raises."""
     stream = sys.stderr
     if stream is not None:
@@ -28,7 +29,7 @@ def report_failed_start(message: str, *, show_box: Callable[[str, str], None] | 
     where = _append_to_log(message)
     if stream is None and sys.platform == "win32":
         text = message + (f"\n\nThis message is also in the log: {where}" if where else "")
-        (show_box or _message_box)(text, TITLE)
+        (show_box or _message_box)(text, title)
 
 
 def _append_to_log(message: str) -> str:

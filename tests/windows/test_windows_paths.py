@@ -92,3 +92,23 @@ def test_a_broken_config_under_pythonw_shows_a_message_box_and_writes_the_log(wi
         assert code and agent.call("exit_code", pid=pid) != 0
     finally:
         agent.call("kill", pid=pid)
+
+
+def test_a_second_copy_says_the_first_one_runs_and_quits(wine_lane, agent, start_tray):
+    """Started again (from the Start menu while the logon copy runs) under pythonw, it must not run twice, which
+    would type every utterance twice: a message box says the app runs, and the second copy exits 0."""
+    first = start_tray()
+    first.wait_hotkeys()
+    pid = agent.call("start_detached", argv=[win_path(wine_lane.python_dir / "pythonw.exe"), "-m", "tray_client"],
+                     cwd=win_path(REPO_ROOT))
+    try:
+        boxes = poll(lambda: [box for box in agent.call("dialogs", pid=pid) if box["texts"]], 60,
+                     what="a message box from the second copy")
+        assert boxes[0]["title"] == "Dictation is already running"
+        assert "nothing is typed twice" in " ".join(boxes[0]["texts"])
+        agent.call("close_window", hwnd=boxes[0]["hwnd"])
+        poll(lambda: agent.call("exit_code", pid=pid) is not None, 20, what="the second copy to exit")
+        assert agent.call("exit_code", pid=pid) == 0
+    finally:
+        agent.call("kill", pid=pid)
+    assert first.process.poll() is None, "the first copy must go on running"

@@ -52,7 +52,8 @@ from typing import Any
 from tray_client.config import ClientConfig
 from tray_client.events import ClientState, Command, FinalText
 from tray_client.hotkeys import HotkeyError, HotkeyListener, parse_hotkey
-from tray_client.ui import intents, tray_win32, tray_x11
+from tray_client.startup import report_failed_start
+from tray_client.ui import intents, single_instance, tray_win32, tray_x11
 from tray_client.ui.controller import HOTKEY_PTT, HOTKEY_TOGGLE, HOTKEY_UNDO, TrayController
 from tray_client.ui.extras import Extras
 from tray_client.ui.icons import load_state_icon
@@ -316,5 +317,10 @@ def _restore_signals(previous: dict[int, Any]) -> None:
 
 
 def run_tray(config: ClientConfig) -> int:
-    """Entry point from `python -m tray_client`: run the tray app until Quit; return the exit code."""
+    """Entry point from `python -m tray_client`: run the tray app until Quit; return the exit code.
+
+    A second copy for the same user only says that the first runs, and exits 0 (ui/single_instance.py)."""
+    if single_instance.another_copy_runs():
+        report_failed_start(single_instance.ALREADY_RUNNING, title="Dictation is already running")
+        return 0
     return TrayApp(config).run()
