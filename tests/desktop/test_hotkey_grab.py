@@ -30,6 +30,7 @@ def grabbed_by_someone_else(display_name: str) -> bool:
         probe.close()
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the failure is the point
 def test_a_listener_that_fails_to_start_leaves_no_grab(x_display, monkeypatch):
     import pynput.keyboard
 

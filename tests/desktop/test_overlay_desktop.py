@@ -79,12 +79,12 @@ def test_overlay_shows_partial_then_final_without_taking_the_focus(
             assert screen.height - 200 < y + height < screen.height, "near the bottom"
             # Readable: a dark panel with light text on it, whatever is behind.
             panel = screen.crop((x + 2, y + 2, x + width - 2, y + height - 2))
-            pixels = list(panel.getdata())
+            pixels = list(panel.get_flattened_data())
             dark = sum(1 for p in pixels if sum(p) < 150) / len(pixels)
             light = sum(1 for p in pixels if sum(p) > 600) / len(pixels)
             assert dark > 0.6 and light > 0.005, (dark, light)
             below = screen.crop((x, y + height + 2, x + width, y + height + 6))  # the Tk window's white area
-            assert sum(sum(p) for p in below.getdata()) / (below.width * below.height) > 600, "light background"
+            assert sum(sum(p) for p in below.get_flattened_data()) / (below.width * below.height) > 600, "light background"
 
             # The focus stays in the Tk window, which receives the final while the overlay is up.
             focus = xrun(x_display, "xdotool", "getwindowfocus").strip()
