@@ -51,7 +51,8 @@ log = logging.getLogger(__name__)
 
 SINK_CLOSE_TIMEOUT_S = 1.5  # the typer waits for its last keys to settle (x11_keymap.SETTLE_S) before unbinding
 SHUTDOWN_SLACK_S = 2.0  # beyond the grace and the sink's close, for the pipeline thread to finish its work
-SETTINGS = ("mode", "output", "language", "input_device", "server", "token", "context")
+SETTINGS = ("mode", "output", "language", "input_device", "server", "token", "context", "chinese_script",
+            "voice_commands", "replacements")  # the text ones apply from the next utterance (its profile)
 
 
 @dataclass(frozen=True)

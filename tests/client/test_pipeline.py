@@ -185,6 +185,28 @@ def test_toggle_records_from_press_to_press(speech, recording_sink):
         pipeline.shutdown()
 
 
+def test_text_settings_changed_while_running_shape_the_next_final(speech, recording_sink):
+    """The settings window applies replacements and the Chinese script at once, without a restart."""
+    sample = speech.mandarin
+    phrase = sample.phrases[1]
+    assert phrase.text == "今天天气很好"
+    start, end = (int(seconds * 16_000) for seconds in (phrase.start_s - 0.2, phrase.end_s + 0.3))
+    source = FeedSource()
+    with ScriptedServer.for_sample(sample) as server:
+        pipeline = Pipeline(ClientConfig(server=server.url, mode="toggle", preroll_ms=0), source=source,
+                            sink=recording_sink)
+        pipeline.start()
+        assert source.opened.wait(20)
+        source.push(sample.samples[:start])
+        pipeline.update_settings(replacements={"今天": "OpenAI"}, chinese_script="traditional")
+        pipeline.send(Command.TOGGLE_RECORD)
+        source.push(sample.samples[start:end])
+        pipeline.send(Command.TOGGLE_RECORD)
+        (typed,) = recording_sink.wait_for(1)
+        pipeline.shutdown()
+    assert typed == "OpenAI天氣很好"  # converted to Traditional (气 -> 氣), then the replacement
+
+
 def test_microphone_that_vanishes_is_an_error_state_retried_until_it_is_back(fake_mics, recording_sink,
                                                                              monkeypatch):
     monkeypatch.setattr(pump_module, "MIC_RETRY_S", 0.2)

@@ -46,6 +46,7 @@ HOTKEY_UNDO = "undo"
 MENU_FIELDS = frozenset({"listening", "mode", "output", "language", "input_device", "devices", "autostart",
                          "sounds", "last_text", "overlay", "recent", "today_p50_s"})
 """TrayView fields the menu shows (check marks, radio items, the microphone list, Copy's enabled state)."""
+VIEW_FIELDS = frozenset(field.name for field in dataclasses.fields(TrayView))
 
 
 class IconSurface(Protocol):
@@ -205,7 +206,8 @@ class TrayController:
             self._pipeline.update_settings(**{key: value})
         if key == "mode":
             self._recording = False
-        self.publish(**{key: value})
+        if key in VIEW_FIELDS:  # the token or the replacements are settings the menu does not show
+            self.publish(**{key: value})
         if not save:
             return
         try:

@@ -26,7 +26,8 @@ FIELDS = ("server", "token", "input_device", "mode", "hotkey_push_to_talk", "hot
           "chinese_script", "voice_commands", "replacements")
 """The settings the window edits, in its order (start with Windows is the autostart entry, not a setting)."""
 HOTKEYS = ("hotkey_push_to_talk", "hotkey_toggle", "hotkey_undo")
-LIVE = frozenset({"server", "token", "input_device", "mode", "language", "output", "overlay", "sounds"})
+LIVE = frozenset({"server", "token", "input_device", "mode", "language", "output", "overlay", "sounds",
+                  "chinese_script", "voice_commands", "replacements"})
 """Applied at once by the running app; the others take effect at the next start."""
 
 
