@@ -6,7 +6,8 @@ Counts and latencies only: no text, no audio, no utterance ids.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Hashable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -71,3 +72,31 @@ class ServerMetrics:
     def render(self) -> bytes:
         """The exposition text."""
         return generate_latest(self.registry)
+
+
+class SessionMeter:
+    """One session's view of the metrics: it remembers when each utterance stopped, to time its final. Without a
+    registry (`metrics` None, as in tests of the session alone) it only keeps that bookkeeping."""
+
+    def __init__(self, metrics: ServerMetrics | None) -> None:
+        self._metrics = metrics
+        self._stopped_at: dict[Hashable, float] = {}
+
+    def stopped(self, utterance: Hashable) -> None:
+        self._stopped_at[utterance] = time.monotonic()
+
+    def final(self, utterance: Hashable) -> None:
+        stopped_at = self._stopped_at.pop(utterance, None)
+        if self._metrics is not None:
+            self._metrics.final(None if stopped_at is None else time.monotonic() - stopped_at)
+
+    def forget(self, utterance: Hashable) -> None:
+        self._stopped_at.pop(utterance, None)
+
+    def step(self, final: bool) -> None:
+        if self._metrics is not None:
+            self._metrics.step(final)
+
+    def error(self, code: str) -> None:
+        if self._metrics is not None:
+            self._metrics.error(code)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -17,7 +16,7 @@ import numpy as np
 from asr_server.backends.base import EngineInfo
 from asr_server.config import ServerConfig
 from asr_server.fair_share import StepQuota
-from asr_server.metrics import ServerMetrics
+from asr_server.metrics import ServerMetrics, SessionMeter
 from asr_server.scheduler import DecodeJob
 from asr_server.speculation import SpeculativeFinals
 from asr_server.streaming import (
@@ -50,8 +49,7 @@ class Session:
         self._send = send
         self._promote = promote
         self._cancel_job = cancel
-        self._metrics = metrics
-        self._stopped_at: dict[UtteranceStream, float] = {}
+        self._meter = SessionMeter(metrics)  # counts, and each final's time since its stop
         self._quota = StepQuota(submit, config.max_session_steps, config.max_session_backlog)
         self._guesses = SpeculativeFinals(self._quota.offer, self._withdraw, self._quota.done, self._finish,
                                           self._stop_ordinarily)
@@ -127,7 +125,7 @@ class Session:
             raise ProtocolError(protocol.BAD_MESSAGE, "stop without an open utterance: send start, audio, stop")
         stream, self._open = self._open, None
         stream.stop()
-        self._stopped_at[stream] = time.monotonic()
+        self._meter.stopped(stream)
         if not self._guesses.stop(stream):
             self._stop_ordinarily(stream)
 
@@ -205,8 +203,8 @@ class Session:
             stream, step, lambda output, error: self._on_step(stream, output, error))
         if not self._quota.offer(job):
             self._refuse(stream, job)
-        elif self._metrics is not None:
-            self._metrics.step(job.urgent)
+        else:
+            self._meter.step(job.urgent)
 
     def _job(self, stream: UtteranceStream, step: StepInput, done: Callable[..., None]) -> DecodeJob:
         return DecodeJob(label=f"session {self.number} utterance {stream.utterance_id}", context=self._context,
@@ -265,12 +263,10 @@ class Session:
     def _finish(self, stream: UtteranceStream, output: StepOutput | None = None) -> None:
         """Send the final: the stream's text, or `output` as its window's final text (a speculative final)."""
         stream.finished = True
-        stopped_at = self._stopped_at.pop(stream, None)
+        self._meter.final(stream)
         self._forget(stream)
         text = stream.text if output is None else stream.text_with(output)
         language = (output.language if output is not None else "") or stream.language or (self._language or "")
-        if self._metrics is not None:
-            self._metrics.final(None if stopped_at is None else time.monotonic() - stopped_at)
         self._send(protocol.final(stream.utterance_id, text, language))
 
     def _forget(self, stream: UtteranceStream) -> None:
@@ -281,12 +277,11 @@ class Session:
             self._withdraw(job)
         self._guesses.drop(stream)
         self._sent_text.pop(stream, None)
-        self._stopped_at.pop(stream, None)
+        self._meter.forget(stream)
 
     def _error(self, code: str, message: str, utterance_id: str | None = None) -> None:
         log.info("session %d: %s: %s", self.number, code, message)
-        if self._metrics is not None:
-            self._metrics.error(code)
+        self._meter.error(code)
         self._send(protocol.error(code, message, utterance_id))
 
 
