@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tray_client import config as config_module
+from tray_client import untranscribed
 from tray_client._hub import Hub
 from tray_client.capture.segmenter import SAMPLE_RATE
 from tray_client.config import ClientConfig
@@ -157,7 +157,7 @@ class Delivery:
 
     def on_failed(self, utterance_id: str, audio: bytes, why: str) -> None:
         path = save_audio(utterance_id, audio)
-        where = f"; its audio is saved in {path}" if path else ""
+        where = f"; its audio is saved in {path} ({untranscribed.HOW_TO_TRANSCRIBE})" if path else ""
         self._hub.notice("error", f"an utterance got no transcript ({why}){where}", code="untranscribed",
                          utterance_id=utterance_id, path=str(path or ""))
         self._on_change()
@@ -166,7 +166,7 @@ class Delivery:
 def save_audio(utterance_id: str, audio: bytes) -> Path | None:
     """Keep an untranscribed utterance as a WAV file under the log directory's `untranscribed/`."""
     try:
-        folder = config_module.log_path().parent / "untranscribed"
+        folder = untranscribed.folder()
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{utterance_id}.wav"
         with wave.open(str(path), "wb") as wav:

@@ -21,6 +21,7 @@ from tray_client.config import ClientConfig
 from tray_client.events import ClientState, Command, Notice, PipelineEvent, StateChanged
 from tray_client.history.recorder import start_recorder
 from tray_client.pipeline import Pipeline, ShutdownReport
+from tray_client.untranscribed import HOW_TO_TRANSCRIBE
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,8 @@ def outcome(report: ShutdownReport, untranscribed: int) -> str | None:
     lost = report.dropped + untranscribed
     if not lost:
         return None
-    kept = f"; the audio of {len(report.saved)} is kept in {Path(report.saved[0]).parent}" if report.saved else ""
+    kept = (f"; the audio of {len(report.saved)} is kept in {Path(report.saved[0]).parent} ({HOW_TO_TRANSCRIBE})"
+            if report.saved else "")
     return f"{lost} utterance(s) never got a transcript{kept}"
 
 

@@ -46,6 +46,7 @@ from tray_client.sinks import OutputError, TextSink
 from tray_client.state import Facts, derive_state
 from tray_client.text.dispatch import FollowFocus
 from tray_client.text.profiles import base_profile
+from tray_client.untranscribed import HOW_TO_TRANSCRIBE
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,8 @@ def keep_leftover_audio() -> list[Path]:
 def tell_kept(hub: Hub, saved: list[Path]) -> None:
     if saved:
         hub.notice("warning", f"{len(saved)} utterance(s) left by a run that ended before their transcript came "
-                   f"are saved as audio in {saved[0].parent}", code="recovered", path=str(saved[0].parent))
+                   f"are saved as audio in {saved[0].parent} ({HOW_TO_TRANSCRIBE})", code="recovered",
+                   path=str(saved[0].parent))
 
 
 class Pipeline:

@@ -60,6 +60,7 @@ from tray_client.ui.icons import load_state_icon
 from tray_client.ui.notify import Notifier
 from tray_client.ui.sounds import SoundPlayer
 from tray_client.ui.tray import TrayView, build_menu, serialize_menu_updates
+from tray_client.untranscribed import HOW_TO_TRANSCRIBE
 
 __all__ = ["QUIT_BUDGET_S", "QUIT_GRACE_S", "QUIT_TEARDOWN_S", "TrayApp", "run_tray"]
 
@@ -284,9 +285,9 @@ def _log_shutdown_report(report: Any) -> None:
     if not getattr(report, "clean", True):
         log.warning("quit: the pipeline did not stop in time; utterances still waiting for a final may be lost")
     elif report.dropped:
-        log.warning("quit: %d utterance(s) still waiting for their final were dropped: %s; their audio is kept in %s",
-                    report.dropped, ", ".join(report.dropped_ids) or "ids unknown",
-                    ", ".join(getattr(report, "saved", ())) or "no file (see the errors above)")
+        log.warning("quit: %d utterance(s) still waiting for their final were dropped: %s; their audio is kept in %s"
+                    " (%s)", report.dropped, ", ".join(report.dropped_ids) or "ids unknown",
+                    ", ".join(getattr(report, "saved", ())) or "no file (see the errors above)", HOW_TO_TRANSCRIBE)
     else:
         log.info("quit: no utterance was dropped")
 

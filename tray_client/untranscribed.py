@@ -1,0 +1,123 @@
+"""`python -m tray_client untranscribed`: the utterances whose audio was kept because no transcript came (the
+server was down at Quit, the app crashed, the engine failed twice), and getting their words back.
+
+    python -m tray_client untranscribed                  list them, oldest first
+    python -m tray_client untranscribed --transcribe     transcribe each now: print its text, add it to the
+                                                         history (tray: Recent > Copy), and move the WAV into
+                                                         untranscribed/transcribed/
+
+Why the server's `POST /v1/audio/transcriptions` and not a WebSocket session: a saved WAV is a whole recording,
+which is what that endpoint takes (cut at quiet points when long), behind the same token and limits.
+Why nothing is typed: the user is at a prompt now, not in the window the words were meant for.
+A WAV whose transcription fails stays where it is, and the command exits 1 saying why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import wave
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from tray_client import config as config_module
+from tray_client.history.store import HistoryEntry, HistoryStore, history_path
+from tray_client.text.profiles import base_profile
+from tray_client.text.stage import TextStage
+
+__all__ = ["HOW_TO_TRANSCRIBE", "folder", "main", "transcriptions_url"]
+
+HOW_TO_TRANSCRIBE = "get the text later with: python -m tray_client untranscribed --transcribe"
+UPLOAD_TIMEOUT_S = 120.0  # a long recording on a CPU server takes a while; the server cuts it into windows
+
+
+def folder() -> Path:
+    """Where delivery.save_audio and the crash recovery put the WAVs."""
+    return config_module.log_path().parent / "untranscribed"
+
+
+def transcriptions_url(server: str) -> str:
+    """The HTTP endpoint on the WebSocket server's port: ws://host:port -> http://host:port/v1/audio/..."""
+    parts = urlsplit(server)
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+    return urlunsplit((scheme, parts.netloc, "/v1/audio/transcriptions", "", ""))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m tray_client untranscribed",
+                                     description="List, or transcribe now, the audio of utterances that got no "
+                                                 "transcript.")
+    parser.add_argument("--transcribe", action="store_true", help="send each WAV to the server now")
+    parser.add_argument("--server", help="the server (default: the config file's server)")
+    parser.add_argument("--token", help="its token (default: the config file's token)")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    """Run the command; return the exit code."""
+    args = _parser().parse_args(argv)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8")  # CJK on a cp1252 console or a C locale
+    waiting = sorted(folder().glob("*.wav"), key=lambda path: path.stat().st_mtime)
+    if not waiting:
+        sys.stdout.write(f"no untranscribed audio in {folder()}\n")
+        return 0
+    if not args.transcribe:
+        for path in waiting:
+            sys.stdout.write(f"{_stamp(path.stat().st_mtime)}  {_seconds(path):6.1f} s  {path}\n")
+        sys.stdout.write(f"{len(waiting)} recording(s); get their text with: python -m tray_client untranscribed "
+                         "--transcribe\n")
+        return 0
+    config = config_module.load_config([])
+    return _transcribe_all(waiting, transcriptions_url(args.server or config.server),
+                           config.token if args.token is None else args.token, config)
+
+
+def _transcribe_all(waiting: list[Path], url: str, token: str, config: config_module.ClientConfig) -> int:
+    import httpx
+
+    stage, profile = TextStage(max_chars=config.max_final_chars), base_profile(config)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    form = {"response_format": "verbose_json", "language": config.language or "", "prompt": profile.context}
+    done = folder() / "transcribed"
+    store = HistoryStore(history_path())
+    try:
+        for path in waiting:
+            try:
+                response = httpx.post(url, headers=headers, timeout=UPLOAD_TIMEOUT_S,
+                                      files={"file": (path.name, path.read_bytes(), "audio/wav")},
+                                      data={key: value for key, value in form.items() if value})
+            except httpx.HTTPError as error:
+                sys.stderr.write(f"the server at {url} cannot be reached ({error}); start it (python -m asr_server) "
+                                 f"or give --server. {path} is kept.\n")
+                return 1
+            if response.status_code != 200:
+                sys.stderr.write(f"the server refused {path.name}: HTTP {response.status_code} "
+                                 f"{response.text.strip()[:300]}. It is kept.\n")
+                return 1
+            answer = response.json()
+            raw, language = str(answer.get("text", "")), str(answer.get("language", ""))
+            text = stage.preview(raw, profile, language)  # sanitized, in the chosen script, with replacements
+            store.add(HistoryEntry(time=time.time(), text=text, raw=raw, language=language,
+                                   audio_s=float(answer.get("duration", 0.0)), latency_s=None, silence_s=None,
+                                   server_s=None, typing_s=None, target_app="", output="stdout",
+                                   utterance_id=path.stem))
+            done.mkdir(parents=True, exist_ok=True)
+            path.replace(done / path.name)
+            sys.stdout.write(f"{path.stem}: {text}\n")
+    finally:
+        store.close()
+    return 0
+
+
+def _stamp(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
+
+
+def _seconds(path: Path) -> float:
+    try:
+        with wave.open(str(path), "rb") as wav:
+            return wav.getnframes() / wav.getframerate()
+    except (OSError, wave.Error, ZeroDivisionError):
+        return 0.0
