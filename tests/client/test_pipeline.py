@@ -172,17 +172,22 @@ def test_push_to_talk_sends_preroll_and_everything_until_key_up(speech, recordin
 def test_toggle_records_from_press_to_press(speech, recording_sink):
     sample = speech.mandarin
     phrase = sample.phrases[0]
-    source = FeedSource()
     with ScriptedServer.for_sample(sample) as server:
-        pipeline = Pipeline(ClientConfig(server=server.url, mode="toggle", preroll_ms=0), source=source,
-                            sink=recording_sink)
-        pipeline.start()
-        assert source.opened.wait(20)
+        pipeline, source = started_in_toggle_mode(server.url, recording_sink)
         pipeline.send(Command.TOGGLE_RECORD)
         source.push(sample.samples[: int((phrase.end_s + 0.3) * 16_000)])
         pipeline.send(Command.TOGGLE_RECORD)
         assert recording_sink.wait_for(1) == [phrase.text]
         pipeline.shutdown()
+
+
+def started_in_toggle_mode(url: str, sink) -> tuple[Pipeline, FeedSource]:
+    """A running pipeline in toggle mode with no pre-roll, fed by the test; its microphone is open."""
+    source = FeedSource()
+    pipeline = Pipeline(ClientConfig(server=url, mode="toggle", preroll_ms=0), source=source, sink=sink)
+    pipeline.start()
+    assert source.opened.wait(20)
+    return pipeline, source
 
 
 def test_text_settings_changed_while_running_shape_the_next_final(speech, recording_sink):
@@ -191,12 +196,8 @@ def test_text_settings_changed_while_running_shape_the_next_final(speech, record
     phrase = sample.phrases[1]
     assert phrase.text == "今天天气很好"
     start, end = (int(seconds * 16_000) for seconds in (phrase.start_s - 0.2, phrase.end_s + 0.3))
-    source = FeedSource()
     with ScriptedServer.for_sample(sample) as server:
-        pipeline = Pipeline(ClientConfig(server=server.url, mode="toggle", preroll_ms=0), source=source,
-                            sink=recording_sink)
-        pipeline.start()
-        assert source.opened.wait(20)
+        pipeline, source = started_in_toggle_mode(server.url, recording_sink)
         source.push(sample.samples[:start])
         pipeline.update_settings(replacements={"今天": "OpenAI"}, chinese_script="traditional")
         pipeline.send(Command.TOGGLE_RECORD)
