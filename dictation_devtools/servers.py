@@ -85,6 +85,12 @@ def running_server(checkpoint: Path | str | None = None, *,
         started.set()
         loop.run_forever()
         loop.run_until_complete(server.close())
+        # As asyncio.run does: a connection still in its handshake (a test's half-open socket) is cancelled and
+        # finished here, not destroyed with the loop (that printed "coroutine ignored GeneratorExit" later).
+        leftover = asyncio.all_tasks(loop)
+        for task in leftover:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
         loop.close()
 
     thread = threading.Thread(target=run, name="test-asr-server", daemon=True)
