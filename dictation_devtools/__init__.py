@@ -1,5 +1,6 @@
-"""Development tools shared by `tests/` and `scripts/` (imported normally: `pip install -e .` puts this package on
-the path, as scripts/test.sh does). Never imported by the product (asr_server, tray_client, dictation_core).
+"""Development tools shared by `tests/` and `scripts/`: a distribution of their own (`devtools/pyproject.toml`,
+installed with `pip install -e ./devtools`, as scripts/test.sh does), so the product wheel ships none of it.
+Never imported by the product (asr_server, tray_client, dictation_core).
 
 | module | what it gives |
 |---|---|

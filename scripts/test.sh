@@ -15,7 +15,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PY="$VENV/bin/python"
 
-stamp="$VENV/.installed-$(sha1sum pyproject.toml | cut -c1-12)"
+stamp="$VENV/.installed-$(cat pyproject.toml devtools/pyproject.toml | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   echo "== installing the project and test dependencies into $VENV"
   "$PY" -m pip install -q --upgrade pip
@@ -23,6 +23,8 @@ if [ ! -f "$stamp" ]; then
   "$PY" -m pip install -q "torch==2.13.0"
   # client + server-cpu (qwen-asr without vLLM: vLLM needs a GPU) + dev tools.
   "$PY" -m pip install -q -e ".[client,server-cpu,dev]"
+  # The stand-ins and fakes the tests and scripts use: a distribution of their own, never in the product wheel.
+  "$PY" -m pip install -q -e ./devtools
   touch "$stamp"
 fi
 
