@@ -424,7 +424,7 @@ def test_quit_while_typing_closes_the_sink_after_the_last_keys_and_types_nothing
 
 
 def test_a_shutdown_that_times_out_says_so_and_counts_nothing_it_does_not_know(recording_sink, monkeypatch):
-    monkeypatch.setattr(pipeline_module, "SHUTDOWN_SLACK_S", 0.2, raising=False)
+    monkeypatch.setattr(pipeline_module, "SHUTDOWN_SLACK_S", 0.2)
     release = threading.Event()
 
     def stuck_listener(event) -> None:  # a listener that blocks the pipeline thread at the end (a bug elsewhere)
@@ -456,8 +456,7 @@ class CountingMic(FakeDevice):
 def test_a_lagging_loop_never_drops_audio_inside_an_utterance_and_the_user_is_told(recording_sink, monkeypatch):
     hardware = FakeHardware(CountingMic("Counting Microphone"))
     monkeypatch.setitem(sys.modules, "pyaudio", hardware.module())
-    monkeypatch.setattr(audio_source_module, "MAX_QUEUED_FRAMES", 4, raising=False)  # the old limit
-    monkeypatch.setattr(audio_source_module, "LAG_NOTICE_FRAMES", 4, raising=False)
+    monkeypatch.setattr(audio_source_module, "LAG_NOTICE_FRAMES", 4)
     stalled = threading.Event()
 
     def stall_once_speech_starts(event) -> None:  # the loop lags (a slow VAD, a busy CPU) for ~20 frames
