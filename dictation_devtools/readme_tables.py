@@ -1,7 +1,8 @@
-"""The README's configuration tables, generated from the settings dataclasses so they cannot drift.
+"""The configuration reference's tables (docs/configuration.md), generated from the settings dataclasses so they
+cannot drift.
 
-    python -m dictation_devtools.readme_tables           # rewrite the tables in README.md
-    python -m dictation_devtools.readme_tables --check   # exit 1 if README.md is out of date
+    python -m dictation_devtools.readme_tables           # rewrite the tables in docs/configuration.md
+    python -m dictation_devtools.readme_tables --check   # exit 1 if docs/configuration.md is out of date
 
 Each table sits between `<!-- config table: PROGRAM -->` and `<!-- end of config table -->`.
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from dictation_core.config import ConfigLoader
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"  # where the tables live
 _TABLE = re.compile(r"(<!-- config table: (?P<name>[a-z_]+) -->\n)(?P<table>.*?)(<!-- end of config table -->)",
                     re.DOTALL)
 
@@ -38,7 +39,7 @@ def updated(readme: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Rewrite README.md's config tables, or with --check report whether they are current."""
+    """Rewrite docs/configuration.md's config tables, or with --check report whether they are current."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if README.md is out of date")
     args = parser.parse_args(argv)
@@ -46,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     fresh = updated(text)
     if args.check:
         if fresh != text:
-            print("README.md's config tables are out of date: run python -m dictation_devtools.readme_tables",
+            print("docs/configuration.md's config tables are out of date: run "
+                  "python -m dictation_devtools.readme_tables",
                   file=sys.stderr)
             return 1
         return 0

@@ -120,10 +120,10 @@ def test_readme_table_rows():
 
 
 def test_the_readme_tables_are_the_generated_ones():
-    """Add a setting, then run `python -m dictation_devtools.readme_tables` to rewrite the README's tables."""
+    """Add a setting, then run `python -m dictation_devtools.readme_tables` to rewrite docs/configuration.md's tables."""
     readme = readme_tables.README.read_text(encoding="utf-8")
     assert readme_tables.updated(readme) == readme, \
-        "README.md's config tables are out of date: run python -m dictation_devtools.readme_tables"
+        "docs/configuration.md's config tables are out of date: run python -m dictation_devtools.readme_tables"
 
 
 @dataclass(frozen=True)

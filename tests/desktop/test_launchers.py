@@ -41,10 +41,11 @@ def test_wsl_launcher_runs_start_server_sh_through_bash_in_the_repo():
     assert (SCRIPTS / "start_server.sh").is_file()
 
 
-def test_readme_documents_the_exact_launcher_commands():
+def test_readme_and_the_windows_guide_document_the_exact_launcher_commands():
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     assert readme.splitlines()[2].startswith("- **Set up and start the product**")
     assert "`scripts\\start_client.bat -WithServer`" in readme.splitlines()[2]
+    guide = (REPO_ROOT / "docs" / "windows.md").read_text(encoding="utf-8")
     for command in ("scripts\\start_client.bat", "scripts\\start_client.bat -WithServer",
                     "-File scripts\\start_server_wsl.ps1", "https://download.pytorch.org/whl/cpu"):
-        assert command in readme, command
+        assert command in guide, command
