@@ -10,7 +10,7 @@ import pytest
 
 from dictation_devtools.fidelity import Region, locate
 from dictation_devtools.recording_server import RecordingServer
-from dictation_devtools.speech import SAMPLE_RATE, synthesize_phrase, write_wav
+from dictation_devtools.speech import SAMPLE_RATE, build_paused_recording
 from tests.client.test_pipeline import Events
 from tray_client.config import ClientConfig
 from tray_client.events import SpeechSegment
@@ -25,16 +25,7 @@ PREROLL_MS = 480
 
 @pytest.fixture(scope="module")
 def short_pauses(tmp_path_factory: pytest.TempPathFactory):
-    workdir = tmp_path_factory.mktemp("short-pauses")
-    rng = np.random.default_rng(7)
-    pieces = [np.zeros(SAMPLE_RATE // 2, dtype=np.int16)]
-    for index, text in enumerate(PHRASES):
-        pieces.append(synthesize_phrase(text, "en-us", workdir, f"p{index}"))
-        pause_ms = PAUSES_MS[index] if index < len(PAUSES_MS) else 1500
-        pieces.append(np.zeros(SAMPLE_RATE * pause_ms // 1000, dtype=np.int16))
-    samples = np.concatenate(pieces).astype(np.int32) + rng.integers(-2, 3, sum(map(len, pieces)))
-    samples = samples.astype(np.int16)  # dithered, so each utterance is found at exactly one place
-    return write_wav(workdir / "short-pauses.wav", samples), samples
+    return build_paused_recording(PHRASES, PAUSES_MS, "en-us", tmp_path_factory.mktemp("short-pauses"))
 
 
 def cut(path, samples: np.ndarray, fast: bool, sink) -> tuple[list[Region], list[SpeechSegment], list[str]]:
