@@ -22,8 +22,8 @@ the pre-roll sent before each onset (ms, p10 and min, and how many < 100 ms), on
 split between back-to-back utterances, duplicated samples, finals typed twice or missing; and whether real time
 cut exactly as --fast did. `--client-root` runs another checkout of the client (the "before" of a change).
 
-    python scripts/bench_fidelity.py                          # --fast on everything, real time on a subset
-    python scripts/bench_fidelity.py --client-root /tmp/main  # the same with another checkout's client
+    PYTHONPATH=. python scripts/bench_fidelity.py      # --fast on everything, real time on a subset
+    PYTHONPATH=. python scripts/bench_fidelity.py --client-root before=/tmp/main --client-root after=.
 """
 
 from __future__ import annotations
@@ -41,10 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from dictation_devtools.fidelity import (  # noqa: E402
+from dictation_devtools.fidelity import (
     FRAME_SAMPLES,
     SAMPLE_RATE,
     Fidelity,
@@ -53,8 +50,10 @@ from dictation_devtools.fidelity import (  # noqa: E402
     measure,
     oracle_regions,
 )
-from dictation_devtools.recording_server import RecordingServer  # noqa: E402
-from dictation_devtools.speech import read_wav, synthesize_phrase, write_wav  # noqa: E402
+from dictation_devtools.recording_server import RecordingServer
+from dictation_devtools.speech import read_wav, synthesize_phrase, write_wav
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CORPUS = ROOT / "dictation_devtools" / "fidelity_corpus"
 ENGLISH = [("hello world this is a dictation test", "en-us"),
@@ -237,9 +236,9 @@ def main() -> int:
             speech = sum(r.length for r in recording.core) / SAMPLE_RATE
             print(f"{recording.name}: {seconds:.1f} s, {len(recording.core)} oracle regions, {speech:.1f} s speech",
                   file=sys.stderr)
-        jobs = [(rec, Path(path), label, spec, True) for rec in recordings for label, path in clients.items()
+        jobs = [(rec, Path(path).resolve(), label, spec, True) for rec in recordings for label, path in clients.items()
                 for spec in args.speculative_ms]
-        slow = [(rec, Path(path), label, spec, False) for rec in recordings if rec.name in realtime
+        slow = [(rec, Path(path).resolve(), label, spec, False) for rec in recordings if rec.name in realtime
                 for label, path in clients.items() for spec in args.speculative_ms]
         with concurrent.futures.ThreadPoolExecutor(max(1, len(slow))) as realtime_pool, \
                 concurrent.futures.ThreadPoolExecutor(args.jobs) as fast_pool:
