@@ -158,6 +158,7 @@ class Run:
     typed_twice: int
     finals_missing: int
     wall_s: float
+    silence_events: int = 0  # speculative decodes the server was asked for
     error: str = ""
 
 
@@ -179,7 +180,8 @@ def run_client(recording: Recording, client_root: Path, label: str, speculative_
         error, sent = f"{error} {problem}".strip(), []
     return Run(recording.name, label, speculative_ms, fast, [(r.start, r.end) for r in sent],
                measure(recording.core, sent, len(recording.samples)), len(lines) - len(set(lines)),
-               len(expected - set(lines)), round(time.monotonic() - started, 1), error)
+               len(expected - set(lines)), round(time.monotonic() - started, 1),
+               sum(item.silences for item in utterances), error)
 
 
 def row(run: Run) -> str:
@@ -191,12 +193,12 @@ def row(run: Run) -> str:
             f"| {f.utterances} | {f.lost_percent:.2f} % | {f.lost_onset * ms:.0f} / {f.lost_tail * ms:.0f} / "
             f"{f.lost_other * ms:.0f} | {p10:.0f} / {(pre[0] if pre else float('nan')):.0f} | "
             f"{sum(1 for p in pre if p < 100)} | {f.gapless_onsets} | {f.onsets_cut} | {f.words_split} | "
-            f"{f.duplicated} | {run.typed_twice} / {run.finals_missing} |")
+            f"{f.duplicated} | {run.typed_twice} / {run.finals_missing} | {run.silence_events} |")
 
 
 HEADER = ("| recording | client | spec. ms | pacing | utts | speech lost | lost ms onset / tail / neither "
           "| pre-roll ms p10 / min | pre-roll < 100 ms | gapless onsets | onsets cut | words split | dup. samples "
-          "| typed twice / missing |\n" + "|---" * 14 + "|")
+          "| typed twice / missing | silence events |\n" + "|---" * 15 + "|")
 
 
 def totals(runs: list[Run], group: str) -> str:
