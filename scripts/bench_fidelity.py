@@ -224,7 +224,7 @@ def main() -> int:
                         help="a checkout whose client to run (repeatable); default: this one as 'this'")
     parser.add_argument("--only", action="append", help="recordings to run, e.g. human-en or espeak-zh/rejoined")
     parser.add_argument("--realtime", action="append", default=None,
-                        help="recordings also run in real time (default: human-en/rejoined, espeak-zh/rejoined)")
+                        help="recordings also run in real time (default: human-en/rejoined, espeak-zh/rejoined; none: no real-time runs)")
     parser.add_argument("--speculative-ms", type=int, nargs="+", default=[150, 0])
     parser.add_argument("--jobs", type=int, default=2, help="client runs at once (--fast); real time runs all at once")
     parser.add_argument("--json", type=Path, help="write every run here")

@@ -11,6 +11,7 @@ import pytest
 from dictation_devtools.fidelity import Region, locate
 from dictation_devtools.recording_server import RecordingServer
 from dictation_devtools.speech import SAMPLE_RATE, build_paused_recording
+from tests.client.conftest import RecordingSink
 from tests.client.test_pipeline import Events
 from tray_client.config import ClientConfig
 from tray_client.events import SpeechSegment
@@ -42,8 +43,6 @@ def cut(path, samples: np.ndarray, fast: bool, sink) -> tuple[list[Region], list
 
 
 def test_real_time_and_fast_cut_the_same_and_no_onset_loses_audio_the_last_utterance_held_back(short_pauses):
-    from tests.client.conftest import RecordingSink
-
     path, samples = short_pauses
     fast_cuts, segments, typed = cut(path, samples, True, RecordingSink())
     assert len(fast_cuts) == len(PHRASES), "one utterance per phrase"
