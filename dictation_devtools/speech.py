@@ -141,3 +141,20 @@ def build_speech_set(workdir: Path) -> SpeechSet:
         english=build_sample(ENGLISH_PHRASES, "en-us", "English", workdir),
         mandarin=build_sample(MANDARIN_PHRASES, "cmn", "Chinese", workdir),
     )
+
+
+def build_paused_recording(phrases: list[str], pauses_ms: list[int], voice: str, workdir: Path,
+                           seed: int = 7) -> tuple[Path, np.ndarray]:
+    """Phrases joined by the given pauses (0.5 s lead, 1.5 s tail), dithered by +-2 LSB so that any slice of it
+    occurs once: a server's received audio can then be located in the file exactly."""
+    _require_tools()
+    workdir.mkdir(parents=True, exist_ok=True)
+    pieces = [np.zeros(SAMPLE_RATE // 2, dtype=np.int16)]
+    for index, text in enumerate(phrases):
+        pieces.append(synthesize_phrase(text, voice, workdir, f"paused-{index}"))
+        pause_ms = pauses_ms[index] if index < len(pauses_ms) else 1500
+        pieces.append(np.zeros(SAMPLE_RATE * pause_ms // 1000, dtype=np.int16))
+    joined = np.concatenate(pieces).astype(np.int32)
+    dithered = joined + np.random.default_rng(seed).integers(-2, 3, len(joined))
+    samples = np.clip(dithered, -32768, 32767).astype(np.int16)
+    return write_wav(workdir / "paused.wav", samples), samples

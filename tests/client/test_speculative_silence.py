@@ -42,7 +42,7 @@ def kinds(events: list) -> list[str]:
     return [type(event).__name__.removeprefix("Utterance") for event in events]
 
 
-def test_silence_is_announced_once_at_its_length_and_the_silence_after_it_is_dropped_at_the_end():
+def test_silence_is_announced_once_at_its_length_and_the_silence_after_it_is_not_sent():
     speech, silent = [0.9] * 10, [0.0] * 20
     events = feed(make(), speech + silent)
     spec = SETTINGS.speculative_frames
@@ -115,3 +115,57 @@ def test_no_silence_event_goes_to_a_server_that_did_not_say_it_takes_one():
         sent = link.data_to_send(0.0)
         assert [json.loads(f)["event"] if isinstance(f, str) else "audio" for f in sent] == \
             ["hello", "start", "audio", "stop"]
+
+
+def sent_frames(events: list) -> dict[str, list[int]]:
+    """Per utterance id, the index of every frame sent (each frame's samples hold its index)."""
+    sent: dict[str, list[int]] = {}
+    for event in events:
+        if isinstance(event, UtteranceAudio):
+            values = np.frombuffer(event.pcm, dtype=np.int16)[::FRAME_SAMPLES]
+            sent.setdefault(event.utterance_id, []).extend(int(v) for v in values)
+    return sent
+
+
+def test_after_a_pause_just_over_min_silence_the_next_utterance_carries_the_frames_the_last_one_held_back():
+    """Fast speech: the next word starts 2 frames after the end. The frames held after the silence event were
+    never sent, so they open the next utterance's pre-roll, and together the two utterances sent every frame
+    once: nothing of the next word's soft onset is lost, and no sample reaches the server twice."""
+    settings = SegmenterSettings(min_silence_ms=400, speculative_silence_ms=150, preroll_ms=480)
+    spec, end = settings.speculative_frames, settings.silence_frames
+    speech = [0.9] * 10
+    events = feed(make(settings), speech + [0.0] * (end + 2) + speech + [0.0] * 20)
+    ends = [e for e in events if isinstance(e, UtteranceEnded)]
+    assert [e.reason for e in ends] == ["silence", "silence"]
+    sent = sent_frames(events)
+    first, second = sent["u1"], sent["u2"]
+    assert first == list(range(10 + spec)), "the first utterance stops at its silence event"
+    held_and_after = list(range(10 + spec, 10 + end + 2))  # held, never sent, then the 2 frames since its end
+    assert second[:len(held_and_after)] == held_and_after, "the next pre-roll begins where the last sent audio ended"
+    assert not set(first) & set(second), "no frame is sent twice"
+    started = [e for e in events if type(e).__name__ == "UtteranceStarted"]
+    assert started[1].preroll_samples == len(held_and_after) * FRAME_SAMPLES
+
+
+def test_the_pre_roll_still_keeps_only_its_length_of_the_held_audio():
+    settings = SegmenterSettings(min_silence_ms=400, speculative_silence_ms=150, preroll_ms=96)
+    events = feed(make(settings), [0.9] * 10 + [0.0] * settings.silence_frames + [0.9] * 5 + [0.0] * 20)
+    sent = sent_frames(events)
+    onset = 10 + settings.silence_frames
+    assert sent["u2"][:4] == [onset - 3, onset - 2, onset - 1, onset]
+
+
+def test_a_trailing_weak_frame_in_the_held_audio_is_sent_not_dropped():
+    """A frame in the hysteresis band after the silence event (a final consonant, a breath) is sent with the
+    held frames before it, the server is told of the silence again, and the utterance still ends on time."""
+    spec, end = SETTINGS.speculative_frames, SETTINGS.silence_frames
+    weak = 10 + spec + 2  # index of the weak frame: 2 frames into the held audio
+    probabilities = [0.9] * 10 + [0.0] * (spec + 2) + [0.4] + [0.0] * 30
+    events = feed(make(), probabilities)
+    sent = sent_frames(events)["u1"]
+    assert sent == list(range(weak + 1)), "the held frames and the weak one went out, in order"
+    silences = [e for e in events if isinstance(e, UtteranceSilence)]
+    assert len(silences) == 2 and silences[1].silence_ms == round((spec + 3) * FRAME_MS + VAD_TAIL_MS)
+    (ended,) = [e for e in events if isinstance(e, UtteranceEnded)]
+    assert ended.end_sample == (10 + end) * FRAME_SAMPLES, "the weak frame counts as silence: same end"
+    assert kinds(events)[-2:] == ["Silence", "Ended"], "the audio after the weak frame is held again"

@@ -98,8 +98,11 @@ class UtteranceEnded:
 @dataclass(frozen=True)
 class UtteranceSilence:
     """The open utterance has been silent for `silence_ms` (protocol v1's `silence` event): the server may decode
-    its final now. The audio after this event is held back and only follows if speech resumes; if the utterance
-    ends in this silence, that held silence is dropped, so the server's early final covers everything it got."""
+    its final now. The audio after this event is held back. It follows if speech resumes, and a held frame the
+    VAD scores as speech-like (in the hysteresis band: a trailing consonant, a breath) goes out too, with a new
+    event after it. If the utterance ends in this silence, the held audio is not sent to it (the server's early
+    final covers everything it got) but handed on: it becomes the start of the next utterance's pre-roll, so the
+    soft onset of a word that follows a short pause still reaches the server, and no sample is sent twice."""
 
     utterance_id: str
     silence_ms: int
@@ -168,19 +171,24 @@ class Segmenter:
         current.frames += 1
         if not current.manual and probability is not None:
             threshold = self.settings.threshold
+            speech_like = probability >= threshold - NEGATIVE_MARGIN
             if probability >= threshold:
                 current.speech_end_sample = self._position
                 current.silent_frames = 0
                 events += self._release(current)  # speech resumed: the held silence goes out first
-            elif probability < threshold - NEGATIVE_MARGIN or current.silent_frames:
+            elif not speech_like or current.silent_frames:
                 current.silent_frames += 1
-            if current.held is not None:
+            if current.held is not None and speech_like:
+                # Below the threshold but not silence: it may be the word's last consonant or the next one's
+                # breath, so it is sent (with what was held before it) and the server is told again after it.
+                events += [*self._release(current), audio, self._silence(current)]
+                current.held = []
+            elif current.held is not None:
                 current.held.append(audio)
             else:
                 events.append(audio)
             if current.held is None and current.silent_frames == self.settings.speculative_frames > 0:
-                silence_ms = round(current.silent_frames * FRAME_MS + VAD_TAIL_MS)
-                events.append(UtteranceSilence(current.utterance_id, silence_ms))
+                events.append(self._silence(current))
                 current.held = []
             if current.silent_frames >= self.settings.silence_frames:
                 return events + self._end("silence")
@@ -243,12 +251,23 @@ class Segmenter:
         current = self._open
         assert current is not None
         self._open = None
-        # Ended in the silence the server was told about: the held silence is dropped (the server's early final
-        # covers all it got). Any other end (key, max length, off, end of input) sends it first.
-        events = [] if reason in ("silence", "pause") else self._release(current)
+        # Ended in the silence the server was told about: the held audio is not sent (the server's early final
+        # covers all it got) but handed on to the pre-roll ring, where the next utterance finds it: it was never
+        # sent, so reusing it duplicates nothing, and the ring keeps only its last `preroll_ms`. Any other end
+        # (key, max length, off, end of input) sends it first.
+        if reason in ("silence", "pause"):
+            events: list[SegmentEvent] = []
+            if self.settings.preroll_frames:
+                self._ring.extend(held.pcm for held in self._release(current))
+        else:
+            events = list(self._release(current))
         return [*events, UtteranceEnded(current.utterance_id, current.speech_end_sample, self._position, reason)]
 
     @staticmethod
-    def _release(current: _Open) -> list[SegmentEvent]:
+    def _silence(current: _Open) -> UtteranceSilence:
+        return UtteranceSilence(current.utterance_id, round(current.silent_frames * FRAME_MS + VAD_TAIL_MS))
+
+    @staticmethod
+    def _release(current: _Open) -> list[UtteranceAudio]:
         held, current.held = current.held or [], None
         return list(held)
