@@ -26,7 +26,7 @@ from asr_server.streaming import StepOutput
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(eq=False)  # a job is itself, not its fields: comparing fields compares numpy audio, which raises
 class DecodeJob:
     """One utterance step waiting for the model. `done` runs on the event loop with the output or the error."""
 

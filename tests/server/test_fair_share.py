@@ -91,3 +91,19 @@ def running_client(url: str):
     from websockets.asyncio.client import connect
 
     return connect(url, max_size=None)
+
+
+def test_a_held_final_behind_a_held_partial_is_sent_with_real_audio_in_both():
+    """Jobs are compared by identity: picking the final out of the queue once compared the jobs before it field by
+    field, numpy audio included, and raised "truth value of an array is ambiguous" on the event loop."""
+    sent: list[str] = []
+    quota = StepQuota(lambda j: sent.append(j.label), max_active=1, max_held=2)
+    # The same utterance's partial and final: equal in every field before the audio.
+    running, partial, final = job("running"), job("utterance-1"), job("utterance-1", urgent=True)
+    partial.audio = np.ones(16_000, np.float32)
+    final.audio = np.full(16_000, 0.5, np.float32)
+    for step in (running, partial, final):
+        quota.offer(step)
+    quota.done(running)
+    assert sent == ["running", "utterance-1"] and quota.held == 1
+    assert quota.withdraw(partial) is False and quota.held == 0  # the one sent was the final
