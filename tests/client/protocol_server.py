@@ -41,6 +41,10 @@ class Faults:
     engine_failures: int = 0  # answer this many stops with an `engine` error instead of a final
     engine_fail_ids: set[str] = field(default_factory=set)  # ... and every stop of these ids
     max_utterance_bytes: int | None = None  # cut like the real server: too_long, final so far, rest as "<id>.2"
+    # Hostile: close every session right after `ready` (with this close code), or send this raw text instead of
+    # each final (a 5 MB final, a 5,000-digit number, deep nesting).
+    close_after_ready: int | None = None
+    reply_instead_of_final: str | None = None
 
 
 @dataclass
@@ -131,6 +135,9 @@ class ProtocolServer:
             if isinstance(event, protocol.Hello):
                 self.record.hellos.append(json.loads(message))
                 await websocket.send(protocol.ready("script", "test"))
+                if self.faults.close_after_ready is not None:
+                    await websocket.close(self.faults.close_after_ready, "injected: closing after hello")
+                    return
             elif isinstance(event, protocol.Start):
                 if state.current is not None:
                     previous = state.current
@@ -190,6 +197,9 @@ class ProtocolServer:
             self.record.engine_errors += 1
             await websocket.send(protocol.error(protocol.ENGINE, "decoding failed (injected); send it again",
                                                 current))
+            return
+        if self.faults.reply_instead_of_final is not None:
+            await websocket.send(self.faults.reply_instead_of_final)
             return
         for _ in range(2 if self.faults.duplicate_finals else 1):
             await websocket.send(protocol.final(current, text, "English"))
