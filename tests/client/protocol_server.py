@@ -14,6 +14,7 @@ import collections
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -52,6 +53,7 @@ class Record:
     """What the server saw."""
 
     connections: int = 0
+    connected_at: list[float] = field(default_factory=list)  # time.monotonic() of each connection
     handshakes: int = 0  # HTTP upgrade requests, refused ones included
     hellos: list[dict] = field(default_factory=list)
     starts: collections.Counter = field(default_factory=collections.Counter)
@@ -121,6 +123,7 @@ class ProtocolServer:
     async def _handle(self, websocket) -> None:
         """Protocol v1 as docs/protocol.md says (the conformance suite checks it), plus the injected faults."""
         self.record.connections += 1
+        self.record.connected_at.append(time.monotonic())
         state = _Open()
         async for message in websocket:
             if isinstance(message, bytes):
