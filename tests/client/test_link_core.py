@@ -227,9 +227,18 @@ def test_sessions_the_server_ends_without_a_final_back_off_to_a_longer_cap_and_a
     assert retries[-1].unstable == ("the server keeps closing the connection: it closed the connection (code "
                                     "1011) (10 sessions in a row without a transcript); retrying in 30.0 s")
     # Asking for a reconnect ourselves is not the server's failure: no wait, the streak stays.
-    assert backoff.after(Ending(came_up=True, asked=True)) == Retry(0.0, 10, 10)
+    assert backoff.after(Ending(came_up=True, asked=True)) == Retry(0.0, 0, 10)
+    # Reaching it in between does not reset the streak: the next dropped session still waits the longest.
+    assert backoff.after(Ending(why="refused")).delay_s == BACKOFF_INITIAL_S
+    assert backoff.after(dropped).delay_s == DROPPED_MAX_S
     assert backoff.after(Ending(came_up=True, answered=True)).delay_s == BACKOFF_INITIAL_S  # healthy again
     assert not backoff.after(dropped).unstable
+
+
+def test_one_session_cut_by_a_restart_does_not_slow_down_finding_the_restarted_server():
+    backoff = Backoff(lambda: 0.0)
+    assert backoff.after(Ending(came_up=True, lasted_s=3.0, why="no close frame")).delay_s == BACKOFF_INITIAL_S
+    assert [backoff.after(Ending()).delay_s for _ in range(5)] == [0.25, 0.5, 1.0, 2.0, BACKOFF_MAX_S]
 
 
 def test_every_delay_is_jittered_below_its_nominal_value():

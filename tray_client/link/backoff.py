@@ -8,10 +8,12 @@ forever, replaying every pending utterance each time. So every kind of failure b
 connection:
 - a connection counts as *healthy* once it carried a final or stayed up `HEALTHY_AFTER_S`; only that starts the
   backoff over (a restarted server is found again within a fraction of a second);
-- anything else that ends a connection is a failure in a row: the delay doubles from `BACKOFF_INITIAL_S`, capped
-  at `UNREACHABLE_MAX_S` while the server cannot be reached (attempts are cheap and the user waits for it to come
-  back) and at `DROPPED_MAX_S` once it accepted a session and dropped it (each such attempt costs the server a
-  session and replays audio);
+- anything else is a failure in a row, counted by kind, and the delay doubles from `BACKOFF_INITIAL_S` with
+  that kind's count: attempts that cannot reach the server are capped at `UNREACHABLE_MAX_S` (they are cheap, and
+  the user waits for it to come back), sessions it accepted and then ended without a transcript at
+  `DROPPED_MAX_S` (each costs the server a session and replays audio). Kept apart so that one session cut by a
+  server restart does not slow down finding the restarted server, while a server that ends every session it
+  accepts waits longer each time however it is reached in between;
 - every delay is drawn from [1 - JITTER, 1] x the nominal one, so clients that one server restart dropped
   together do not all come back in the same instant;
 - after `UNSTABLE_AFTER` dropped sessions in a row the link says so: "the server keeps closing the connection".
@@ -49,8 +51,8 @@ class Retry:
     """What to do next: wait `delay_s` (None: until told), and what to show."""
 
     delay_s: float | None
-    failures: int = 0  # attempts that failed in a row
-    dropped: int = 0  # of those, sessions the server accepted and then ended
+    unreached: int = 0  # attempts in a row that did not get through the handshake
+    dropped: int = 0  # sessions the server accepted and ended without a transcript since the last healthy one
     unstable: str = ""  # the state to show while the server keeps dropping sessions ("" when it does not)
     tell: bool = False  # the streak just became long enough to notify the user (once per streak)
 
@@ -60,31 +62,32 @@ class Backoff:
 
     def __init__(self, random_source: Callable[[], float] = random.random) -> None:
         self._random = random_source
-        self._failures = 0
+        self._unreached = 0
         self._dropped = 0
 
     def after(self, ending: Ending) -> Retry:
         """The retry for an attempt that ended as `ending`."""
         if ending.refused:
-            return Retry(None, self._failures, self._dropped)
+            return Retry(None, self._unreached, self._dropped)
         if ending.came_up and (ending.answered or ending.lasted_s >= HEALTHY_AFTER_S):
             # It worked, then dropped (a server restart, a network cut): the backoff is for failures in a row.
-            self._failures = self._dropped = 0
+            self._unreached = self._dropped = 0
             return Retry(0.0 if ending.asked else self._jittered(BACKOFF_INITIAL_S))
         if ending.asked:
             # We ended it ourselves (new settings, a replay for a late final): not the server's failure.
-            return Retry(0.0, self._failures, self._dropped)
-        self._failures += 1
-        if ending.came_up:
-            self._dropped += 1
-        cap = DROPPED_MAX_S if ending.came_up else UNREACHABLE_MAX_S
-        delay = self._jittered(min(cap, BACKOFF_INITIAL_S * 2 ** (self._failures - 1)))
+            return Retry(0.0, self._unreached, self._dropped)
+        if not ending.came_up:
+            self._unreached += 1
+            delay = self._jittered(min(UNREACHABLE_MAX_S, BACKOFF_INITIAL_S * 2 ** (self._unreached - 1)))
+            return Retry(delay, self._unreached, self._dropped)
+        self._unreached = 0
+        self._dropped += 1
+        delay = self._jittered(min(DROPPED_MAX_S, BACKOFF_INITIAL_S * 2 ** (self._dropped - 1)))
         unstable = ""
-        if self._dropped >= UNSTABLE_AFTER and ending.came_up:
+        if self._dropped >= UNSTABLE_AFTER:
             unstable = (f"the server keeps closing the connection: {ending.why or 'it ended the session'} "
                         f"({self._dropped} sessions in a row without a transcript); retrying in {delay:.1f} s")
-        return Retry(delay, self._failures, self._dropped, unstable, tell=self._dropped == UNSTABLE_AFTER
-                     and ending.came_up)
+        return Retry(delay, 0, self._dropped, unstable, tell=self._dropped == UNSTABLE_AFTER)
 
     def _jittered(self, nominal: float) -> float:
         return nominal * (1.0 - JITTER * self._random())
