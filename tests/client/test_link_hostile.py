@@ -24,8 +24,9 @@ def hostile_link(collector: Collector, notices: list[tuple[str, str, str]], url:
                 on_status=collector.statuses.append, on_notice=lambda *notice: notices.append(notice))
 
 
-def test_a_server_that_closes_every_session_after_hello_is_backed_off_reported_and_the_audio_kept():
-    with ProtocolServer(echo_length, Faults(close_after_ready=1011)) as server:
+@pytest.mark.parametrize("code", [1011, 1000])  # an error, and a clean close: both fail the session
+def test_a_server_that_closes_every_session_after_hello_is_backed_off_reported_and_the_audio_kept(code):
+    with ProtocolServer(echo_length, Faults(close_after_ready=code)) as server:
         collector, notices = Collector(), []
         stamps: list[float] = []
 
@@ -49,7 +50,7 @@ def test_a_server_that_closes_every_session_after_hello_is_backed_off_reported_a
         assert gap >= (1 - JITTER) * BACKOFF_INITIAL_S * 2**n * 0.95, gaps
     unstable = [s for s in collector.statuses if s.unstable]
     assert unstable and unstable[0].detail.startswith("the server keeps closing the connection: it closed the "
-                                                      "connection (code 1011: injected: closing after hello)")
+                                                      f"connection (code {code}: injected: closing after hello)")
     told = [n for n in notices if n[2] == "server_unstable"]
     assert len(told) == 1 and told[0][0] == "error"  # once per streak, not once per attempt
     [(utterance, audio, why)] = collector.failed  # replayed MAX_DROP_REPLAYS times, then kept with its audio
