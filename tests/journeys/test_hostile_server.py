@@ -58,3 +58,32 @@ def test_the_tray_notifies_once_shows_it_in_the_tooltip_and_backs_off(x_display,
             tray.close()
     assert log.count(f"notification: {CLOSED}") == 1  # one notice per streak, not one per attempt
     assert_backed_off(stamps)
+
+
+def test_a_final_too_large_to_read_ends_the_run_with_the_reason_not_a_loop(speech, tmp_path):
+    """A 5 MB final: the client closes each such connection (1009); it stops after a bounded number of tries."""
+    sample = speech.english
+    with ProtocolServer(scripted(sample), Faults(reply_instead_of_final="x" * 5_000_000)) as server:
+        result = run_headless(tmp_path, "--server", server.url, "--input-wav", str(sample.path), "--output",
+                              "stdout", "--fast")
+        connections = server.record.connections
+    assert result.returncode == 3, result.stderr[-3000:]
+    reason = result.stderr.strip().splitlines()[-1]
+    assert "the server keeps closing the connection: a reply from the server was over the client's limit of 4 MiB" \
+        in reason, reason
+    assert "Traceback" not in result.stderr and kept_audio(tmp_path)
+    assert connections <= UNSTABLE_AFTER + 1
+
+
+def test_a_5000_digit_number_is_reported_as_an_unreadable_reply_not_a_traceback(speech, tmp_path):
+    sample = speech.english
+    reply = '{"type": "final", "id": "x", "text": "hi", "n": ' + "9" * 5000 + "}"
+    with ProtocolServer(scripted(sample), Faults(reply_instead_of_final=reply)) as server:
+        result = run_headless(tmp_path, "--server", server.url, "--input-wav", str(sample.path), "--output",
+                              "stdout", "--fast", "--final-timeout-s", "1")
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert "the server sent a reply this client cannot read (a JSON value past the client's limits" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].endswith("utterance(s) never got a transcript")
+    saved = kept_audio(tmp_path)  # each one said so when it was given up, with where its audio is
+    assert saved and f"its audio is saved in {saved[0]} (get the text later with" in result.stderr
