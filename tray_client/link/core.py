@@ -238,7 +238,6 @@ class _Wire:
         self.connected = connected
         self.takes_silence = False  # until this connection's `ready` says so
         self.answered = False  # a final arrived on this connection: the server works (link/backoff.py)
-        self.unreadable = 0  # messages on this connection the client could not read
         self._hello_due = connected
         self._on_wire: _Utterance | None = None  # started on this connection and not stopped yet
 
@@ -299,7 +298,7 @@ class LinkCore:
         self._pending: collections.OrderedDict[str, _Utterance] = collections.OrderedDict()
         self._delivered = _Memory(DEDUPE_MEMORY)  # segment ids delivered: a replay's second final is dropped
         self._wire = _Wire(connected=False)
-        self._told_unreadable = False  # the user heard of an unreadable reply (again only after a good final)
+        self._unreadable = _UnreadableReplies()
 
     # ----- what the consumer asks -----
     @property
@@ -368,8 +367,7 @@ class LinkCore:
         """The connection is gone: nothing sent on it counts any more. `dropped`: the server (or the network)
         ended it, we did not ask for it: each utterance that was on it unanswered is replayed on the next
         connection `MAX_DROP_REPLAYS` times at most, then fails (`why` says what ended the connections)."""
-        if self._wire.unreadable > 1:
-            log.warning("%d messages from the server on that connection could not be read", self._wire.unreadable)
+        self._unreadable.connection_ended()
         if dropped:
             for utterance in self._pending.values():
                 if utterance.sent_start and utterance.failed is None and not utterance.complete:
@@ -396,7 +394,7 @@ class LinkCore:
         try:
             message = protocol.parse_message(raw)
         except (ValueError, RecursionError) as error:  # ProtocolError, and what json raises past its own limits
-            return self._unreadable(raw, error)
+            return self._unreadable.seen(raw, error)
         if isinstance(message, protocol.Final):
             self._wire.answered = True
             return self._on_server_final(message)
@@ -456,28 +454,6 @@ class LinkCore:
         return []
 
     # ----- internals -----
-    def _unreadable(self, raw: str | bytes, error: ValueError | RecursionError) -> list[Action]:
-        """A reply that breaks the protocol (a 5,000-digit number, nesting past the parser's depth, not JSON)
-        is dropped, never a traceback; the utterance it may have answered is replayed when its final is late.
-        Logged once per connection (then counted), told to the user once until a final reads well again."""
-        self._wire.unreadable += 1
-        if self._wire.unreadable > 1:
-            return []
-        if isinstance(error, protocol.ProtocolError):
-            what = error.message
-        elif isinstance(error, RecursionError):
-            what = "JSON nested deeper than the client reads"
-        else:  # json's own limit: an integer of thousands of digits
-            what = f"a JSON value past the client's limits ({str(error).split(';')[0][:100]})"
-        size = f"{len(raw):,} {'bytes' if isinstance(raw, bytes) else 'characters'}"
-        log.warning("a message from the server could not be read and is ignored (%s; %s)", what, size)
-        if self._told_unreadable:
-            return []
-        self._told_unreadable = True
-        return [Tell("warning", f"the server sent a reply this client cannot read ({what}); it is ignored, and "
-                     "an utterance it answered is sent again. Update the server or the client if this repeats.",
-                     code="bad_reply")]
-
     def _head(self) -> _Utterance | None:
         return next(iter(self._pending.values()), None)
 
@@ -541,7 +517,7 @@ class LinkCore:
         if utterance.failed is not None or segment in utterance.segments:
             return []
         utterance.record(segment, protocol.Final(segment_id, final.text, final.language))
-        self._told_unreadable = False
+        self._unreadable.read_well()
         for waiting in self._pending.values():  # a final frees room at the server for one refused as busy
             waiting.held = False
         return self._flush()
@@ -567,6 +543,43 @@ class LinkCore:
                 break
             self._audio.forget(head.utterance_id)
         return actions
+
+
+class _UnreadableReplies:
+    """A reply that breaks the protocol (a 5,000-digit number, nesting past the parser's depth, not JSON) is
+    dropped, never a traceback; the utterance it may have answered is replayed when its final is late. Logged
+    once per connection (then counted), told to the user once until a final reads well again."""
+
+    def __init__(self) -> None:
+        self._on_connection = 0
+        self._told = False
+
+    def seen(self, raw: str | bytes, error: ValueError | RecursionError) -> list[Action]:
+        self._on_connection += 1
+        if self._on_connection > 1:
+            return []
+        if isinstance(error, protocol.ProtocolError):
+            what = error.message
+        elif isinstance(error, RecursionError):
+            what = "JSON nested deeper than the client reads"
+        else:  # json's own limit: an integer of thousands of digits
+            what = f"a JSON value past the client's limits ({str(error).split(';')[0][:100]})"
+        size = f"{len(raw):,} {'bytes' if isinstance(raw, bytes) else 'characters'}"
+        log.warning("a message from the server could not be read and is ignored (%s; %s)", what, size)
+        if self._told:
+            return []
+        self._told = True
+        return [Tell("warning", f"the server sent a reply this client cannot read ({what}); it is ignored, and "
+                     "an utterance it answered is sent again. Update the server or the client if this repeats.",
+                     code="bad_reply")]
+
+    def connection_ended(self) -> None:
+        if self._on_connection > 1:
+            log.warning("%d messages from the server on that connection could not be read", self._on_connection)
+        self._on_connection = 0
+
+    def read_well(self) -> None:
+        self._told = False
 
 
 class _Memory:
