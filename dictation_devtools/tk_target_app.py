@@ -21,6 +21,8 @@ def main() -> None:
     root.geometry("640x240+200+200")
     text = tk.Text(root, font=("TkDefaultFont", 14))
     text.pack(fill="both", expand=True)
+    # Ctrl+Shift+V pastes, as in a terminal (Tk binds only Ctrl+V): the client pastes into terminals with it.
+    text.bind("<Control-Key-V>", lambda _event: (text.event_generate("<<Paste>>"), "break")[1])
     text.focus_force()
     last = {"value": None}
 

@@ -69,7 +69,8 @@ class Notice:
     extra: dict[str, str] = field(default_factory=dict)
     # What kind of problem, for code that must react (the headless run exits on some): "auth_refused",
     # "output_unavailable", "untranscribed", "not_output", "capture", "fault", "spilled",
-    # "recovered" (audio that a run which died left on disk, now saved as WAV); "" for plain news.
+    # "recovered" (audio that a run which died left on disk, now saved as WAV), "server_unstable" (the server
+    # keeps ending sessions without a transcript), "bad_reply" (a reply the client cannot read); "" for plain news.
     code: str = ""
 
 

@@ -29,7 +29,9 @@ EXIT_OK = 0
 EXIT_FAILED = 3
 EXIT_INTERRUPTED = 130
 POLL_S = 0.2  # wake-ups while waiting, so Ctrl+C is handled promptly on every platform
-FATAL_NOTICES = ("auth_refused", "output_unavailable")  # nobody can fix these while a headless run waits
+# Nobody can fix these while a headless run waits; "server_unstable" comes after a bounded number of sessions in a
+# row that the server ended without a transcript (link/backoff.py UNSTABLE_AFTER), where a tray keeps retrying.
+FATAL_NOTICES = ("auth_refused", "output_unavailable", "server_unstable")
 
 
 class ExitPolicy:
@@ -108,6 +110,9 @@ def run_headless(config: ClientConfig) -> int:
     while not inbox.empty():  # a short run can end before the policy saw its events
         policy.on_event(inbox.get(), time.monotonic())
     reason = reason or policy.reason_to_stop(time.monotonic()) or pipeline.done_error
+    if reason is not None and report.saved:
+        reason += (f"; the audio of {len(report.saved)} utterance(s) is kept in {Path(report.saved[0]).parent} "
+                   f"({HOW_TO_TRANSCRIBE})")
     reason = reason or outcome(report, policy.untranscribed)
     if reason is not None:
         log.error("%s", reason)

@@ -124,7 +124,7 @@ class Pipeline:
         self._link = Link(settings(config), on_final=self._delivery.on_final,
                           on_failed=self._delivery.on_failed, on_status=self._on_link_status,
                           on_partial=self._delivery.on_partial, on_fault=self._on_fault,
-                          on_notice=lambda level, message: self._hub.notice(level, message, code="spilled"))
+                          on_notice=lambda level, message, code: self._hub.notice(level, message, code=code))
         # Utterances go to the link through the text stage's focus watch: it notes the app each one is for.
         focus = FollowFocus(self._link, self._delivery.text, lambda: self._config, settings)
         self._capture = Capture(config, source=source, hub=self._hub, sink=focus, vad_pool=self._vad_pool,

@@ -14,6 +14,7 @@ import collections
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -41,6 +42,10 @@ class Faults:
     engine_failures: int = 0  # answer this many stops with an `engine` error instead of a final
     engine_fail_ids: set[str] = field(default_factory=set)  # ... and every stop of these ids
     max_utterance_bytes: int | None = None  # cut like the real server: too_long, final so far, rest as "<id>.2"
+    # Hostile: close every session right after `ready` (with this close code), or send this raw text instead of
+    # each final (a 5 MB final, a 5,000-digit number, deep nesting).
+    close_after_ready: int | None = None
+    reply_instead_of_final: str | None = None
 
 
 @dataclass
@@ -48,6 +53,7 @@ class Record:
     """What the server saw."""
 
     connections: int = 0
+    connected_at: list[float] = field(default_factory=list)  # time.monotonic() of each connection
     handshakes: int = 0  # HTTP upgrade requests, refused ones included
     hellos: list[dict] = field(default_factory=list)
     starts: collections.Counter = field(default_factory=collections.Counter)
@@ -117,6 +123,7 @@ class ProtocolServer:
     async def _handle(self, websocket) -> None:
         """Protocol v1 as docs/protocol.md says (the conformance suite checks it), plus the injected faults."""
         self.record.connections += 1
+        self.record.connected_at.append(time.monotonic())
         state = _Open()
         async for message in websocket:
             if isinstance(message, bytes):
@@ -131,6 +138,9 @@ class ProtocolServer:
             if isinstance(event, protocol.Hello):
                 self.record.hellos.append(json.loads(message))
                 await websocket.send(protocol.ready("script", "test"))
+                if self.faults.close_after_ready is not None:
+                    await websocket.close(self.faults.close_after_ready, "injected: closing after hello")
+                    return
             elif isinstance(event, protocol.Start):
                 if state.current is not None:
                     previous = state.current
@@ -190,6 +200,9 @@ class ProtocolServer:
             self.record.engine_errors += 1
             await websocket.send(protocol.error(protocol.ENGINE, "decoding failed (injected); send it again",
                                                 current))
+            return
+        if self.faults.reply_instead_of_final is not None:
+            await websocket.send(self.faults.reply_instead_of_final)
             return
         for _ in range(2 if self.faults.duplicate_finals else 1):
             await websocket.send(protocol.final(current, text, "English"))

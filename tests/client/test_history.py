@@ -8,6 +8,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from dictation_devtools.polling import wait_for
 from dictation_devtools.scripted_server import ScriptedServer
 from tests.client.test_cli import run_cli
@@ -146,3 +148,47 @@ def test_headless_run_records_history_and_the_cli_prints_and_exports_it(speech, 
     with csv_file.open(encoding="utf-8-sig", newline="") as handle:
         assert [row["text"] for row in csv.DictReader(handle)] == typed[::-1]
     assert [row["text"] for row in json.loads(json_file.read_text(encoding="utf-8"))] == typed[::-1]
+
+
+def test_export_csv_and_json_without_format_flag_with_iso_local_times_and_no_match_said(tmp_path, capsys):
+    """`history export csv` failed (--format was required), the CSV time was a raw Unix number, and a search
+    with no match printed nothing."""
+    import csv
+    import datetime
+
+    from tray_client.history.cli import main
+
+    db = tmp_path / "h.sqlite3"
+    store = HistoryStore(db)
+    store.add(entry("你好世界", 1_765_000_000.0))
+    store.add(entry("Hello, world.", 1_765_000_100.0))
+    store.close()
+    expected_time = datetime.datetime.fromtimestamp(1_765_000_100.0).astimezone().isoformat(timespec="seconds")
+
+    assert main(["--db", str(db), "export", "csv", str(tmp_path / "a.csv")]) == 0
+    with (tmp_path / "a.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["text"] for row in rows] == ["Hello, world.", "你好世界"]
+    assert rows[0]["time"] == expected_time and "T" in expected_time
+    assert datetime.datetime.fromisoformat(rows[0]["time"]).timestamp() == 1_765_000_100.0
+
+    assert main(["--db", str(db), "export", "json", str(tmp_path / "a.json")]) == 0
+    assert [row["text"] for row in json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))] == \
+        ["Hello, world.", "你好世界"]
+    assert main(["--db", str(db), "export", str(tmp_path / "b.json")]) == 0  # the suffix says the format
+    assert main(["--db", str(db), "export", "--format", "csv", str(tmp_path / "c.csv")]) == 0  # the old spelling
+    capsys.readouterr()
+
+    assert main(["--db", str(db), "export", "csv"]) == 0  # no file: the standard output
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("time,text,") and expected_time in out
+
+    assert main(["--db", str(db), "--search", "nothing like this"]) == 0
+    assert capsys.readouterr().out == f"no match for 'nothing like this' in the history ({db})\n"
+    assert main(["--db", str(tmp_path / "empty.sqlite3")]) == 0
+    assert capsys.readouterr().out.startswith("the history is empty (")
+
+    with pytest.raises(SystemExit) as bad:
+        main(["--db", str(db), "export"])
+    assert bad.value.code == 2
+    assert "history export csv [FILE]" in capsys.readouterr().err

@@ -448,7 +448,7 @@ def test_audio_kept_while_the_server_is_down_is_capped_in_memory_and_waits_on_di
     monkeypatch.setattr(spool_module, "MAX_HELD_BYTES", 4 * len(CHUNK), raising=False)
     spool = tmp_path / "spool"
     port = free_port()
-    notices: list[tuple[str, str]] = []
+    notices: list[tuple[str, str, str]] = []
     with ProtocolServer(echo_length, port=port) as server:
         collector = Collector()
 
@@ -474,5 +474,5 @@ def test_audio_kept_while_the_server_is_down_is_capped_in_memory_and_waits_on_di
     for index in range(6):  # every byte came back from disk, in order
         assert server.record.audio[f"u{index}"][-1] == b"".join(
             bytes([index, chunk]) * (len(CHUNK) // 2) for chunk in range(3))
-    assert [level for level, _ in notices] == ["warning"] and str(spool) in notices[0][1]
+    assert [(level, code) for level, _, code in notices] == [("warning", "spilled")] and str(spool) in notices[0][1]
     assert list(spool.iterdir()) == []  # deleted once transcribed

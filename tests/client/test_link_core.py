@@ -7,10 +7,12 @@ import json
 
 import pytest
 
+from tray_client.link.backoff import DROPPED_MAX_S, HEALTHY_AFTER_S, JITTER, UNSTABLE_AFTER, Ending, Retry
 from tray_client.link.core import (
     BACKOFF_INITIAL_S,
     BACKOFF_MAX_S,
     DELIVERY_ATTEMPTS,
+    MAX_DROP_REPLAYS,
     MAX_FRAME_BYTES,
     AuthRefused,
     Backoff,
@@ -196,19 +198,107 @@ def test_refusals_disconnect_and_partials_and_id_less_finals_are_matched():
     assert link.receive_text(json.dumps({"type": "partial", "id": "zz", "text": "?"})) == []
     link.data_to_send(0.0)
     assert take(link, link.receive_text(final(None, "original server"))) == [("p", "original server")]
-    assert link.receive_text("not json") == []
+    assert [action.code for action in link.receive_text("not json")] == ["bad_reply"]
 
 
-@pytest.mark.parametrize("came_up", [False, True])
-def test_backoff_doubles_to_its_cap_restarts_after_a_connection_and_stops_on_a_refused_token(came_up):
-    backoff = Backoff()
-    failure = OSError("refused")
-    delays = [backoff.next_delay(came_up=False, error=failure, reconnect_asked=False) for _ in range(6)]
+def test_backoff_doubles_to_its_cap_restarts_after_a_healthy_connection_and_stops_on_a_refused_token():
+    backoff = Backoff(lambda: 0.0)  # no jitter: the nominal delays
+    unreachable = Ending(why="refused")
+    delays = [backoff.after(unreachable).delay_s for _ in range(6)]
     assert delays == [0.25, 0.5, 1.0, 2.0, BACKOFF_MAX_S, BACKOFF_MAX_S]
-    assert backoff.next_delay(came_up=came_up, error=None if came_up else failure,
-                              reconnect_asked=False) == (BACKOFF_INITIAL_S if came_up else BACKOFF_MAX_S)
-    assert backoff.next_delay(came_up=True, error=None, reconnect_asked=True) == 0.0
-    assert backoff.next_delay(came_up=False, error=AuthRefused("token"), reconnect_asked=False) is None
+    # A connection that carried a final, or stayed up a while, proves the server works: start over.
+    assert backoff.after(Ending(came_up=True, answered=True, lasted_s=1.0)).delay_s == BACKOFF_INITIAL_S
+    assert backoff.after(unreachable).delay_s == BACKOFF_INITIAL_S
+    assert backoff.after(Ending(came_up=True, lasted_s=HEALTHY_AFTER_S)).delay_s == BACKOFF_INITIAL_S
+    assert backoff.after(Ending(came_up=True, asked=True, lasted_s=60.0)).delay_s == 0.0
+    assert backoff.after(Ending(refused=True)).delay_s is None
+
+
+def test_sessions_the_server_ends_without_a_final_back_off_to_a_longer_cap_and_are_reported_once():
+    """The old policy reset the backoff after every handshake: a server that closed after each hello was
+    reconnected to four times a second forever."""
+    backoff = Backoff(lambda: 0.0)
+    dropped = Ending(came_up=True, lasted_s=0.1, why="it closed the connection (code 1011)")
+    retries = [backoff.after(dropped) for _ in range(10)]
+    assert [r.delay_s for r in retries] == [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, DROPPED_MAX_S, DROPPED_MAX_S,
+                                            DROPPED_MAX_S]
+    assert [bool(r.unstable) for r in retries] == [n + 1 >= UNSTABLE_AFTER for n in range(10)]
+    assert [r.tell for r in retries].count(True) == 1 and retries[UNSTABLE_AFTER - 1].tell
+    assert retries[-1].unstable == ("the server keeps closing the connection: it closed the connection (code "
+                                    "1011) (10 sessions in a row without a transcript); retrying in 30.0 s")
+    # Asking for a reconnect ourselves is not the server's failure: no wait, the streak stays.
+    assert backoff.after(Ending(came_up=True, asked=True)) == Retry(0.0, 0, 10)
+    # Reaching it in between does not reset the streak: the next dropped session still waits the longest.
+    assert backoff.after(Ending(why="refused")).delay_s == BACKOFF_INITIAL_S
+    assert backoff.after(dropped).delay_s == DROPPED_MAX_S
+    assert backoff.after(Ending(came_up=True, answered=True)).delay_s == BACKOFF_INITIAL_S  # healthy again
+    assert not backoff.after(dropped).unstable
+
+
+def test_one_session_cut_by_a_restart_does_not_slow_down_finding_the_restarted_server():
+    backoff = Backoff(lambda: 0.0)
+    assert backoff.after(Ending(came_up=True, lasted_s=3.0, why="no close frame")).delay_s == BACKOFF_INITIAL_S
+    assert [backoff.after(Ending()).delay_s for _ in range(5)] == [0.25, 0.5, 1.0, 2.0, BACKOFF_MAX_S]
+
+
+def test_every_delay_is_jittered_below_its_nominal_value():
+    draws = iter([0.0, 0.5, 0.999])
+    backoff = Backoff(lambda: next(draws))
+    delays = [backoff.after(Ending()).delay_s for _ in range(3)]
+    assert delays == [0.25, 0.5 * (1 - JITTER * 0.5), pytest.approx(1.0 * (1 - JITTER * 0.999))]
+
+
+def test_an_utterance_on_connections_the_server_drops_is_replayed_a_bounded_number_of_times_then_fails():
+    link = core()
+    link.open("a")
+    link.append("a", A)
+    link.close("a")
+    for _attempt in range(MAX_DROP_REPLAYS):
+        assert events(link.data_to_send(0.0))[1:] == ["start a", A, "stop"]
+        assert link.connection_lost(dropped=True, why="code 1011") == []
+        link.connection_made()
+    link.data_to_send(0.0)
+    [fail] = link.connection_lost(dropped=True, why="code 1011")
+    assert fail == Fail("a", A, f"the server closed the connection {MAX_DROP_REPLAYS + 1} times while "
+                                "transcribing it (code 1011)")
+    link.connection_made()
+    assert events(link.data_to_send(0.0)) == ["hello"]  # not replayed again
+
+
+def test_connections_we_end_or_that_carry_nothing_do_not_count_against_an_utterance():
+    link = core()
+    link.open("a")
+    link.append("a", A)
+    for _ in range(MAX_DROP_REPLAYS + 2):
+        link.data_to_send(0.0)
+        assert link.connection_lost(dropped=False) == []  # a reconnect we asked for (new settings)
+        link.connection_made()
+    link.close("a")
+    link.data_to_send(0.0)
+    assert take(link, link.receive_text(final("a", "kept"))) == [("a", "kept")]
+    assert link.answered
+
+
+@pytest.mark.parametrize(("raw", "said"), [
+    ('{"type": "final", "id": "a", "text": "x", "n": ' + "9" * 5000 + "}", "past the client's limits"),
+    ("[" * 100_000 + "]" * 100_000, "cannot read"),
+    ("not json", "not JSON"),
+])
+def test_an_unreadable_reply_is_a_clear_protocol_error_told_once_never_an_exception(raw, said):
+    link = core()
+    [tell] = link.receive_text(raw)
+    assert tell.code == "bad_reply" and tell.level == "warning" and said in tell.message
+    assert link.receive_text(raw) == []  # once per connection, then counted
+    link.connection_lost(dropped=True)
+    link.connection_made()
+    assert link.receive_text(raw) == []  # told once until a final reads well again
+    link.open("a")
+    link.close("a")
+    link.data_to_send(0.0)
+    assert take(link, link.receive_text(final("a", "ok"))) == [("a", "ok")]
+    link.connection_lost()
+    link.connection_made()
+    assert link.receive_text(raw)[0].code == "bad_reply"
 
 
 def test_held_audio_moves_the_oldest_to_disk_past_its_cap_and_reads_it_back(tmp_path):

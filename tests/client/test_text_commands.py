@@ -17,8 +17,8 @@ def parser() -> CommandParser:
 
 @pytest.mark.parametrize(("final", "steps"), [
     # English: as a clause of its own, at the end, alone
-    ("Hello, new line, world.", ("Hello", NL, "world")),
-    ("Send the report by Friday, new paragraph, thanks.", ("Send the report by Friday", NL, NL, "thanks")),
+    ("Hello, new line, world.", ("Hello", NL, "world.")),
+    ("Send the report by Friday, new paragraph, thanks.", ("Send the report by Friday", NL, NL, "thanks.")),
     ("First point. New line. Second point.", ("First point.", NL, "Second point.")),
     ("Please review the draft new line.", ("Please review the draft", NL)),
     ("New line.", (NL,)),
@@ -26,9 +26,9 @@ def parser() -> CommandParser:
     ("Newline.", (NL,)),
     ("Press Enter.", (ENTER,)),
     ("Looks good to me. Press enter.", ("Looks good to me.", ENTER)),
-    ("Hello, new line, new line, world.", ("Hello", NL, NL, "world")),
+    ("Hello, new line, new line, world.", ("Hello", NL, NL, "world.")),
     # Chinese, with the full-width marks the model writes
-    ("今天下午三点开会，换行，请准时参加。", ("今天下午三点开会", NL, "请准时参加")),
+    ("今天下午三点开会，换行，请准时参加。", ("今天下午三点开会", NL, "请准时参加。")),
     ("第一点是成本。换行。第二点是时间。", ("第一点是成本。", NL, "第二点是时间。")),
     ("今天就到这里换行。", ("今天就到这里", NL)),
     ("换行。", (NL,)),
@@ -38,7 +38,7 @@ def parser() -> CommandParser:
     ("好的，回车。", ("好的", ENTER)),
     ("換行。", (NL,)),
     # mixed
-    ("我们用Qwen3-ASR，new line，效果很好。", ("我们用Qwen3-ASR", NL, "效果很好")),
+    ("我们用Qwen3-ASR，new line，效果很好。", ("我们用Qwen3-ASR", NL, "效果很好。")),
     ("这个bug修好了，press enter.", ("这个bug修好了", ENTER)),
 ])
 def test_commands_are_found_with_the_models_punctuation_around_them(parser, final, steps):
@@ -56,6 +56,16 @@ def test_commands_are_found_with_the_models_punctuation_around_them(parser, fina
 ])
 def test_command_words_inside_running_prose_stay_text(parser, final):
     assert parser.parse(final) == CommandPlan((final,))
+
+
+@pytest.mark.parametrize(("final", "steps"), [
+    ("Dear team, new line, the build is green.", ("Dear team", NL, "the build is green.")),
+    ("各位，换行，构建通过了。", ("各位", NL, "构建通过了。")),
+    ("Is it green, new line, or not?", ("Is it green", NL, "or not?")),
+])
+def test_the_sentences_own_final_mark_stays_after_a_command(parser, final, steps):
+    """It was dropped: "Dear team, new line, the build is green." typed "Dear team⏎the build is green"."""
+    assert parser.parse(final).steps == steps
 
 
 def test_scratch_that_alone_undoes_the_previous_dictation(parser):
@@ -78,7 +88,7 @@ def test_stop_listening_keeps_the_words_said_before_it(parser):
 
 def test_the_command_list_is_configurable(parser):
     custom = CommandParser({**DEFAULT_COMMANDS, "next line": "newline", "new line": ""})
-    assert custom.parse("Hello, next line, world.").steps == ("Hello", NL, "world")
+    assert custom.parse("Hello, next line, world.").steps == ("Hello", NL, "world.")
     assert custom.parse("Hello, new line, world.").steps == ("Hello, new line, world.",)
     assert CommandParser({}).parse("New line.").steps == ("New line.",)
     with pytest.raises(ValueError, match=r"'jump'.*newline, paragraph"):
@@ -86,4 +96,4 @@ def test_the_command_list_is_configurable(parser):
 
 
 def test_plan_text_shows_keys_as_line_breaks(parser):
-    assert parser.parse("Hello, new paragraph, world.").text == "Hello\n\nworld"
+    assert parser.parse("Hello, new paragraph, world.").text == "Hello\n\nworld."

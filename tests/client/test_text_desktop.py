@@ -30,14 +30,14 @@ def scripted(sample, *texts: str):
 
 def test_new_line_command_types_a_line_break_and_nothing_of_the_command(speech, tk_target):
     finals, notices = dictate(speech.english, "type", scripted(speech.english, "Hello, new line, world."))
-    assert finals[0] == "Hello\nworld" and notices == []
-    assert tk_target.wait_for_text("Hello\nworld") == "Hello\nworld"
+    assert finals[0] == "Hello\nworld." and notices == []
+    assert tk_target.wait_for_text("Hello\nworld.") == "Hello\nworld."
 
 
 def test_model_newlines_are_spaces_while_commands_press_keys(speech, tk_target):
     transcribe = scripted(speech.english, "One\r\ntwo,\n new paragraph, three\x1b[A.")
     dictate(speech.english, "type", transcribe)
-    assert tk_target.wait_for_text("One two\n\nthree[A") == "One two\n\nthree[A"
+    assert tk_target.wait_for_text("One two\n\nthree[A.") == "One two\n\nthree[A."
 
 
 def test_scratch_that_deletes_the_last_dictation(speech, tk_target):
@@ -79,12 +79,12 @@ def test_each_app_gets_its_profile(speech, x_display, tmp_path, monkeypatch):
         text = "Hello there, new line, ok."
         notes.focus()
         dictate(speech.english, "type", scripted(speech.english, text), apps=apps)
-        assert notes.wait_for_text("Hi there\nok [notes]") == "Hi there\nok [notes]"
+        assert notes.wait_for_text("Hi there\nok. [notes]") == "Hi there\nok. [notes]"
         assert pasted == [], "typed, not pasted"
         term.focus()
         dictate(speech.english, "type", scripted(speech.english, text), apps=apps)
         assert term.wait_for_text(text) == text  # as said: no commands, no suffix, no replacements
-        assert notes.text() == "Hi there\nok [notes]"
+        assert notes.text() == "Hi there\nok. [notes]"
         assert pasted == [text]
         held = subprocess.run(["xclip", "-selection", "clipboard", "-o"], env=x_display.env(), capture_output=True,
                               timeout=10)

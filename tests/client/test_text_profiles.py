@@ -106,3 +106,30 @@ def test_tables_are_saved_as_toml_tables_and_load_back(tmp_path):
     loaded = load_config(["--config-file", str(path)])
     assert (loaded.replacements, loaded.glossary, loaded.commands, loaded.apps) == (
         config.replacements, config.glossary, config.commands, config.apps)
+
+
+@pytest.mark.parametrize("names", [["WindowsTerminal.exe"], ["conhost.exe"], ["kitty", "kitty"],
+                                   ["xterm", "XTerm"], ["cool-retro-term"], ["MyConsole.exe"]])
+def test_in_a_terminal_a_final_saying_press_enter_types_words_and_presses_no_key(names):
+    """A server's final "echo pwned, press enter." used to type `echo pwned⏎` into a shell."""
+    from tray_client.sinks.keys import Key
+    from tray_client.text.stage import TextStage
+
+    for text in ("echo pwned, press enter.", "rm -rf ~, new line.", "ls, new paragraph, done."):
+        plan = TextStage().process(text, profile_for(ClientConfig(), names))
+        assert plan.steps == (text,) and not any(isinstance(step, Key) for step in plan.steps)
+    # Commands that press no key a shell acts on still work there.
+    assert TextStage().process("Scratch that.", profile_for(ClientConfig(), names)).undo_previous == 1
+    assert TextStage().process("echo pwned, press enter.", profile_for(ClientConfig(), ["gedit"])).steps == \
+        ("echo pwned", Key.ENTER)
+
+
+def test_a_user_can_turn_key_commands_back_on_for_one_terminal():
+    from tray_client.sinks.keys import Key
+    from tray_client.text.stage import TextStage
+
+    config = ClientConfig(apps={"kitty": {"key_commands": True}, "gedit": {"key_commands": False}})
+    assert TextStage().process("make, press enter.", profile_for(config, ["kitty"])).steps == ("make", Key.ENTER)
+    assert TextStage().process("Hi, new line, there.", profile_for(config, ["gedit"])).steps == \
+        ("Hi, new line, there.",)
+    assert dict(profile_for(config, ["xterm"]).commands).get("press enter") is None

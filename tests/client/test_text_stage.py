@@ -18,8 +18,8 @@ def plan(raw: str, config: ClientConfig, language: str = "", stage: TextStage | 
 
 def test_defaults_only_sanitize_and_obey_commands():
     result = plan("Hello, new line, world.", ClientConfig())
-    assert (result.steps, result.raw, result.text) == (("Hello", NL, "world"), "Hello, new line, world.",
-                                                       "Hello\nworld")
+    assert (result.steps, result.raw, result.text) == (("Hello", NL, "world."), "Hello, new line, world.",
+                                                       "Hello\nworld.")
     assert plan("这是简体中文。", ClientConfig()).steps == ("这是简体中文。",)
 
 
@@ -33,7 +33,7 @@ def test_script_then_replacements_then_suffix_on_every_text_piece():
     config = ClientConfig(chinese_script="traditional", suffix=" ",
                           replacements={"通义千问": "Qwen", "open ai": "OpenAI", "软件": "軟體"})
     result = plan("我们用通义千问和open ai的软件，换行，效果很好。", config, "Chinese")
-    assert result.steps == ("我們用Qwen和OpenAI的軟體", NL, "效果很好 ")
+    assert result.steps == ("我們用Qwen和OpenAI的軟體", NL, "效果很好。 ")
 
 
 def test_no_suffix_after_a_trailing_key():
@@ -60,8 +60,8 @@ def test_cleanup_runs_per_text_piece_and_keeps_the_raw_text():
         result = stage.process("um, so, new paragraph, uh, the numbers look fine.", base_profile(config))
         stage.close()
     assert result.raw == "um, so, new paragraph, uh, the numbers look fine."
-    assert result.steps == ("So", NL, NL, "The numbers look fine")
-    assert [r["messages"][1]["content"] for r in chat.requests] == ["um, so", "uh, the numbers look fine"]
+    assert result.steps == ("So", NL, NL, "The numbers look fine.")
+    assert [r["messages"][1]["content"] for r in chat.requests] == ["um, so", "uh, the numbers look fine."]
     assert result.cleanup_skipped == ""
 
 

@@ -63,7 +63,7 @@ def test_scratch_that_deletes_exactly_what_the_last_final_typed():
     sink, written = write_all([(NOTES, "First."), (NOTES, "Second, new line, third."), (NOTES, "Scratch that."),
                                (NOTES, "Fourth.")])
     assert sink.window == "First. Fourth."
-    assert (Key.BACKSPACE, len(" Second\nthird")) in sink.actions
+    assert (Key.BACKSPACE, len(" Second\nthird.")) in sink.actions
     assert written[2].notes == ()
 
 
@@ -91,8 +91,8 @@ def test_a_line_output_gets_one_line_per_final_and_no_keys():
     profile = base_profile(ClientConfig())
     first = writer.write(sink, ("stdout", "ctrl+v"), profile, (), "Hello, new line, world.")
     second = writer.write(sink, ("stdout", "ctrl+v"), profile, (), "Scratch that.")
-    assert sink.lines == ["Hello world", ""]
-    assert first.text == "Hello\nworld" and "cannot" in second.notes[0]
+    assert sink.lines == ["Hello world.", ""]
+    assert first.text == "Hello\nworld." and "cannot" in second.notes[0]
 
 
 def test_a_profile_with_another_output_gets_its_own_sink():

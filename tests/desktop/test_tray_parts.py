@@ -207,3 +207,16 @@ def test_notifier_switched_off_only_logs(caplog):
     with caplog.at_level("WARNING", logger="tray_client.ui.notify"):
         assert not Notifier(icon, enabled=False).notify("mic missing")
     assert icon.shown == [] and "mic missing" in caplog.text
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows shows the body as plain text")
+def test_a_notification_body_keeps_angle_brackets_on_linux_where_the_server_reads_markup(monkeypatch):
+    """A refused token said "send 'Authorization: Bearer ' or ?token=)": the notification server ate "<token>"."""
+    icon = FakeIcon()
+    Notifier(icon).notify("use <ctrl>+<f9> & <token>")
+    assert icon.shown == [("use &lt;ctrl&gt;+&lt;f9&gt; &amp; &lt;token&gt;", "Dictation")]
+    started = []
+    monkeypatch.setattr("tray_client.ui.notify.shutil.which", lambda name: "/usr/bin/notify-send")
+    monkeypatch.setattr("tray_client.ui.notify.subprocess.Popen", lambda argv, **kw: started.append(argv))
+    Notifier(None).notify("Bearer <token>")
+    assert started[0][-1] == "Bearer &lt;token&gt;"

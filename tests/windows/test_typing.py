@@ -25,6 +25,7 @@ def test_a_dictated_new_line_is_a_line_break_and_nothing_else_is(start_tray, not
     focus_notepad(wine_lane.display)
     tray.say("newline", phrases["newline"].audio.tobytes())
     # Notepad's edit control stores a line break as CR LF. The command's words and the model's punctuation
-    # around it are not typed (tray_client.text.commands: "Hello, new line, world." types "Hello⏎world").
-    poll(lambda: "second line" in notepad.call("notepad_text"), 30, what="the text after the line break")
-    assert notepad.call("notepad_text") == "First line\r\nsecond line"
+    # around it are not typed; the sentence's full stop is (tray_client.text.commands: "Hello, new line, world."
+    # types "Hello⏎world.").
+    poll(lambda: "second line." in notepad.call("notepad_text"), 30, what="the text after the line break")
+    assert notepad.call("notepad_text") == "First line\r\nsecond line."

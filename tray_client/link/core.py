@@ -32,16 +32,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dictation_core import protocol
+
+# The reconnect policy lives next door (pure too); these names are part of the link's face.
+from tray_client.link.backoff import BACKOFF_INITIAL_S, Backoff  # noqa: F401
+from tray_client.link.backoff import UNREACHABLE_MAX_S as BACKOFF_MAX_S  # noqa: F401
 from tray_client.link.spool import HeldAudio
 
 log = logging.getLogger(__name__)
 
-BACKOFF_INITIAL_S = 0.25
-BACKOFF_MAX_S = 3.0  # a restarted server is found again within a few seconds
 DEDUPE_MEMORY = 10_000
 MAX_FRAME_BYTES = 32_000  # 1 s of audio per binary frame: well under asr_server's max_frame_bytes (64 KiB)
 BUSY_RETRY_S = 1.0  # an utterance the server refused as busy is sent again after the next final, or after this
 DELIVERY_ATTEMPTS = 3  # a final the consumer refuses this often is given up (its audio goes to `Fail`)
+# An utterance on the wire when the server dropped the connection is replayed on the next one, this many times;
+# past that it fails (its audio is kept as a recording), so a server that drops every session, or cannot answer
+# this one utterance (a final too large to read), does not get the same audio again and again all day.
+MAX_DROP_REPLAYS = 3
+
+
+# How to fix a refused token, for the tray user (Settings) and the command line alike. Plain words: a
+# notification on Linux reads markup, so a placeholder such as "<token>" would vanish from it.
+TOKEN_ADVICE = ("Enter the token the server was started with (its --token) in Settings > Token, or as "
+                "token = \"...\" in config.toml; on the command line, pass --token.")
 
 
 class LinkError(RuntimeError):
@@ -63,26 +75,6 @@ class LinkSettings:
     final_timeout_s: float = 10.0
     max_replays: int = 1  # replays after a missing final before the user is told
     spool_dir: str = ""  # where audio waits on disk past the memory cap (link/spool.py); "" = the temp folder
-
-
-class Backoff:
-    """How long to wait before the next connection attempt; None: until told (a refused token cannot heal)."""
-
-    def __init__(self) -> None:
-        self._delay = BACKOFF_INITIAL_S
-
-    def next_delay(self, *, came_up: bool, error: BaseException | None, reconnect_asked: bool) -> float | None:
-        """After an attempt that got through the handshake (`came_up`) or not, and ended with `error` or not."""
-        if isinstance(error, AuthRefused):
-            return None
-        if error is None or came_up:
-            # It connected, then dropped (server restart, network cut): the backoff is for attempts that fail in
-            # a row, so start it over. Otherwise every restart would wait longer, 3 s after a few.
-            self._delay = BACKOFF_INITIAL_S
-            return 0.0 if error is None and reconnect_asked else BACKOFF_INITIAL_S
-        delay = self._delay
-        self._delay = min(self._delay * 2, BACKOFF_MAX_S)
-        return delay
 
 
 # ----- actions: what the driver must do -----
@@ -136,10 +128,11 @@ class Disconnect:
 
 @dataclass(frozen=True)
 class Tell:
-    """Something the user should know (audio moved to disk while the server is down)."""
+    """Something the user should know (audio moved to disk while the server is down, a reply it cannot read)."""
 
     level: str
     message: str
+    code: str = "spilled"  # the pipeline's Notice code (events.Notice)
 
 
 Action = Deliver | ShowPartial | Fail | Reconnect | Disconnect | Tell
@@ -162,6 +155,7 @@ class _Utterance:
     held: bool = False  # refused as busy: sent again after the next final (or BUSY_RETRY_S)
     held_since: float | None = None
     failed: str | None = None  # given up: why (a Fail once it is closed)
+    drops: int = 0  # connections that the server ended while this utterance was on them, unanswered
     # What the current connection has carried; reset on every new connection, which replays it all.
     sent_start: bool = False
     sent_chunks: int = 0
@@ -243,6 +237,7 @@ class _Wire:
     def __init__(self, *, connected: bool) -> None:
         self.connected = connected
         self.takes_silence = False  # until this connection's `ready` says so
+        self.answered = False  # a final arrived on this connection: the server works (link/backoff.py)
         self._hello_due = connected
         self._on_wire: _Utterance | None = None  # started on this connection and not stopped yet
 
@@ -303,6 +298,7 @@ class LinkCore:
         self._pending: collections.OrderedDict[str, _Utterance] = collections.OrderedDict()
         self._delivered = _Memory(DEDUPE_MEMORY)  # segment ids delivered: a replay's second final is dropped
         self._wire = _Wire(connected=False)
+        self._unreadable = _UnreadableReplies()
 
     # ----- what the consumer asks -----
     @property
@@ -362,10 +358,28 @@ class LinkCore:
         self._wire = _Wire(connected=True)
         self._rewind_all()
 
-    def connection_lost(self) -> None:
-        """The connection is gone: nothing sent on it counts any more."""
+    @property
+    def answered(self) -> bool:
+        """The current (or just lost) connection carried a final: the server worked on it."""
+        return self._wire.answered
+
+    def connection_lost(self, *, dropped: bool = False, why: str = "") -> list[Action]:
+        """The connection is gone: nothing sent on it counts any more. `dropped`: the server (or the network)
+        ended it, we did not ask for it: each utterance that was on it unanswered is replayed on the next
+        connection `MAX_DROP_REPLAYS` times at most, then fails (`why` says what ended the connections)."""
+        self._unreadable.connection_ended()
+        if dropped:
+            for utterance in self._pending.values():
+                if utterance.sent_start and utterance.failed is None and not utterance.complete:
+                    utterance.drops += 1
+                    if utterance.drops > MAX_DROP_REPLAYS:
+                        log.error("the connection dropped %d times while %s was on it (%s); giving up on it",
+                                  utterance.drops, utterance.utterance_id, why)
+                        utterance.failed = (f"the server closed the connection {utterance.drops} times while "
+                                            f"transcribing it ({why or 'no reason given'})")
         self._wire = _Wire(connected=False)
         self._rewind_all()
+        return self._flush()
 
     def _rewind_all(self) -> None:
         for utterance in self._pending.values():
@@ -379,10 +393,10 @@ class LinkCore:
         """One message from the server."""
         try:
             message = protocol.parse_message(raw)
-        except protocol.ProtocolError as error:
-            log.warning("ignoring a message from the server: %s", error)
-            return []
+        except (ValueError, RecursionError) as error:  # ProtocolError, and what json raises past its own limits
+            return self._unreadable.seen(raw, error)
         if isinstance(message, protocol.Final):
+            self._wire.answered = True
             return self._on_server_final(message)
         if isinstance(message, protocol.Partial):
             if message.utterance_id is not None and _find(self._pending, message.utterance_id) is not None:
@@ -452,8 +466,7 @@ class LinkCore:
 
     def _on_server_error(self, error: protocol.ServerError) -> list[Action]:
         if error.code == protocol.UNAUTHORIZED:
-            return [Disconnect(AuthRefused(f"the server refused the token ({error.message}): set --token (or "
-                                           "`token` in the config file) to the server's token"))]
+            return [Disconnect(AuthRefused(f"the server refused the token ({error.message}). {TOKEN_ADVICE}"))]
         found = _find(self._pending, error.utterance_id) if error.utterance_id else None
         if error.code == protocol.BUSY and found is None:
             return [Disconnect(LinkError(f"the server is busy ({error.message}); retrying"))]
@@ -504,6 +517,7 @@ class LinkCore:
         if utterance.failed is not None or segment in utterance.segments:
             return []
         utterance.record(segment, protocol.Final(segment_id, final.text, final.language))
+        self._unreadable.read_well()
         for waiting in self._pending.values():  # a final frees room at the server for one refused as busy
             waiting.held = False
         return self._flush()
@@ -529,6 +543,43 @@ class LinkCore:
                 break
             self._audio.forget(head.utterance_id)
         return actions
+
+
+class _UnreadableReplies:
+    """A reply that breaks the protocol (a 5,000-digit number, nesting past the parser's depth, not JSON) is
+    dropped, never a traceback; the utterance it may have answered is replayed when its final is late. Logged
+    once per connection (then counted), told to the user once until a final reads well again."""
+
+    def __init__(self) -> None:
+        self._on_connection = 0
+        self._told = False
+
+    def seen(self, raw: str | bytes, error: ValueError | RecursionError) -> list[Action]:
+        self._on_connection += 1
+        if self._on_connection > 1:
+            return []
+        if isinstance(error, protocol.ProtocolError):
+            what = error.message
+        elif isinstance(error, RecursionError):
+            what = "JSON nested deeper than the client reads"
+        else:  # json's own limit: an integer of thousands of digits
+            what = f"a JSON value past the client's limits ({str(error).split(';')[0][:100]})"
+        size = f"{len(raw):,} {'bytes' if isinstance(raw, bytes) else 'characters'}"
+        log.warning("a message from the server could not be read and is ignored (%s; %s)", what, size)
+        if self._told:
+            return []
+        self._told = True
+        return [Tell("warning", f"the server sent a reply this client cannot read ({what}); it is ignored, and "
+                     "an utterance it answered is sent again. Update the server or the client if this repeats.",
+                     code="bad_reply")]
+
+    def connection_ended(self) -> None:
+        if self._on_connection > 1:
+            log.warning("%d messages from the server on that connection could not be read", self._on_connection)
+        self._on_connection = 0
+
+    def read_well(self) -> None:
+        self._told = False
 
 
 class _Memory:

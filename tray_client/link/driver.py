@@ -1,12 +1,16 @@
 """The WebSocket link to asr_server: the asyncio driver around `LinkCore` (link/core.py), which holds the rules.
 
-The driver connects (and reconnects with capped backoff), writes what the core says to send, feeds it what the
+The driver connects (and reconnects with the backoff of link/backoff.py), writes what the core says to send, feeds it what the
 server says, ticks it for deadlines, and carries out its actions: hand a final to `on_final` (then acknowledge
 it, so a final the consumer could not take is offered again), hand a failed utterance's audio to `on_failed`,
 reconnect, or drop a session the server refused.
 
 Connection errors, and what the driver does about them:
 - HTTP 503 at the handshake (server loading or full) and `busy`: retried with capped backoff.
+- A session the server accepts and then ends without a final (a crash after `hello`, a reply over `MAX_MESSAGE_BYTES`,
+  a close): backed off too, up to 30 s; after a few in a row the status says "the server keeps closing the
+  connection: ..." (and `on_notice` tells it once, code "server_unstable"), and each utterance on such
+  connections is replayed a bounded number of times (link/core.py MAX_DROP_REPLAYS), then kept as a recording.
 - HTTP 401/403 or `unauthorized`: retrying cannot help, so the link stops and reports an error status until
   `configure` (a new token) or `reconnect` is called.
 - No `ready` needed: streaming starts right after the handshake (an original-protocol server never sends one).
@@ -27,10 +31,11 @@ from dataclasses import dataclass
 
 from tray_client._supervise import FaultCallback, supervised
 from tray_client.link import core as core_module
+from tray_client.link.backoff import Backoff, Ending
 from tray_client.link.core import (
+    TOKEN_ADVICE,
     Action,
     AuthRefused,
-    Backoff,
     Deliver,
     Disconnect,
     Fail,
@@ -46,6 +51,7 @@ from tray_client.link.core import (
 log = logging.getLogger(__name__)
 
 OPEN_TIMEOUT_S = 5.0
+MAX_MESSAGE_BYTES = 2**22  # a final is a few kB; 4 MiB is far past any transcript the server's limits allow
 WATCH_INTERVAL_S = 0.1
 MAX_FRAME_BYTES = core_module.MAX_FRAME_BYTES
 BACKOFF_MAX_S = core_module.BACKOFF_MAX_S
@@ -62,13 +68,14 @@ class LinkStatus:
     connected: bool
     detail: str = ""
     error: bool = False
+    unstable: bool = False  # the server keeps ending sessions without a transcript (`detail` says how)
 
 
 FinalCallback = Callable[[str, str, str], None]  # utterance id, raw text, language
 PartialCallback = Callable[[str, str], None]
 FailedCallback = Callable[[str, bytes, str], None]  # utterance id, its audio, why
 StatusCallback = Callable[[LinkStatus], None]
-NoticeCallback = Callable[[str, str], None]  # level, message
+NoticeCallback = Callable[[str, str, str], None]  # level, message, code (events.Notice.code)
 
 
 class Link:
@@ -91,7 +98,7 @@ class Link:
         self._on_status = on_status
         self._on_partial = on_partial
         self._on_fault = on_fault
-        self._on_notice = on_notice or (lambda level, message: log.warning("%s", message))
+        self._on_notice = on_notice or (lambda level, message, code: log.warning("%s", message))
         self._dirty = asyncio.Event()
         self._reconnect = asyncio.Event()
         self._idle = asyncio.Event()
@@ -100,6 +107,8 @@ class Link:
         self._tasks: list[asyncio.Task[None]] = []
         self._status = LinkStatus(False, NOT_CONNECTED_YET)
         self._came_up = False  # the current connection attempt got through the handshake
+        self._up_since = 0.0  # loop time of its handshake
+        self._ended = ""  # what ended the current connection, in words (a close code and reason)
 
     # ----- called by the pipeline (same loop) -----
     @property
@@ -208,7 +217,7 @@ class Link:
             elif isinstance(action, Reconnect):
                 self.reconnect()
             elif isinstance(action, Tell):
-                self._guarded(self._on_notice, action.level, action.message)
+                self._guarded(self._on_notice, action.level, action.message, action.code)
             elif isinstance(action, Disconnect):
                 refused = action.error
         self._changed()
@@ -236,8 +245,9 @@ class Link:
     # ----- the connection loop -----
     async def _run(self) -> None:
         backoff = Backoff()
+        loop = asyncio.get_running_loop()
         while not self._closing:
-            self._came_up = False
+            self._came_up, self._ended = False, ""
             failure: BaseException | None = None
             try:
                 await self._connect_and_serve()
@@ -250,24 +260,36 @@ class Link:
                 self._set_status(LinkStatus(False, f"cannot reach {self.settings.url}: {error}"))
             except _websocket_errors() as error:
                 failure = error
-                self._set_status(LinkStatus(False, f"{self.settings.url}: {error}"))
+                self._ended = _describe_close(error)
+                self._set_status(LinkStatus(False, f"{self.settings.url}: {self._ended}"))
             except Exception as error:
                 # A bug of ours (or a server reply we mishandle) must not end reconnecting for the rest of the
                 # day: log it with its traceback, show it, and reconnect; unfinished audio is replayed.
                 failure = error
+                self._ended = f"internal error ({type(error).__name__})"
                 log.exception("link failed unexpectedly; reconnecting")
                 self._set_status(LinkStatus(False, f"internal error ({type(error).__name__}); reconnecting"))
             finally:
-                self._core.connection_lost()
-            delay = backoff.next_delay(came_up=self._came_up, error=failure,
-                                       reconnect_asked=self._reconnect.is_set())
+                asked = self._closing or self._reconnect.is_set()
+                ending = Ending(came_up=self._came_up, answered=self._core.answered,
+                                lasted_s=loop.time() - self._up_since if self._came_up else 0.0,
+                                refused=isinstance(failure, AuthRefused), asked=asked,
+                                why=self._ended or "it closed the connection")
+                lost = self._core.connection_lost(dropped=self._came_up and not asked, why=ending.why)
+            self._apply(lost)
+            retry = backoff.after(ending)
             if self._closing:
                 break
-            if not self._status.error and self._status.connected:
+            if retry.unstable:
+                log.warning("%s", retry.unstable)
+                self._set_status(LinkStatus(False, retry.unstable, unstable=True))
+                if retry.tell:
+                    self._guarded(self._on_notice, "error", retry.unstable, "server_unstable")
+            elif not self._status.error and self._status.connected:
                 self._set_status(LinkStatus(False, "connection lost; reconnecting"))
             self._reconnect.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._reconnect.wait(), delay)
+                await asyncio.wait_for(self._reconnect.wait(), retry.delay_s)
             self._reconnect.clear()
 
     async def _connect_and_serve(self) -> None:
@@ -280,12 +302,12 @@ class Link:
         try:
             websocket = await connect(settings.url, additional_headers=headers, open_timeout=OPEN_TIMEOUT_S,
                                       proxy=None, ping_interval=10, ping_timeout=10, close_timeout=1,
-                                      max_size=2**22)
+                                      max_size=MAX_MESSAGE_BYTES)
         except InvalidStatus as error:
             raise _handshake_error(settings.url, error) from error
         try:
             self._core.connection_made()
-            self._came_up = True
+            self._came_up, self._up_since = True, asyncio.get_running_loop().time()
             self._set_status(LinkStatus(True, f"connected to {settings.url}"))
             log.info("connected to %s; replaying %d unfinished utterance(s)", settings.url, self.unfinished)
             self._dirty.set()
@@ -301,6 +323,8 @@ class Link:
             for task in done:
                 if not task.cancelled() and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
+            if websocket.close_code is not None:  # the server closed it (cleanly) rather than us
+                self._ended = _describe_close(websocket)
         finally:
             with contextlib.suppress(Exception):
                 await websocket.close()
@@ -326,11 +350,31 @@ def _handshake_error(url: str, error: Exception) -> Exception:
     body = response.body.decode("utf-8", "replace").strip()[:200] if response.body else ""
     said = f": {body}" if body else ""
     if status in (401, 403):
-        return AuthRefused(f"the server at {url} refused the token (HTTP {status}{said}): set --token (or "
-                           "`token` in the config file) to the server's token")
+        # The server's own hint names its options (a header, ?token=); the user needs where to put the token here.
+        return AuthRefused(f"the server at {url} refused the token (HTTP {status}). {TOKEN_ADVICE}")
     if status == 503:
         return LinkError(f"the server is busy or still loading (HTTP 503{said}); retrying")
     return error
+
+
+def _describe_close(source: object) -> str:
+    """What ended a connection, for the user: a close frame's code and reason, or the error's own words.
+    `source`: a ConnectionClosed error or the closed connection (both carry the codes)."""
+    from websockets.exceptions import ConnectionClosed
+
+    frame = None
+    if isinstance(source, ConnectionClosed):
+        if source.sent is not None and source.sent.code == 1009:
+            return f"a reply from the server was over the client's limit of {MAX_MESSAGE_BYTES // 2**20} MiB"
+        frame = source.rcvd
+        if frame is None:
+            return "the connection broke without a close frame" if source.sent is None else str(source)
+    elif isinstance(source, Exception):
+        return str(source)
+    else:
+        code, reason = getattr(source, "close_code", None), getattr(source, "close_reason", "")
+        return f"it closed the connection (code {code}{': ' + reason if reason else ''})"
+    return f"it closed the connection (code {frame.code}{': ' + frame.reason if frame.reason else ''})"
 
 
 def _log_only(name: str, error: BaseException | None) -> None:

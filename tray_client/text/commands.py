@@ -8,9 +8,9 @@ A command is recognised where the model writes it, with its own punctuation and 
 - at the end of the utterance, after a word: "Send the report new line." / "今天开会换行。";
 - alone: "Scratch that." / "停止听写。".
 Inside running prose ("a new line of products") it is text. The model's punctuation around a command is its
-own invention and goes: pause marks before it (",", "，"), any mark after it, and the utterance's final full stop
-when a command cut into a sentence and the last piece is one clause (so "Hello, new line, world." types
-"Hello⏎world", while "First point. New line. Second point." keeps both full stops).
+own invention and goes: pause marks before it (",", "，") and any mark after it. The sentence's own final mark
+stays: "Dear team, new line, the build is green." types "Dear team⏎the build is green." (the user said a
+sentence and expects its full stop; only a mark that closes the command itself, "... new line.", goes).
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ class Action(enum.Enum):
 
 
 ACTIONS = tuple(action.value for action in Action)
+# The actions that press keys a shell acts on (a line break is Enter there): off in terminals by default
+# (text/profiles.py), so that a server's final can never run a command by saying "press enter".
+KEY_ACTIONS = (Action.NEWLINE.value, Action.PARAGRAPH.value, Action.ENTER.value)
 
 # Built-in phrases, in English and Chinese (simplified and traditional, as the model may write either).
 DEFAULT_COMMANDS: Mapping[str, str] = {
@@ -99,13 +102,11 @@ class CommandParser:
         undo = 0
         stop = False
         cursor = 0
-        interrupted = False  # the last command cut into a sentence (the text before it did not end one)
         for match in matches:
             piece = _trim_after_command(text[cursor:match.start()]) if cursor else text[:match.start()]
             piece = _trim_before_command(piece)
             if piece:
                 steps.append(piece)
-                interrupted = piece[-1] not in _SENTENCE_ENDS
             action = self._actions[" ".join(match.group(0).split()).casefold()]
             if action is Action.NEWLINE:
                 steps.append(Key.NEWLINE)
@@ -117,13 +118,12 @@ class CommandParser:
                 stop = True
             elif steps:  # UNDO after text of this utterance: that text was never typed, drop it
                 steps.clear()
-                interrupted = False
             else:
                 undo += 1
             cursor = match.end()
         tail = _trim_after_command(text[cursor:])
         if tail:
-            steps.append(_drop_fragment_full_stop(tail) if interrupted else tail)
+            steps.append(tail)
         return CommandPlan(tuple(steps), undo, stop)
 
 
@@ -160,9 +160,3 @@ def _trim_after_command(piece: str) -> str:
     """Text after a command loses every mark the model put between the command and the next word."""
     return piece.lstrip().lstrip(_ALL_MARKS).lstrip()
 
-
-def _drop_fragment_full_stop(piece: str) -> str:
-    """The closing full stop of a one-clause fragment goes (the model closed the whole split sentence with it)."""
-    if piece[-1:] in _FULL_STOPS and not any(char in _SENTENCE_ENDS for char in piece[:-1]):
-        return piece[:-1].rstrip()
-    return piece

@@ -2,11 +2,15 @@
 
 Pure. `[apps."<name>"]` tables in config.toml override, for one app, where the text goes (`output`, `paste_keys`),
 the `language` and `glossary` sent to the server, `replacements`, `voice_commands` / `commands`, `cleanup` /
-`cleanup_prompt`, `chinese_script` and a trailing `suffix`. An app is named by its process on Windows
+`cleanup_prompt`, `chinese_script`, a trailing `suffix`, and `key_commands` (whether voice commands that press
+keys, "new line" and "press enter", work there). An app is named by its process on Windows
 ("WindowsTerminal.exe"; the ".exe" is optional) or by either part of its WM_CLASS on X11 ("kitty",
 "gnome-terminal-server"), case ignored. Terminals get a profile of their own by default (`DEFAULT_APPS`): they
 paste (typed keystrokes reach a shell one by one, and conhost drops some), with Ctrl+Shift+V on X11, where
-Ctrl+V is a terminal control key; no clean-up (a rewritten shell command is a different command).
+Ctrl+V is a terminal control key; no clean-up (a rewritten shell command is a different command); and no voice
+command that presses a key: a final reading "echo pwned, press enter." must not run a command, so there the
+phrase is typed as words. An app not listed whose name says it is a terminal or console ("...term",
+"...terminal", "...console") gets that last rule too.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from tray_client.sinks.keys import PASTE_KEYS
 from tray_client.text.chinese_script import SCRIPTS
-from tray_client.text.commands import DEFAULT_COMMANDS, check_commands
+from tray_client.text.commands import DEFAULT_COMMANDS, KEY_ACTIONS, check_commands
 from tray_client.text.replacements import check_replacements
 
 if TYPE_CHECKING:
@@ -25,19 +29,24 @@ if TYPE_CHECKING:
 
 APP_OUTPUTS = ("type", "clipboard")
 
-_WINDOWS_TERMINALS = ("WindowsTerminal", "conhost", "OpenConsole", "cmd", "powershell", "pwsh", "wsl", "mintty")
+_WINDOWS_TERMINALS = ("WindowsTerminal", "conhost", "OpenConsole", "cmd", "powershell", "pwsh", "wsl", "mintty",
+                      "ConEmu", "ConEmu64", "alacritty", "wezterm-gui", "Tabby")
 _X11_TERMINALS = ("gnome-terminal-server", "konsole", "xfce4-terminal", "tilix", "terminator", "alacritty",
                   "kitty", "org.wezfurlong.wezterm", "mate-terminal", "lxterminal", "qterminal", "kgx",
-                  "terminology", "deepin-terminal", "urxvt", "st-256color")
+                  "terminology", "deepin-terminal", "urxvt", "st-256color", "xterm", "uxterm", "rxvt", "foot",
+                  "com.mitchellh.ghostty", "guake", "tilda", "yakuake", "sakura")
 DEFAULT_APPS: Mapping[str, Mapping[str, Any]] = {
-    **{name: {"output": "clipboard", "paste_keys": "ctrl+v", "cleanup": False} for name in _WINDOWS_TERMINALS},
-    **{name: {"output": "clipboard", "paste_keys": "ctrl+shift+v", "cleanup": False} for name in _X11_TERMINALS},
+    **{name: {"output": "clipboard", "paste_keys": "ctrl+v", "cleanup": False, "key_commands": False}
+       for name in _WINDOWS_TERMINALS},
+    **{name: {"output": "clipboard", "paste_keys": "ctrl+shift+v", "cleanup": False, "key_commands": False}
+       for name in _X11_TERMINALS},
 }
+_TERMINAL_WORDS = ("terminal", "console")  # in an app's name: a terminal we do not list (e.g. "cool-retro-term")
 
 _APP_KEYS: Mapping[str, type | tuple[type, ...]] = {
     "output": str, "paste_keys": str, "language": str, "replacements": dict, "voice_commands": bool,
     "commands": dict, "cleanup": bool, "cleanup_prompt": str, "suffix": str, "glossary": list,
-    "chinese_script": str,
+    "chinese_script": str, "key_commands": bool,
 }
 
 
@@ -113,11 +122,23 @@ def profile_for(config: ClientConfig, app_names: Sequence[str]) -> Profile:
     """The profile for the app known by `app_names` (process name; or WM_CLASS class and instance)."""
     base = base_profile(config)
     tables = _app_tables(config.apps)
+    terminal = any(looks_like_terminal(name) for name in app_names)
     for name in app_names:
         table = tables.get(app_key(name))
         if table is not None:
-            return _apply(config, base, name, table)
-    return base
+            return _apply(config, base, name, {"key_commands": not terminal, **table})
+    return replace(base, commands=_without_keys(base.commands)) if terminal else base
+
+
+def looks_like_terminal(name: str) -> bool:
+    """An app whose name says it is a terminal or a console, listed or not."""
+    key = app_key(name)
+    return key.endswith("term") or any(word in key for word in _TERMINAL_WORDS)
+
+
+def _without_keys(commands: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The command table without the commands that press keys: their phrases are then typed as words."""
+    return tuple((phrase, action) for phrase, action in commands if action not in KEY_ACTIONS)
 
 
 def _app_tables(apps: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -129,7 +150,10 @@ def _app_tables(apps: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, An
 
 def _apply(config: ClientConfig, base: Profile, name: str, table: Mapping[str, Any]) -> Profile:
     voice_commands = table.get("voice_commands", config.voice_commands)
-    commands = {**DEFAULT_COMMANDS, **config.commands, **table.get("commands", {})}
+    commands = {**DEFAULT_COMMANDS, **config.commands}
+    if table.get("key_commands") is False:  # phrases written in this app's own table are the user's choice
+        commands = dict(_without_keys(tuple(commands.items())))
+    commands.update(table.get("commands", {}))
     language = table.get("language", base.language)
     return replace(
         base, app=name,

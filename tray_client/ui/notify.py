@@ -8,9 +8,11 @@ that stays down must not flood the user.
 
 from __future__ import annotations
 
+import html
 import logging
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -55,12 +57,19 @@ class Notifier:
         if self.icon is not None and getattr(self.icon, "HAS_NOTIFICATION", False):
             try:
                 # Windows' balloon holds 255 UTF-16 units (see _fit); the log above has the whole message.
-                self.icon.notify(shorten(message, NOTIFY_MESSAGE_MAX, keep="start"),
+                self.icon.notify(_as_body(shorten(message, NOTIFY_MESSAGE_MAX, keep="start")),
                                  shorten(title, NOTIFY_TITLE_MAX, keep="start"))
                 return True
             except Exception:  # a broken notification backend must not take the tray down
                 log.debug("the tray backend could not show a notification", exc_info=True)
         return _notify_send(message, title)
+
+
+def _as_body(message: str) -> str:
+    """A notification body as the desktop shows it. Linux notification servers read the body as markup, so a
+    placeholder such as "<token>" or a hotkey such as "<ctrl>+<f9>" vanished from the message; Windows shows
+    plain text."""
+    return message if sys.platform == "win32" else html.escape(message, quote=False)
 
 
 def _notify_send(message: str, title: str) -> bool:
@@ -69,7 +78,7 @@ def _notify_send(message: str, title: str) -> bool:
         log.debug("no notify-send; the notification is only in the log")
         return False
     try:
-        subprocess.Popen(["notify-send", "--app-name", TITLE, title, message], stdin=subprocess.DEVNULL,
+        subprocess.Popen(["notify-send", "--app-name", TITLE, title, _as_body(message)], stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except OSError:
         log.debug("notify-send failed", exc_info=True)
