@@ -213,7 +213,7 @@ class TrayController:
             self._sounds.enabled = bool(value)
         elif key == "overlay":
             if self.extras is not None:
-                self.extras.set_overlay(bool(value))
+                value = self.extras.set_overlay(bool(value))  # off when it cannot be shown (no Tk)
         else:
             self._pipeline.update_settings(**{key: value})
         if key == "mode":

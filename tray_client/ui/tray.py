@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from tray_client.events import ClientState
 from tray_client.ui._fit import TOOLTIP_MAX, fit, shorten, utf16_units
+from tray_client.ui.tk_support import tk_missing
 
 __all__ = [
     "LANGUAGES",
@@ -203,7 +204,8 @@ def build_menu(actions: TrayActions) -> Any:
                  enabled=lambda _item: bool(view().last_text)),
         MenuItem("Open config", lambda _icon, _item: actions.open_config()),
         MenuItem("Open log", lambda _icon, _item: actions.open_log()),
-        MenuItem("Settings…", lambda _icon, _item: actions.settings()),
+        MenuItem("Settings…" if tk_missing("") is None else "Settings… (needs Tk)",
+                 lambda _icon, _item: actions.settings()),
         MenuItem("Diagnostics", lambda _icon, _item: actions.diagnostics()),
         MenuItem("Start server in WSL", lambda _icon, _item: actions.start_server_wsl(),
                  visible=sys.platform == "win32"),
