@@ -129,3 +129,18 @@ def test_a_microphone_of_exact_zeros_is_reported_with_how_to_allow_it(monkeypatc
     assert level == "error" and "exact zeros" in message
     assert "Settings > Privacy & security > Microphone" in message
     assert again_level == "info" and "delivers sound again" in again
+
+
+def test_the_microphone_list_is_known_while_listening_even_when_the_mic_opened_first(fake_mics, monkeypatch):
+    """--start-listening opens the mic before the tray's first refresh: the Microphone menu stayed empty."""
+    from tray_client.capture import audio_source
+
+    monkeypatch.setattr(audio_source, "_PORTAUDIO", audio_source._PortAudioUse())  # a fresh start: nothing read
+
+    async def scenario() -> list[str]:
+        async with contextlib.aclosing(MicSource("built-in").frames()) as stream:
+            async for _ in stream:
+                return await asyncio.to_thread(list_input_devices)  # the tray's first refresh
+        raise AssertionError("no audio")
+
+    assert asyncio.run(scenario()) == ["Built-in Microphone", "USB Headset"]

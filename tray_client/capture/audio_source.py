@@ -163,7 +163,8 @@ class _PortAudioUse:
 
     PortAudio reads the device list in Pa_Initialize and its (de)initialisation is not safe while another thread
     runs a stream; so the tray's refresh re-enumerates only while no microphone is open and otherwise shows the
-    list it read last."""
+    list read last. Opening the microphone reads it too (from the same initialisation): when the app starts
+    listening at once, the mic opened before the tray's first refresh and the Microphone menu stayed empty."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -205,6 +206,10 @@ def _inputs(audio: Any) -> list[dict[str, Any]]:
             and (api is None or int(info.get("hostApi", api)) == api)]
 
 
+def _input_names(audio: Any) -> list[str]:
+    return list(dict.fromkeys(str(info["name"]) for info in _inputs(audio)))
+
+
 def list_input_devices() -> list[str]:
     """Names of the input devices (for the tray's microphone menu), one per device; [] without PyAudio.
 
@@ -218,7 +223,7 @@ def list_input_devices() -> list[str]:
             return list(_PORTAUDIO.devices)
         audio = pyaudio.PyAudio()
         try:
-            names = list(dict.fromkeys(str(info["name"]) for info in _inputs(audio)))
+            names = _input_names(audio)
         finally:
             audio.terminate()
         _PORTAUDIO.devices = names
@@ -307,6 +312,7 @@ class MicSource:
             raise MicrophoneError("PyAudio is not installed: pip install pyaudio") from error
         audio = pyaudio.PyAudio()
         try:
+            _PORTAUDIO.devices = _input_names(audio)  # the menu's list while this stream is open
             info = _find_device(audio, self.device)
             index = int(info["index"])
             rate = SAMPLE_RATE
