@@ -21,7 +21,7 @@ from tray_client.history.recorder import RECENT_COUNT, HistoryRecorder, HistoryS
 from tray_client.ui import _desktop, diagnostics, intents
 from tray_client.ui.overlay import Overlay
 from tray_client.ui.tk_support import TkUnavailable, tk_missing
-from tray_client.undo.desktop import KeyWatch, delete_chars, focused_window
+from tray_client.undo.desktop import KeyWatch, erase, focused_window
 from tray_client.undo.journal import UndoJournal, UndoRefused
 
 __all__ = ["Extras"]
@@ -141,7 +141,9 @@ class Extras:
         plan = self._undo.plan(focused_window())
         if isinstance(plan, UndoRefused):
             return plan.reason
-        delete_chars(sink, plan.count)
+        refused = erase(sink, plan.typed)  # exactly that text, or nothing (see undo/desktop.py)
+        if refused:
+            return refused
         self._undo.done(plan)
         return ""
 
