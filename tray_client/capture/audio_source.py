@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from tray_client.capture.quiet_stderr import quiet_stderr
 from tray_client.capture.segmenter import FRAME_SAMPLES, SAMPLE_RATE
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,9 @@ MIC_DENIED_HELP = (
 )
 
 
+CHOOSE_MIC = "plug one in, or choose one under Microphone in the tray menu (--input-device without the tray)"
+
+
 class _PortAudioUse:
     """How many streams are open in this process, and the device list last read while none was.
 
@@ -221,7 +225,8 @@ def list_input_devices() -> list[str]:
     with _PORTAUDIO.lock:
         if _PORTAUDIO.open_streams:
             return list(_PORTAUDIO.devices)
-        audio = pyaudio.PyAudio()
+        with quiet_stderr():  # ALSA/JACK probing noise (see quiet_stderr)
+            audio = pyaudio.PyAudio()
         try:
             names = _input_names(audio)
         finally:
@@ -238,7 +243,7 @@ def _find_device(audio: Any, wanted: str | int | None) -> dict[str, Any]:
         try:
             return audio.get_device_info_by_index(default) if default >= 0 else audio.get_default_input_device_info()
         except OSError as error:
-            raise MicrophoneError("no default microphone: plug one in or choose one with --input-device") from error
+            raise MicrophoneError(f"no default microphone: {CHOOSE_MIC}") from error
     inputs = _inputs(audio)
     if isinstance(wanted, int):
         for info in inputs:
@@ -249,7 +254,7 @@ def _find_device(audio: Any, wanted: str | int | None) -> dict[str, Any]:
             if str(wanted).lower() in str(info["name"]).lower():
                 return info
     names = ", ".join(f"{info['index']}: {info['name']}" for info in inputs) or "none"
-    raise MicrophoneError(f"microphone {wanted!r} not found; input devices now: {names}")
+    raise MicrophoneError(f"microphone {wanted!r} not found (input devices now: {names}): {CHOOSE_MIC}")
 
 
 class Backlog:
@@ -310,7 +315,8 @@ class MicSource:
             import pyaudio
         except ImportError as error:
             raise MicrophoneError("PyAudio is not installed: pip install pyaudio") from error
-        audio = pyaudio.PyAudio()
+        with quiet_stderr():  # ALSA/JACK probing noise (see quiet_stderr)
+            audio = pyaudio.PyAudio()
         try:
             _PORTAUDIO.devices = _input_names(audio)  # the menu's list while this stream is open
             info = _find_device(audio, self.device)

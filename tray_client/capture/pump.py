@@ -217,8 +217,11 @@ class Capture:
                         self._hub.notice("error", problem, code="capture")
                         self._on_fail(problem)
                         return
+                    # One text for the notice and the error state's detail: the tray shows one notification for
+                    # one event (it showed the state's and the notice's, worded apart).
+                    problem = f"{problem}; retrying every {MIC_RETRY_S:g} s"
                     if not self.error:
-                        self._hub.notice("error", f"{problem}; retrying every {MIC_RETRY_S:g} s", code="capture")
+                        self._hub.notice("error", problem, code="capture")
                     self.error = problem
                     self._on_change()
                     self._wake_pump.clear()
