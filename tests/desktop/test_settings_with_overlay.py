@@ -68,7 +68,7 @@ def on_ui(window, function):
 
 def test_every_field_shows_its_value_and_an_edit_is_saved_while_the_overlay_runs(settings_window):
     window, path, saved = settings_window
-    shown = on_ui(window, lambda w: {name: w.shown(name) for name in (*settings_module.FIELDS, "autostart")})
+    shown = on_ui(window, lambda w: {name: w.form.shown(name) for name in (*settings_module.FIELDS, "autostart")})
     assert shown == {
         "server": "ws://10.1.2.3:8765", "token": "", "input_device": "System default", "mode": MODES["ptt"],
         "hotkey_push_to_talk": "<ctrl>+<alt>+space", "hotkey_toggle": "<ctrl>+<alt>+t",
@@ -78,10 +78,10 @@ def test_every_field_shows_its_value_and_an_edit_is_saved_while_the_overlay_runs
         "autostart": False}
 
     def edit(w) -> None:
-        w.edit("server", "ws://10.9.9.9:8765")
-        w.edit("mode", MODES["vad"])
-        w.edit("sounds", True)
-        w.edit("min_silence_ms", "700")
+        w.form.edit("server", "ws://10.9.9.9:8765")
+        w.form.edit("mode", MODES["vad"])
+        w.form.edit("sounds", True)
+        w.form.edit("min_silence_ms", "700")
         w.save()
 
     on_ui(window, edit)
@@ -105,4 +105,4 @@ def test_the_window_fits_1280x720_at_100_percent_and_1366x768_at_125_percent(set
 @pytest.mark.skipif(sys.platform == "win32", reason="the Linux wording")
 def test_the_autostart_box_says_start_at_login_not_windows_on_linux(settings_window):
     window, _path, _saved = settings_window
-    assert on_ui(window, lambda w: w.label("autostart")) == "Start at login"
+    assert on_ui(window, lambda w: w.form.text_of("autostart")) == "Start at login"

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tray_client.config import ClientConfig, config_path
+from tray_client.ui.settings_form import WRAP_PX, Form
 from tray_client.ui.settings_model import FIELDS, CheckResult, check, update_toml_text
 from tray_client.ui.tk_support import require_tk
 
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 
 POLL_MS = 50
 METER_WIDTH = 220
-WRAP_PX = 360  # error and result lines wrap here, so a long message never widens the window
 AUTOSTART_LABEL = "Start with Windows" if sys.platform == "win32" else "Start at login"
 DEFAULT_DEVICE = "System default"
 MODES = {"vad": "Voice activity (VAD)", "ptt": "Push-to-talk (hold key)", "toggle": "Toggle (press, press)"}
@@ -98,10 +98,9 @@ def save_settings(config: ClientConfig, changes: dict[str, Any]) -> Path:
 class SettingsWindow:
     """The form on a Tk toplevel; build it on the thread that owns that Tk interpreter.
 
-    Every Tk variable and widget is given its master explicitly: one made without a master binds to the first
-    Tk interpreter of the process (the overlay's, on another thread) and the form then showed empty fields and
-    saved nothing the user typed. The fields sit on tabs so the window fits 1280x720 at 100 % and 1366x768 at
-    125 % (it was 1258x937 px as one column)."""
+    Its fields (settings_form.Form: each variable names this root as its master) sit on tabs, so the window fits
+    1280x720 at 100 % and 1366x768 at 125 % (it was 1258x937 px as one column). `form` reads and changes the
+    fields through their widgets, as the user does."""
 
     def __init__(self, root: Any, config: ClientConfig, hooks: SettingsHooks) -> None:
         import tkinter as tk
@@ -109,9 +108,6 @@ class SettingsWindow:
 
         self._tk, self._root, self._config, self._hooks = tk, root, config, hooks
         self._inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
-        self._vars: dict[str, Any] = {}
-        self._widgets: dict[str, Any] = {}
-        self._errors: dict[str, Any] = {}
         self._recording: str | None = None
         self._held: set[str] = set()
         self._meter: Any = None
@@ -125,50 +121,47 @@ class SettingsWindow:
         outer.grid(sticky="nsew")
         outer.columnconfigure(0, weight=1)
         outer.rowconfigure(0, weight=1)
-        self._tabs = ttk.Notebook(outer)
-        self._tabs.grid(row=0, column=0, sticky="nsew")
-        self._form: Any = None
-        self._row = 0
-        self._page("Connection")
+        tabs = ttk.Notebook(outer)
+        tabs.grid(row=0, column=0, sticky="nsew")
+        self.form = form = Form(root, tabs)
+        self._vars, self._errors = form.vars, form.errors
+        form.page("Connection")
         devices = [DEFAULT_DEVICE, *hooks.devices()]
         current_device = str(config.input_device) if config.input_device not in (None, "") else DEFAULT_DEVICE
-        self._entry("server", "Server URL", config.server)
-        self._entry("token", "Token", config.token or "", show="•")
-        self._connection = self._button_row("Test connection", self._test_connection)
-        self._choice("input_device", "Microphone", current_device, devices)
-        self._level = tk.Canvas(self._form, width=METER_WIDTH, height=10, bg="#303030", highlightthickness=0)
-        self._level.grid(row=self._row, column=1, sticky="w", pady=(0, 6))
-        self._level_text = ttk.Label(self._form, text="", wraplength=WRAP_PX)
-        self._level_text.grid(row=self._row + 1, column=1, columnspan=2, sticky="w")
-        self._row += 2
-        self._page("Dictation")
-        self._choice("mode", "Mode", MODES[config.mode], list(MODES.values()))
+        form.entry("server", "Server URL", config.server)
+        form.entry("token", "Token", config.token or "", show="•")
+        self._connection = form.button_row("Test connection", self._test_connection)
+        form.choice("input_device", "Microphone", current_device, devices)
+        self._level = tk.Canvas(form.page_frame, width=METER_WIDTH, height=10, bg="#303030", highlightthickness=0)
+        self._level.grid(row=form.row, column=1, sticky="w", pady=(0, 6))
+        self._level_text = ttk.Label(form.page_frame, text="", wraplength=WRAP_PX)
+        self._level_text.grid(row=form.row + 1, column=1, columnspan=2, sticky="w")
+        form.row += 2
+        form.page("Dictation")
+        form.choice("mode", "Mode", MODES[config.mode], list(MODES.values()))
         for name, label in (("hotkey_push_to_talk", "Push-to-talk hotkey"), ("hotkey_toggle", "Toggle hotkey"),
                             ("hotkey_undo", "Undo hotkey")):
-            self._entry(name, label, getattr(config, name), record=True)
+            form.entry(name, label, getattr(config, name), record=self.record)
         from tray_client.ui.tray import LANGUAGES
 
-        self._choice("language", "Language", config.language or "Auto-detect",
-                     [language or "Auto-detect" for language in LANGUAGES])
-        self._choice("output", "Output", OUTPUTS.get(config.output, OUTPUTS["type"]), list(OUTPUTS.values()))
-        self._entry("vad_threshold", "VAD sensitivity (0-1, lower hears more)", f"{config.vad_threshold:g}")
-        self._entry("min_silence_ms", "Silence that ends a sentence (ms)", str(config.min_silence_ms))
-        self._page("Text")
+        form.choice("language", "Language", config.language or "Auto-detect",
+                    [language or "Auto-detect" for language in LANGUAGES])
+        form.choice("output", "Output", OUTPUTS.get(config.output, OUTPUTS["type"]), list(OUTPUTS.values()))
+        form.entry("vad_threshold", "VAD sensitivity (0-1, lower hears more)", f"{config.vad_threshold:g}")
+        form.entry("min_silence_ms", "Silence that ends a sentence (ms)", str(config.min_silence_ms))
+        form.page("Text")
         from tray_client.text.chinese_script import SCRIPTS
         from tray_client.text.replacements import format_lines
 
-        self._choice("chinese_script", "Chinese characters", config.chinese_script, list(SCRIPTS))
-        self._check("voice_commands", "Voice commands (\"new line\", \"scratch that\", \"换行\"…)",
-                    config.voice_commands)
-        self._lines("replacements", "Replacements\n(words = replacement)", format_lines(config.replacements))
-        self._page("App")
-        self._check("overlay", "Live preview overlay", config.overlay)
-        self._check("sounds", "Sounds", config.sounds)
-        self._entry("history_days", "Keep history (days, 0 = none)", str(config.history_days))
-        self._autostart = tk.BooleanVar(master=root, value=hooks.autostart)
-        self._widgets["autostart"] = ttk.Checkbutton(self._form, text=AUTOSTART_LABEL, variable=self._autostart)
-        self._widgets["autostart"].grid(row=self._row, column=1, sticky="w")
-        self._row += 1
+        form.choice("chinese_script", "Chinese characters", config.chinese_script, list(SCRIPTS))
+        form.check("voice_commands", "Voice commands (\"new line\", \"scratch that\", \"换行\"…)",
+                   config.voice_commands)
+        form.lines("replacements", "Replacements\n(words = replacement)", format_lines(config.replacements))
+        form.page("App")
+        form.check("overlay", "Live preview overlay", config.overlay)
+        form.check("sounds", "Sounds", config.sounds)
+        form.entry("history_days", "Keep history (days, 0 = none)", str(config.history_days))
+        form.check("autostart", AUTOSTART_LABEL, hooks.autostart, with_error=False)  # not a config setting
         buttons = ttk.Frame(outer)
         buttons.grid(row=1, column=0, sticky="e", pady=(10, 0))
         self.status = ttk.Label(outer, text="", wraplength=2 * WRAP_PX)
@@ -183,81 +176,6 @@ class SettingsWindow:
         self._start_meter()
         root.after(POLL_MS, self._poll)
 
-    # --- building ------------------------------------------------------------------------------------------
-    def _page(self, title: str) -> None:
-        from tkinter import ttk
-
-        self._form = ttk.Frame(self._tabs, padding=10)
-        self._form.columnconfigure(1, weight=1)
-        self._tabs.add(self._form, text=title)
-        self._row = 0
-
-    def _label(self, text: str) -> None:
-        from tkinter import ttk
-
-        ttk.Label(self._form, text=text).grid(row=self._row, column=0, sticky="nw", padx=(0, 8))
-
-    def _error_label(self, name: str) -> None:
-        from tkinter import ttk
-
-        label = ttk.Label(self._form, text="", foreground="#c62828", justify="left", wraplength=WRAP_PX)
-        label.grid(row=self._row + 1, column=1, columnspan=2, sticky="w")
-        self._errors[name] = label
-        self._row += 2
-
-    def _entry(self, name: str, label: str, value: str, *, show: str = "", record: bool = False) -> None:
-        from tkinter import ttk
-
-        self._label(label)
-        var = self._tk.StringVar(master=self._root, value=value)
-        self._vars[name] = var
-        widget = ttk.Entry(self._form, textvariable=var, width=36, show=show)
-        widget.grid(row=self._row, column=1, sticky="we")
-        self._widgets[name] = widget
-        if record:
-            ttk.Button(self._form, text="Record", command=lambda: self.record(name)).grid(
-                row=self._row, column=2, sticky="w", padx=4)
-        self._error_label(name)
-
-    def _choice(self, name: str, label: str, value: str, options: list[str]) -> None:
-        from tkinter import ttk
-
-        self._label(label)
-        var = self._tk.StringVar(master=self._root, value=value)
-        self._vars[name] = var
-        widget = ttk.Combobox(self._form, textvariable=var, values=options, state="readonly", width=34)
-        widget.grid(row=self._row, column=1, sticky="we")
-        self._widgets[name] = widget
-        self._error_label(name)
-
-    def _check(self, name: str, label: str, value: bool) -> None:
-        from tkinter import ttk
-
-        var = self._tk.BooleanVar(master=self._root, value=value)
-        self._vars[name] = var
-        widget = ttk.Checkbutton(self._form, text=label, variable=var)
-        widget.grid(row=self._row, column=1, sticky="w")
-        self._widgets[name] = widget
-        self._error_label(name)
-
-    def _lines(self, name: str, label: str, value: str) -> None:
-        self._label(label)
-        widget = self._tk.Text(self._form, width=36, height=6, undo=True)
-        widget.grid(row=self._row, column=1, columnspan=2, sticky="we")
-        self._widgets[name] = widget
-        self._vars[name] = _TextField(widget)
-        self._vars[name].set(value)
-        self._error_label(name)
-
-    def _button_row(self, text: str, command: Callable[[], None]) -> Any:
-        from tkinter import ttk
-
-        ttk.Button(self._form, text=text, command=command).grid(row=self._row, column=1, sticky="w")
-        result = ttk.Label(self._form, text="", wraplength=WRAP_PX)
-        result.grid(row=self._row + 1, column=1, columnspan=2, sticky="w")
-        self._row += 2
-        return result
-
     # --- values --------------------------------------------------------------------------------------------
     def set(self, name: str, value: Any) -> None:
         """Set a field as the user would (tests, and the Record button)."""
@@ -266,39 +184,6 @@ class SettingsWindow:
     def get(self, name: str) -> Any:
         """A field's value as shown."""
         return self._vars[name].get()
-
-    def shown(self, name: str) -> Any:
-        """What the field's widget shows the user (not its variable): the text of an entry, list or box;
-        True/False for a check box, None for the third, "neither" state."""
-        from tkinter import ttk
-
-        widget = self._widgets[name]
-        if isinstance(widget, ttk.Checkbutton):
-            return None if widget.instate(["alternate"]) else widget.instate(["selected"])
-        if isinstance(widget, self._tk.Text):
-            return str(widget.get("1.0", "end-1c"))
-        return str(widget.get())
-
-    def label(self, name: str) -> str:
-        """The text a check box shows beside itself."""
-        return str(self._widgets[name].cget("text"))
-
-    def edit(self, name: str, value: Any) -> None:
-        """Change a field through its widget, as the user's typing, choosing or clicking does."""
-        from tkinter import ttk
-
-        widget = self._widgets[name]
-        if isinstance(widget, ttk.Checkbutton):
-            if self.shown(name) != bool(value):
-                widget.invoke()
-        elif isinstance(widget, ttk.Combobox):
-            widget.set(value)
-        elif isinstance(widget, self._tk.Text):
-            widget.delete("1.0", "end")
-            widget.insert("1.0", value)
-        else:
-            widget.delete(0, "end")
-            widget.insert(0, value)
 
     def call(self, function: Callable[[SettingsWindow], Any]) -> concurrent.futures.Future[Any]:
         """Run `function(self)` on the window's own thread (from any thread); its result comes in the future."""
@@ -334,8 +219,9 @@ class SettingsWindow:
         assert result.config is not None
         self._config = result.config
         self.saved = path
-        if self._hooks.on_autostart is not None and self._autostart.get() != self._hooks.autostart:
-            self._hooks.on_autostart(bool(self._autostart.get()))
+        autostart = bool(self._vars["autostart"].get())
+        if self._hooks.on_autostart is not None and autostart != self._hooks.autostart:
+            self._hooks.on_autostart(autostart)
         self._hooks.on_save(path, result.changes)
         self.status.configure(text=f"Saved to {path}" if result.changes else "Nothing changed.")
         return result
@@ -480,17 +366,3 @@ def open_settings(config: ClientConfig, hooks: SettingsHooks) -> bool:
         _open_window[:] = [thread]
         thread.start()
         return True
-
-
-class _TextField:
-    """A multi-line Text widget with the get/set of the Tk variables the other fields use."""
-
-    def __init__(self, widget: Any) -> None:
-        self._widget = widget
-
-    def get(self) -> str:
-        return str(self._widget.get("1.0", "end-1c"))
-
-    def set(self, value: str) -> None:
-        self._widget.delete("1.0", "end")
-        self._widget.insert("1.0", value)
