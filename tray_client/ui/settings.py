@@ -18,7 +18,6 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import queue
-import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from tray_client.config import ClientConfig, config_path
+from tray_client.ui.autostart import LABEL as AUTOSTART_LABEL
 from tray_client.ui.settings_form import WRAP_PX, Form
 from tray_client.ui.settings_model import FIELDS, CheckResult, check, update_toml_text
 from tray_client.ui.tk_support import require_tk
@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 POLL_MS = 50
 METER_WIDTH = 220
-AUTOSTART_LABEL = "Start with Windows" if sys.platform == "win32" else "Start at login"
 DEFAULT_DEVICE = "System default"
 MODES = {"vad": "Voice activity (VAD)", "ptt": "Push-to-talk (hold key)", "toggle": "Toggle (press, press)"}
 OUTPUTS = {"type": "Type keystrokes", "clipboard": "Paste from clipboard"}
