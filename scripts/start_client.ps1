@@ -57,8 +57,11 @@ $VenvPython = Join-Path $Venv "Scripts\python.exe"
 $VenvPythonW = Join-Path $Venv "Scripts\pythonw.exe"
 
 $SupportedPythons = @("3.12", "3.13", "3.11", "3.10")
-# Prints "<major.minor> <pointer bits> <machine>", e.g. "3.12 64 AMD64".
-$PythonProbe = "import platform, struct, sys; print('%d.%d' % sys.version_info[:2], struct.calcsize('P') * 8, platform.machine())"
+# Prints "<major.minor> <pointer bits> <machine> <tk>", e.g. "3.12 64 AMD64 tk" ("no-tk": no tkinter, so no
+# Settings window and no live preview; a python.org install with "tcl/tk and IDLE" unticked, or the embeddable one).
+$PythonProbe = "import importlib.util, platform, struct, sys; print('%d.%d' % sys.version_info[:2], struct.calcsize('P') * 8, platform.machine(), 'tk' if importlib.util.find_spec('_tkinter') else 'no-tk')"
+$NoTkReason = "has no tkinter, so the Settings window and the live preview cannot open"
+$NoTkFix = "Fix: run that Python's installer again (Settings > Apps > Python > Modify), tick 'tcl/tk and IDLE', then run this script again"
 
 function Invoke-Native {
     # Run a native program and return its stdout lines and exit code, with its stderr discarded.
@@ -83,23 +86,28 @@ function Test-PythonCandidate {
     param([string]$Exe, [string[]]$PyArgs)
     $probe = Invoke-Native $Exe ($PyArgs + @("-c", $PythonProbe))
     if ($probe.Code -ne 0 -or -not $probe.Output) { return "not installed" }
-    $version, $bits, $machine = ("$($probe.Output[-1])".Trim() -split "\s+")
+    $version, $bits, $machine, $tk = ("$($probe.Output[-1])".Trim() -split "\s+")
     if ($SupportedPythons -notcontains $version) { return "Python ${version}: the client needs 3.10 to 3.13" }
     if ($bits -ne "64") { return "Python $version is 32-bit: install the 64-bit (x64) Python $version" }
     if ($machine -ne "AMD64") {
         return "Python $version is ${machine}: PyAudio and onnxruntime have no $machine wheels; install the x64 Python (it runs emulated on ARM)"
     }
+    if ($tk -ne "tk") { return "Python $version $NoTkReason" }
     return $null
 }
 
 function Find-Python {
+    # A Python with tkinter first; one without is taken only when there is no other, with a warning that says
+    # how to add it (dictation works without Tk, Settings and the live preview do not).
     $reasons = @()
+    $withoutTk = $null
     if (Get-Command py -ErrorAction SilentlyContinue) {
         foreach ($version in $SupportedPythons) {
             # Exactly this version; the launcher prefers the native (x64) build, and the probe checks what it got.
             $pyArgs = @("-$version")
             $reason = Test-PythonCandidate "py" $pyArgs
             if (-not $reason) { return @{ Exe = "py"; Args = $pyArgs } }
+            if ($reason -like "*$NoTkReason" -and -not $withoutTk) { $withoutTk = @{ Exe = "py"; Args = $pyArgs } }
             if ($reason -ne "not installed") { $reasons += "py ${pyArgs}: $reason" }
         }
     }
@@ -109,7 +117,12 @@ function Find-Python {
     } elseif ($python) {
         $reason = Test-PythonCandidate "python" @()
         if (-not $reason) { return @{ Exe = "python"; Args = @() } }
+        if ($reason -like "*$NoTkReason" -and -not $withoutTk) { $withoutTk = @{ Exe = "python"; Args = @() } }
         $reasons += "python on PATH: $reason"
+    }
+    if ($withoutTk) {
+        Write-Warning "$($withoutTk.Exe) $($withoutTk.Args -join ' ') $NoTkReason. $NoTkFix."
+        return $withoutTk
     }
     $why = if ($reasons) { " (" + ($reasons -join "; ") + ")" } else { "" }
     throw ("No 64-bit Python 3.10 to 3.13 was found$why. Install Python 3.12 (64-bit) from " +
@@ -197,7 +210,14 @@ function Start-WslServer {
     Write-Warning "the server did not answer $health yet; starting the tray anyway (it keeps retrying)"
 }
 
+function Test-VenvTk {
+    # Also for a venv made earlier: say once per start, in this console, that Settings will not open, and the fix.
+    $check = Invoke-Native $VenvPython @("-c", "import tkinter")
+    if ($check.Code -ne 0) { Write-Warning "the Python of $Venv $NoTkReason. $NoTkFix." }
+}
+
 Install-Client
+Test-VenvTk
 if ($WithServer) { Start-WslServer }
 
 $trayArgs = @("-m", "tray_client") + $ClientArgs

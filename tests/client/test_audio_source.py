@@ -91,7 +91,9 @@ def test_missing_microphone_is_named_with_what_exists(fake_mics):
     assert list_input_devices() == ["Built-in Microphone"]
     with pytest.raises(MicrophoneError) as missing:
         asyncio.run(collect(MicSource("No Such Mic")))
-    assert str(missing.value) == "microphone 'No Such Mic' not found; input devices now: 0: Built-in Microphone"
+    assert str(missing.value) == ("microphone 'No Such Mic' not found (input devices now: 0: Built-in Microphone): "
+                                  "plug one in, or choose one under Microphone in the tray menu (--input-device "
+                                  "without the tray)")
     with pytest.raises(MicrophoneError, match="'usb headset' not found"):  # unplugged: not chosen by name
         asyncio.run(collect(MicSource("usb headset")))
 

@@ -12,7 +12,8 @@ import types
 
 import numpy as np
 
-from dictation_devtools.fake_pyaudio import FakeDevice
+from dictation_devtools.fake_pyaudio import FakeDevice, FakeHardware
+from dictation_devtools.polling import wait_for
 from tray_client.capture import audio_source as audio_source_module
 from tray_client.capture.audio_source import WASAPI, MicSource, list_input_devices, pick_host_api
 
@@ -129,3 +130,76 @@ def test_a_microphone_of_exact_zeros_is_reported_with_how_to_allow_it(monkeypatc
     assert level == "error" and "exact zeros" in message
     assert "Settings > Privacy & security > Microphone" in message
     assert again_level == "info" and "delivers sound again" in again
+
+
+def test_the_microphone_list_is_known_while_listening_even_when_the_mic_opened_first(fake_mics, monkeypatch):
+    """--start-listening opens the mic before the tray's first refresh: the Microphone menu stayed empty."""
+    from tray_client.capture import audio_source
+
+    monkeypatch.setattr(audio_source, "_PORTAUDIO", audio_source._PortAudioUse())  # a fresh start: nothing read
+
+    async def scenario() -> list[str]:
+        async with contextlib.aclosing(MicSource("built-in").frames()) as stream:
+            async for _ in stream:
+                return await asyncio.to_thread(list_input_devices)  # the tray's first refresh
+        raise AssertionError("no audio")
+
+    assert asyncio.run(scenario()) == ["Built-in Microphone", "USB Headset"]
+
+
+def test_a_missing_microphone_gives_one_notification_that_points_to_the_tray_menu(monkeypatch, tmp_path):
+    """It gave two for one event (the capture notice and the error state, worded apart), and the advice named
+    --input-device, a command-line flag a tray user never sees."""
+    from tests.client.protocol_server import ProtocolServer
+    from tests.client.test_tray_controller import StandInPipeline, Win32LikeIcon
+    from tray_client.config import ClientConfig
+    from tray_client.events import ClientState, StateChanged
+    from tray_client.pipeline import Pipeline
+    from tray_client.ui.controller import TrayController
+    from tray_client.ui.notify import Notifier
+    from tray_client.ui.sounds import SoundPlayer
+
+    monkeypatch.setitem(sys.modules, "pyaudio", FakeHardware().module())  # a machine without a microphone
+    monkeypatch.setattr("tray_client.ui.controller._safe_autostart_state", lambda: False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    icon = Win32LikeIcon()
+    controller = TrayController(ClientConfig(), StandInPipeline(), icon, Notifier(icon), SoundPlayer(enabled=False),
+                                list_devices=lambda: [])
+    events: list = []
+    with ProtocolServer(lambda i, a: "ok") as server:
+        pipeline = Pipeline(ClientConfig(server=server.url, start_listening=True))
+        pipeline.subscribe(events.append)
+        pipeline.start()
+        assert wait_for(lambda: any(isinstance(e, StateChanged) and e.state is ClientState.ERROR
+                                    for e in list(events)), 30)
+        pipeline.shutdown()
+    for event in list(events):
+        controller.handle(event)
+    about_the_mic = [message for message, _title in icon.notifications if "microphone" in message]
+    assert len(about_the_mic) == 1, about_the_mic
+    assert "Microphone in the tray menu" in about_the_mic[0]
+
+
+def test_portaudio_probing_noise_never_reaches_the_terminal(fake_mics, capfd):
+    """On a machine without a sound card, Pa_Initialize's ALSA/JACK probing printed hundreds of lines to fd 2."""
+    import os
+
+    module = sys.modules["pyaudio"]
+    real = module.PyAudio
+
+    def noisy() -> object:
+        os.write(2, b"ALSA lib pcm.c:2666:(snd_pcm_open_noupdate) Unknown PCM cards.pcm.rear\n"
+                    b"jack server is not running or cannot be started\n")
+        return real()
+
+    module.PyAudio = noisy
+    assert list_input_devices() == ["Built-in Microphone", "USB Headset"]
+
+    async def one_frame() -> None:
+        async with contextlib.aclosing(MicSource("built-in").frames()) as stream:
+            async for _ in stream:
+                return
+
+    asyncio.run(one_frame())
+    os.write(2, b"after\n")  # stderr works again afterwards
+    assert capfd.readouterr().err == "after\n"

@@ -169,6 +169,37 @@ def test_push_to_talk_sends_preroll_and_everything_until_key_up(speech, recordin
     assert ClientState.SPEECH in events.states()
 
 
+def test_push_to_talk_with_listening_on_types_only_what_was_said_while_the_key_was_held(speech, recording_sink):
+    """Listening on in push-to-talk mode arms the key; it never lets the VAD open an utterance (it did: speech
+    with no key held was typed, logged as "started (vad)")."""
+    sample = speech.english
+    rate = 16_000
+    key_down = int(sample.phrases[1].start_s * rate) // FRAME_SAMPLES * FRAME_SAMPLES
+    key_up = int((sample.phrases[1].end_s + 0.2) * rate) // FRAME_SAMPLES * FRAME_SAMPLES
+    source = FeedSource()
+    with ProtocolServer(phrase_transcriber(sample.samples, sample.phrases)) as server:
+        pipeline = Pipeline(ClientConfig(server=server.url, mode="ptt"), source=source, sink=recording_sink)
+        events = Events(pipeline)
+        pipeline.start()
+        assert source.opened.wait(20)
+        pipeline.send(Command.LISTEN_ON)
+        assert events.wait(lambda e: ClientState.LISTENING in e.states())
+        source.push(sample.samples[:key_down])  # phrase 1, no key held
+        pipeline.send(Command.PTT_DOWN)
+        source.push(sample.samples[key_down:key_up])
+        pipeline.send(Command.PTT_UP)
+        source.push(sample.samples[key_up:])  # phrase 3 and on, no key held
+        source.push(np.zeros(rate, dtype=np.int16))
+        assert recording_sink.wait_for(1) == [sample.phrases[1].text]
+        pipeline.send(Command.LISTEN_OFF)  # disarmed: the key records nothing, and the mic closes
+        pipeline.send(Command.PTT_DOWN)
+        assert events.wait(lambda e: e.states()[-1] is ClientState.OFF)
+        pipeline.send(Command.PTT_UP)
+        pipeline.shutdown()
+    assert len(server.record.audio) == 1
+    assert recording_sink.emitted == [sample.phrases[1].text]
+
+
 def test_toggle_records_from_press_to_press(speech, recording_sink):
     sample = speech.mandarin
     phrase = sample.phrases[0]

@@ -73,6 +73,15 @@ def test_two_scratch_thats_walk_back_two_finals():
     assert sink.window == "我们开会。"
 
 
+def test_scratch_that_after_emoji_deletes_nothing_and_says_why():
+    """One Backspace per code point left half characters (or ate the user's text) in editors that delete by
+    UTF-16 unit or by grapheme cluster; this target cannot be read back, so nothing is deleted."""
+    sink, written = write_all([(NOTES, "OK."), (NOTES, "Great 👍🏽 done."), (NOTES, "Scratch that.")])
+    assert sink.window == "OK. Great 👍🏽 done."
+    assert "holds emoji or combined characters" in written[2].notes[0]
+    assert not any(isinstance(a, tuple) and a[0] is Key.BACKSPACE for a in sink.actions)
+
+
 def test_undo_refuses_another_window_and_an_enter():
     sink, written = write_all([(CHAT, "Ship it, press enter."), (CHAT, "Scratch that.")])
     assert sink.window == "Ship it\n" and "Enter" in written[1].notes[0]

@@ -193,3 +193,19 @@ def test_a_stale_menu_rebuild_never_lands_after_the_fresh_one():
     icon_thread.join(5)
     controller_thread.join(5)
     assert icon.stored is True
+
+
+def test_in_push_to_talk_mode_the_toggle_hotkey_arms_the_key_and_a_disarmed_key_says_so(app):
+    controller, icon, pipeline = app
+    controller.handle(intents.SetSetting("mode", "ptt"))
+    controller.set_listening(True, chime=False)  # the app starts armed in push-to-talk mode
+    pipeline.sent.clear()
+    controller.handle(intents.HotkeyDown("toggle"))  # disarm
+    assert pipeline.sent == [Command.LISTEN_OFF] and not controller.view.listening
+    controller.handle(intents.HotkeyDown("push_to_talk"))
+    controller.handle(intents.HotkeyUp("push_to_talk"))
+    assert pipeline.sent == [Command.LISTEN_OFF, Command.PTT_UP]  # no recording opened
+    assert any("Listening is off, so the hotkey records nothing" in message for message, _ in icon.notifications)
+    controller.handle(intents.HotkeyDown("toggle"))  # armed again: the key records
+    controller.handle(intents.HotkeyDown("push_to_talk"))
+    assert pipeline.sent[-2:] == [Command.LISTEN_ON, Command.PTT_DOWN]

@@ -84,3 +84,17 @@ def test_every_window_that_runs_the_server_stays_open():
     from tray_client.ui._desktop import wsl_server_command
 
     assert "-NoExit" in wsl_server_command(SCRIPTS / "start_server_wsl.ps1")
+
+
+def test_the_client_launcher_checks_for_tkinter_and_says_how_to_add_it():
+    """A Python without Tcl/Tk ("tcl/tk and IDLE" unticked) gave a tray whose Settings silently never opened."""
+    ps1 = code("start_client.ps1")
+    assert "find_spec('_tkinter')" in ps1  # the probe reports tk / no-tk without loading Tcl
+    probe = function_body(ps1, "Test-PythonCandidate")
+    assert '$tk -ne "tk"' in probe and "$NoTkReason" in probe
+    find = function_body(ps1, "Find-Python")
+    assert "$withoutTk" in find and "Write-Warning" in find and "$NoTkFix" in find  # preferred last, with the fix
+    assert "tcl/tk and IDLE" in ps1 and "Modify" in ps1
+    venv = function_body(ps1, "Test-VenvTk")
+    assert '"import tkinter"' in venv and "$NoTkFix" in venv
+    assert re.search(r"^Install-Client\nTest-VenvTk$", ps1, flags=re.M)  # an existing venv is checked too

@@ -39,6 +39,8 @@ PHRASES = {
     "newline": "First line, new line, second line.",  # "new line" is a voice command: a line break
     # 150 characters ending in emoji (153 UTF-16 units): the final that made the tray quit (issue 10).
     "long_emoji": ("This is a long final that goes on and on " * 4)[:146] + " 🎉😀🎉",
+    # A ZWJ family and a skin tone: undoing it a code point at a time left "Dear team OK \ud83d" in Notepad.
+    "family": "Dear team OK \U0001F468\u200d\U0001F469\u200d\U0001F467 and \U0001F44D\U0001F3FD done",
 }
 """What the stand-in server "hears" in each noise burst: the words the lane checks in Notepad."""
 

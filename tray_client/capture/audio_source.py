@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from tray_client.capture.quiet_stderr import quiet_stderr
 from tray_client.capture.segmenter import FRAME_SAMPLES, SAMPLE_RATE
 
 log = logging.getLogger(__name__)
@@ -158,12 +159,16 @@ MIC_DENIED_HELP = (
 )
 
 
+CHOOSE_MIC = "plug one in, or choose one under Microphone in the tray menu (--input-device without the tray)"
+
+
 class _PortAudioUse:
     """How many streams are open in this process, and the device list last read while none was.
 
     PortAudio reads the device list in Pa_Initialize and its (de)initialisation is not safe while another thread
     runs a stream; so the tray's refresh re-enumerates only while no microphone is open and otherwise shows the
-    list it read last."""
+    list read last. Opening the microphone reads it too (from the same initialisation): when the app starts
+    listening at once, the mic opened before the tray's first refresh and the Microphone menu stayed empty."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -205,6 +210,10 @@ def _inputs(audio: Any) -> list[dict[str, Any]]:
             and (api is None or int(info.get("hostApi", api)) == api)]
 
 
+def _input_names(audio: Any) -> list[str]:
+    return list(dict.fromkeys(str(info["name"]) for info in _inputs(audio)))
+
+
 def list_input_devices() -> list[str]:
     """Names of the input devices (for the tray's microphone menu), one per device; [] without PyAudio.
 
@@ -216,9 +225,10 @@ def list_input_devices() -> list[str]:
     with _PORTAUDIO.lock:
         if _PORTAUDIO.open_streams:
             return list(_PORTAUDIO.devices)
-        audio = pyaudio.PyAudio()
+        with quiet_stderr():  # ALSA/JACK probing noise (see quiet_stderr)
+            audio = pyaudio.PyAudio()
         try:
-            names = list(dict.fromkeys(str(info["name"]) for info in _inputs(audio)))
+            names = _input_names(audio)
         finally:
             audio.terminate()
         _PORTAUDIO.devices = names
@@ -233,7 +243,7 @@ def _find_device(audio: Any, wanted: str | int | None) -> dict[str, Any]:
         try:
             return audio.get_device_info_by_index(default) if default >= 0 else audio.get_default_input_device_info()
         except OSError as error:
-            raise MicrophoneError("no default microphone: plug one in or choose one with --input-device") from error
+            raise MicrophoneError(f"no default microphone: {CHOOSE_MIC}") from error
     inputs = _inputs(audio)
     if isinstance(wanted, int):
         for info in inputs:
@@ -244,7 +254,7 @@ def _find_device(audio: Any, wanted: str | int | None) -> dict[str, Any]:
             if str(wanted).lower() in str(info["name"]).lower():
                 return info
     names = ", ".join(f"{info['index']}: {info['name']}" for info in inputs) or "none"
-    raise MicrophoneError(f"microphone {wanted!r} not found; input devices now: {names}")
+    raise MicrophoneError(f"microphone {wanted!r} not found (input devices now: {names}): {CHOOSE_MIC}")
 
 
 class Backlog:
@@ -305,8 +315,10 @@ class MicSource:
             import pyaudio
         except ImportError as error:
             raise MicrophoneError("PyAudio is not installed: pip install pyaudio") from error
-        audio = pyaudio.PyAudio()
+        with quiet_stderr():  # ALSA/JACK probing noise (see quiet_stderr)
+            audio = pyaudio.PyAudio()
         try:
+            _PORTAUDIO.devices = _input_names(audio)  # the menu's list while this stream is open
             info = _find_device(audio, self.device)
             index = int(info["index"])
             rate = SAMPLE_RATE

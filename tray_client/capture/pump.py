@@ -3,7 +3,11 @@
 It chooses the source (a test's, a WAV file or the microphone), reopens a failing microphone every few seconds,
 scores frames with Silero on the VAD worker thread (only when the segmenter needs a score), feeds the segmenter,
 and hands its utterances to the link (`open` / `append` / `close`). The audio pump runs only while audio is
-wanted: in VAD mode while listening, in push-to-talk and toggle modes all the time (for the pre-roll).
+wanted: while listening (and while an utterance is open).
+
+What "listening" means depends on the mode. In VAD mode speech opens an utterance. In push-to-talk and toggle
+modes only the hotkey does: listening there means the hotkey is armed (the mic is open for its pre-roll), and the
+VAD never opens an utterance on its own (before, speech with no key held was typed). Those modes start armed.
 """
 
 from __future__ import annotations
@@ -36,6 +40,14 @@ from tray_client.events import Command, SpeechSegment
 log = logging.getLogger(__name__)
 
 MIC_RETRY_S = 3.0  # how often a missing microphone is looked for again
+MANUAL_MODES = ("ptt", "toggle")
+"""Modes where only the hotkey opens an utterance; "listening" arms the hotkey there."""
+
+
+def starts_listening(config: ClientConfig) -> bool:
+    """Whether a run starts listening: `start_listening`, or a mode whose hotkey is armed from the start (the
+    push-to-talk key worked from the start before listening meant arming, and it still does)."""
+    return config.start_listening or config.mode in MANUAL_MODES
 
 
 class UtteranceSink(Protocol):
@@ -69,7 +81,8 @@ class Capture:
         self._segmenter = Segmenter(segmenter_settings(config), new_id)
         # The initial listening state is set here, before any command can be posted: a LISTEN_ON/OFF sent while
         # the VAD model is still loading is then applied after it, never overwritten by it.
-        self._segmenter.set_vad_enabled(config.mode == "vad" and (config.start_listening or self.finite))
+        self._armed = starts_listening(config) or self.finite
+        self._segmenter.set_vad_enabled(self._vad_wanted())
         self._vad: SileroVad | None = None
         self._pump_task: asyncio.Task[None] | None = None
         self._wake_pump = asyncio.Event()
@@ -102,10 +115,14 @@ class Capture:
     def command(self, command: Command) -> None:
         """Listening on/off, push-to-talk, toggle."""
         segmenter = self._segmenter
-        if command is Command.LISTEN_ON:
-            self.handle(segmenter.set_vad_enabled(True))
-        elif command is Command.LISTEN_OFF:
-            self.handle(segmenter.set_vad_enabled(False))
+        if command in (Command.LISTEN_ON, Command.LISTEN_OFF):
+            self._armed = command is Command.LISTEN_ON
+            self.handle(segmenter.set_vad_enabled(self._vad_wanted()))
+            if not self._armed:  # disarmed while the key is held: that recording ends here
+                self.handle(segmenter.stop_manual())
+        elif command in (Command.PTT_DOWN, Command.TOGGLE_RECORD) and not self.hotkey_armed and not segmenter.manual:
+            log.info("the %s hotkey is not armed (listening is off in %s mode): ignored", command.value,
+                     self._config.mode)
         elif command is Command.PTT_DOWN:
             self.handle(segmenter.start_manual())
         elif command is Command.PTT_UP:
@@ -114,11 +131,19 @@ class Capture:
             self.handle(segmenter.stop_manual() if segmenter.manual else segmenter.start_manual())
         self.sync()
 
+    @property
+    def hotkey_armed(self) -> bool:
+        """Whether the push-to-talk / toggle hotkey records now (always in VAD mode, where it is an extra)."""
+        return self._armed or self._config.mode not in MANUAL_MODES
+
+    def _vad_wanted(self) -> bool:
+        return self._armed and self._config.mode == "vad"
+
     def configure(self, new: ClientConfig) -> None:
         """New settings: a mode without VAD ends VAD listening; a new microphone reopens the pump."""
         old, self._config = self._config, new
-        if new.mode != old.mode and new.mode != "vad":
-            self.handle(self._segmenter.set_vad_enabled(False))
+        if new.mode != old.mode:  # listening stays as it is; what it means follows the mode
+            self.handle(self._segmenter.set_vad_enabled(self._vad_wanted()))
         if new.input_device != old.input_device and self._source_override is None and not new.input_wav:
             self._restart_pump()
         self.sync()
@@ -138,7 +163,7 @@ class Capture:
             return False
         if self.finite:
             return not self.input_ended
-        return self._config.mode in ("ptt", "toggle") or self._segmenter.vad_enabled or self._segmenter.is_open
+        return self._armed or self._segmenter.is_open
 
     def sync(self) -> None:
         """Start or stop the pump as the mode and listening state want."""
@@ -192,8 +217,11 @@ class Capture:
                         self._hub.notice("error", problem, code="capture")
                         self._on_fail(problem)
                         return
+                    # One text for the notice and the error state's detail: the tray shows one notification for
+                    # one event (it showed the state's and the notice's, worded apart).
+                    problem = f"{problem}; retrying every {MIC_RETRY_S:g} s"
                     if not self.error:
-                        self._hub.notice("error", f"{problem}; retrying every {MIC_RETRY_S:g} s", code="capture")
+                        self._hub.notice("error", problem, code="capture")
                     self.error = problem
                     self._on_change()
                     self._wake_pump.clear()

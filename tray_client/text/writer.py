@@ -39,7 +39,7 @@ class Written:
 @dataclass(frozen=True)
 class _Footprint:
     app: tuple[str, ...]
-    chars: int
+    typed: str
     spacing_before: str
     undoable: bool
 
@@ -94,7 +94,7 @@ class TextWriter:
                 typed.append(out)
         typed_text = "".join(typed)
         if typed_text or Key.ENTER in plan.steps:
-            self._footprints.append(_Footprint(app, len(typed_text), spacing_before, Key.ENTER not in plan.steps))
+            self._footprints.append(_Footprint(app, typed_text, spacing_before, Key.ENTER not in plan.steps))
         return Written(plan.text, plan.raw, typed_text, plan.stop_listening, tuple(notes))
 
     def _write_line(self, sink: TextSink, plan: TextPlan, notes: list[str]) -> Written:
@@ -130,9 +130,12 @@ class TextWriter:
             return "not undone: the last dictation went to another window"
         if not last.undoable:
             return "not undone: the last dictation pressed Enter"
+        from tray_client.undo.desktop import erase  # exactly that text, or nothing (emoji: see undo/units.py)
+
+        refused = erase(sink, last.typed)
+        if refused:
+            return refused
         self._footprints.pop()
-        if last.chars:
-            sink.press(Key.BACKSPACE, last.chars)
         self._spacer.follow(last.spacing_before)
         return ""
 

@@ -49,6 +49,7 @@ import threading
 import time
 from typing import Any
 
+from tray_client.capture.pump import starts_listening
 from tray_client.config import ClientConfig
 from tray_client.events import ClientState, Command, FinalText
 from tray_client.hotkeys import HotkeyError, HotkeyListener, parse_hotkey
@@ -213,7 +214,7 @@ class TrayApp:
             controller.guarded("starting the history and overlay", extras.start_before_pipeline)
             self._pipeline.start()
             controller.guarded("starting to listen",
-                               lambda: controller.set_listening(self._config.start_listening, chime=False))
+                               lambda: controller.set_listening(starts_listening(self._config), chime=False))
             controller.guarded("starting the hotkeys", self._start_hotkeys)
             controller.guarded("watching the keys for undo", extras.start_key_watch)
             controller.refresh_devices()

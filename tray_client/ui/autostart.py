@@ -17,11 +17,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["AutostartError", "autostart_command", "is_enabled", "set_enabled", "xdg_autostart_path"]
+__all__ = ["LABEL", "AutostartError", "autostart_command", "is_enabled", "set_enabled", "xdg_autostart_path"]
 
 log = logging.getLogger(__name__)
 
 APP_ID = "qwen-dictation"
+LABEL = "Start with Windows" if sys.platform == "win32" else "Start at login"
+"""What the menu item and the settings box are called (Linux users met "Start with Windows")."""
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
 
 

@@ -177,6 +177,8 @@ class TrayController:
 
     def _on_hotkey(self, name: str, *, down: bool) -> None:
         if name == HOTKEY_PTT:
+            if down and self._disarmed("ptt"):
+                return
             self._pipeline.send(Command.PTT_DOWN if down else Command.PTT_UP)
             self._sounds.play("start" if down else "stop")
         elif name == HOTKEY_UNDO and not down and self.extras is not None:
@@ -185,11 +187,21 @@ class TrayController:
             self.extras.undo_last()
         elif name == HOTKEY_TOGGLE and down:
             if self.view.mode == "toggle":
+                if not self._recording and self._disarmed("toggle"):
+                    return
                 self._pipeline.send(Command.TOGGLE_RECORD)
                 self._recording = not self._recording
                 self._sounds.play("start" if self._recording else "stop")
-            else:
+            else:  # VAD mode: listening on/off; push-to-talk mode: the push-to-talk key armed or not
                 self.set_listening(not self.view.listening)
+
+    def _disarmed(self, mode: str) -> bool:
+        """In push-to-talk / toggle mode with listening off the hotkey does nothing (the mic is closed): say so."""
+        if self.view.mode != mode or self.view.listening:
+            return False
+        self._notifier.notify("Listening is off, so the hotkey records nothing. Press the toggle hotkey "
+                              f"({self.config.hotkey_toggle}) or tick Listening in the tray menu to turn it on.")
+        return True
 
     def _change_setting(self, key: str, value: Any, *, save: bool = True) -> None:
         try:
@@ -201,7 +213,7 @@ class TrayController:
             self._sounds.enabled = bool(value)
         elif key == "overlay":
             if self.extras is not None:
-                self.extras.set_overlay(bool(value))
+                value = self.extras.set_overlay(bool(value))  # off when it cannot be shown (no Tk)
         else:
             self._pipeline.update_settings(**{key: value})
         if key == "mode":

@@ -20,7 +20,8 @@ from tray_client.events import FinalText, Notice
 from tray_client.history.recorder import RECENT_COUNT, HistoryRecorder, HistorySnapshot, start_recorder
 from tray_client.ui import _desktop, diagnostics, intents
 from tray_client.ui.overlay import Overlay
-from tray_client.undo.desktop import KeyWatch, delete_chars, focused_window
+from tray_client.ui.tk_support import TkUnavailable, tk_missing
+from tray_client.undo.desktop import KeyWatch, erase, focused_window
 from tray_client.undo.journal import UndoJournal, UndoRefused
 
 __all__ = ["Extras"]
@@ -103,14 +104,24 @@ class Extras:
         if self._pipeline.config.output != "stdout":
             self._undo.typed(event.typed, focused_window(), time.monotonic())
 
-    def set_overlay(self, enabled: bool) -> None:
-        """The overlay's own thread (see overlay.py); it hears the pipeline directly, partials included."""
+    def set_overlay(self, enabled: bool) -> bool:
+        """The overlay's own thread (see overlay.py); it hears the pipeline directly, partials included.
+
+        Returns whether the preview is on now: without Tk it cannot be, and a notice says how to get Tk (the
+        menu's check mark then shows it off, not a preview that never appears)."""
+        problem = tk_missing("The live preview") if enabled and self._overlay is None else None
+        if problem is not None:
+            log.warning("%s", problem)
+            self._notify(problem)
+            self._publish(overlay=False)
+            return False
         if enabled and self._overlay is None:
             self._overlay = Overlay()
             self._overlay.start()
             self._pipeline.subscribe(self._overlay.post)
         if self._overlay is not None:
             self._overlay.set_enabled(enabled)
+        return enabled
 
     def undo_last(self) -> None:
         """The undo hotkey or menu item: on the output thread, after any final still being typed, through the
@@ -130,7 +141,9 @@ class Extras:
         plan = self._undo.plan(focused_window())
         if isinstance(plan, UndoRefused):
             return plan.reason
-        delete_chars(sink, plan.count)
+        refused = erase(sink, plan.typed)  # exactly that text, or nothing (see undo/desktop.py)
+        if refused:
+            return refused
         self._undo.done(plan)
         return ""
 
@@ -169,8 +182,12 @@ class Extras:
             on_save=lambda _path, changes: self._post(intents.SettingsSaved(dict(changes))),
             test_connection=_test_connection, devices=list_input_devices, level=MicLevel,
             autostart=autostart_on, on_autostart=lambda on: self._post(intents.SetAutostart(on)))
-        if not open_settings(config, hooks):
-            self._notify("The settings window is open already")
+        try:
+            if not open_settings(config, hooks):
+                self._notify("The settings window is open already")
+        except TkUnavailable as error:
+            log.warning("%s", error)
+            self._notify(str(error))
 
     def _on_settings_saved(self, message: intents.SettingsSaved) -> None:
         from tray_client.ui.settings_model import LIVE

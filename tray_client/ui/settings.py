@@ -1,19 +1,21 @@
 """The settings window (Tk), opened from the tray: edit, check and save the common settings.
 
 Thread: `open_settings` runs the window on a thread of its own ("settings") with its own Tk interpreter (the
-tray's main thread belongs to pystray); one window at a time. The window only calls back: `on_save` (written
+tray's main thread belongs to pystray); one window at a time. The overlay runs another interpreter on its own
+thread, so every Tk variable and widget here names its master (see SettingsWindow). The window only calls back: `on_save` (written
 file, changes) and `test_connection` / `level` run on helper threads and report through a queue polled by Tk.
 
 Fields: server URL and token (Test connection shows the server's model and the time /healthz took), microphone
 (with a live level meter), mode, the three hotkeys (Record, then press the keys; two on the same keys are a
 conflict), language, output, VAD sensitivity and silence, overlay, sounds, history retention, Chinese script, voice
 commands, replacements (one `words = replacement` per line; saved as the [replacements] table), start with
-Windows. Save checks every field with the config loader's rules (settings_model.check): an error is shown beside
+Windows ("Start at login" elsewhere), on four tabs. Save checks every field with the config loader's rules (settings_model.check): an error is shown beside
 its field and nothing is written; otherwise config.toml is updated keeping the user's comments.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import queue
 import threading
@@ -23,9 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from tray_client.config import ClientConfig, config_path
+from tray_client.ui.autostart import LABEL as AUTOSTART_LABEL
+from tray_client.ui.settings_form import WRAP_PX, Form
 from tray_client.ui.settings_model import FIELDS, CheckResult, check, update_toml_text
+from tray_client.ui.tk_support import require_tk
 
-__all__ = ["SettingsHooks", "SettingsWindow", "open_settings", "save_settings"]
+__all__ = ["SettingsHooks", "SettingsWindow", "open_settings", "opened", "save_settings"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +60,16 @@ class SettingsHooks:
     on_autostart: Callable[[bool], None] | None = None
 
 
+def _use_native_theme(style: Any) -> None:
+    """ttk's native look where Tk has one (vista on Windows, aqua on macOS); clam elsewhere, not Tk's 1990s
+    "default"."""
+    themes = set(style.theme_names())
+    for theme in ("vista", "aqua", "clam"):
+        if theme in themes:
+            style.theme_use(theme)
+            return
+
+
 def hotkey_spec(modifiers: set[str], keysym: str) -> str | None:
     """Tk's key event as pynput hotkey text ("<ctrl>+<alt>+d"), or None for a key no hotkey can use."""
     if keysym in _NAMED_KEYSYMS:
@@ -80,7 +95,11 @@ def save_settings(config: ClientConfig, changes: dict[str, Any]) -> Path:
 
 
 class SettingsWindow:
-    """The form on a Tk toplevel; build it on the thread that owns that Tk interpreter."""
+    """The form on a Tk toplevel; build it on the thread that owns that Tk interpreter.
+
+    Its fields (settings_form.Form: each variable names this root as its master) sit on tabs, so the window fits
+    1280x720 at 100 % and 1366x768 at 125 % (it was 1258x937 px as one column). `form` reads and changes the
+    fields through their widgets, as the user does."""
 
     def __init__(self, root: Any, config: ClientConfig, hooks: SettingsHooks) -> None:
         import tkinter as tk
@@ -88,57 +107,64 @@ class SettingsWindow:
 
         self._tk, self._root, self._config, self._hooks = tk, root, config, hooks
         self._inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
-        self._vars: dict[str, Any] = {}
-        self._errors: dict[str, Any] = {}
         self._recording: str | None = None
         self._held: set[str] = set()
         self._meter: Any = None
         self.saved: Path | None = None
+        self._closed = False
         root.title("Dictation settings")
-        form = ttk.Frame(root, padding=12)
-        form.grid(sticky="nsew")
-        self._form = form
-        self._row = 0
+        _use_native_theme(ttk.Style(root))
+        root.columnconfigure(0, weight=1)
+        root.rowconfigure(0, weight=1)
+        outer = ttk.Frame(root, padding=10)
+        outer.grid(sticky="nsew")
+        outer.columnconfigure(0, weight=1)
+        outer.rowconfigure(0, weight=1)
+        tabs = ttk.Notebook(outer)
+        tabs.grid(row=0, column=0, sticky="nsew")
+        self.form = form = Form(root, tabs)
+        self._vars, self._errors = form.vars, form.errors
+        form.page("Connection")
         devices = [DEFAULT_DEVICE, *hooks.devices()]
         current_device = str(config.input_device) if config.input_device not in (None, "") else DEFAULT_DEVICE
-        self._entry("server", "Server URL", config.server)
-        self._entry("token", "Token", config.token or "", show="•")
-        self._connection = self._button_row("Test connection", self._test_connection)
-        self._choice("input_device", "Microphone", current_device, devices)
-        self._level = tk.Canvas(form, width=METER_WIDTH, height=10, bg="#303030", highlightthickness=0)
-        self._level.grid(row=self._row, column=1, sticky="w", pady=(0, 6))
-        self._level_text = ttk.Label(form, text="")
-        self._level_text.grid(row=self._row, column=2, sticky="w")
-        self._row += 1
-        self._choice("mode", "Mode", MODES[config.mode], list(MODES.values()))
+        form.entry("server", "Server URL", config.server)
+        form.entry("token", "Token", config.token or "", show="•")
+        self._connection = form.button_row("Test connection", self._test_connection)
+        form.choice("input_device", "Microphone", current_device, devices)
+        self._level = tk.Canvas(form.page_frame, width=METER_WIDTH, height=10, bg="#303030", highlightthickness=0)
+        self._level.grid(row=form.row, column=1, sticky="w", pady=(0, 6))
+        self._level_text = ttk.Label(form.page_frame, text="", wraplength=WRAP_PX)
+        self._level_text.grid(row=form.row + 1, column=1, columnspan=2, sticky="w")
+        form.row += 2
+        form.page("Dictation")
+        form.choice("mode", "Mode", MODES[config.mode], list(MODES.values()))
         for name, label in (("hotkey_push_to_talk", "Push-to-talk hotkey"), ("hotkey_toggle", "Toggle hotkey"),
                             ("hotkey_undo", "Undo hotkey")):
-            self._entry(name, label, getattr(config, name), record=True)
+            form.entry(name, label, getattr(config, name), record=self.record)
         from tray_client.ui.tray import LANGUAGES
 
-        self._choice("language", "Language", config.language or "Auto-detect",
-                     [language or "Auto-detect" for language in LANGUAGES])
-        self._choice("output", "Output", OUTPUTS.get(config.output, OUTPUTS["type"]), list(OUTPUTS.values()))
-        self._entry("vad_threshold", "VAD sensitivity (0-1, lower hears more)", f"{config.vad_threshold:g}")
-        self._entry("min_silence_ms", "Silence that ends a sentence (ms)", str(config.min_silence_ms))
-        self._check("overlay", "Live preview overlay", config.overlay)
-        self._check("sounds", "Sounds", config.sounds)
-        self._entry("history_days", "Keep history (days, 0 = none)", str(config.history_days))
+        form.choice("language", "Language", config.language or "Auto-detect",
+                    [language or "Auto-detect" for language in LANGUAGES])
+        form.choice("output", "Output", OUTPUTS.get(config.output, OUTPUTS["type"]), list(OUTPUTS.values()))
+        form.entry("vad_threshold", "VAD sensitivity (0-1, lower hears more)", f"{config.vad_threshold:g}")
+        form.entry("min_silence_ms", "Silence that ends a sentence (ms)", str(config.min_silence_ms))
+        form.page("Text")
         from tray_client.text.chinese_script import SCRIPTS
         from tray_client.text.replacements import format_lines
 
-        self._choice("chinese_script", "Chinese characters", config.chinese_script, list(SCRIPTS))
-        self._check("voice_commands", "Voice commands (\"new line\", \"scratch that\", \"换行\"…)",
-                    config.voice_commands)
-        self._lines("replacements", "Replacements (words = replacement)", format_lines(config.replacements))
-        self._autostart = tk.BooleanVar(value=hooks.autostart)
-        ttk.Checkbutton(form, text="Start with Windows", variable=self._autostart).grid(
-            row=self._row, column=1, sticky="w")
-        self._row += 1
-        buttons = ttk.Frame(form)
-        buttons.grid(row=self._row, column=0, columnspan=3, sticky="e", pady=(10, 0))
-        self.status = ttk.Label(form, text="")
-        self.status.grid(row=self._row + 1, column=0, columnspan=3, sticky="w")
+        form.choice("chinese_script", "Chinese characters", config.chinese_script, list(SCRIPTS))
+        form.check("voice_commands", "Voice commands (\"new line\", \"scratch that\", \"换行\"…)",
+                   config.voice_commands)
+        form.lines("replacements", "Replacements\n(words = replacement)", format_lines(config.replacements))
+        form.page("App")
+        form.check("overlay", "Live preview overlay", config.overlay)
+        form.check("sounds", "Sounds", config.sounds)
+        form.entry("history_days", "Keep history (days, 0 = none)", str(config.history_days))
+        form.check("autostart", AUTOSTART_LABEL, hooks.autostart, with_error=False)  # not a config setting
+        buttons = ttk.Frame(outer)
+        buttons.grid(row=1, column=0, sticky="e", pady=(10, 0))
+        self.status = ttk.Label(outer, text="", wraplength=2 * WRAP_PX)
+        self.status.grid(row=2, column=0, sticky="w")
         self.save_button = ttk.Button(buttons, text="Save", command=self.save)
         self.save_button.pack(side="right")
         ttk.Button(buttons, text="Close", command=self.close).pack(side="right", padx=6)
@@ -149,65 +175,6 @@ class SettingsWindow:
         self._start_meter()
         root.after(POLL_MS, self._poll)
 
-    # --- building ------------------------------------------------------------------------------------------
-    def _label(self, text: str) -> None:
-        from tkinter import ttk
-
-        ttk.Label(self._form, text=text).grid(row=self._row, column=0, sticky="w", padx=(0, 8))
-
-    def _error_label(self, name: str) -> None:
-        label = self._tk.Label(self._form, text="", fg="#c62828", anchor="w", justify="left", wraplength=360)
-        label.grid(row=self._row + 1, column=1, columnspan=2, sticky="w")
-        self._errors[name] = label
-        self._row += 2
-
-    def _entry(self, name: str, label: str, value: str, *, show: str = "", record: bool = False) -> None:
-        from tkinter import ttk
-
-        self._label(label)
-        var = self._tk.StringVar(value=value)
-        self._vars[name] = var
-        ttk.Entry(self._form, textvariable=var, width=36, show=show).grid(row=self._row, column=1, sticky="we")
-        if record:
-            ttk.Button(self._form, text="Record", command=lambda: self.record(name)).grid(
-                row=self._row, column=2, sticky="w", padx=4)
-        self._error_label(name)
-
-    def _choice(self, name: str, label: str, value: str, options: list[str]) -> None:
-        from tkinter import ttk
-
-        self._label(label)
-        var = self._tk.StringVar(value=value)
-        self._vars[name] = var
-        ttk.Combobox(self._form, textvariable=var, values=options, state="readonly", width=34).grid(
-            row=self._row, column=1, sticky="we")
-        self._error_label(name)
-
-    def _check(self, name: str, label: str, value: bool) -> None:
-        from tkinter import ttk
-
-        var = self._tk.BooleanVar(value=value)
-        self._vars[name] = var
-        ttk.Checkbutton(self._form, text=label, variable=var).grid(row=self._row, column=1, sticky="w")
-        self._error_label(name)
-
-    def _lines(self, name: str, label: str, value: str) -> None:
-        self._label(label)
-        widget = self._tk.Text(self._form, width=36, height=4, undo=True)
-        widget.grid(row=self._row, column=1, columnspan=2, sticky="we")
-        self._vars[name] = _TextField(widget)
-        self._vars[name].set(value)
-        self._error_label(name)
-
-    def _button_row(self, text: str, command: Callable[[], None]) -> Any:
-        from tkinter import ttk
-
-        ttk.Button(self._form, text=text, command=command).grid(row=self._row, column=1, sticky="w")
-        result = ttk.Label(self._form, text="", wraplength=360)
-        result.grid(row=self._row, column=2, sticky="w")
-        self._row += 1
-        return result
-
     # --- values --------------------------------------------------------------------------------------------
     def set(self, name: str, value: Any) -> None:
         """Set a field as the user would (tests, and the Record button)."""
@@ -216,6 +183,12 @@ class SettingsWindow:
     def get(self, name: str) -> Any:
         """A field's value as shown."""
         return self._vars[name].get()
+
+    def call(self, function: Callable[[SettingsWindow], Any]) -> concurrent.futures.Future[Any]:
+        """Run `function(self)` on the window's own thread (from any thread); its result comes in the future."""
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._inbox.put(("call", (function, future)))
+        return future
 
     def error(self, name: str) -> str:
         """The error shown beside a field ("" when none)."""
@@ -245,15 +218,23 @@ class SettingsWindow:
         assert result.config is not None
         self._config = result.config
         self.saved = path
-        if self._hooks.on_autostart is not None and self._autostart.get() != self._hooks.autostart:
-            self._hooks.on_autostart(bool(self._autostart.get()))
+        autostart = bool(self._vars["autostart"].get())
+        if self._hooks.on_autostart is not None and autostart != self._hooks.autostart:
+            self._hooks.on_autostart(autostart)
         self._hooks.on_save(path, result.changes)
         self.status.configure(text=f"Saved to {path}" if result.changes else "Nothing changed.")
         return result
 
     def close(self) -> None:
+        self._closed = True
         self._stop_meter()
         self._root.destroy()
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """The window's natural width and height in pixels (what it asks of the screen)."""
+        self._root.update_idletasks()
+        return int(self._root.winfo_reqwidth()), int(self._root.winfo_reqheight())
 
     @property
     def level_width(self) -> int:
@@ -294,8 +275,16 @@ class SettingsWindow:
                 kind, value = self._inbox.get_nowait()
                 if kind == "connection":
                     self._connection.configure(text=value)
+                elif kind == "call":
+                    function, future = value
+                    try:
+                        future.set_result(function(self))
+                    except Exception as error:
+                        future.set_exception(error)
         except queue.Empty:
             pass
+        if self._closed:  # a call closed the window: its widgets are gone
+            return
         meter = self._meter
         level = meter.read() if meter is not None else 0.0
         self._level.delete("all")
@@ -337,10 +326,19 @@ def _key_of(mapping: dict[str, str], label: str) -> str:
 
 _open_lock = threading.Lock()
 _open_window: list[threading.Thread] = []
+_shown: list[SettingsWindow] = []  # the window on screen now (tests read it through `opened`)
+
+
+def opened() -> SettingsWindow | None:
+    """The settings window on screen now, if any (use its `call` to reach it from another thread)."""
+    return _shown[0] if _shown else None
 
 
 def open_settings(config: ClientConfig, hooks: SettingsHooks) -> bool:
-    """Open the window on its own thread; False when one is open already (it stays, no second one)."""
+    """Open the window on its own thread; False when one is open already (it stays, no second one).
+
+    Raises TkUnavailable (saying how to fix it) when this Python has no Tk."""
+    require_tk("The Settings window")
     with _open_lock:
         if _open_window and _open_window[0].is_alive():
             return False
@@ -349,32 +347,21 @@ def open_settings(config: ClientConfig, hooks: SettingsHooks) -> bool:
             import gc
             import tkinter as tk
 
+            root = window = None
             try:
                 root = tk.Tk(className="qwen-dictation-settings")
                 window = SettingsWindow(root, config, hooks)
+                _shown[:] = [window]
                 root.mainloop()
             except Exception:
                 log.exception("the settings window failed")
             finally:
+                _shown.clear()
                 # Tcl is torn down on this thread (see overlay.py for why it matters).
-                window = root = None  # noqa: F841
+                window = root = None
                 gc.collect()
 
         thread = threading.Thread(target=run, name="settings", daemon=True)
         _open_window[:] = [thread]
         thread.start()
         return True
-
-
-class _TextField:
-    """A multi-line Text widget with the get/set of the Tk variables the other fields use."""
-
-    def __init__(self, widget: Any) -> None:
-        self._widget = widget
-
-    def get(self) -> str:
-        return str(self._widget.get("1.0", "end-1c"))
-
-    def set(self, value: str) -> None:
-        self._widget.delete("1.0", "end")
-        self._widget.insert("1.0", value)

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 from tray_client.events import ClientState
 from tray_client.ui._fit import TOOLTIP_MAX, fit, shorten, utf16_units
+from tray_client.ui.autostart import LABEL as AUTOSTART_LABEL
+from tray_client.ui.tk_support import tk_missing
 
 __all__ = [
     "LANGUAGES",
@@ -203,11 +205,12 @@ def build_menu(actions: TrayActions) -> Any:
                  enabled=lambda _item: bool(view().last_text)),
         MenuItem("Open config", lambda _icon, _item: actions.open_config()),
         MenuItem("Open log", lambda _icon, _item: actions.open_log()),
-        MenuItem("Settings…", lambda _icon, _item: actions.settings()),
+        MenuItem("Settings…" if tk_missing("") is None else "Settings… (needs Tk)",
+                 lambda _icon, _item: actions.settings()),
         MenuItem("Diagnostics", lambda _icon, _item: actions.diagnostics()),
         MenuItem("Start server in WSL", lambda _icon, _item: actions.start_server_wsl(),
                  visible=sys.platform == "win32"),
-        MenuItem("Start with Windows" if sys.platform == "win32" else "Start with session",
+        MenuItem(AUTOSTART_LABEL,
                  lambda _icon, _item: actions.set_autostart(not view().autostart),
                  checked=lambda _item: view().autostart),
         Menu.SEPARATOR,

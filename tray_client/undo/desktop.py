@@ -4,6 +4,11 @@ Focus: on Windows the foreground window handle; on X11 the top-level window that
 focus may sit on a child, which changes as the app likes). Keys: a pynput listener of its own (Windows marks
 injected keys, so ours are never counted; on X11 see journal.SETTLE_S). Deleting runs on the pipeline's
 output thread through `Pipeline.run_output`, after any final still being typed.
+
+Deleting (`erase`): where the text can be read back (a Windows Edit or RichEdit control) the range is checked and
+selected, and one Backspace deletes exactly it. Elsewhere one Backspace per character is right only when
+every editor agrees on what a character is (units.uncertain); for emoji sequences, flags, combining marks or
+characters outside the BMP undo refuses with a notice rather than leave half a character or eat the user's text.
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ from typing import Any
 
 from tray_client.sinks import OutputError
 from tray_client.sinks.keys import Key, KeySink
-from tray_client.undo.journal import UndoJournal
+from tray_client.undo.journal import UndoJournal, quote
+from tray_client.undo.units import span_before_caret, uncertain
 
-__all__ = ["KeyWatch", "delete_chars", "focused_window"]
+__all__ = ["KeyWatch", "delete_chars", "erase", "focused_window"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +72,33 @@ def delete_chars(sink: Any, count: int) -> None:
     if sys.platform != "win32":
         _x11_wait_keys_released(KEY_RELEASE_WAIT_S)
     sink.press(Key.BACKSPACE, count)  # the sink waits for the modifiers too (no Ctrl+Backspace)
+
+
+def erase(sink: Any, typed: str) -> str:
+    """Delete `typed`, which must sit just before the caret of the focused window; "" when it was deleted,
+    else why nothing was (for a notice). On the output thread."""
+    if not isinstance(sink, KeySink):
+        raise OutputError("this output cannot press Backspace (stdout): what was written cannot be deleted")
+    if not typed:
+        return ""
+    if sys.platform == "win32":
+        from tray_client.undo import _win32_edit
+
+        edit = _win32_edit.focused_edit()
+        if edit is not None:
+            span = span_before_caret(edit.text, edit.start, edit.end, typed, edit.line_break)
+            if span is None:
+                return (f"Undo did nothing: the text before the cursor is no longer {quote(typed)}, so deleting "
+                        "could remove your own text. Delete it yourself.")
+            _win32_edit.select(edit.hwnd, *span)
+            sink.press(Key.BACKSPACE, 1)  # deletes the selection: exactly our text, whatever the editor's unit
+            return ""
+    if uncertain(typed):
+        return (f"Undo did nothing: {quote(typed)} holds emoji or combined characters, which apps delete "
+                "differently, and this window's text cannot be read back to check; deleting could leave half a "
+                "character or remove your own text. Delete it yourself.")
+    delete_chars(sink, len(typed))
+    return ""
 
 
 def _x11_wait_keys_released(timeout: float) -> None:

@@ -11,7 +11,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass, replace
 
-__all__ = ["SETTLE_S", "UndoJournal", "UndoPlan", "UndoRefused"]
+__all__ = ["SETTLE_S", "UndoJournal", "UndoPlan", "UndoRefused", "quote"]
 
 MAX_ENTRIES = 20
 SETTLE_S = 0.5
@@ -88,7 +88,7 @@ class UndoJournal:
             if self._blind:
                 return UndoRefused(f"Undo is off: {self._blind}.")
             last = self._entries[-1]
-            quoted = _quote(last.typed)
+            quoted = quote(last.typed)
             if last.user_typed_after:
                 return UndoRefused(f"Undo did nothing: you typed after {quoted}, so deleting it would delete "
                                    "your keys first. Delete it yourself.")
@@ -104,6 +104,7 @@ class UndoJournal:
                 self._entries.pop()
 
 
-def _quote(text: str, limit: int = 40) -> str:
+def quote(text: str, limit: int = 40) -> str:
+    """The text on one line in quotes, shortened for a notice."""
     flat = " ".join(text.split())
     return f"“{flat if len(flat) <= limit else flat[:limit - 1] + '…'}”"

@@ -1,0 +1,86 @@
+"""A Python without Tk (the embeddable one, a python.org install with "tcl/tk and IDLE" unticked): Settings and
+Live preview each say so, with the fix, and the menu shows the truth. Before, Settings did nothing at all (no
+window, no notice, no log line) and Live preview stayed ticked showing nothing."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from tray_client.config import ClientConfig
+from tray_client.ui import intents
+from tray_client.ui.controller import TrayController
+from tray_client.ui.extras import Extras
+from tray_client.ui.notify import Notifier
+from tray_client.ui.sounds import SoundPlayer
+from tray_client.ui.tray import build_menu
+
+
+class Surface:
+    HAS_NOTIFICATION = True
+
+    def __init__(self) -> None:
+        self.icon = None
+        self.title = ""
+        self.notifications: list[str] = []
+
+    def update_menu(self) -> None:
+        pass
+
+    def notify(self, message: str, title: str) -> None:
+        self.notifications.append(message)
+
+
+class Pipeline:
+    config = ClientConfig()
+
+    def subscribe(self, listener) -> None:
+        raise AssertionError("no overlay may be started without Tk")
+
+    def update_settings(self, **changes) -> None:
+        pass
+
+
+@pytest.fixture
+def no_tk(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "tkinter", None)  # `import tkinter` raises ImportError, as without Tk
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setattr("tray_client.ui.controller._safe_autostart_state", lambda: False)
+    surface = Surface()
+    config = ClientConfig(config_file=str(tmp_path / "config.toml"), overlay=True)
+    controller = TrayController(config, Pipeline(), surface, Notifier(surface, repeat_after_s=0.0),
+                                SoundPlayer(enabled=False))
+    extras = Extras(config, Pipeline(), controller.handle, controller._notifier.notify, controller.publish,
+                    controller.open_path)
+    controller.extras = extras
+    controller.add_handlers(extras.handlers())
+    return controller, surface
+
+
+def test_settings_without_tk_says_what_is_missing_and_how_to_fix_it(no_tk):
+    controller, surface = no_tk
+    controller.handle(intents.OpenSettings())
+    (notice,) = surface.notifications
+    assert "The Settings window needs Tk" in notice and "To fix" in notice
+
+
+def test_live_preview_without_tk_says_so_and_its_check_mark_goes_off(no_tk):
+    controller, surface = no_tk
+    controller.handle(intents.SetSetting("overlay", True, save=False))
+    assert controller.view.overlay is False
+    assert any("The live preview needs Tk" in notice for notice in surface.notifications)
+
+
+def test_the_settings_item_says_it_needs_tk(no_tk, x_display):  # pystray needs a display
+    controller, _surface = no_tk
+    labels = [item.text for item in build_menu(controller_actions(controller)).items]
+    assert "Settings… (needs Tk)" in labels
+
+
+def controller_actions(controller):
+    class Actions:
+        def view(self):
+            return controller.view
+
+    return Actions()
