@@ -49,7 +49,6 @@ from tray_client.sinks import OutputError, TextSink
 from tray_client.state import Facts, derive_state
 from tray_client.text.dispatch import FollowFocus
 from tray_client.text.profiles import base_profile
-from tray_client.untranscribed import HOW_TO_TRANSCRIBE
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +95,8 @@ def keep_leftover_audio() -> list[Path]:
 def tell_kept(hub: Hub, saved: list[Path]) -> None:
     if saved:
         hub.notice("warning", f"{len(saved)} utterance(s) left by a run that ended before their transcript came "
-                   f"are saved as audio in {saved[0].parent} ({HOW_TO_TRANSCRIBE})", code="recovered",
+                   f"are saved as audio in {saved[0].parent}; their text is offered in Recent once the server "
+                   f"answers (nothing is typed)", code="recovered",
                    path=str(saved[0].parent))
 
 
@@ -202,6 +202,10 @@ class Pipeline:
         """Make the voice command "scratch that" call `undo(sink)` on the output thread (it returns "" or why it
         did nothing) instead of the text stage's own Backspace undo. Call before `start`."""
         self._delivery.text.use_undo(undo)
+
+    def flush_audio(self, timeout: float) -> bool:
+        """Wait until every held utterance's audio is written and fsynced (the session may end); any thread."""
+        return self._journal.flush(timeout)
 
     def wait_done(self, timeout: float | None = None) -> bool:
         """Block until the input ended and every utterance was output, or the run failed (see `done_error`)."""

@@ -73,6 +73,7 @@ def offer_notice(result: RecoveryResult) -> tuple[str, str, str] | None:
                            f"{HOW_TO_TRANSCRIBE}", "recovery")
     if not got:
         return None
-    return ("info", f"{len(got)} utterance(s) kept from before the app stopped are transcribed: nothing was typed; "
+    # A warning, not news: the tray shows only those, and the user has words waiting to be placed.
+    return ("warning", f"{len(got)} utterance(s) kept from before the app stopped are transcribed: nothing was typed; "
                     f"Recent in the tray menu has them (Copy or Type again), as does python -m tray_client history",
             "recovered_text")
