@@ -27,7 +27,8 @@ def test_a_sign_out_with_audio_held_for_a_down_server_saves_it_and_logs_the_quit
          what="the utterance's audio held on disk")
     poll(lambda: " ended (" in tray.text_output(), 30, what="the utterance to end")
 
-    assert agent.call("end_session") == [1], "the app must never block a sign-out"
+    answers = agent.call("end_session")  # the icon's window and pystray's menu window
+    assert answers and set(answers) == {1}, f"the app must never block a sign-out: {answers}"
     poll(lambda: tray.process.poll() is not None, 30, what="the app to end with the session")
     output = tray.text_output()
     assert "the session is ending (sign-out)" in output and "quit took" in output, output[-3000:]

@@ -187,7 +187,10 @@ def tray_click(pid: int | None = None, button: str = "left") -> int:
 def end_session() -> list[int]:
     """Sign out, as Windows does it to each top-level window: WM_QUERYENDSESSION, then (if every answer was yes)
     WM_ENDSESSION with wParam TRUE; both sent (the sender waits for the answer). Returns each query answer."""
-    answers = [int(user32.SendMessageW(hwnd, WM_QUERYENDSESSION, 0, ENDSESSION_LOGOFF)) for hwnd in tray_windows()]
+    # The low 32 bits: pystray declares its window procedure as returning an HRESULT (32 bits), so the upper half
+    # of the 64-bit LRESULT is whatever the register held.
+    answers = [int(user32.SendMessageW(hwnd, WM_QUERYENDSESSION, 0, ENDSESSION_LOGOFF)) & 0xFFFFFFFF
+               for hwnd in tray_windows()]
     if answers and all(answers):
         for hwnd in tray_windows():
             user32.SendMessageW(hwnd, WM_ENDSESSION, 1, ENDSESSION_LOGOFF)
