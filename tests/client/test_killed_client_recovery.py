@@ -92,3 +92,24 @@ class _Silent:
 
         await asyncio.Event().wait()
         yield  # pragma: no cover
+
+
+@pytest.mark.parametrize("hang_up", [signal.SIGTERM, signal.SIGHUP])
+def test_a_headless_run_hung_up_at_logout_saves_its_held_words_as_wavs(speech, hang_up):
+    sample = speech.english
+    client = subprocess.Popen(
+        [sys.executable, "-m", "tray_client", "--no-tray", "--server", f"ws://127.0.0.1:{free_port()}",
+         "--input-wav", str(sample.path), "--fast", "--output", "stdout", "--unreachable-exit-s", "600"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    try:
+        phrase_bytes = sum(2 * len(sample.phrase_audio(index)) for index in range(len(sample.phrases)))
+        assert wait_for(lambda: len(held_audio(spool_root())) == len(sample.phrases)
+                        and sum(held_audio(spool_root()).values()) >= phrase_bytes, 120)
+        client.send_signal(hang_up)
+        _, stderr = client.communicate(timeout=60)
+    finally:
+        if client.poll() is None:
+            client.kill()
+    assert client.returncode == 130, stderr.decode("utf-8", "replace")[-3000:]
+    assert len(list(folder().glob("*.wav"))) == len(sample.phrases), stderr.decode("utf-8", "replace")[-3000:]
+    assert held_audio(spool_root()) == {}, "saved as WAV and still held: the next start would keep it twice"
