@@ -155,12 +155,15 @@ class Delivery:
             raise _Quitting()
         return job()
 
-    def on_failed(self, utterance_id: str, audio: bytes, why: str) -> None:
+    def on_failed(self, utterance_id: str, audio: bytes, why: str) -> Path | None:
+        """An utterance got no transcript: save its audio as a WAV and tell the user; return the WAV (None: not
+        saved)."""
         path = save_audio(utterance_id, audio)
         where = f"; its audio is saved in {path} ({untranscribed.HOW_TO_TRANSCRIBE})" if path else ""
         self._hub.notice("error", f"an utterance got no transcript ({why}){where}", code="untranscribed",
                          utterance_id=utterance_id, path=str(path or ""))
         self._on_change()
+        return path
 
 
 def save_audio(utterance_id: str, audio: bytes) -> Path | None:

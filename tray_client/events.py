@@ -69,8 +69,10 @@ class Notice:
     extra: dict[str, str] = field(default_factory=dict)
     # What kind of problem, for code that must react (the headless run exits on some): "auth_refused",
     # "output_unavailable", "untranscribed", "not_output", "capture", "fault", "spilled",
-    # "recovered" (audio that a run which died left on disk, now saved as WAV), "server_unstable" (the server
-    # keeps ending sessions without a transcript), "bad_reply" (a reply the client cannot read); "" for plain news.
+    # "recovered" (audio that a run which died left on disk, now saved as WAV), "recovered_text" (kept audio
+    # transcribed at start and offered in Recent), "recovery" (kept audio could not be transcribed yet),
+    # "server_unstable" (the server keeps ending sessions without a transcript), "bad_reply" (a reply the client
+    # cannot read); "" for plain news.
     code: str = ""
 
 
@@ -87,4 +89,17 @@ class SpeechSegment:
     end_s: float = 0.0  # where the utterance closed (speech end plus the silence that confirmed it)
 
 
-PipelineEvent = StateChanged | PartialText | FinalText | Notice | SpeechSegment
+@dataclass(frozen=True)
+class RecoveredText:
+    """The words of audio an earlier run could not get transcribed (it was killed, the PC lost power, the session
+    ended with the server down), transcribed at this start. Offered (history, the tray's Recent), never typed: the
+    window they were meant for is long gone."""
+
+    utterance_id: str
+    text: str
+    raw: str = ""
+    language: str = ""
+    audio_s: float = 0.0
+
+
+PipelineEvent = StateChanged | PartialText | FinalText | Notice | SpeechSegment | RecoveredText

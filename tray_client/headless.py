@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 import queue
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -79,6 +81,20 @@ def outcome(report: ShutdownReport, untranscribed: int) -> str | None:
     return f"{lost} utterance(s) never got a transcript{kept}"
 
 
+def _interrupt(number: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(number).name)
+
+
+def _end_on_hangup() -> None:
+    """SIGTERM and SIGHUP (a logout, a closed terminal, `kill`) end the run like Ctrl+C: finals still due are
+    waited for and unsent audio is saved, instead of the default of dying on the spot."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _interrupt)
+
+
 def run_headless(config: ClientConfig) -> int:
     """Run the pipeline without a tray until the input ends (WAV) or Ctrl+C (microphone); return the exit code."""
     if config.output == "stdout" and hasattr(sys.stdout, "reconfigure"):
@@ -93,6 +109,7 @@ def run_headless(config: ClientConfig) -> int:
     if config.mode == "vad" and not config.input_wav:
         pipeline.send(Command.LISTEN_ON)
     reason: str | None = None
+    _end_on_hangup()
     try:
         while not pipeline.wait_done(POLL_S):
             while not inbox.empty():

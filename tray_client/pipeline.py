@@ -40,18 +40,21 @@ from tray_client.capture.vad import SileroVad, VadLoadError
 from tray_client.config import ClientConfig
 from tray_client.delivery import Delivery, save_audio
 from tray_client.events import ClientState, Command, PipelineEvent, StateChanged
+from tray_client.link.core import Unsent
 from tray_client.link.driver import Link, LinkSettings, LinkStatus
+from tray_client.link.journal import AudioJournal
 from tray_client.link.spool_folders import SpoolFolder, recover_leftovers
+from tray_client.recovery import RecoveryResult, offer_notice, offered, transcribe_waiting
 from tray_client.sinks import OutputError, TextSink
 from tray_client.state import Facts, derive_state
 from tray_client.text.dispatch import FollowFocus
 from tray_client.text.profiles import base_profile
-from tray_client.untranscribed import HOW_TO_TRANSCRIBE
 
 log = logging.getLogger(__name__)
 
 SINK_CLOSE_TIMEOUT_S = 1.5  # the typer waits for its last keys to settle (x11_keymap.SETTLE_S) before unbinding
-SHUTDOWN_SLACK_S = 2.0  # beyond the grace and the sink's close, for the pipeline thread to finish its work
+JOURNAL_CLOSE_TIMEOUT_S = 1.0  # the last writes and an fsync of the write-ahead audio (link/journal.py)
+SHUTDOWN_SLACK_S = 2.0 + JOURNAL_CLOSE_TIMEOUT_S  # beyond the grace and the sink's close, for the pipeline thread to finish its work
 SETTINGS = ("mode", "output", "language", "input_device", "server", "token", "context", "chinese_script",
             "voice_commands", "replacements")  # the text ones apply from the next utterance (its profile)
 
@@ -92,7 +95,8 @@ def keep_leftover_audio() -> list[Path]:
 def tell_kept(hub: Hub, saved: list[Path]) -> None:
     if saved:
         hub.notice("warning", f"{len(saved)} utterance(s) left by a run that ended before their transcript came "
-                   f"are saved as audio in {saved[0].parent} ({HOW_TO_TRANSCRIBE})", code="recovered",
+                   f"are saved as audio in {saved[0].parent}; their text is offered in Recent once the server "
+                   f"answers (nothing is typed)", code="recovered",
                    path=str(saved[0].parent))
 
 
@@ -113,18 +117,21 @@ class Pipeline:
         self._stopping = False  # shutdown began: commands are ignored
         self._stopped = False  # shutdown ended: the last state shown is OFF
         self._stop_event = asyncio.Event()
+        self._recovery = "waiting"  # for the leftovers; then "due" (for the server), "running", "done"
         # No thread starts here: executors start their worker on the first job.
         self._vad_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="vad")
         self._output_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="output")
         session, counter = uuid.uuid4().hex[:8], itertools.count(1)
         self._spool = SpoolFolder(spool_root())
+        self._journal = AudioJournal(self._spool.path)  # every utterance's audio on disk until it is delivered
         self._link_settings = settings = functools.partial(link_settings, spool_dir=str(self._spool.path))
         self._delivery = Delivery(config, hub=self._hub, pool=self._output_pool, sink=sink,
                                   on_change=self._refresh, on_command=self._on_command)
         self._link = Link(settings(config), on_final=self._delivery.on_final,
-                          on_failed=self._delivery.on_failed, on_status=self._on_link_status,
+                          on_failed=self._on_failed, on_status=self._on_link_status,
                           on_partial=self._delivery.on_partial, on_fault=self._on_fault,
-                          on_notice=lambda level, message, code: self._hub.notice(level, message, code=code))
+                          on_notice=lambda level, message, code: self._hub.notice(level, message, code=code),
+                          journal=self._journal)
         # Utterances go to the link through the text stage's focus watch: it notes the app each one is for.
         focus = FollowFocus(self._link, self._delivery.text, lambda: self._config, settings)
         self._capture = Capture(config, source=source, hub=self._hub, sink=focus, vad_pool=self._vad_pool,
@@ -196,6 +203,10 @@ class Pipeline:
         did nothing) instead of the text stage's own Backspace undo. Call before `start`."""
         self._delivery.text.use_undo(undo)
 
+    def flush_audio(self, timeout: float) -> bool:
+        """Wait until every held utterance's audio is written and fsynced (the session may end); any thread."""
+        return self._journal.flush(timeout)
+
     def wait_done(self, timeout: float | None = None) -> bool:
         """Block until the input ended and every utterance was output, or the run failed (see `done_error`)."""
         return self._done.wait(timeout)
@@ -250,7 +261,7 @@ class Pipeline:
         self._link.start()
         self._delivery.open_sink()
         leftovers = asyncio.get_running_loop().run_in_executor(None, keep_leftover_audio)
-        leftovers.add_done_callback(lambda done: tell_kept(self._hub, done.result()))
+        leftovers.add_done_callback(self._leftovers_kept)
         try:
             vad = await asyncio.get_running_loop().run_in_executor(self._vad_pool, SileroVad.load, self._config.vad)
         except VadLoadError as error:
@@ -264,6 +275,36 @@ class Pipeline:
         self._capture.vad_loaded(vad)
         self._refresh()
         await self._stop_event.wait()
+
+    # ----- kept audio from earlier runs (recovery.py) -----
+    def _leftovers_kept(self, done: asyncio.Future[list[Path]]) -> None:
+        tell_kept(self._hub, done.result())
+        self._recovery = "due"
+        self._recover_when_up()
+
+    def _recover_when_up(self) -> None:
+        """Once per start, after the leftovers are WAVs and the server answered: transcribe and offer them."""
+        if self._recovery != "due" or not self._link.connected or self._stopping:
+            return
+        self._recovery = "running"
+        job = asyncio.get_running_loop().run_in_executor(None, transcribe_waiting, self._config)
+        job.add_done_callback(self._recovered)
+
+    def _recovered(self, job: asyncio.Future[RecoveryResult]) -> None:
+        self._recovery = "done"
+        self._refresh()
+        if job.cancelled():
+            return
+        if job.exception() is not None:
+            log.error("transcribing kept audio at start failed", exc_info=job.exception())
+            return
+        result = job.result()
+        for event in offered(result):
+            self._hub.emit(event)
+        notice = offer_notice(result)
+        if notice is not None:
+            level, message, code = notice
+            self._hub.notice(level, message, code=code)
 
     def _fail(self, message: str) -> None:
         if self.done_error is None:
@@ -283,7 +324,8 @@ class Pipeline:
             self._shown = shown
             self._state = shown[0]
             self._hub.emit(StateChanged(*shown))
-        if capture.input_ended and link.unfinished == 0 and delivery.pending == 0:
+        # A headless run over a file also waits for the kept audio of earlier runs it is transcribing.
+        if capture.input_ended and link.unfinished == 0 and delivery.pending == 0 and self._recovery != "running":
             self._done.set()
 
     def _on_command(self, command: Command) -> None:
@@ -304,9 +346,15 @@ class Pipeline:
         self._capture.configure(self._config)
         self._refresh()
 
+    def _on_failed(self, utterance_id: str, audio: bytes, why: str) -> None:
+        """The link gave up on an utterance: its WAV first, then its write-ahead file may go."""
+        if self._delivery.on_failed(utterance_id, audio, why) is not None or not audio:
+            self._journal.forget(utterance_id)
+
     def _on_link_status(self, status: LinkStatus) -> None:
         if status.error:
             self._hub.notice("error", status.detail, code="auth_refused")
+        self._recover_when_up()
         self._refresh()
 
     def _on_fault(self, task: str, error: BaseException | None) -> None:
@@ -318,6 +366,22 @@ class Pipeline:
             self._hub.notice("info", f"{task} is running again")
         self._refresh()
 
+    def _keep_unsent(self, unsent: list[Unsent]) -> list[str]:
+        """Save each unsent utterance's audio as a WAV, and only then delete its write-ahead file (a worker thread:
+        it waits for the disk). A file whose WAV could not be written stays for the next start to keep."""
+        saved = []
+        for utterance in unsent:
+            path = save_audio(utterance.utterance_id, utterance.audio) if utterance.audio else None
+            if path is not None:
+                saved.append(str(path))
+            if path is not None or not utterance.audio:
+                self._journal.forget(utterance.utterance_id)
+        if not self._journal.close(JOURNAL_CLOSE_TIMEOUT_S):
+            log.error("the audio journal did not finish writing within %.1f s; the next start keeps what it wrote",
+                      JOURNAL_CLOSE_TIMEOUT_S)
+        self._spool.release()
+        return saved
+
     async def _shutdown(self, grace: float) -> ShutdownReport:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
@@ -327,8 +391,7 @@ class Pipeline:
         while self._delivery.pending and loop.time() < deadline:
             await asyncio.sleep(0.02)
         unsent = await self._link.aclose()
-        saved = [str(path) for path in (save_audio(u.utterance_id, u.audio) for u in unsent if u.audio) if path]
-        self._spool.release()
+        saved = await loop.run_in_executor(None, self._keep_unsent, unsent)
         await self._delivery.stop(SINK_CLOSE_TIMEOUT_S)
         self._vad_pool.shutdown(wait=False, cancel_futures=True)
         dropped = [u.utterance_id for u in unsent]

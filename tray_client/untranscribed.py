@@ -10,6 +10,7 @@ Why the server's `POST /v1/audio/transcriptions` and not a WebSocket session: a 
 which is what that endpoint takes (cut at quiet points when long), behind the same token and limits.
 Why nothing is typed: the user is at a prompt now, not in the window the words were meant for.
 A WAV whose transcription fails stays where it is, and the command exits 1 saying why.
+The app does the same by itself at start once the server answers (tray_client/recovery.py), and offers the text.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import argparse
 import sys
 import time
 import wave
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,7 +28,8 @@ from tray_client.history.store import HistoryEntry, HistoryStore, history_path
 from tray_client.text.profiles import base_profile
 from tray_client.text.stage import TextStage
 
-__all__ = ["HOW_TO_TRANSCRIBE", "folder", "main", "transcriptions_url"]
+__all__ = ["HOW_TO_TRANSCRIBE", "TranscribeError", "Transcribed", "folder", "history_entry", "main",
+           "transcribe_wav", "transcriptions_url", "waiting_wavs"]
 
 HOW_TO_TRANSCRIBE = "get the text later with: python -m tray_client untranscribed --transcribe"
 UPLOAD_TIMEOUT_S = 120.0  # a long recording on a CPU server takes a while; the server cuts it into windows
@@ -59,7 +62,7 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8")  # CJK on a cp1252 console or a C locale
-    waiting = sorted(folder().glob("*.wav"), key=lambda path: path.stat().st_mtime)
+    waiting = waiting_wavs()
     if not waiting:
         sys.stdout.write(f"no untranscribed audio in {folder()}\n")
         return 0
@@ -74,38 +77,72 @@ def main(argv: list[str]) -> int:
                            config.token if args.token is None else args.token, config)
 
 
-def _transcribe_all(waiting: list[Path], url: str, token: str, config: config_module.ClientConfig) -> int:
+class TranscribeError(RuntimeError):
+    """A WAV could not be transcribed; the message says why and how to fix it. The file is kept."""
+
+
+@dataclass(frozen=True)
+class Transcribed:
+    """One kept recording's words, through the user's text rules, and where its WAV went."""
+
+    utterance_id: str
+    text: str
+    raw: str
+    language: str
+    audio_s: float
+    wav: Path
+
+
+def transcribe_wav(path: Path, url: str, token: str | None, config: config_module.ClientConfig) -> Transcribed:
+    """Send one WAV to the server's /v1/audio/transcriptions and move it into `transcribed/` (the history entry
+    is the caller's). Raises TranscribeError (the WAV stays) when the server cannot be reached or refuses it."""
     import httpx
 
     stage, profile = TextStage(max_chars=config.max_final_chars), base_profile(config)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     form = {"response_format": "verbose_json", "language": config.language or "", "prompt": profile.context}
-    done = folder() / "transcribed"
+    try:
+        response = httpx.post(url, headers=headers, timeout=UPLOAD_TIMEOUT_S,
+                              files={"file": (path.name, path.read_bytes(), "audio/wav")},
+                              data={key: value for key, value in form.items() if value})
+    except httpx.HTTPError as error:
+        raise TranscribeError(f"the server at {url} cannot be reached ({error}); start it (python -m asr_server) "
+                              f"or give --server. {path} is kept.") from error
+    if response.status_code != 200:
+        raise TranscribeError(f"the server refused {path.name}: HTTP {response.status_code} "
+                              f"{response.text.strip()[:300]}. It is kept.")
+    answer = response.json()
+    raw, language = str(answer.get("text", "")), str(answer.get("language", ""))
+    text = stage.preview(raw, profile, language)  # sanitized, in the chosen script, with replacements
+    done = path.parent / "transcribed"
+    done.mkdir(parents=True, exist_ok=True)
+    path.replace(done / path.name)
+    return Transcribed(path.stem, text, raw, language, float(answer.get("duration", 0.0)), done / path.name)
+
+
+def history_entry(done: Transcribed, output: str) -> HistoryEntry:
+    """The history row of a recording transcribed later (no latency: the words came from a kept file)."""
+    return HistoryEntry(time=time.time(), text=done.text, raw=done.raw, language=done.language,
+                        audio_s=done.audio_s, latency_s=None, silence_s=None, server_s=None, typing_s=None,
+                        target_app="", output=output, utterance_id=done.utterance_id)
+
+
+def waiting_wavs() -> list[Path]:
+    """The kept recordings not transcribed yet, oldest first."""
+    return sorted(folder().glob("*.wav"), key=lambda path: path.stat().st_mtime)
+
+
+def _transcribe_all(waiting: list[Path], url: str, token: str, config: config_module.ClientConfig) -> int:
     store = HistoryStore(history_path())
     try:
         for path in waiting:
             try:
-                response = httpx.post(url, headers=headers, timeout=UPLOAD_TIMEOUT_S,
-                                      files={"file": (path.name, path.read_bytes(), "audio/wav")},
-                                      data={key: value for key, value in form.items() if value})
-            except httpx.HTTPError as error:
-                sys.stderr.write(f"the server at {url} cannot be reached ({error}); start it (python -m asr_server) "
-                                 f"or give --server. {path} is kept.\n")
+                done = transcribe_wav(path, url, token, config)
+            except TranscribeError as error:
+                sys.stderr.write(f"{error}\n")
                 return 1
-            if response.status_code != 200:
-                sys.stderr.write(f"the server refused {path.name}: HTTP {response.status_code} "
-                                 f"{response.text.strip()[:300]}. It is kept.\n")
-                return 1
-            answer = response.json()
-            raw, language = str(answer.get("text", "")), str(answer.get("language", ""))
-            text = stage.preview(raw, profile, language)  # sanitized, in the chosen script, with replacements
-            store.add(HistoryEntry(time=time.time(), text=text, raw=raw, language=language,
-                                   audio_s=float(answer.get("duration", 0.0)), latency_s=None, silence_s=None,
-                                   server_s=None, typing_s=None, target_app="", output="stdout",
-                                   utterance_id=path.stem))
-            done.mkdir(parents=True, exist_ok=True)
-            path.replace(done / path.name)
-            sys.stdout.write(f"{path.stem}: {text}\n")
+            store.add(history_entry(done, "stdout"))
+            sys.stdout.write(f"{done.utterance_id}: {done.text}\n")
     finally:
         store.close()
     return 0

@@ -13,6 +13,7 @@ import pytest
 from tray_client import __main__ as entry
 from tray_client import startup
 from tray_client.config import log_path
+from tray_client.ui import app  # imported before sys.platform is faked: filelock picks its backend at import
 
 
 @pytest.fixture
@@ -42,10 +43,17 @@ def test_a_broken_config_under_pythonw_shows_a_message_box_and_writes_the_log(us
     assert "mode='shout'" in log_path().read_text(encoding="utf-8")
 
 
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def test_with_a_console_the_reason_goes_to_stderr_and_no_box(user_dirs, monkeypatch):
     boxes: list[tuple[str, str]] = []
     monkeypatch.setattr(startup, "_message_box", lambda text, title: boxes.append((text, title)))
-    stderr = io.StringIO()
+    monkeypatch.setattr(startup, "_desktop_notice", lambda text, title: boxes.append((text, title)))
+    monkeypatch.setenv("DISPLAY", ":0")
+    stderr = Terminal()
     monkeypatch.setattr(sys, "stderr", stderr)
     assert entry.main(["--mode", "shout"]) == entry.EXIT_USAGE
     assert "mode='shout'" in stderr.getvalue() and boxes == []
@@ -60,9 +68,35 @@ def test_an_unexpected_failure_at_start_is_reported_not_raised(user_dirs, monkey
     def broken_tray(_config: object) -> int:
         raise RuntimeError("no tray backend")
 
-    import tray_client.ui.app as app
-
     monkeypatch.setattr(app, "run_tray", broken_tray)
     assert entry.main(["--server", "ws://127.0.0.1:9"]) == 1
     assert boxes and "RuntimeError: no tray backend" in boxes[0][0]
     assert "no tray backend" in log_path().read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("display", ["DISPLAY", "WAYLAND_DISPLAY"])
+def test_a_broken_config_started_from_a_linux_launcher_is_shown_on_screen(user_dirs, monkeypatch, display):
+    """A menu entry or the session's autostart gives a stderr nobody reads: a notification must say it."""
+    config = user_dirs / "config.toml"
+    config.write_text("mode = 'shout'\n", encoding="utf-8")
+    notices: list[tuple[str, str]] = []
+    monkeypatch.setattr(startup, "_desktop_notice", lambda text, title: notices.append((text, title)))
+    monkeypatch.setattr(startup.sys, "platform", "linux")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv(display, ":0")
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # the journal or ~/.xsession-errors: not a terminal
+    assert entry.main(["--config", str(config)]) == entry.EXIT_USAGE
+    (text, title), = notices
+    assert "mode='shout'" in text and str(log_path()) in text and title == startup.TITLE
+
+
+def test_without_a_display_a_broken_config_is_not_notified(user_dirs, monkeypatch):
+    notices: list[tuple[str, str]] = []
+    monkeypatch.setattr(startup, "_desktop_notice", lambda text, title: notices.append((text, title)))
+    monkeypatch.setattr(startup.sys, "platform", "linux")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # a script or a service
+    assert entry.main(["--mode", "shout"]) == entry.EXIT_USAGE
+    assert notices == []

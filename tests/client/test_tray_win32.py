@@ -128,3 +128,38 @@ def test_no_rebuild_can_destroy_the_menu_while_it_is_open_and_the_rebuild_after_
     assert taken_elsewhere == [False], "another thread could rebuild (destroy) the menu while it was open"
     assert rebuilds == [threading.current_thread().name]
     assert menu_lock.acquire(blocking=False), "the lock is free again once the menu closed"
+
+
+def test_a_sign_out_is_never_blocked_and_quits_fully_before_the_window_procedure_returns():
+    """pystray answers unknown messages with 0, which to WM_QUERYENDSESSION means "do not end the session"."""
+    icon = Win32Icon(object())
+    calls: list[str] = []
+    quit_done = threading.Event()
+
+    def on_end() -> None:
+        calls.append("end")
+        threading.Thread(target=lambda: (calls.append("saved and logged"), quit_done.set())).start()
+        assert quit_done.wait(10)  # what app.py does: post Quit, wait for it to have run
+
+    assert tray_win32.watch_session_end(icon, on_query=lambda: calls.append("flush"), on_end=on_end)
+    handlers = icon._message_handlers
+    assert handlers[tray_win32.WM_QUERYENDSESSION](0, tray_win32.ENDSESSION_LOGOFF) == 1  # TRUE: may end
+    assert calls == ["flush"], "a query only makes the audio safe: another app may still cancel the sign-out"
+    assert handlers[tray_win32.WM_ENDSESSION](0, 0) == 0 and calls == ["flush"], "cancelled: the app goes on"
+    handlers[tray_win32.WM_ENDSESSION](1, tray_win32.ENDSESSION_LOGOFF)
+    assert calls == ["flush", "end", "saved and logged"], "returned before the quit had run"
+
+
+def test_a_failing_flush_still_lets_the_session_end():
+    icon = Win32Icon(object())
+
+    def broken() -> None:
+        raise OSError("disk gone")
+
+    tray_win32.watch_session_end(icon, on_query=broken, on_end=broken)
+    assert icon._message_handlers[tray_win32.WM_QUERYENDSESSION](0, 0) == 1
+    assert icon._message_handlers[tray_win32.WM_ENDSESSION](1, 0) == 0
+
+
+def test_other_backends_are_left_alone():
+    assert not tray_win32.watch_session_end(SimpleNamespace(_message_handlers={}), on_query=print, on_end=print)

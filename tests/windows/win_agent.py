@@ -26,6 +26,9 @@ WM_GETTEXT = 0x000D
 WM_GETTEXTLENGTH = 0x000E
 WM_SETTEXT = 0x000C
 WM_CLOSE = 0x0010
+WM_QUERYENDSESSION = 0x0011
+WM_ENDSESSION = 0x0016
+ENDSESSION_LOGOFF = 0x80000000
 WM_USER = 0x0400
 PYSTRAY_NOTIFY = WM_USER + 11  # pystray's tray callback message (pystray._util.win32.WM_NOTIFY)
 WM_KEYDOWN = 0x0100
@@ -181,6 +184,19 @@ def tray_click(pid: int | None = None, button: str = "left") -> int:
     return len(windows)
 
 
+def end_session() -> list[int]:
+    """Sign out, as Windows does it to each top-level window: WM_QUERYENDSESSION, then (if every answer was yes)
+    WM_ENDSESSION with wParam TRUE; both sent (the sender waits for the answer). Returns each query answer."""
+    # The low 32 bits: pystray declares its window procedure as returning an HRESULT (32 bits), so the upper half
+    # of the 64-bit LRESULT is whatever the register held.
+    answers = [int(user32.SendMessageW(hwnd, WM_QUERYENDSESSION, 0, ENDSESSION_LOGOFF)) & 0xFFFFFFFF
+               for hwnd in tray_windows()]
+    if answers and all(answers):
+        for hwnd in tray_windows():
+            user32.SendMessageW(hwnd, WM_ENDSESSION, 1, ENDSESSION_LOGOFF)
+    return answers
+
+
 def menu_windows() -> list[int]:
     """Open popup menus (class #32768) that are visible."""
     return [hwnd for hwnd in _top_windows() if _class_name(hwnd) == "#32768" and user32.IsWindowVisible(hwnd)]
@@ -307,7 +323,7 @@ def run_key_value(name: str) -> str | None:
 
 CALLS = {function.__name__: function for function in (
     notepad_start, notepad_focus, notepad_text, notepad_clear, send_keys, tray_windows, tray_click, menu_windows,
-    menus_escape,
+    menus_escape, end_session,
     dialogs, close_window, clipboard_set, clipboard_get, run_key_value, start_detached, exit_code, kill)}
 
 

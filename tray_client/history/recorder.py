@@ -17,15 +17,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tray_client.events import FinalText, PipelineEvent, SpeechSegment
+from tray_client.events import FinalText, PipelineEvent, RecoveredText, SpeechSegment
 from tray_client.history.store import HistoryEntry, HistoryStore, median_or_none, start_of_today
 from tray_client.history.tracker import UtteranceTracker
 
-__all__ = ["RECENT_COUNT", "HistoryRecorder", "HistorySnapshot", "start_recorder"]
+__all__ = ["RECENT_COUNT", "RECOVERED_OUTPUT", "HistoryRecorder", "HistorySnapshot", "start_recorder"]
 
 log = logging.getLogger(__name__)
 
 RECENT_COUNT = 10  # entries in the tray's Recent submenu
+RECOVERED_OUTPUT = "recovered"  # the history's `output` of words transcribed from kept audio, offered not typed
 DIAGNOSTIC_COUNT = 20  # latencies in the diagnostics report
 PRUNE_EVERY_S = 3600.0
 CLOSE_TIMEOUT_S = 2.0
@@ -71,6 +72,11 @@ class HistoryRecorder:
             self._tracker.segment(event, time.monotonic())
         elif isinstance(event, FinalText) and event.text:
             self._queue.put(self._tracker.final(event, time.monotonic(), time.time(), self._output()))
+        elif isinstance(event, RecoveredText) and event.text:  # offered, not typed: no target app, no latency
+            self._queue.put(HistoryEntry(time=time.time(), text=event.text, raw=event.raw, language=event.language,
+                                         audio_s=event.audio_s, latency_s=None, silence_s=None, server_s=None,
+                                         typing_s=None, target_app="", output=RECOVERED_OUTPUT,
+                                         utterance_id=event.utterance_id))
 
     def refresh(self) -> None:
         """Ask for a snapshot now (the tray's Recent menu at start)."""
@@ -107,7 +113,8 @@ class HistoryRecorder:
                 write_s = 0.0
                 if isinstance(item, HistoryEntry) and self._days > 0:
                     started = time.perf_counter()
-                    store.add(replace(item, target_app=self._lookup_target()))
+                    target = "" if item.output == RECOVERED_OUTPUT else self._lookup_target()
+                    store.add(replace(item, target_app=target))
                     write_s = time.perf_counter() - started
                 if self._on_snapshot is not None:
                     self._on_snapshot(self._snapshot(store, write_s))

@@ -36,6 +36,7 @@ from dictation_core import protocol
 # The reconnect policy lives next door (pure too); these names are part of the link's face.
 from tray_client.link.backoff import BACKOFF_INITIAL_S, Backoff  # noqa: F401
 from tray_client.link.backoff import UNREACHABLE_MAX_S as BACKOFF_MAX_S  # noqa: F401
+from tray_client.link.journal import AudioJournal
 from tray_client.link.spool import HeldAudio
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,9 @@ class Unsent:
 
 @dataclass(frozen=True)
 class Fail:
-    """Given up on an utterance: hand its audio back so that the user can be told and nothing disappears."""
+    """Given up on an utterance: hand its audio back so that the user can be told and nothing disappears.
+
+    With a write-ahead journal, its file is left for the handler to delete once the audio is kept elsewhere."""
 
     utterance_id: str
     audio: bytes
@@ -291,10 +294,13 @@ class _Wire:
 class LinkCore:
     """Pending utterances, replay, dedupe, too_long segments and engine retries, as pure state transitions."""
 
-    def __init__(self, settings: LinkSettings) -> None:
+    def __init__(self, settings: LinkSettings, journal: AudioJournal | None = None) -> None:
+        """`journal`: where every utterance's audio is written ahead (link/journal.py); the core itself only
+        hands it bytes, it never waits for the disk."""
         self.settings = settings
         spool = Path(settings.spool_dir or Path(tempfile.gettempdir()) / "tray_client-spool")
-        self._audio = HeldAudio(MAX_FRAME_BYTES, spool)  # every pending utterance's audio, until it is done
+        # Every pending utterance's audio, until it is done.
+        self._audio = HeldAudio(MAX_FRAME_BYTES, spool, journal=journal)
         self._pending: collections.OrderedDict[str, _Utterance] = collections.OrderedDict()
         self._delivered = _Memory(DEDUPE_MEMORY)  # segment ids delivered: a replay's second final is dropped
         self._wire = _Wire(connected=False)
@@ -341,10 +347,13 @@ class LinkCore:
         return self._flush() if utterance.failed is not None else []
 
     def drop_all(self) -> list[Unsent]:
-        """Forget every pending utterance (shutdown); return each one's id and audio, for the caller to keep."""
+        """Forget every pending utterance (shutdown); return each one's id and audio, for the caller to keep.
+
+        Their write-ahead files stay until the caller has kept the audio (then it deletes them through the
+        journal): a process killed in between still leaves them for the next start."""
         dropped = [Unsent(utterance_id, self._audio.audio(utterance_id)) for utterance_id in self._pending]
         for unsent in dropped:
-            self._audio.forget(unsent.utterance_id)
+            self._audio.forget(unsent.utterance_id, keep_file=True)
         self._pending.clear()
         return dropped
 
@@ -539,6 +548,9 @@ class LinkCore:
             elif head.failed is not None and head.closed:
                 del self._pending[head.utterance_id]
                 actions.append(Fail(head.utterance_id, self._audio.audio(head.utterance_id), head.failed))
+                # Its write-ahead file stays until the consumer has kept the audio (Fail's handler deletes it).
+                self._audio.forget(head.utterance_id, keep_file=True)
+                continue
             else:
                 break
             self._audio.forget(head.utterance_id)

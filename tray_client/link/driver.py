@@ -47,6 +47,7 @@ from tray_client.link.core import (
     Tell,
     Unsent,
 )
+from tray_client.link.journal import AudioJournal
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +92,9 @@ class Link:
         on_partial: PartialCallback | None = None,
         on_fault: FaultCallback | None = None,
         on_notice: NoticeCallback | None = None,
+        journal: AudioJournal | None = None,
     ) -> None:
-        self._core = LinkCore(settings)
+        self._core = LinkCore(settings, journal)
         self._on_final = on_final
         self._on_failed = on_failed
         self._on_status = on_status

@@ -5,6 +5,11 @@ stays down all afternoon would make the client hold hours of audio. Past `max_by
 utterances' audio moves to one file per utterance under `folder`; replays read it back, and the file is deleted
 once the utterance is done. The user is told when audio first goes to disk. If the disk fails too, the audio
 stays in memory (nothing is dropped) and the user is told that as well.
+
+With a write-ahead journal (link/journal.py, what the client runs with), every frame is on its way to that file
+from the start, so that a killed process loses nothing; memory is then only the fast copy for replays, and moving
+audio "to disk" past the cap just drops the in-memory copy of frames the journal has already written (the owner's
+thread never waits for the disk). Without one (unit tests of the link), the cap writes the files itself.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+
+from tray_client.link.journal import AudioJournal
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +36,11 @@ class _OnDisk:
 class HeldAudio:
     """Frames of audio by utterance id, in arrival order; frames are at most `frame_bytes` long."""
 
-    def __init__(self, frame_bytes: int, folder: Path, max_bytes: int | None = None) -> None:
+    def __init__(self, frame_bytes: int, folder: Path, max_bytes: int | None = None,
+                 journal: AudioJournal | None = None) -> None:
         self._frame_bytes = frame_bytes
-        self._folder = folder
+        self._journal = journal
+        self._folder = folder if journal is None else journal.folder
         self._max_bytes = MAX_HELD_BYTES if max_bytes is None else max_bytes
         self._frames: dict[str, list[bytes | _OnDisk]] = {}
         self._file_sizes: dict[str, int] = {}
@@ -46,6 +55,9 @@ class HeldAudio:
 
     def add(self, utterance_id: str, pcm: bytes) -> None:
         """Keep `pcm` after the utterance's earlier audio (one frame per `frame_bytes`)."""
+        if self._journal is not None:
+            self._journal.append(utterance_id, pcm)
+            self._news += self._journal.take_news()
         frames = self._frames.setdefault(utterance_id, [])
         frames.extend(pcm[i : i + self._frame_bytes] for i in range(0, len(pcm), self._frame_bytes))
         self._in_memory += len(pcm)
@@ -71,11 +83,18 @@ class HeldAudio:
         """All of the utterance's audio; b"" (and the error logged) if the part on disk cannot be read."""
         return b"".join(self.readable_frames(utterance_id, 0) or [])
 
-    def forget(self, utterance_id: str) -> None:
-        """The utterance is done: free its memory and delete its file."""
+    def forget(self, utterance_id: str, *, keep_file: bool = False) -> None:
+        """The utterance is done: free its memory and delete its file (unless `keep_file`: the caller saves its
+        audio elsewhere first, then calls `discard`)."""
         frames = self._frames.pop(utterance_id, [])
         self._in_memory -= sum(len(frame) for frame in frames if isinstance(frame, bytes))
-        if self._file_sizes.pop(utterance_id, None) is not None:
+        if self._journal is not None:
+            self._file_sizes.pop(utterance_id, None)
+            if not keep_file:
+                self._journal.forget(utterance_id)
+            if not self._file_sizes:
+                self._told = False
+        elif self._file_sizes.pop(utterance_id, None) is not None:
             try:
                 self._path(utterance_id).unlink(missing_ok=True)
             except OSError:
@@ -89,10 +108,13 @@ class HeldAudio:
         return news
 
     def _path(self, utterance_id: str) -> Path:
-        return self._folder / f"{utterance_id}.pcm"
+        return self._folder / f"{utterance_id}.pcm" if self._journal is None else self._journal.path(utterance_id)
 
     def _spill(self) -> None:
         """Move the oldest utterances' audio to disk until half the cap is in memory."""
+        if self._journal is not None:
+            self._release_written()
+            return
         moved = 0
         for utterance_id, frames in self._frames.items():
             if self._in_memory <= self._max_bytes // 2:
@@ -118,6 +140,31 @@ class HeldAudio:
             size = sum(len(frame) for frame in in_memory)
             self._in_memory -= size
             moved += size
+        if moved and not self._told:
+            self._told = True
+            self._news.append(("warning", f"the server has not answered for a while: audio waiting for it is kept "
+                                          f"on disk in {self._folder} until it is back; nothing is lost"))
+
+    def _release_written(self) -> None:
+        """Drop the in-memory copy of the oldest frames the journal has written, until half the cap is in memory
+        (frames still queued for the writer stay: the next spill takes them)."""
+        assert self._journal is not None
+        moved = 0
+        for utterance_id, frames in self._frames.items():
+            if self._in_memory <= self._max_bytes // 2:
+                break
+            written, offset, before = self._journal.written(utterance_id), 0, moved
+            for index, frame in enumerate(frames):
+                length = frame.length if isinstance(frame, _OnDisk) else len(frame)
+                if offset + length > written:
+                    break
+                if isinstance(frame, bytes):
+                    frames[index] = _OnDisk(offset, length)
+                    self._in_memory -= length
+                    moved += length
+                offset += length
+            if moved > before:
+                self._file_sizes[utterance_id] = offset
         if moved and not self._told:
             self._told = True
             self._news.append(("warning", f"the server has not answered for a while: audio waiting for it is kept "

@@ -25,6 +25,7 @@ __all__ = ["SpoolFolder", "recover_leftovers"]
 
 log = logging.getLogger(__name__)
 
+SAMPLE_BYTES = 2  # 16 kHz mono int16, as link/journal.py writes it
 SaveAudio = Callable[[str, bytes], "Path | None"]
 """Keep one utterance's audio (id, 16 kHz mono int16 PCM); returns where it went, or None if it could not."""
 
@@ -97,7 +98,9 @@ def _save_each(files: list[Path], save: SaveAudio) -> list[Path]:
     saved = []
     for file in files:
         try:
-            path = save(file.stem, file.read_bytes())
+            audio = file.read_bytes()
+            # A write-ahead file cut by a kill or a power cut may end inside a sample: keep every whole one.
+            path = save(file.stem, audio[: len(audio) - len(audio) % SAMPLE_BYTES])
         except OSError:
             log.exception("could not read the leftover audio %s; left where it is", file)
             continue

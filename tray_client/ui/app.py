@@ -75,6 +75,10 @@ QUIT_TEARDOWN_S = 1.0
 """After that wait, every thread stops within this time (typing a final that came in the wait included)."""
 QUIT_BUDGET_S = QUIT_GRACE_S + QUIT_TEARDOWN_S
 """The longest Quit takes, from the request to the icon's loop ending."""
+SESSION_END_FLUSH_S = 2.0
+"""How long WM_QUERYENDSESSION waits for the held audio to reach the disk (Windows allows about 5 s)."""
+SESSION_END_SLACK_S = 4.0
+"""Beyond QUIT_BUDGET_S, how long WM_ENDSESSION waits for Quit (the pipeline's own bounds, WAVs written)."""
 DEVICE_REFRESH_S = 15.0
 """The microphone menu is re-enumerated this often (and on demand), so plugged-in mics show up. While the mic
 is open this reads a cached list: PortAudio is never re-initialised under an open stream (audio_source)."""
@@ -97,6 +101,7 @@ class TrayApp:
         self._hotkeys: HotkeyListener | None = None
         self._icon: Any = None
         self._icon_loop_ended = threading.Event()
+        self._quit_done = threading.Event()  # the Quit sequence has run to its end (the quit line is logged)
 
     # --- TrayActions: called on the main thread (menu) or the hotkeys thread; they only post -------------
 
@@ -186,6 +191,7 @@ class TrayApp:
         self._controller.add_handlers(self._extras.handlers())
         tray_x11.fix_backend(self._icon)  # before run(): it changes how the icon talks to its loop
         tray_win32.fix_backend(self._icon, menu_lock=serialize_menu_updates(self._icon))
+        tray_win32.watch_session_end(self._icon, on_query=self._flush_audio, on_end=self._quit_for_session_end)
         previous = _install_quit_signals(self._inbox)
         controller = None
         try:
@@ -200,6 +206,21 @@ class TrayApp:
             self._inbox.put(_QUIT)
             controller.join(timeout=QUIT_BUDGET_S + 2.0)
         return 0
+
+    def _flush_audio(self) -> None:
+        """The session may end (WM_QUERYENDSESSION): make the held audio safe on disk now, without quitting."""
+        flush = getattr(self._pipeline, "flush_audio", None)
+        if flush is not None and not flush(SESSION_END_FLUSH_S):
+            log.warning("the held audio was not all on disk within %.1f s", SESSION_END_FLUSH_S)
+
+    def _quit_for_session_end(self) -> None:
+        """The session ends (WM_ENDSESSION, on the icon's thread): Quit, and return only once it has run, since
+        Windows may end the process as soon as this returns. Quit never needs this thread (the icon's stop is a
+        posted message), so waiting here cannot deadlock."""
+        self._inbox.put(_QUIT)
+        if not self._quit_done.wait(QUIT_BUDGET_S + SESSION_END_SLACK_S):
+            log.error("quit did not finish within %.1f s of the end of the session",
+                      QUIT_BUDGET_S + SESSION_END_SLACK_S)
 
     def _controller_main(self, icon: Any) -> None:
         """The tray-controller thread: start everything, then handle the inbox until Quit."""
@@ -271,6 +292,7 @@ class TrayApp:
             self._icon.stop()
             tray_x11.wake_event_loop(self._icon, self._icon_loop_ended)
         log.info("quit took %.3f s", time.monotonic() - started)  # the desktop tests read it from the log
+        self._quit_done.set()
 
     def _drain_finals(self) -> None:
         """Finals that arrived during the grace period only update the last transcript (already typed)."""
@@ -303,12 +325,16 @@ def _import_keyboard_library() -> None:
         import pynput.keyboard  # noqa: F401
 
 
+QUIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name))
+"""SIGHUP too: a desktop session that ends (logout) hangs up on its processes; its default would end us unsaved."""
+
+
 def _install_quit_signals(inbox: queue.SimpleQueue[Any]) -> dict[int, Any]:
-    """SIGTERM/SIGINT post Quit, so `kill` and Ctrl+C end as cleanly as the menu item."""
+    """SIGTERM/SIGINT/SIGHUP post Quit, so `kill`, Ctrl+C and a logout end as cleanly as the menu item."""
     previous: dict[int, Any] = {}
     if threading.current_thread() is not threading.main_thread():
         return previous
-    for number in (signal.SIGTERM, signal.SIGINT):
+    for number in QUIT_SIGNALS:
         previous[number] = signal.signal(number, lambda *_: inbox.put(_QUIT))
     return previous
 

@@ -23,6 +23,14 @@ its window in the foreground, which pystray does, and that "the second time this
 then immediately disappears" unless the app forces a task switch by posting a benign message (WM_NULL) to that
 window after TrackPopupMenu returns. pystray does not post it, so the tray's menu could flash shut on the second
 right-click. tailscale/walk#28 made the same fix in Go.
+
+Why WM_QUERYENDSESSION / WM_ENDSESSION: at sign-out, shutdown or an update restart, Windows sends these to every
+top-level window and then ends the process; a GUI app never gets SIGTERM. pystray's window procedure answers
+every message it does not know with 0, and 0 to WM_QUERYENDSESSION means "do not end the session" (Windows then
+names the app as blocking the sign-out). So we answer TRUE, and flush the write-ahead audio at once (another app
+may still veto, and the session then goes on); on WM_ENDSESSION with wParam TRUE the session really ends, so the
+window procedure runs the whole Quit (finals still due, unsent audio saved as WAV, the quit line logged) before it
+returns, because the process may be ended as soon as it has returned.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ from typing import Any
 from tray_client.events import ClientState
 from tray_client.ui.icons import icon_path, load_state_icon
 
-__all__ = ["fix_backend", "is_win32", "make_dpi_aware"]
+__all__ = ["fix_backend", "is_win32", "make_dpi_aware", "watch_session_end"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +53,8 @@ DPI_AWARENESS_CONTEXT_PER_MONITOR_AWARE_V2 = -4
 PROCESS_PER_MONITOR_DPI_AWARE = 2
 SM_CXSMICON, SM_CYSMICON = 49, 50
 WM_NULL, WM_RBUTTONUP = 0x0000, 0x0205
+WM_QUERYENDSESSION, WM_ENDSESSION = 0x0011, 0x0016
+ENDSESSION_LOGOFF = 0x80000000
 PYSTRAY_NOTIFY = 0x0400 + 11  # pystray's own callback message (WM_USER + 11) for the icon's mouse events
 IMAGE_ICON, LR_LOADFROMFILE = 1, 0x10
 
@@ -140,3 +150,37 @@ def _guard_the_popup_menu(icon: Any, menu_lock: AbstractContextManager[Any],
                 post_message(icon._hwnd, WM_NULL, 0, 0)
 
     icon._message_handlers[PYSTRAY_NOTIFY] = on_notify
+
+
+def watch_session_end(icon: Any, *, on_query: Callable[[], None], on_end: Callable[[], None]) -> bool:
+    """Answer WM_QUERYENDSESSION with TRUE after `on_query` (flush), and run `on_end` (Quit, waited for) on
+    WM_ENDSESSION when the session really ends (see the module doc); False where the icon is not win32's."""
+    if not is_win32(icon):
+        return False
+
+    def query(wparam: int, lparam: int) -> int:
+        log.info("Windows asks whether the session may end (%s)", _why(lparam))
+        try:
+            on_query()
+        except Exception:
+            log.exception("could not prepare for the end of the session")
+        return 1  # TRUE: never block a sign-out or a shutdown
+
+    def end(wparam: int, lparam: int) -> int:
+        if not wparam:
+            log.info("the session goes on (another application cancelled its end)")
+            return 0
+        log.info("the session is ending (%s): quitting now", _why(lparam))
+        try:
+            on_end()
+        except Exception:
+            log.exception("could not quit cleanly at the end of the session")
+        return 0
+
+    icon._message_handlers[WM_QUERYENDSESSION] = query
+    icon._message_handlers[WM_ENDSESSION] = end
+    return True
+
+
+def _why(lparam: int) -> str:
+    return "sign-out" if lparam & ENDSESSION_LOGOFF else "shutdown or restart"
