@@ -124,6 +124,9 @@ class ClientConfig:
     hotkey_undo: str = field(default="<ctrl>+<alt>+z", metadata=_doc(
         "Delete what the last dictation typed, if its window still has the focus and nothing was typed since "
         "(pynput hotkey syntax)."))
+    hotkey_paste_last: str = field(default="<ctrl>+<alt>+v", metadata=_doc(
+        "Type the last transcript into the window you are in now (after a final went to the clipboard because "
+        "its window lost the focus; pynput hotkey syntax)."))
     log_level: str = field(default="INFO", metadata=_doc("DEBUG, INFO, WARNING or ERROR."))
     config_file: str | None = field(default=None, metadata=_doc(
         "Read settings from this TOML file instead of the one in the user's config directory.", persist=False))
