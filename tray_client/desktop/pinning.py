@@ -19,11 +19,14 @@ Past the wait the text goes on the clipboard too: better than keys into a menu t
 from __future__ import annotations
 
 import enum
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from tray_client.desktop.focus import Focus, current_focus, keyboard_grabbed, own_windows
+
+log = logging.getLogger(__name__)
 
 __all__ = ["FOCUS_LOST_MESSAGE", "FOCUS_POLL_S", "FOCUS_WAIT_S", "GateResult", "TargetGate", "Verdict", "decide"]
 
@@ -82,6 +85,7 @@ class TargetGate:
     def check(self, pinned: Focus) -> GateResult:
         """TYPE (into `focus`) or CLIPBOARD, after waiting for our own menu or window to let the focus go."""
         deadline = self._clock() + self._wait_s
+        waiting = False
         while True:
             now = self._focus()
             verdict = decide(pinned, now, own=self._own, grabbed=self._grabbed())
@@ -91,4 +95,7 @@ class TargetGate:
                 return GateResult(verdict, now, FOCUS_LOST_MESSAGE)
             if self._clock() >= deadline:
                 return GateResult(Verdict.CLIPBOARD, now, MENU_STAYED_MESSAGE)
+            if not waiting:
+                waiting = True
+                log.info("a final waits: the focus is on our own window or a menu holds the keyboard")
             self._sleep(FOCUS_POLL_S)
