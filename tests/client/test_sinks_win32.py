@@ -316,7 +316,7 @@ class CountingUser32:
     def __init__(self) -> None:
         self.calls: list[int] = []
 
-    def SendInput(self, count, inputs, size):  # noqa: N802 (the Windows name)
+    def SendInput(self, count, inputs, size):
         self.calls.append(count)
         return count
 

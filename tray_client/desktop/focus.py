@@ -10,8 +10,8 @@ _NET_ACTIVE_WINDOW is only what the window manager last said, and it is used onl
 (PointerRoot). From the focus we walk up to the window that carries WM_CLASS (the app's client window; a
 reparenting window manager puts its frame above it).
 
-"Our own windows": the process's windows (Windows: the window's process id; X11: _NET_WM_PID) and the ids
-registered with `own_windows` (Tk does not always set _NET_WM_PID). Keys typed there would close our menu or
+"Our own windows": the process's windows (Windows: the window's process id; X11: _NET_WM_PID, else the X
+server's X-Resource answer, since Tk sets no _NET_WM_PID) and any ids registered with `own_windows`. Keys typed there would close our menu or
 land in our Settings, so a final never goes there (see pinning).
 
 A lookup never raises: what it cannot tell (no X server, a window that closed while we looked, an elevated
@@ -214,7 +214,21 @@ def _x11_focus() -> Focus:
 
 
 def _x11_pid(display: Any, window: Any) -> int | None:
+    """The process that owns `window`: _NET_WM_PID, else the X server's own answer (X-Resource), which also
+    knows Tk's windows (Tk sets no _NET_WM_PID) and cannot be spoofed by a property."""
     from Xlib import X
 
     prop = window.get_full_property(display.intern_atom("_NET_WM_PID"), X.AnyPropertyType)
-    return int(prop.value[0]) if prop is not None and len(prop.value) else None
+    if prop is not None and len(prop.value):
+        return int(prop.value[0])
+    try:
+        from Xlib.ext import res
+
+        if not display.has_extension("X-Resource"):
+            return None
+        reply = display.res_query_client_ids([{"client": window.id, "mask": res.LocalClientPIDMask}])
+        values = [value for client in reply.ids for value in client.value]
+        return int(values[0]) if values else None
+    except Exception as error:  # an old server without X-Resource 1.2
+        log.debug("no client pid from X-Resource (%s)", error)
+        return None
