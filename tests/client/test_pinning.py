@@ -63,17 +63,30 @@ class Clock:
 def test_the_gate_waits_while_our_menu_is_open_and_types_into_the_pinned_window_once_it_closed():
     clock = Clock()
     seen = iter([OUR_MENU] * 10 + [NOTEPAD])
-    gate = TargetGate(focus=lambda: next(seen), own=own, grabbed=lambda: False, wait_s=5, clock=clock,
+    gate = TargetGate(focus=lambda: next(seen), own=own, grabbed=lambda: False, give_back=lambda *_: False, wait_s=5,
+                      clock=clock,
                       sleep=clock.sleep)
     result = gate.check(NOTEPAD)
     assert result.verdict is Verdict.TYPE and result.focus == NOTEPAD
     assert 0 < clock.now < 5
 
 
+def test_after_our_menu_closed_the_gate_hands_the_focus_back_to_the_pinned_window_and_types():
+    focus = [OUR_MENU]  # Windows: the closed menu left the foreground on our hidden window
+
+    def give_back(pinned: Focus, now: Focus) -> bool:
+        assert now == OUR_MENU
+        focus[0] = pinned
+        return True
+
+    gate = TargetGate(focus=lambda: focus[0], own=own, grabbed=lambda: False, give_back=give_back, wait_s=5)
+    assert gate.check(NOTEPAD).verdict is Verdict.TYPE and focus[0] == NOTEPAD
+
+
 def test_the_gate_gives_up_on_a_menu_that_stays_open_and_says_so():
     clock = Clock()
-    gate = TargetGate(focus=lambda: OUR_MENU, own=own, grabbed=lambda: False, wait_s=5, clock=clock,
-                      sleep=clock.sleep)
+    gate = TargetGate(focus=lambda: OUR_MENU, own=own, grabbed=lambda: False, give_back=lambda *_: False,
+                      wait_s=5, clock=clock, sleep=clock.sleep)
     result = gate.check(NOTEPAD)
     assert result.verdict is Verdict.CLIPBOARD and result.reason == MENU_STAYED_MESSAGE
     assert clock.now >= 5
@@ -96,7 +109,7 @@ class Keyboard:
 
 def writer_with(focus: list[Focus]) -> tuple[TextWriter, Keyboard, list[str]]:
     clipboard: list[str] = []
-    gate = TargetGate(focus=lambda: focus[0], own=own, grabbed=lambda: False, wait_s=0)
+    gate = TargetGate(focus=lambda: focus[0], own=own, grabbed=lambda: False, give_back=lambda *_: False, wait_s=0)
     return TextWriter(TextStage(), gate=gate, to_clipboard=clipboard.append), Keyboard(), clipboard
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Focus", "OwnWindows", "current_focus", "focused_window", "foreground_app", "foreground_names",
-           "keyboard_grabbed", "own_windows"]
+           "give_focus_back", "keyboard_grabbed", "own_windows"]
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,36 @@ def keyboard_grabbed() -> bool:
     except Exception as error:
         log.debug("cannot tell whether the keyboard is grabbed (%s)", error)
         _x11.display = None
+        return False
+
+
+def give_focus_back(pinned: Focus, now: Focus) -> bool:
+    """Windows: after our tray menu closed, the foreground stays on pystray's hidden window (TrackPopupMenu
+    needs it there), so the user's window never gets the focus back by itself. When the foreground is an
+    invisible window of ours and no popup menu is showing, hand it back to the pinned window (if it still
+    exists and is visible); True when that was done. X11 menus do not move the focus: nothing to do there."""
+    if sys.platform != "win32" or not pinned.known or not now.known or now.pid != os.getpid():
+        return False
+    try:
+        import ctypes
+        from ctypes import wintypes
+
+        user32 = ctypes.WinDLL("user32", use_last_error=True)  # type: ignore[attr-defined]
+        for name in ("IsWindowVisible", "IsWindow", "SetForegroundWindow"):
+            getattr(user32, name).argtypes = [wintypes.HWND]
+        user32.FindWindowW.argtypes = [wintypes.LPCWSTR, wintypes.LPCWSTR]
+        user32.FindWindowW.restype = wintypes.HWND
+        if user32.IsWindowVisible(int(now.window)):
+            return False  # a window of ours the user sees (Settings): they are working there
+        menu = user32.FindWindowW("#32768", None)  # the popup menu's window class
+        if menu and user32.IsWindowVisible(menu):
+            return False
+        target = int(pinned.window)
+        if not (user32.IsWindow(target) and user32.IsWindowVisible(target)):
+            return False
+        return bool(user32.SetForegroundWindow(target))
+    except Exception as error:
+        log.debug("could not give the focus back (%s)", error)
         return False
 
 

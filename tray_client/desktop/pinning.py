@@ -13,6 +13,8 @@ compares that pin with the focus now:
   Paste last puts them where the user is now.
 
 `TargetGate` is the thin driver: it asks the OS and waits (bounded by FOCUS_WAIT_S) while the answer is WAIT.
+On Windows a closed tray menu leaves the foreground on our hidden window; the gate then hands it back to the
+pinned window (desktop.focus.give_focus_back), which is where the user was when they opened the menu.
 Past the wait the text goes on the clipboard too: better than keys into a menu that stayed open.
 """
 
@@ -24,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tray_client.desktop.focus import Focus, current_focus, keyboard_grabbed, own_windows
+from tray_client.desktop.focus import Focus, current_focus, give_focus_back, keyboard_grabbed, own_windows
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +75,12 @@ class TargetGate:
 
     def __init__(self, *, focus: Callable[[], Focus] = current_focus,
                  own: Callable[[Focus], bool] = own_windows.owns, grabbed: Callable[[], bool] = keyboard_grabbed,
-                 wait_s: float = FOCUS_WAIT_S, clock: Callable[[], float] = time.monotonic,
+                 give_back: Callable[[Focus, Focus], bool] = give_focus_back, wait_s: float = FOCUS_WAIT_S, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self._focus = focus
         self._own = own
         self._grabbed = grabbed
+        self._give_back = give_back
         self._wait_s = wait_s
         self._clock = clock
         self._sleep = sleep
@@ -98,4 +101,7 @@ class TargetGate:
             if not waiting:
                 waiting = True
                 log.info("a final waits: the focus is on our own window or a menu holds the keyboard")
+            if self._give_back(pinned, now):  # our closed menu left the focus on our hidden window
+                log.info("the focus went back to window %s after our menu closed", pinned.window)
+                continue
             self._sleep(FOCUS_POLL_S)
