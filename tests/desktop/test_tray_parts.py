@@ -207,3 +207,13 @@ def test_notifier_switched_off_only_logs(caplog):
     with caplog.at_level("WARNING", logger="tray_client.ui.notify"):
         assert not Notifier(icon, enabled=False).notify("mic missing")
     assert icon.shown == [] and "mic missing" in caplog.text
+
+
+def test_paste_last_is_in_the_menu_once_there_is_a_transcript(pystray_dummy):
+    actions = RecordingActions(TrayView())
+    item = menu_items(build_menu(actions))["Paste last"]
+    assert not item.enabled
+    actions.current = replace(actions.current, last_text="the build is green.")
+    assert item.enabled
+    item(None)
+    assert actions.calls == [("paste_last",)]
