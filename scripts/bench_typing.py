@@ -140,6 +140,7 @@ def bench_windows(chars: int, runs: int, paste: bool = False) -> dict[str, objec
                 raise SystemExit(f"Notepad could not be emptied: {content()!r}")
             started = time.monotonic()
             typer.emit(text)
+            sent.append((time.monotonic() - started) * 1000)
             while length() < units:
                 if time.monotonic() - started > 60:
                     raise SystemExit(f"the text never arrived in Notepad ({length()} of {units} units)")
@@ -157,6 +158,8 @@ def bench_windows(chars: int, runs: int, paste: bool = False) -> dict[str, objec
 
 def bench_wine(argv: list[str]) -> int:
     """From Linux: run this script with --windows under Wine on a fresh Xvfb, and click into Notepad."""
+    import threading
+
     from dictation_devtools.desktop import start_display
     from tests.windows.harness import REPO_ROOT, WineLane, focus_notepad
 
@@ -164,10 +167,17 @@ def bench_wine(argv: list[str]) -> int:
     lane = WineLane.build(REPO_ROOT / ".wine-lane", display.name, sys.executable)
     process = lane.start(["scripts/bench_typing.py", "--windows", *argv], stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT)  # a pipe: the embeddable Python aborts on a file
+    lines: list[str] = []
+    # Read line by line and wait for the process, not for the pipe's end: Wine's own processes inherit it.
+    reader = threading.Thread(target=lambda: lines.extend(line.decode("utf-8", "replace")
+                                                          for line in iter(process.stdout.readline, b"")),
+                              daemon=True)
+    reader.start()
     try:
         focus_notepad(display.name)
-        out, _ = process.communicate(timeout=600)
-        sys.stdout.write(out.decode("utf-8", "replace"))
+        process.wait(timeout=600)
+        reader.join(timeout=2)
+        sys.stdout.write("".join(lines))
         return process.returncode
     finally:
         if process.poll() is None:
