@@ -1,4 +1,5 @@
-# Shared by start.sh and start_server.sh (source it; it only defines things): where the server venv lives, how a
+# Shared by start.sh and start_server.sh (source it; it only defines things): where the server venv lives, whether
+# this Linux is WSL (clients then connect from Windows), how a
 # launcher reads a flag it passes on, and a pair of processes that live and die together: a back end in its own
 # process group (so stopping it stops its workers) and a front end started once the back end's health URL
 # answers 200.
@@ -10,6 +11,10 @@ default_server_venv() {
     /mnt/*) echo "$HOME/.venvs/qwen-dictation-server" ;;
     *) echo ".venv-server" ;;
   esac
+}
+
+in_wsl() {  # WSL's kernel says so in its release string
+  grep -qi microsoft /proc/sys/kernel/osrelease 2>/dev/null
 }
 
 flag_value() {  # flag_value FLAG DEFAULT ARGS...: the value of FLAG in ARGS (`FLAG V` or `FLAG=V`), or DEFAULT
@@ -39,7 +44,8 @@ pair_stop() {  # the front end, then the back end's whole process group; wait fo
 }
 
 # pair_wait_healthy PYTHON URL SECONDS NAME: poll URL until it answers 200. If the back end dies first, or
-# SECONDS pass, say so, stop it and exit 1.
+# SECONDS pass, say so, stop it and return 1 (the caller decides what follows: start_server.sh exits, start.sh
+# still starts the tray so a newcomer can point it at another server).
 pair_wait_healthy() {
   local python=$1 url=$2 seconds=$3 name=$4
   local deadline=$((SECONDS + seconds))
@@ -50,12 +56,12 @@ except Exception: sys.exit(1)"; do
     if ! kill -0 "$back_pid" 2>/dev/null; then
       echo "error: the $name exited before it was ready; its output above says why" >&2
       pair_stop
-      exit 1
+      return 1
     fi
     if [[ $SECONDS -ge $deadline ]]; then
       echo "error: the $name was not ready within $seconds s; see its output above" >&2
       pair_stop
-      exit 1
+      return 1
     fi
     sleep 1  # a poll interval, not synchronisation: the health URL is the signal
   done
