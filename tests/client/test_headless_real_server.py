@@ -78,10 +78,13 @@ def test_utterances_cut_by_the_server_come_back_as_ordered_segments_exactly_once
     sample = speech.english
     limit_s = 0.7
     with running_server(tiny_checkpoint, max_utterance_seconds=limit_s) as server:
-        pipeline = Pipeline(wav_config(sample, server.url), sink=recording_sink)
+        # The real model decodes on this CPU, in this process: under load (CI at load 4.5 on 2 cores) a final
+        # took over the default 10 s, the client replayed, gave up, and ignored the late final. This test is
+        # about order and exactly-once, not speed: the final deadline is far beyond any load.
+        pipeline = Pipeline(wav_config(sample, server.url, final_timeout_s=300), sink=recording_sink)
         events = Events(pipeline)
         pipeline.start()
-        assert pipeline.wait_done(60)
+        assert pipeline.wait_done(600)
         pipeline.shutdown()
     segments = events.of(SpeechSegment)
     finals = [e.utterance_id for e in events.of(FinalText)]
