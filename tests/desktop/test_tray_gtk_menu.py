@@ -1,0 +1,113 @@
+"""The Linux tray through GTK, as a user of a desktop with an XEmbed tray gets it: a menu on right-click (Quit in
+it works), a tooltip on hover, and an icon drawn with its transparency (not on a black square).
+
+The app chooses its backend itself here (no PYSTRAY_BACKEND), with PyGObject from the distribution's python3-gi
+as scripts/start.sh sets it up. trayer is an XEmbed tray, not a StatusNotifier host, so the app must pick GTK's
+StatusIcon; AppIndicator, which needs a StatusNotifier host, is not tested here (no such host runs on Xvfb).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dictation_devtools.desktop import XDisplay
+from dictation_devtools.polling import wait_for
+from tests.conftest import _unavailable
+from tests.desktop.tray_harness import TrayProcess, start_tray, xrun
+
+pytestmark = [pytest.mark.desktop]
+
+
+@pytest.fixture
+def session_bus() -> Iterator[str]:
+    """A private D-Bus session bus, as every desktop session has (pystray's GTK backends need one)."""
+    try:
+        daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    except FileNotFoundError:
+        _unavailable("dbus-daemon is missing: apt-get install dbus")
+        raise
+    address = daemon.stdout.readline().strip() if daemon.stdout else ""
+    try:
+        yield address
+    finally:
+        daemon.kill()
+        daemon.wait(10)
+
+
+def gi_for_the_app(tmp_path: Path) -> str:
+    """A PYTHONPATH entry that gives the app PyGObject, exactly as start.sh does: the venv's own `gi` (test.sh
+    links it), else the distribution's python3-gi linked alone into a folder."""
+    if importlib.util.find_spec("gi") is not None:
+        return ""
+    found = subprocess.run(["/usr/bin/python3", "-c", "import gi, os; print(os.path.dirname(gi.__file__))"],
+                           capture_output=True, text=True)
+    if found.returncode != 0:
+        _unavailable("python3-gi is missing: apt-get install python3-gi gir1.2-gtk-3.0")
+    folder = tmp_path / "gi-only"
+    folder.mkdir()
+    (folder / "gi").symlink_to(found.stdout.strip())
+    return str(folder)
+
+
+def visible_windows(display: XDisplay) -> set[str]:
+    result = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "."], env=display.env(),
+                            capture_output=True, text=True)
+    return set(result.stdout.split())
+
+
+def height(display: XDisplay, window: str) -> int:
+    return int(re.search(r"Height:\s+(\d+)", xrun(display, "xwininfo", "-id", window)).group(1))
+
+
+def start_gtk_tray(x_display: XDisplay, tmp_path: Path, bus: str) -> TrayProcess:
+    extra = {"DBUS_SESSION_BUS_ADDRESS": bus}
+    gi_path = gi_for_the_app(tmp_path)
+    if gi_path:
+        extra["PYTHONPATH"] = f"{Path(__file__).resolve().parents[2]}:{gi_path}"
+    tray = start_tray(x_display, tmp_path / "home", "--server", "ws://127.0.0.1:9", "--no-overlay",
+                      backend=None, extra_env=extra)
+    tray.find_icon()
+    return tray
+
+
+def test_the_gtk_tray_has_a_menu_whose_quit_works_a_tooltip_and_a_transparent_icon(x_display, tmp_path,
+                                                                                      session_bus):
+    tray = start_gtk_tray(x_display, tmp_path, session_bus)
+    try:
+        assert "tray backend: gtk" in tray.log_text(), tray.log_text()[-3000:]
+        assert wait_for(lambda: tray.title().startswith("Dictation: "), 60), tray.title()
+        assert wait_for(lambda: tray.geometry()[2] > 8, 60), tray.geometry()  # laid out by trayer
+
+        # Transparent: the icon's corners show the tray's own background (beside the icon), not a black square.
+        screen = tray.screenshot(tmp_path / "tray.png")
+        x, y, width, height_px = tray.geometry()
+        panel = screen.getpixel((x - 2, y + height_px // 2))
+        assert sum(panel) > 3 * 64, panel  # the panel is not black itself, so black corners would show
+        icon = tray.icon_pixels(screen)
+        for corner in ((0, 0), (icon.width - 1, 0), (0, icon.height - 1), (icon.width - 1, icon.height - 1)):
+            pixel = icon.getpixel(corner)
+            assert all(abs(a - b) <= 16 for a, b in zip(pixel, panel, strict=True)), (corner, pixel, panel)
+
+        # A tooltip on hover: GTK opens its tooltip window over the icon.
+        before = visible_windows(x_display)
+        xrun(x_display, "xdotool", "mousemove", str(x + width // 2), str(y + height_px // 2))
+        assert wait_for(lambda: visible_windows(x_display) - before, 30), "no tooltip appeared on hover"
+
+        # The menu on right-click: a tall popup with every item; its last item, Quit, ends the app.
+        before = visible_windows(x_display)
+        xrun(x_display, "xdotool", "click", "3")
+        assert wait_for(lambda: any(height(x_display, w) > 300 for w in visible_windows(x_display) - before),
+                        30), "no menu appeared on right-click"
+        tray.key("Up")  # from the top, Up wraps to the last item
+        tray.key("Return")
+        assert tray.process.wait(60) == 0, tray.log_text()[-3000:]
+        assert "quit took" in tray.log_text()
+    finally:
+        tray.close()
