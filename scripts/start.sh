@@ -77,6 +77,7 @@ else
   server=(bash scripts/start_server.sh --backend transformers --device cpu "${extra[@]}" "${server_args[@]}")
 fi
 install_venv "$CLIENT_VENV" client
+if [[ "${SKIP_INSTALL:-0}" != 1 ]]; then link_system_gi "$CLIENT_VENV"; fi  # the tray's menu (GTK/AppIndicator)
 
 # --- start both, stop both -----------------------------------------------------------------------------------
 echo "== server: ${server[*]}"

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from dictation_devtools.servers import free_port
+from tests.conftest import _unavailable
 from tests.server.test_launcher import FAKE_NVIDIA_SMI
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -92,3 +93,32 @@ def test_a_server_that_cannot_fetch_the_model_is_explained_and_the_client_still_
     assert f"the server ws://127.0.0.1:{port} was unreachable" in out  # the client really ran, and said so
     assert result.returncode == 1
     assert closed(port)
+
+
+def link_gi(venv: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", "-c", 'source scripts/_launch.sh && link_system_gi "$1"', "_", str(venv)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, env=dict(os.environ, **env))
+
+
+def test_the_client_venv_gets_the_distributions_pygobject_and_nothing_else_of_the_system(tmp_path):
+    """What start.sh does for the tray's menu (GTK/AppIndicator through PyGObject), on a fresh venv."""
+    if subprocess.run(["/usr/bin/python3", "-c", "import gi"], capture_output=True).returncode != 0:
+        _unavailable("python3-gi is missing: apt-get install python3-gi gir1.2-gtk-3.0")
+    venv = tmp_path / "venv"
+    subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    result = link_gi(venv)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    probe = subprocess.run([str(venv / "bin" / "python"), "-c",
+                            "import sys, gi; gi.require_version('Gtk', '3.0'); from gi.repository import Gtk; "
+                            "print(any(p.endswith('dist-packages') for p in sys.path))"],
+                           capture_output=True, text=True, timeout=120)
+    assert probe.stdout.strip() == "False", probe.stderr  # GTK loads, and the system's other packages stay out
+
+
+def test_without_python3_gi_it_says_which_packages_give_the_tray_its_menu(tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    result = link_gi(venv, SYSTEM_PYTHON=str(venv / "bin" / "python"))  # a Python without gi stands in
+    assert result.returncode == 0  # a warning, not a failure: the tray still runs, without its menu
+    assert "no menu" in result.stderr
+    assert "sudo apt install python3-gi gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1" in result.stderr
