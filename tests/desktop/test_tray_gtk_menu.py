@@ -8,62 +8,17 @@ StatusIcon; AppIndicator, which needs a StatusNotifier host, is not tested here 
 
 from __future__ import annotations
 
-import importlib.util
-import re
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from dictation_devtools.desktop import XDisplay
 from dictation_devtools.polling import wait_for
-from tests.conftest import _unavailable
 from tests.desktop.tray_harness import TrayProcess, start_tray, xrun
+from tests.journeys._linux_tray_support import gi_for_the_app, menu_opened, session_bus, visible_windows
 
 pytestmark = [pytest.mark.desktop]
-
-
-@pytest.fixture
-def session_bus() -> Iterator[str]:
-    """A private D-Bus session bus, as every desktop session has (pystray's GTK backends need one)."""
-    try:
-        daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    except FileNotFoundError:
-        _unavailable("dbus-daemon is missing: apt-get install dbus")
-        raise
-    address = daemon.stdout.readline().strip() if daemon.stdout else ""
-    try:
-        yield address
-    finally:
-        daemon.kill()
-        daemon.wait(10)
-
-
-def gi_for_the_app(tmp_path: Path) -> str:
-    """A PYTHONPATH entry that gives the app PyGObject, exactly as start.sh does: the venv's own `gi` (test.sh
-    links it), else the distribution's python3-gi linked alone into a folder."""
-    if importlib.util.find_spec("gi") is not None:
-        return ""
-    found = subprocess.run(["/usr/bin/python3", "-c", "import gi, os; print(os.path.dirname(gi.__file__))"],
-                           capture_output=True, text=True)
-    if found.returncode != 0:
-        _unavailable("python3-gi is missing: apt-get install python3-gi gir1.2-gtk-3.0")
-    folder = tmp_path / "gi-only"
-    folder.mkdir()
-    (folder / "gi").symlink_to(found.stdout.strip())
-    return str(folder)
-
-
-def visible_windows(display: XDisplay) -> set[str]:
-    result = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "."], env=display.env(),
-                            capture_output=True, text=True)
-    return set(result.stdout.split())
-
-
-def height(display: XDisplay, window: str) -> int:
-    return int(re.search(r"Height:\s+(\d+)", xrun(display, "xwininfo", "-id", window)).group(1))
+__all__ = ["session_bus"]  # the fixture, used by name
 
 
 def start_gtk_tray(x_display: XDisplay, tmp_path: Path, bus: str) -> TrayProcess:
@@ -103,8 +58,7 @@ def test_the_gtk_tray_has_a_menu_whose_quit_works_a_tooltip_and_a_transparent_ic
         # The menu on right-click: a tall popup with every item; its last item, Quit, ends the app.
         before = visible_windows(x_display)
         xrun(x_display, "xdotool", "click", "3")
-        assert wait_for(lambda: any(height(x_display, w) > 300 for w in visible_windows(x_display) - before),
-                        30), "no menu appeared on right-click"
+        assert wait_for(lambda: menu_opened(x_display, before), 30), "no menu appeared on right-click"
         tray.key("Up")  # from the top, Up wraps to the last item
         tray.key("Return")
         assert tray.process.wait(60) == 0, tray.log_text()[-3000:]
