@@ -8,6 +8,7 @@ StatusIcon; AppIndicator, which needs a StatusNotifier host, is not tested here 
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from dictation_devtools.desktop import XDisplay
 from dictation_devtools.polling import wait_for
 from tests.desktop.tray_harness import TrayProcess, start_tray, xrun
 from tests.journeys._linux_tray_support import gi_for_the_app, menu_opened, session_bus, visible_windows
+from tray_client.events import ClientState
 
 pytestmark = [pytest.mark.desktop]
 __all__ = ["session_bus"]  # the fixture, used by name
@@ -61,6 +63,19 @@ def test_the_gtk_tray_has_a_menu_whose_quit_works_a_tooltip_and_a_transparent_ic
         assert wait_for(lambda: menu_opened(x_display, before), 30), "no menu appeared on right-click"
         tray.key("Up")  # from the top, Up wraps to the last item
         tray.key("Return")
+        assert tray.process.wait(60) == 0, tray.log_text()[-3000:]
+        assert "quit took" in tray.log_text()
+    finally:
+        tray.close()
+
+
+def test_ctrl_c_ends_the_gtk_tray_through_its_quit_path(x_display, tmp_path, session_bus):
+    """pystray's GTK start put SIGINT back to the default: Ctrl+C in the terminal killed the app on the spot, with
+    no flush of held audio and no quit line in the log."""
+    tray = start_gtk_tray(x_display, tmp_path, session_bus)
+    try:
+        tray.wait_state(ClientState.DISCONNECTED, 60)  # started: the controller runs
+        tray.process.send_signal(signal.SIGINT)
         assert tray.process.wait(60) == 0, tray.log_text()[-3000:]
         assert "quit took" in tray.log_text()
     finally:
