@@ -7,7 +7,9 @@
 #   for the GPU, then asr_server); without one, the transformers backend on the CPU with Qwen/Qwen3-ASR-0.6B (it
 #   says so: a sentence takes seconds there). --model, --port and any asr_server/start_server.sh flag pass on.
 # - the tray: `python -m tray_client --server ws://127.0.0.1:PORT [tray flags]` from the client venv, once the
-#   server's /healthz answers (the first start downloads the model).
+#   server's /healthz answers (the first start downloads the model). The client venv gets the distribution's
+#   PyGObject linked in (apt: python3-gi gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1), which gives the tray
+#   icon its menu and tooltip; without those packages it says how to install them.
 # - Ctrl+C, Quit in the tray, or either one dying stops the other; the script exits non-zero if one failed.
 # - a server that fails to start (no model download, a broken install): the error is shown, and the tray app
 #   starts anyway, not connected, so it can be pointed at another server (Settings... -> Server URL); exit status 1.
