@@ -91,3 +91,20 @@ def running_client(url: str):
     from websockets.asyncio.client import connect
 
     return connect(url, max_size=None)
+
+
+def test_a_held_final_behind_held_partials_of_real_audio_is_released_first():
+    """Held steps carry their audio: the final taken out of the queue must be found by identity. By equality
+    (the dataclass's ==, comparing numpy arrays) it raised "operands could not be broadcast", which ended the
+    connection handler and lost the utterances (seen in start.sh's CPU run under load)."""
+    sent: list[DecodeJob] = []
+    quota = StepQuota(sent.append, max_active=1, max_held=3)
+    running, partial, final = job("u-1"), job("u-1"), job("u-1", urgent=True)  # one utterance's steps
+    partial.audio = np.zeros(16_000, np.float32)
+    final.audio = np.zeros(57_856, np.float32)
+    for step in (running, partial, final):
+        assert quota.offer(step)
+    quota.done(running)
+    assert sent[-1] is final and quota.held == 1
+    quota.done(final)
+    assert sent[-1] is partial and quota.held == 0
