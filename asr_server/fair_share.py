@@ -76,6 +76,7 @@ class StepQuota:
     def _release(self) -> None:
         while self._held and len(self._active) < self._max_active:
             job = next((held for held in self._held if held.urgent), self._held[0])
-            self._held.remove(job)
+            # By identity: deque.remove compares with ==, and a job's == compares its numpy audio (it raised).
+            self._held = deque(held for held in self._held if held is not job)
             if not job.cancelled():
                 self._send(job)

@@ -7,8 +7,12 @@
 #   for the GPU, then asr_server); without one, the transformers backend on the CPU with Qwen/Qwen3-ASR-0.6B (it
 #   says so: a sentence takes seconds there). --model, --port and any asr_server/start_server.sh flag pass on.
 # - the tray: `python -m tray_client --server ws://127.0.0.1:PORT [tray flags]` from the client venv, once the
-#   server's /healthz answers (the first start downloads the model).
+#   server's /healthz answers (the first start downloads the model). The client venv gets the distribution's
+#   PyGObject linked in (apt: python3-gi gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1), which gives the tray
+#   icon its menu and tooltip; without those packages it says how to install them.
 # - Ctrl+C, Quit in the tray, or either one dying stops the other; the script exits non-zero if one failed.
+# - a server that fails to start (no model download, a broken install): the error is shown, and the tray app
+#   starts anyway, not connected, so it can be pointed at another server (Settings... -> Server URL); exit status 1.
 #
 # Env: CLIENT_VENV (default .venv-client), SERVER_VENV (default: start_server.sh's), PYTHON (default python3),
 # SKIP_INSTALL=1 (no pip), SERVER_WAIT_SECONDS (default 1800), FORCE_CPU=1 (ignore the GPU).
@@ -75,13 +79,25 @@ else
   server=(bash scripts/start_server.sh --backend transformers --device cpu "${extra[@]}" "${server_args[@]}")
 fi
 install_venv "$CLIENT_VENV" client
+if [[ "${SKIP_INSTALL:-0}" != 1 ]]; then link_system_gi "$CLIENT_VENV"; fi  # the tray's menu (GTK/AppIndicator)
 
 # --- start both, stop both -----------------------------------------------------------------------------------
 echo "== server: ${server[*]}"
 pair_start_back env "${server_env[@]}" "${server[@]}"
 server_pid=$back_pid
 trap 'echo "== stopping"; pair_stop; exit 130' INT TERM
-pair_wait_healthy "$CLIENT_VENV/bin/python" "http://127.0.0.1:$port/healthz" "${SERVER_WAIT_SECONDS:-1800}" server
+if ! pair_wait_healthy "$CLIENT_VENV/bin/python" "http://127.0.0.1:$port/healthz" "${SERVER_WAIT_SECONDS:-1800}" \
+    server; then
+  # Without a server the tray still starts: it shows "server unreachable" and a newcomer can point it at a
+  # server on another machine instead of being left with nothing on screen.
+  echo "== the local server did not start; starting the tray app anyway, not connected (ws://127.0.0.1:$port)."
+  echo "   To use a server on another machine: in the tray menu, Settings... -> Server URL (ws://HOST:PORT), or run"
+  echo "   $CLIENT_VENV/bin/python -m tray_client --server ws://HOST:PORT"
+  set +e
+  "$CLIENT_VENV/bin/python" -m tray_client --server "ws://127.0.0.1:$port" "${tray_args[@]}"
+  echo "== the tray app ended (status $?); the local server had failed to start (see above)" >&2
+  exit 1
+fi
 echo "== server ready; starting the tray app"
 
 "$CLIENT_VENV/bin/python" -m tray_client --server "ws://127.0.0.1:$port" "${tray_args[@]}" &

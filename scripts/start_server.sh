@@ -7,7 +7,8 @@
 # - creates/updates its own venv and installs .[server] (qwen-asr[vllm]); when the repository lives on a Windows
 #   drive (/mnt/c/...), the venv goes in the Linux home directory instead, because a venv on /mnt is very slow;
 # - checks the GPUs, sizes vLLM's GPU memory from the model and --max-sessions, starts the engine, waits for its
-#   /health, then starts asr_server with --engine-url pointing at it, and prints the URL for Windows;
+#   /health, then starts asr_server with --engine-url pointing at it, and prints the URL to connect to (from Windows,
+#   inside WSL);
 # - --gpus N: one engine over N GPUs (vLLM data parallel, --data-parallel-size N): one URL, N replicas;
 # - --engine-url URL: use an engine that is already running (another machine, or a router in front of replicas)
 #   and start only asr_server;
@@ -72,9 +73,17 @@ if [[ "${SKIP_INSTALL:-0}" != 1 && ! -f "$stamp" ]]; then
 fi
 
 print_urls() {
-  echo "== from Windows, connect the tray app to:"
+  if in_wsl; then
+    echo "== from Windows, connect the tray app to:"
+  else
+    echo "== connect the tray app to:"
+  fi
   if [[ "$host" == "127.0.0.1" || "$host" == "localhost" ]]; then
-    echo "   ws://127.0.0.1:$port   (WSL2 forwards localhost to Windows)"
+    if in_wsl; then
+      echo "   ws://127.0.0.1:$port   (WSL2 forwards localhost to Windows)"
+    else
+      echo "   ws://127.0.0.1:$port   (this machine only)"
+    fi
   else
     for ip in $(hostname -I 2>/dev/null); do echo "   ws://$ip:$port   (with the token you set)"; done
   fi
@@ -124,7 +133,8 @@ echo "== engine: ${engine[*]}"
 pair_start_back "${engine[@]}"
 engine_pid=$back_pid
 trap 'echo "== stopping"; pair_stop; exit 130' INT TERM
-pair_wait_healthy "$VENV/bin/python" "http://127.0.0.1:$engine_port/health" "${ENGINE_WAIT_SECONDS:-1200}" engine
+pair_wait_healthy "$VENV/bin/python" "http://127.0.0.1:$engine_port/health" "${ENGINE_WAIT_SECONDS:-1200}" engine \
+  || exit 1
 echo "== engine ready"
 
 print_urls

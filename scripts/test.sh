@@ -2,7 +2,8 @@
 # Set up (once) and run the whole test suite: creates .venv when missing, installs the project with what the
 # tests need (the local CPU build of torch, qwen-asr without vLLM), then runs ruff and pytest.
 # Needs the Debian packages that .ci/run installs (portaudio19-dev xvfb trayer xdotool x11-utils espeak-ng sox
-# xclip python3-tk); desktop tests skip on a developer machine without them, and fail on CI.
+# xclip python3-tk python3-gi gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1 dbus); desktop tests skip on a
+# developer machine without them, and fail on CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,10 @@ if [ ! -f "$stamp" ]; then
   "$PY" -m pip install -q -e ./devtools
   touch "$stamp"
 fi
+# The tray's GTK backend (its menu) is tested too: the distribution's PyGObject, linked as start.sh does.
+# shellcheck source=scripts/_launch.sh
+source scripts/_launch.sh
+link_system_gi "$VENV"
 
 echo "== ruff"
 "$PY" -m ruff check .

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from asr_server.backends.base import Backend
+from asr_server.backends.hub_logging import quiet_hub_logging
 from asr_server.errors import BackendUnavailable, ModelLoadError
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ def import_qwen_asr(extra: str) -> Any:
     except ImportError as error:
         raise BackendUnavailable(f"the qwen-asr package is not installed ({error}); install the server with "
                                  f"pip install -e '.[{extra}]' (or run scripts/start_server.sh)") from error
+    quiet_hub_logging()  # imported with qwen_asr: its messages once each, in our format
     return qwen_asr
 
 
@@ -30,7 +32,7 @@ def explain_load_error(model: str, error: BaseException) -> ModelLoadError:
     text = f"{type(error).__name__}: {error}".splitlines()[0][:300]
     if isinstance(error, OSError | ValueError | KeyError) and "/" in model and not model.startswith("/"):
         hint = ("check the Hugging Face id and your network, or download it first "
-                "(huggingface-cli download Qwen/Qwen3-ASR-1.7B --local-dir DIR) and pass --model DIR")
+                f"(huggingface-cli download {model} --local-dir DIR) and pass --model DIR")
     else:
         hint = "check that --model points at a complete Qwen3-ASR checkpoint (config.json, tokenizer, safetensors)"
     return ModelLoadError(f"could not load the model {model}: {text}; {hint}")

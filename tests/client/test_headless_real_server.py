@@ -73,15 +73,19 @@ def test_headless_with_a_token_the_real_server_refuses_exits_at_once(tiny_checkp
     assert time.monotonic() - started < 20
 
 
+@pytest.mark.timeout(1200)  # the real model decodes every 0.7 s cut and its partials: 270 s at load 8-15 on 2 cores
 def test_utterances_cut_by_the_server_come_back_as_ordered_segments_exactly_once(tiny_checkpoint, speech,
                                                                                    recording_sink):
     sample = speech.english
     limit_s = 0.7
     with running_server(tiny_checkpoint, max_utterance_seconds=limit_s) as server:
-        pipeline = Pipeline(wav_config(sample, server.url), sink=recording_sink)
+        # The real model decodes on this CPU, in this process: under load (CI at load 4.5 on 2 cores) a final
+        # took over the default 10 s, the client replayed, gave up, and ignored the late final. This test is
+        # about order and exactly-once, not speed: the final deadline is far beyond any load.
+        pipeline = Pipeline(wav_config(sample, server.url, final_timeout_s=300), sink=recording_sink)
         events = Events(pipeline)
         pipeline.start()
-        assert pipeline.wait_done(60)
+        assert pipeline.wait_done(1000)
         pipeline.shutdown()
     segments = events.of(SpeechSegment)
     finals = [e.utterance_id for e in events.of(FinalText)]

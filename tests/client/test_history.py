@@ -92,7 +92,7 @@ def test_recorder_writes_on_its_own_thread_and_reports_recent_entries(tmp_path):
     recorder.on_event(FinalText("a-1", "第一句", "Chinese", raw="第一句", typed="第一句"))
     recorder.on_event(FinalText("a-2", "", ""))  # nothing was typed: nothing to keep
     recorder.on_event(FinalText("a-3", "second one", "English", typed=" second one"))
-    assert wait_for(lambda: len(snapshots) >= 2, 10)
+    assert wait_for(lambda: len(snapshots) >= 2, 60)
     recorder.close()
     thread, last = snapshots[-1]
     assert thread == "history"

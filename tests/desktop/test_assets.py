@@ -132,4 +132,4 @@ def test_player_starts_aplay_with_the_asset_and_does_not_wait(monkeypatch, tmp_p
 def _wait_exists(path: Path) -> bool:
     from dictation_devtools.polling import wait_for
 
-    return wait_for(lambda: path.exists() and path.read_text().strip() != "", 5)
+    return wait_for(lambda: path.exists() and path.read_text().strip() != "", 60)

@@ -31,7 +31,7 @@ def test_input_wav_runs_the_tray_and_records_history(x_display, tk_target, speec
             expected = f"{english.text} {mandarin.text}"
             assert tk_target.wait_for_text(expected, 60) == expected
             # The tooltip shows the last end-of-speech -> typed time once the history has it.
-            assert wait_for(lambda: "\nLatency: " in tray.title(), 10), tray.title()
+            assert wait_for(lambda: "\nLatency: " in tray.title(), 60), tray.title()
             tray.quit()
         finally:
             tray.close()

@@ -37,7 +37,7 @@ def test_icon_keeps_handling_clicks_while_another_thread_updates_it(x_display, t
         icon.find_icon(30)
         for _ in range(CLICKS):
             icon.click()
-        handled = wait_for(lambda: read_count(state / "clicks") == CLICKS, 5)
+        handled = wait_for(lambda: read_count(state / "clicks") == CLICKS, 60)
         assert handled, f"{read_count(state / 'clicks')} of {CLICKS} clicks handled:\n{icon.thread_stacks()}"
         (state / "stop").write_text("1")
         try:

@@ -188,10 +188,14 @@ class TrayProcess:
 
 
 def icon_windows(display: XDisplay) -> frozenset[str]:
-    """The X windows of every tray app icon on the display now."""
-    found = subprocess.run(["xdotool", "search", "--class", ICON_CLASS], env=display.env(), capture_output=True,
-                           text=True)
-    return frozenset(found.stdout.split())
+    """The X windows of every tray app icon on the display now (pystray's X11 icon has our WM_CLASS class, GTK's
+    StatusIcon our WM_CLASS name)."""
+    found: set[str] = set()
+    for field, pattern in (("--class", ICON_CLASS), ("--classname", f"^{ICON_CLASS}$")):
+        result = subprocess.run(["xdotool", "search", field, pattern], env=display.env(), capture_output=True,
+                                text=True)
+        found.update(result.stdout.split())
+    return frozenset(found)
 
 
 def expected_icon(state: ClientState, width: int, height: int) -> Image.Image:
@@ -208,11 +212,13 @@ def difference(a: Image.Image, b: Image.Image) -> float:
     return float(np.abs(np.asarray(a, dtype=np.int16) - np.asarray(b.resize(a.size), dtype=np.int16)).mean())
 
 
-def start_tray(display: XDisplay, home: Path, *args: str, as_module: bool = False) -> TrayProcess:
+def start_tray(display: XDisplay, home: Path, *args: str, as_module: bool = False, backend: str | None = "xorg",
+               extra_env: dict[str, str] | None = None) -> TrayProcess:
     """Start the tray app with a private config and log; `args` are tray_client CLI flags.
 
     `as_module` starts it exactly as a user does, `python -m tray_client` (it then logs to the user log
-    directory under `home`), instead of through tray_main.py."""
+    directory under `home`), instead of through tray_main.py. `backend` pins pystray's backend; None lets the
+    app choose as it does for a user (tray_linux)."""
     home.mkdir(parents=True, exist_ok=True)
     config = home / "config.toml"
     config.touch()
@@ -222,8 +228,11 @@ def start_tray(display: XDisplay, home: Path, *args: str, as_module: bool = Fals
         "XDG_STATE_HOME": str(home / "state"),
         "XDG_CACHE_HOME": str(home / "cache"),
         "PYTHONPATH": str(REPO_ROOT),
-        "PYSTRAY_BACKEND": "xorg",
+        "PYSTRAY_BACKEND": backend or "",
+        **(extra_env or {}),
     }
+    if not backend:
+        env.pop("PYSTRAY_BACKEND")
     env.pop("PYTHONWARNINGS", None)
     before = icon_windows(display)
     env["XDG_DATA_HOME"] = str(home / "data")

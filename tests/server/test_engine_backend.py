@@ -78,7 +78,7 @@ def test_stop_aborts_the_partial_in_flight_and_sends_the_final_at_once(tiny_chec
         messages = run(scenario(server.url))
         _, health = server.health()
     assert messages[-1]["text"] == "amp700 n19200"
-    assert wait_for(lambda: engine.calls_with("aborted"), 10)  # the engine notices the closed connection on its own time
+    assert wait_for(lambda: engine.calls_with("aborted"), 60)  # the engine notices the closed connection on its own time
     aborted = engine.calls_with("aborted")
     assert len(aborted) == 1 and aborted[0].priority == 1, "the partial was aborted at the engine"
     assert health["engine"]["aborted"] == 1

@@ -93,17 +93,18 @@ def running_client(url: str):
     return connect(url, max_size=None)
 
 
-def test_a_held_final_behind_a_held_partial_is_sent_with_real_audio_in_both():
-    """Jobs are compared by identity: picking the final out of the queue once compared the jobs before it field by
-    field, numpy audio included, and raised "truth value of an array is ambiguous" on the event loop."""
-    sent: list[str] = []
-    quota = StepQuota(lambda j: sent.append(j.label), max_active=1, max_held=2)
-    # The same utterance's partial and final: equal in every field before the audio.
-    running, partial, final = job("running"), job("utterance-1"), job("utterance-1", urgent=True)
-    partial.audio = np.ones(16_000, np.float32)
-    final.audio = np.full(16_000, 0.5, np.float32)
+def test_a_held_final_behind_held_partials_of_real_audio_is_released_first():
+    """Held steps carry their audio: the final taken out of the queue must be found by identity. By equality
+    (the dataclass's ==, comparing numpy arrays) it raised "operands could not be broadcast", which ended the
+    connection handler and lost the utterances (seen in start.sh's CPU run under load)."""
+    sent: list[DecodeJob] = []
+    quota = StepQuota(sent.append, max_active=1, max_held=3)
+    running, partial, final = job("u-1"), job("u-1"), job("u-1", urgent=True)  # one utterance's steps
+    partial.audio = np.zeros(16_000, np.float32)
+    final.audio = np.zeros(57_856, np.float32)
     for step in (running, partial, final):
-        quota.offer(step)
+        assert quota.offer(step)
     quota.done(running)
-    assert sent == ["running", "utterance-1"] and quota.held == 1
-    assert quota.withdraw(partial) is False and quota.held == 0  # the one sent was the final
+    assert sent[-1] is final and quota.held == 1
+    quota.done(final)
+    assert sent[-1] is partial and quota.held == 0

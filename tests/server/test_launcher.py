@@ -101,7 +101,7 @@ def _port_closed(port: int) -> bool:
 def test_starts_the_engine_on_n_gpus_then_the_server_and_ctrl_c_stops_both(tmp_path, tiny_checkpoint):
     launcher = _Launcher(tmp_path, "--model", str(tiny_checkpoint), "--max-sessions", "4", "--gpus", "2")
     try:
-        assert wait_for(launcher.healthy, 90), launcher.output()
+        assert wait_for(launcher.healthy, 240), launcher.output()
         argv = launcher.engine()["argv"]
         assert argv[0] == str(tiny_checkpoint)
         assert " ".join(argv).count("--scheduling-policy priority") == 1
@@ -114,7 +114,7 @@ def test_starts_the_engine_on_n_gpus_then_the_server_and_ctrl_c_stops_both(tmp_p
         engine_pid = launcher.engine()["pid"]
         launcher.process.send_signal(signal.SIGINT)  # what Ctrl+C does to the script
         assert launcher.process.wait(30) == 130
-        assert wait_for(lambda: not _alive(engine_pid), 15), "the engine was stopped too"
+        assert wait_for(lambda: not _alive(engine_pid), 60), "the engine was stopped too"
         assert _port_closed(launcher.port), "and so was asr_server"
     finally:
         launcher.stop()
@@ -123,12 +123,12 @@ def test_starts_the_engine_on_n_gpus_then_the_server_and_ctrl_c_stops_both(tmp_p
 def test_when_the_engine_dies_the_server_is_stopped_and_the_script_fails(tmp_path, tiny_checkpoint):
     launcher = _Launcher(tmp_path, "--model", str(tiny_checkpoint))
     try:
-        assert wait_for(launcher.healthy, 90), launcher.output()
+        assert wait_for(launcher.healthy, 240), launcher.output()
         assert "--data-parallel-size" not in launcher.engine()["argv"], "one GPU: no data parallel"
         os.kill(launcher.engine()["pid"], signal.SIGKILL)
         assert launcher.process.wait(30) != 0
         assert "the engine exited" in launcher.output()
-        assert wait_for(lambda: _port_closed(launcher.port), 15)
+        assert wait_for(lambda: _port_closed(launcher.port), 60)
     finally:
         launcher.stop()
 

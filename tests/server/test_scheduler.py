@@ -67,7 +67,7 @@ def test_finals_batch_alone_ahead_of_partials_and_failures_stay_with_their_job()
             worker.submit(job(label, urgent))
         for _ in range(5):  # first, [f1, boom], the retries of f1 and boom alone, then the partials
             backend.gate.release()
-        await asyncio.wait_for(done.wait(), 10)
+        await asyncio.wait_for(done.wait(), 60)
         worker.close()
 
     asyncio.run(scenario())

@@ -54,7 +54,7 @@ from tray_client.config import ClientConfig
 from tray_client.events import ClientState, Command, FinalText
 from tray_client.hotkeys import HotkeyError, HotkeyListener, parse_hotkey
 from tray_client.startup import report_failed_start
-from tray_client.ui import intents, single_instance, tray_win32, tray_x11
+from tray_client.ui import intents, single_instance, tray_linux, tray_win32, tray_x11
 from tray_client.ui.controller import (
     HOTKEY_PASTE_LAST,
     HOTKEY_PTT,
@@ -184,6 +184,7 @@ class TrayApp:
         """Run the tray on this (the main) thread until Quit; return the process exit code."""
         if sys.platform == "win32":
             log.info("DPI awareness: %s", tray_win32.make_dpi_aware())  # before the first window exists
+        backend = tray_linux.select_backend()  # before pystray's import, which picks its backend
         import pystray  # lazy: importing pystray connects to the display
 
         _import_keyboard_library()
@@ -193,12 +194,15 @@ class TrayApp:
             self._pipeline = Pipeline(self._config)
         self._icon = pystray.Icon(APP_ID, load_state_icon(ClientState.OFF), "Dictation", build_menu(self))
         self._notifier.icon = self._icon
+        if backend.advice:  # the icon has no menu: say so on screen, not only in the log
+            self._notifier.notify(backend.advice)
         self._controller = TrayController(self._config, self._pipeline, self._icon, self._notifier, self._sounds)
         self._extras = Extras(self._config, self._pipeline, self._inbox.put, self._notifier.notify,
                               self._controller.publish, self._controller.open_path)
         self._controller.extras = self._extras
         self._controller.add_handlers(self._extras.handlers())
         tray_x11.fix_backend(self._icon)  # before run(): it changes how the icon talks to its loop
+        tray_linux.fix_gtk_backend(self._icon)
         tray_win32.fix_backend(self._icon, menu_lock=serialize_menu_updates(self._icon))
         tray_win32.watch_session_end(self._icon, on_query=self._flush_audio, on_end=self._quit_for_session_end)
         previous = _install_quit_signals(self._inbox)

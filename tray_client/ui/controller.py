@@ -165,7 +165,8 @@ class TrayController:
         elif event.detail != NOT_CONNECTED_YET and not self._told_unreachable:
             self._told_unreachable = True
             self._notifier.notify(f"Cannot reach the server at {self.config.server}; audio is kept and "
-                                  "sent when it is back. Start the server or check the address.")
+                                  "sent when it is back. Start the server, or use another one: "
+                                  "Settings… → Server URL.")
         log.info("state %s%s", event.state.value, f" ({event.detail})" if event.detail else "")
 
     def _on_final(self, event: FinalText) -> None:
