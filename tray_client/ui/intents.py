@@ -122,7 +122,9 @@ class DiagnosticsWritten:
 
 @dataclass(frozen=True)
 class OpenSettings:
-    """Open the settings window."""
+    """Open the app's window (the local web app) on a page: settings, history, dictionary, profiles, stats."""
+
+    page: str = "settings"
 
 
 @dataclass(frozen=True)
@@ -141,9 +143,10 @@ class CopyText:
 
 @dataclass(frozen=True)
 class TypeText:
-    """Type a Recent entry again into the focused window."""
+    """Type a Recent entry again into the focused window (from the web app: the next window focused)."""
 
     text: str
+    when_focus_moves: bool = False
 
 
 Intent = (ToggleListening | SetSetting | SendCommand | RefreshDevices | Tick | CopyLast | OpenConfig | OpenLog

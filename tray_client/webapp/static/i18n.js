@@ -1,0 +1,48 @@
+// The UI strings in English and Simplified Chinese; the browser's language picks (zh* -> Chinese).
+"use strict";
+window.I18N = {
+  en: {
+    settings: "Settings", history: "History", dictionary: "Dictionary", profiles: "Profiles", stats: "Stats",
+    theme: "Theme", save: "Save", saved: "Saved", nothing_changed: "Nothing changed", applied_now: "applied now",
+    next_start: "at the next start", refused: "Some values were refused; nothing was saved", record: "Record",
+    press_keys: "Press the keys…", unset: "(unset)", on: "on", off: "off", default: "(default)",
+    g_connection: "Connection", g_microphone: "Microphone", g_hotkeys: "Hotkeys", g_language: "Language and script",
+    g_output: "Output", g_voice: "Voice detection", g_privacy: "Privacy and history", g_startup: "Startup",
+    search: "Search", all_apps: "All apps", from: "From", to: "To", export_csv: "Export CSV",
+    export_json: "Export JSON", time: "Time", app: "App", text: "Text", latency: "Latency", copy: "Copy",
+    type_again: "Type again", delete: "Delete", copied: "Copied", deleted: "Deleted", no_entries: "No entries",
+    typing_soon: "Click into the window to type into", raw: "heard", silence: "silence", server: "server",
+    typing: "typing", glossary: "Glossary", glossary_doc: "Names and terms sent to the server as context, one per line.",
+    replacements: "Replacements and snippets", replacements_doc: "One per line: spoken words = text to type (a snippet is a replacement with a longer text).",
+    commands: "Voice commands", commands_doc: "One per line: phrase = action (newline, paragraph, undo…).",
+    import: "Import…", export: "Export", app_name: "App (process or window class)", add_profile: "Add profile",
+    output: "Output", voice_commands: "Voice commands", language: "Language", suffix: "Suffix",
+    remove: "Remove", used_lately: "used lately", latency_chart: "End of speech → typed, per day (p50 / p95)",
+    words_chart: "Words dictated per day", words: "words", utterances: "utterances", server_health: "Server",
+    healthy: "healthy", unreachable: "unreachable", today_p50: "p50 today", parts: "Parts (p50)", day: "Day",
+    config_file: "Config file", no_data: "No dictation yet",
+  },
+  zh: {
+    settings: "设置", history: "历史", dictionary: "词典", profiles: "应用配置", stats: "统计",
+    theme: "主题", save: "保存", saved: "已保存", nothing_changed: "没有更改", applied_now: "已立即生效",
+    next_start: "下次启动时生效", refused: "部分值无效，未保存任何内容", record: "录制",
+    press_keys: "请按下快捷键…", unset: "（未设置）", on: "开", off: "关", default: "（默认）",
+    g_connection: "连接", g_microphone: "麦克风", g_hotkeys: "快捷键", g_language: "语言与字形",
+    g_output: "输出", g_voice: "语音检测", g_privacy: "隐私与历史", g_startup: "启动",
+    search: "搜索", all_apps: "全部应用", from: "从", to: "到", export_csv: "导出 CSV",
+    export_json: "导出 JSON", time: "时间", app: "应用", text: "文本", latency: "延迟", copy: "复制",
+    type_again: "重新输入", delete: "删除", copied: "已复制", deleted: "已删除", no_entries: "没有记录",
+    typing_soon: "请点击要输入的窗口", raw: "识别", silence: "静音", server: "服务器",
+    typing: "输入", glossary: "术语表", glossary_doc: "作为上下文发送给服务器的名称和术语，每行一个。",
+    replacements: "替换与片段", replacements_doc: "每行一条：说出的词 = 要输入的文本。",
+    commands: "语音命令", commands_doc: "每行一条：短语 = 动作（newline、paragraph、undo…）。",
+    import: "导入…", export: "导出", app_name: "应用（进程名或窗口类）", add_profile: "添加配置",
+    output: "输出", voice_commands: "语音命令", language: "语言", suffix: "后缀",
+    remove: "移除", used_lately: "最近使用", latency_chart: "语音结束 → 输入完成，每天（p50 / p95）",
+    words_chart: "每天听写字数", words: "字词", utterances: "次", server_health: "服务器",
+    healthy: "正常", unreachable: "无法连接", today_p50: "今天 p50", parts: "组成（p50）", day: "日期",
+    config_file: "配置文件", no_data: "还没有听写记录",
+  },
+};
+window.LANG = (navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
+window.t = (key) => (window.I18N[window.LANG][key] ?? window.I18N.en[key] ?? key);
