@@ -32,6 +32,7 @@ from tray_client.history.store import HistoryEntry, HistoryStore
 
 pytestmark = [pytest.mark.journey, pytest.mark.slow]
 PAGES = ("settings", "history", "dictionary", "profiles", "stats")
+LEAD_S = 30.0
 
 
 def _silence(seconds: float) -> np.ndarray:
@@ -44,7 +45,9 @@ def test_settings_and_dictionary_from_the_browser_apply_to_the_next_dictation_an
 ):
     english = KnownPhrase(speech.english.phrases[0].text, speech.english.phrase_audio(0))  # "... dictation test"
     mandarin = KnownPhrase(speech.mandarin.phrases[1].text, speech.mandarin.phrase_audio(1))  # 今天天气很好
-    wav = write_wav(tmp_path / "mic.wav", np.concatenate([_silence(1.0), english.audio, _silence(1.2),
+    # The "microphone" plays from the tray's start; the user is quiet while they set things up in the browser
+    # (LEAD_S; the steps take ~10 s), then speaks with listening on.
+    wav = write_wav(tmp_path / "mic.wav", np.concatenate([_silence(LEAD_S), english.audio, _silence(1.2),
                                                           mandarin.audio, _silence(0.6)]))
     browser_program, opened = recording_browser(tmp_path / "browser")
     monkeypatch.setenv("BROWSER", str(browser_program))
@@ -59,7 +62,8 @@ def test_settings_and_dictionary_from_the_browser_apply_to_the_next_dictation_an
                           str(wav), as_module=True)
         try:
             tray.find_icon()
-            tray.wait_state(ClientState.IDLE, 60)
+            tray.wait_state(ClientState.LISTENING, 60)
+            started = time.monotonic()
             # The user asks for the app's window from a terminal; the tray opens it in the default browser.
             asked = subprocess.run([sys.executable, "-m", "tray_client", "open", "settings"], env=tray.env,
                                    cwd=REPO_ROOT, capture_output=True, text=True, timeout=90)
@@ -84,6 +88,7 @@ def test_settings_and_dictionary_from_the_browser_apply_to_the_next_dictation_an
                 page.click("#dictionary-form button[type=submit]")
                 page.wait_for_selector("#status:has-text('Saved')")
                 # Both apply at once: the next dictation (listening on with a click) uses them.
+                assert time.monotonic() - started < LEAD_S - 2, "the browser steps took longer than the silence"
                 tray.click()
                 editor.focus()
                 expected = "hello world this is a Qwen Dictation test 今天天氣很好"
@@ -91,11 +96,12 @@ def test_settings_and_dictionary_from_the_browser_apply_to_the_next_dictation_an
                 # The history, searched in Chinese (the words as heard, simplified, find the typed entry).
                 show(page, "history")
                 page.fill("#history-search", "天气")
+                page.wait_for_selector("#history-table[data-shown^='q=%E5%A4%A9%E6%B0%94&']")
                 page.wait_for_selector("#history-table tbody tr:has-text('今天天氣很好')")
                 assert page.locator("#history-table tbody tr").count() == 1
                 page.screenshot(path=str(shots / "tray-history-search.png"))
                 page.fill("#history-search", "")
-                page.wait_for_selector("#history-table tbody tr:has-text('Qwen Dictation')")
+                page.wait_for_selector("#history-table[data-shown^='q=&']")
                 with page.expect_download() as download:
                     page.click("#export-csv")
                 saved = shots / "history.csv"

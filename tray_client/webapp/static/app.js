@@ -176,6 +176,7 @@ async function historyPage(root) {
     if (!data.entries.length) body.append($("tr", {}, $("td", { colspan: 5, class: "muted", text: t("no_entries") })));
     for (const entry of data.entries) body.append(historyRow(entry, canType, load));
     table.append(body);
+    table.dataset.shown = query().toString();  // what the rows answer (tests wait on it)
   };
   let timer;
   search.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(load, 150); });
