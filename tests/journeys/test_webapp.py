@@ -149,6 +149,9 @@ def test_without_a_tray_open_serves_every_page(tmp_path: Path, monkeypatch: pyte
             show(page, url)
             for name in PAGES:
                 show(page, name)
+                if name == "stats":
+                    page.wait_for_selector("#server-health[data-checked]:has-text('unreachable'), "
+                                           "#server-health[data-checked]:has-text('无法连接')")
                 page.screenshot(path=str(shots / f"{name}.png"), full_page=False)
             heading = page.locator("nav a[data-page=stats]").inner_text()
             assert heading == ("统计" if locale == "zh-CN" else "Stats")

@@ -343,6 +343,7 @@ async function statsPage(root) {
     root.append($("p", { class: "muted", text: t("no_data") }));
   } else {
     root.append($("h2", { text: t("latency_chart") }),
+      $("div", { class: "legend" }, $("span", { class: "p50", text: "p50 (ms)" }), $("span", { class: "p95", text: "p95 (ms)" })),
       chart(days, [["p50_s", "p50"], ["p95_s", "p95"]], (v) => `${Math.round(v * 1000)}`),
       $("h2", { text: t("words_chart") }), chart(days, [["words", "bar"]], (v) => String(Math.round(v)), true),
       $("h2", { text: t("parts") }),
@@ -355,7 +356,8 @@ async function statsPage(root) {
     const h = result.health || {};
     health.querySelector("b").textContent = result.ok ? `${t("healthy")} · ${result.ms} ms` : t("unreachable");
     health.append($("div", { class: "muted", text: result.ok ? `${h.model || ""} ${h.backend || ""}` : result.error }));
-  }, () => { health.querySelector("b").textContent = t("unreachable"); });
+    health.dataset.checked = "true";
+  }, () => { health.querySelector("b").textContent = t("unreachable"); health.dataset.checked = "true"; });
 }
 
 // --- Pages and start -----------------------------------------------------------------------------------------
