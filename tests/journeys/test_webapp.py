@@ -155,6 +155,13 @@ def test_without_a_tray_open_serves_every_page(tmp_path: Path, monkeypatch: pyte
                 page.screenshot(path=str(shots / f"{name}.png"), full_page=False)
             heading = page.locator("nav a[data-page=stats]").inner_text()
             assert heading == ("统计" if locale == "zh-CN" else "Stats")
+            show(page, "settings")
+            page.click("#mic-listen")  # the live meter streams (here with the reason it hears nothing, if any)
+            page.wait_for_selector("#mic-level[data-seen]")
+            page.click("#mic-listen")
+            page.click("#test-connection")  # nothing listens on port 9: the reason is shown
+            page.wait_for_selector("#connection-result:not(:text-is('…')):not(:text-is(''))")
+            assert page.locator("#connection-result").inner_text().startswith(("unreachable", "无法连接"))
             show(page, "profiles")
             assert page.locator("#profiles-table tr[data-app=kitty] select[data-key=output]").input_value() == \
                 "clipboard"

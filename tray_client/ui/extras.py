@@ -174,6 +174,9 @@ class Extras:
 
     def _web_app(self) -> Any:
         if self._web is None:
+            from tray_client.capture.audio_source import list_input_devices
+            from tray_client.capture.level import MicLevel
+            from tray_client.ui import autostart
             from tray_client.webapp.api import AppHooks
             from tray_client.webapp.server import WebServer
 
@@ -182,7 +185,8 @@ class Extras:
                 on_saved=lambda changes: self._post(intents.SettingsSaved(dict(changes))),
                 type_text=lambda text: self._post(intents.TypeText(text, when_focus_moves=True)),
                 copy_text=lambda text: self._post(intents.CopyText(text)),
-                health=diagnostics.health_summary))
+                health=diagnostics.health_summary, devices=list_input_devices, level=MicLevel,
+                autostart=autostart.is_enabled, set_autostart=lambda on: self._post(intents.SetAutostart(on))))
         return self._web
 
     def _on_settings_saved(self, message: intents.SettingsSaved) -> None:

@@ -13,14 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tray_client.config import ClientConfig, ConfigError, config_path, load_config
 from tray_client.history.store import HistoryEntry, HistoryStore
 from tray_client.ui.settings_model import save_settings
 from tray_client.webapp import history_page, settings_page, tables_page
 
-__all__ = ["ApiError", "AppHooks", "Download", "WebApi"]
+__all__ = ["ApiError", "AppHooks", "Download", "LevelMeter", "WebApi"]
 
 HISTORY_LIMIT = 500
 
@@ -44,6 +44,19 @@ class AppHooks:
     type_text: Callable[[str], None] | None = None  # None: no tray runs (`python -m tray_client open` alone)
     copy_text: Callable[[str], None] | None = None
     health: Callable[[str, str | None], dict[str, object]] | None = None  # blocking: the server runs it aside
+    devices: Callable[[], list[str]] | None = None  # the microphones (blocking: PortAudio)
+    level: Callable[[str | None], LevelMeter] | None = None  # a live meter on a device (capture.level.MicLevel)
+    autostart: Callable[[], bool] | None = None  # whether the app starts with the session
+    set_autostart: Callable[[bool], None] | None = None
+
+
+class LevelMeter(Protocol):
+    """What the Settings page's live meter reads (tray_client.capture.level.MicLevel)."""
+
+    error: str
+
+    def read(self) -> float: ...
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,31 @@ class WebApi:
             save_settings(config, result.changes)
             self.hooks.on_saved(dict(result.changes))
         return {"saved": sorted(result.changes), "live": result.live, "later": result.later}
+
+    def startup(self) -> dict[str, object]:
+        """Start at login (not a setting: the session's autostart entry) and the microphones, both blocking."""
+        autostart = None
+        if self.hooks.autostart is not None:
+            try:
+                autostart = self.hooks.autostart()
+            except OSError:
+                autostart = None
+        devices: list[str] = []
+        if self.hooks.devices is not None:
+            try:
+                devices = list(self.hooks.devices())
+            except OSError:  # PortAudio failed: the field stays free text
+                devices = []
+        return {"autostart": autostart, "devices": devices}
+
+    def set_autostart(self, values: Mapping[str, object]) -> dict[str, object]:
+        if self.hooks.set_autostart is None:
+            raise ApiError(409, "start at login is set by the tray app: start it, then use Settings from its menu")
+        enabled = values.get("enabled")
+        if not isinstance(enabled, bool):
+            raise ApiError(400, "expected {\"enabled\": true or false}")
+        self.hooks.set_autostart(enabled)
+        return {"autostart": enabled}
 
     def dictionary(self) -> dict[str, str]:
         return tables_page.dictionary_values(self.config())

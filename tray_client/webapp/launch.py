@@ -155,11 +155,13 @@ def main(argv: list[str]) -> int:
         if url is not None:  # the tray opened the browser itself
             print(f"{url}&page={page}")
             return 0
+    from tray_client.capture.audio_source import list_input_devices
+    from tray_client.capture.level import MicLevel
     from tray_client.ui.diagnostics import health_summary
     from tray_client.webapp.api import AppHooks
     from tray_client.webapp.server import WebServer
 
-    server = WebServer(AppHooks(health=health_summary))
+    server = WebServer(AppHooks(health=health_summary, devices=list_input_devices, level=MicLevel))
     url = server.start().login_url(page)
     print(f"The tray app is not running: serving the settings here until Ctrl+C.\n{url}", flush=True)
     webbrowser.open(url)

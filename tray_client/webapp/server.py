@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
 PAGES = ("settings", "history", "dictionary", "profiles", "stats")
 START_TIMEOUT_S = 30.0
+LEVEL_INTERVAL_S = 0.1
 MAX_BODY = 1 << 20  # a config's lists fit many times over; a bigger body is refused (413)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -202,6 +203,29 @@ class WebServer:
                 return _json(fn(await body(request)))
             return handler
 
+        async def startup(_request: web.Request) -> web.Response:
+            return _json(await asyncio.get_running_loop().run_in_executor(None, api.startup))
+
+        async def level(request: web.Request) -> web.StreamResponse:
+            """Server-sent events: the microphone's level ~10 times a second while the page listens."""
+            if api.hooks.level is None:
+                raise ApiError(409, "the level meter needs the tray app")
+            device = request.query.get("device") or None
+            loop = asyncio.get_running_loop()
+            meter = await loop.run_in_executor(None, api.hooks.level, device)
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
+            await response.prepare(request)
+            try:
+                while True:
+                    event = {"level": round(meter.read(), 3), "error": meter.error}
+                    await response.write(f"data: {json.dumps(event)}\n\n".encode())
+                    await asyncio.sleep(LEVEL_INTERVAL_S)  # the meter's frame rate, not a wait for anything
+            except (ConnectionResetError, asyncio.CancelledError):
+                pass
+            finally:
+                await loop.run_in_executor(None, meter.close)
+            return response
+
         app.router.add_get(LOGIN_PATH, login)
         app.router.add_get("/", index)
         app.router.add_get("/static/{name}", static)
@@ -218,3 +242,6 @@ class WebServer:
         app.router.add_get("/api/export/{fmt}", export)
         app.router.add_get("/api/stats", get(lambda _r: api.stats()))
         app.router.add_get("/api/health", health)
+        app.router.add_get("/api/startup", startup)
+        app.router.add_post("/api/autostart", post(api.set_autostart))
+        app.router.add_get("/api/level", level)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from dictation_devtools.polling import wait_for
 from tray_client.webapp.api import AppHooks
 from tray_client.webapp.guard import COOKIE, CSRF_HEADER, Guard
 from tray_client.webapp.server import WebServer
@@ -122,3 +123,41 @@ def test_nothing_listens_beyond_loopback(served) -> None:
 
     listening = [c for c in psutil.net_connections("tcp") if c.status == "LISTEN" and c.laddr.port == guard.port]
     assert listening and all(c.laddr.ip == "127.0.0.1" for c in listening)
+
+
+class _Meter:
+    """The microphone stands in (no audio device here): a level that rises."""
+
+    def __init__(self, device: str | None) -> None:
+        self.device, self.error, self.closed, self._level = device, "", False, 0.0
+
+    def read(self) -> float:
+        self._level = min(1.0, self._level + 0.25)
+        return self._level
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_the_level_meter_streams_server_sent_events_and_closes_the_mic(tmp_path: Path) -> None:
+    meters: list[_Meter] = []
+    server = WebServer(AppHooks(config_file=str(tmp_path / "c.toml"), history_file=tmp_path / "h.sqlite3",
+                                level=lambda device: meters.append(_Meter(device)) or meters[-1]))
+    guard = server.start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", guard.port, timeout=30)
+        connection.request("GET", "/api/level?device=USB", headers={**signed_in(guard),
+                                                                     "Host": f"127.0.0.1:{guard.port}"})
+        response = connection.getresponse()
+        assert response.status == 200 and response.getheader("Content-Type") == "text/event-stream"
+        events: list[dict[str, object]] = []
+        while len(events) < 4:
+            line = response.readline().decode().strip()
+            if line.startswith("data: "):
+                events.append(json.loads(line.removeprefix("data: ")))
+        assert [event["level"] for event in events][-1] > 0 and meters[0].device == "USB"
+        connection.close()
+        assert wait_for(lambda: meters[0].closed, 30)
+        assert request(guard, "GET", "/api/level").status == 401  # no cookie, no microphone
+    finally:
+        server.stop()

@@ -110,6 +110,8 @@ async function settingsPage(root) {
   }
   form.append($("div", { class: "toolbar" }, $("button", { type: "submit", class: "primary", text: t("save") }),
     $("span", { class: "muted", text: `${t("config_file")}: ${data.config_file}` })));
+  root.append(form);
+  await settingsExtras(form);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const values = {};
@@ -129,7 +131,49 @@ async function settingsPage(root) {
       showErrors(form, error);
     }
   });
-  root.append(form);
+}
+
+async function settingsExtras(form) {
+  // What is not a config key: Test connection, the microphones with a live meter, start at login.
+  const server = form.querySelector('[data-field="server"] > div');
+  const result = $("span", { class: "muted", id: "connection-result" });
+  server.append(" ", $("button", { type: "button", id: "test-connection", text: t("test_connection"), on: {
+    click: async () => {
+      result.textContent = "…";
+      const health = await api("GET", "/api/health");
+      result.textContent = health.ok ? `${t("healthy")} · ${health.ms} ms · ${health.health.model || ""}`
+        : `${t("unreachable")}: ${health.error}`;
+    } } }), " ", result);
+  const startup = await api("GET", "/api/startup");
+  const device = form.querySelector("#f-input_device");
+  if (startup.devices.length) {
+    device.setAttribute("list", "devices");
+    form.append($("datalist", { id: "devices" }, startup.devices.map((name) => $("option", { value: name }))));
+  }
+  const meter = $("meter", { id: "mic-level", min: 0, max: 1, value: 0, "aria-label": t("level") });
+  const meterNote = $("span", { class: "muted", id: "mic-level-note" });
+  let source = null;
+  const listen = $("button", { type: "button", id: "mic-listen", text: t("listen"), on: { click: () => {
+    if (source) { source.close(); source = null; listen.textContent = t("listen"); meter.value = 0; return; }
+    source = new EventSource(`/api/level?${new URLSearchParams({ device: device.value })}`);
+    listen.textContent = t("stop");
+    source.onmessage = (event) => {
+      const data = JSON.parse(event.data);
+      meter.value = data.level;
+      meter.dataset.seen = "true";
+      meterNote.textContent = data.error;
+    };
+    source.onerror = () => { meterNote.textContent = t("meter_unavailable"); };
+  } } });
+  device.parentElement.append(" ", listen, " ", meter, " ", meterNote);
+  if (startup.autostart !== null) {
+    const box = $("input", { type: "checkbox", id: "f-autostart", checked: startup.autostart, on: { change: async () => {
+      await api("POST", "/api/autostart", { enabled: box.checked });
+      status(t("saved"));
+    } } });
+    form.querySelector('[data-group="startup"]').append($("div", { class: "field" },
+      $("label", { for: "f-autostart", text: t("autostart") }), $("div", {}, box)));
+  }
 }
 
 function showErrors(form, error) {

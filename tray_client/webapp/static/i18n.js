@@ -20,7 +20,9 @@ window.I18N = {
     remove: "Remove", used_lately: "used lately", latency_chart: "End of speech → typed, per day (p50 / p95)",
     words_chart: "Words dictated per day", words: "words", utterances: "utterances", server_health: "Server",
     healthy: "healthy", unreachable: "unreachable", today_p50: "p50 today", parts: "Parts (p50)", day: "Day",
-    config_file: "Config file", no_data: "No dictation yet",
+    config_file: "Config file", no_data: "No dictation yet", test_connection: "Test connection",
+    level: "Microphone level", listen: "Listen", stop: "Stop", meter_unavailable: "The level meter needs the tray app",
+    autostart: "Start at login",
   },
   zh: {
     settings: "设置", history: "历史", dictionary: "词典", profiles: "应用配置", stats: "统计",
@@ -41,7 +43,9 @@ window.I18N = {
     remove: "移除", used_lately: "最近使用", latency_chart: "语音结束 → 输入完成，每天（p50 / p95）",
     words_chart: "每天听写字数", words: "字词", utterances: "次", server_health: "服务器",
     healthy: "正常", unreachable: "无法连接", today_p50: "今天 p50", parts: "组成（p50）", day: "日期",
-    config_file: "配置文件", no_data: "还没有听写记录",
+    config_file: "配置文件", no_data: "还没有听写记录", test_connection: "测试连接",
+    level: "麦克风音量", listen: "试听", stop: "停止", meter_unavailable: "音量表需要托盘程序",
+    autostart: "登录时启动",
   },
 };
 window.LANG = (navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
