@@ -162,6 +162,21 @@ def test_without_a_tray_open_serves_every_page(tmp_path: Path, monkeypatch: pyte
             page.click("#test-connection")  # nothing listens on port 9: the reason is shown
             page.wait_for_selector("#connection-result:not(:text-is('…')):not(:text-is(''))")
             assert page.locator("#connection-result").inner_text().startswith(("unreachable", "无法连接"))
+            # Hotkeys are recorded from real key presses; two on the same keys are refused beside the field.
+            page.click('button[data-record="hotkey_undo"]')
+            page.keyboard.press("Control+Alt+KeyU")
+            assert page.input_value("#f-hotkey_undo") == "<ctrl>+<alt>+u"
+            page.click('button[data-record="hotkey_toggle"]')
+            page.keyboard.press("Control+Alt+Space")
+            page.click("#settings-form button[type=submit]")
+            page.wait_for_selector("[id^='f-hotkey_'][id$='-error']:has-text('hotkey_')")
+            assert "hotkey_undo" not in config.read_text()
+            page.click('button[data-record="hotkey_toggle"]')
+            page.keyboard.press("Control+Alt+KeyT")
+            page.click("#settings-form button[type=submit]")
+            page.wait_for_selector("#status.ok")
+            assert 'hotkey_undo = "<ctrl>+<alt>+u"' in config.read_text()
+            assert 'hotkey_toggle = "<ctrl>+<alt>+t"' in config.read_text()
             show(page, "profiles")
             assert page.locator("#profiles-table tr[data-app=kitty] select[data-key=output]").input_value() == \
                 "clipboard"
