@@ -127,10 +127,11 @@ class WebServer:
     @web.middleware
     async def _check(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         guard = self.guard
+        host = request.headers.get("Host")  # the header itself: aiohttp's request.host falls back to the socket
         if request.path == LOGIN_PATH:
-            refused = guard.check_host(request.host) or guard.check_login(request.query.get("k"))
+            refused = guard.check_host(host) or guard.check_login(request.query.get("k"))
         else:
-            refused = guard.check(request.method, request.host, request.headers.get("Origin"),
+            refused = guard.check(request.method, host, request.headers.get("Origin"),
                                   request.cookies.get(COOKIE), request.headers.get(CSRF_HEADER))
         if refused is not None:
             log.warning("web app refused %s %s: %s", request.method, request.path, refused.reason)
