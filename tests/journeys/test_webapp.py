@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dictation_devtools.polling import wait_for
 from dictation_devtools.scripted_server import KnownPhrase, ScriptedServer
 from dictation_devtools.servers import free_port
 from dictation_devtools.speech import SAMPLE_RATE, write_wav
@@ -86,7 +87,8 @@ def test_settings_and_dictionary_from_the_browser_apply_to_the_next_dictation_an
                 show(page, "dictionary")
                 page.fill("#f-replacements", "dictation = Qwen Dictation\n")
                 page.click("#dictionary-form button[type=submit]")
-                page.wait_for_selector("#status:has-text('Saved')")
+                page.wait_for_selector("#status.ok:has-text('Saved')")
+                assert "[replacements]" in (home / "config.toml").read_text()
                 # Both apply at once: the next dictation (listening on with a click) uses them.
                 assert time.monotonic() - started < LEAD_S - 2, "the browser steps took longer than the silence"
                 tray.click()
@@ -184,7 +186,7 @@ def test_without_a_tray_open_serves_every_page(tmp_path: Path, monkeypatch: pyte
             page.click("#add-profile")
             page.select_option("#profiles-table tr[data-app=thunderbird] select[data-key=output]", "clipboard")
             page.click("#save-profiles")
-            page.wait_for_selector("#status.ok")
+            assert wait_for(lambda: '"thunderbird"' in config.read_text(), 30, 0.1), "the profile was not saved"
             text = config.read_text()
             assert text.startswith("# my settings\n")
             assert '"thunderbird" = {"output" = "clipboard"}' in text and '"kitty"' in text

@@ -23,7 +23,10 @@ function status(message, kind = "ok") {
 
 async function api(method, path, body) {
   const options = { method, headers: {}, credentials: "same-origin" };
-  if (method !== "GET") options.headers["X-CSRF-Token"] = CSRF;
+  if (method !== "GET") {
+    options.headers["X-CSRF-Token"] = CSRF;
+    status("…", "busy");  // a change in flight: the last change's message is gone
+  }
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
