@@ -32,6 +32,10 @@ def _main(argv: list[str] | None) -> int:
         from tray_client.history.cli import main as history_main
 
         return history_main(args[1:])
+    if args[:1] == ["open"]:
+        from tray_client.webapp.launch import main as open_main
+
+        return open_main(args[1:])
     if args[:1] == ["untranscribed"]:
         from tray_client.untranscribed import main as untranscribed_main
 

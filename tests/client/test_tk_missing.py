@@ -4,7 +4,10 @@ window, no notice, no log line) and Live preview stayed ticked showing nothing."
 
 from __future__ import annotations
 
+import http.cookiejar
+import queue
 import sys
+import urllib.request
 
 import pytest
 
@@ -46,6 +49,8 @@ class Pipeline:
 def no_tk(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "tkinter", None)  # `import tkinter` raises ImportError, as without Tk
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setattr("tray_client.ui.controller._safe_autostart_state", lambda: False)
     surface = Surface()
     config = ClientConfig(config_file=str(tmp_path / "config.toml"), overlay=True)
@@ -58,11 +63,21 @@ def no_tk(monkeypatch, tmp_path):
     return controller, surface
 
 
-def test_settings_without_tk_says_what_is_missing_and_how_to_fix_it(no_tk):
+def test_settings_without_tk_open_the_web_app_in_the_browser(no_tk, monkeypatch):
+    """Settings are a local web page now: no Tk needed, the default browser opens the login URL."""
     controller, surface = no_tk
-    controller.handle(intents.OpenSettings())
-    (notice,) = surface.notifications
-    assert "The Settings window needs Tk" in notice and "To fix" in notice
+    opened: queue.SimpleQueue[str] = queue.SimpleQueue()
+    monkeypatch.setattr("webbrowser.open", lambda url: opened.put(url) or True)
+    controller.handle(intents.OpenSettings("history"))
+    url = opened.get(timeout=30)
+    try:
+        assert url.startswith("http://127.0.0.1:") and "/login?k=" in url and url.endswith("&page=history")
+        jar = http.cookiejar.CookieJar()
+        with urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar)).open(url, timeout=30) as page:
+            assert page.status == 200 and b"/static/app.js" in page.read()
+        assert surface.notifications == []
+    finally:
+        controller.extras._web.stop()
 
 
 def test_live_preview_without_tk_says_so_and_its_check_mark_goes_off(no_tk):
@@ -72,10 +87,10 @@ def test_live_preview_without_tk_says_so_and_its_check_mark_goes_off(no_tk):
     assert any("The live preview needs Tk" in notice for notice in surface.notifications)
 
 
-def test_the_settings_item_says_it_needs_tk(no_tk, x_display):  # pystray needs a display
+def test_the_settings_and_history_items_need_no_tk(no_tk, x_display):  # pystray needs a display
     controller, _surface = no_tk
     labels = [item.text for item in build_menu(controller_actions(controller)).items]
-    assert "Settings… (needs Tk)" in labels
+    assert "Settings…" in labels and "History…" in labels
 
 
 def controller_actions(controller):

@@ -123,6 +123,42 @@ class HistoryStore:
                                 "ORDER BY time", (since,))
         return [row[0] for row in rows]
 
+    def find(self, search: str = "", app: str = "", since: float | None = None, until: float | None = None,
+             limit: int = 500) -> list[tuple[int, HistoryEntry]]:
+        """(row id, entry), newest first, filtered like the History page: text (typed or raw, any script: instr
+        compares code points, so CJK needs no tokenizer), app, and a time range [since, until)."""
+        where: list[str] = []
+        args: list[object] = []
+        if search:
+            where.append("(instr(lower(text), lower(?)) > 0 OR instr(lower(raw), lower(?)) > 0)")
+            args += [search, search]
+        if app:
+            where.append("target_app = ?")
+            args.append(app)
+        if since is not None:
+            where.append("time >= ?")
+            args.append(since)
+        if until is not None:
+            where.append("time < ?")
+            args.append(until)
+        query = f"SELECT id, {', '.join(_COLUMNS)} FROM utterances"
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        query += " ORDER BY time DESC, id DESC LIMIT ?"
+        args.append(max(1, limit))
+        return [(row[0], HistoryEntry(*row[1:])) for row in self._db.execute(query, args)]
+
+    def apps(self) -> list[str]:
+        """The apps dictated into, most used first (the History filter and the Profiles page's suggestions)."""
+        rows = self._db.execute("SELECT target_app FROM utterances WHERE target_app != '' GROUP BY target_app "
+                                "ORDER BY COUNT(*) DESC, MAX(time) DESC")
+        return [row[0] for row in rows]
+
+    def delete(self, row_id: int) -> bool:
+        """Delete one row; whether it was there."""
+        with self._db:
+            return self._db.execute("DELETE FROM utterances WHERE id = ?", (row_id,)).rowcount > 0
+
 
 def median_or_none(values: list[float]) -> float | None:
     """p50 of `values`, None when there are none."""

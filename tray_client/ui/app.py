@@ -155,7 +155,10 @@ class TrayApp:
         self._inbox.put(intents.ShowDiagnostics())
 
     def settings(self) -> None:
-        self._inbox.put(intents.OpenSettings())
+        self._inbox.put(intents.OpenSettings("settings"))
+
+    def history(self) -> None:
+        self._inbox.put(intents.OpenSettings("history"))
 
     def copy_text(self, text: str) -> None:
         self._inbox.put(intents.CopyText(text))
@@ -350,6 +353,11 @@ def _install_quit_signals(inbox: queue.SimpleQueue[Any]) -> dict[int, Any]:
         return previous
     for number in QUIT_SIGNALS:
         previous[number] = signal.signal(number, lambda *_: inbox.put(_QUIT))
+    if hasattr(signal, "SIGUSR1"):  # `python -m tray_client open` asks a running tray to open its window
+        from tray_client.webapp.launch import requested_page
+
+        previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1,
+                                                 lambda *_: inbox.put(intents.OpenSettings(requested_page())))
     return previous
 
 
@@ -365,4 +373,7 @@ def run_tray(config: ClientConfig) -> int:
     if single_instance.another_copy_runs():
         report_failed_start(single_instance.ALREADY_RUNNING, title="Dictation is already running")
         return 0
+    from tray_client.webapp.launch import publish_pid
+
+    publish_pid()
     return TrayApp(config).run()

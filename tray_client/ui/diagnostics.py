@@ -21,7 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from tray_client.history.store import HistoryEntry
 
-__all__ = ["DiagnosticsInput", "check_health", "gather", "health_url", "report_text", "versions", "write_report"]
+__all__ = ["DiagnosticsInput", "check_health", "gather", "health_summary", "health_url", "report_text", "versions",
+           "write_report"]
 
 HEALTH_TIMEOUT_S = 3.0
 LIBRARIES = ("qwen-dictation", "websockets", "pystray", "pynput", "pyaudio", "silero-vad", "torch", "onnxruntime",
@@ -97,6 +98,12 @@ def versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             found[name] = "not installed"
     return found
+
+
+def health_summary(server: str, token: str | None) -> dict[str, object]:
+    """The web app's server health: whether /healthz answered, in how many ms, its JSON or the error."""
+    health, error, elapsed = check_health(server, token)
+    return {"ok": health is not None, "ms": round(elapsed), "error": error, "health": health or {}}
 
 
 def check_health(server: str, token: str | None) -> tuple[dict[str, Any] | None, str, float]:

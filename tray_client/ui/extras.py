@@ -12,7 +12,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from tray_client.config import ClientConfig, log_path
@@ -20,21 +19,18 @@ from tray_client.events import FinalText, Notice
 from tray_client.history.recorder import RECENT_COUNT, HistoryRecorder, HistorySnapshot, start_recorder
 from tray_client.ui import _desktop, diagnostics, intents
 from tray_client.ui.overlay import Overlay
-from tray_client.ui.tk_support import TkUnavailable, tk_missing
+from tray_client.ui.tk_support import tk_missing
 from tray_client.undo.desktop import KeyWatch, erase, focused_window
 from tray_client.undo.journal import UndoJournal, UndoRefused
 
 __all__ = ["Extras"]
 
 
-def _test_connection(server: str, token: str | None) -> str:
-    """The settings window's Test connection: the server's model and how long /healthz took."""
-    health, error, elapsed = diagnostics.check_health(server, token)
-    if health is None:
-        return f"failed after {elapsed:.0f} ms: {error}"
-    return f"ok in {elapsed:.0f} ms: model {health.get('model', '?')} ({health.get('backend', '?')})"
 
 log = logging.getLogger(__name__)
+
+WAIT_FOR_FOCUS_S = 30.0
+FOCUS_POLL_S = 0.1
 
 
 class Extras:
@@ -53,6 +49,7 @@ class Extras:
         self._key_watch: KeyWatch | None = None
         self._overlay: Overlay | None = None
         self._history_entries: tuple[Any, ...] = ()  # the newest history rows (for Diagnostics)
+        self._web: Any = None  # the web app's server, started on first use (webapp.server.WebServer)
 
     def handlers(self) -> dict[type, Callable[[Any], None]]:
         """The controller's handlers for what these features receive."""
@@ -60,11 +57,11 @@ class Extras:
             HistorySnapshot: self._on_history,
             intents.UndoLast: lambda _i: self.undo_last(),
             intents.ShowDiagnostics: lambda _i: self._start_diagnostics(),
-            intents.OpenSettings: lambda _i: self._open_settings(),
+            intents.OpenSettings: lambda i: self._open_settings(i.page),
             intents.SettingsSaved: self._on_settings_saved,
             intents.DiagnosticsWritten: self._on_diagnostics_written,
             intents.CopyText: lambda i: _desktop.copy_to_clipboard(i.text),
-            intents.TypeText: lambda i: self.type_again(i.text),
+            intents.TypeText: self._on_type_text,
         }
 
     # --- starting and stopping ------------------------------------------------------------------------------
@@ -97,6 +94,8 @@ class Extras:
             self._history.close()
         if self._overlay is not None:
             self._overlay.close()
+        if self._web is not None:
+            self._web.stop()
 
     # --- joining the dictation flow -------------------------------------------------------------------------
 
@@ -160,34 +159,35 @@ class Extras:
         self._notify(f"Diagnostics written to {intent.path}")
         self._open(intent.path)
 
-    def _open_settings(self) -> None:
-        """The settings window on its own thread; it edits the config file, then the live settings apply here."""
-        from tray_client.capture.audio_source import list_input_devices
-        from tray_client.capture.level import MicLevel
-        from tray_client.config import config_path, load_config
-        from tray_client.ui import autostart
-        from tray_client.ui.settings import SettingsHooks, open_settings
+    def _open_settings(self, page: str) -> None:
+        """The app's window: the local web app (started on first use), opened in the default browser."""
+        from tray_client.webapp.launch import open_in_browser, publish_url
 
-        path = self._config.config_file or str(config_path())
         try:
-            config = load_config(["--config-file", path]) if Path(path).exists() else ClientConfig(config_file=path)
-        except ValueError as error:
-            self._notify(f"Settings: the config file has an error; fix it first ({error})")
+            url = self._web_app().start().login_url(page)
+        except Exception as error:
+            log.exception("the web app could not start")
+            self._notify(f"Settings could not open: {error}")
             return
-        try:
-            autostart_on = autostart.is_enabled()
-        except OSError:
-            autostart_on = False
-        hooks = SettingsHooks(
-            on_save=lambda _path, changes: self._post(intents.SettingsSaved(dict(changes))),
-            test_connection=_test_connection, devices=list_input_devices, level=MicLevel,
-            autostart=autostart_on, on_autostart=lambda on: self._post(intents.SetAutostart(on)))
-        try:
-            if not open_settings(config, hooks):
-                self._notify("The settings window is open already")
-        except TkUnavailable as error:
-            log.warning("%s", error)
-            self._notify(str(error))
+        publish_url(url)
+        open_in_browser(url, on_error=lambda why: self._post(Notice("error", why)))
+
+    def _web_app(self) -> Any:
+        if self._web is None:
+            from tray_client.capture.audio_source import list_input_devices
+            from tray_client.capture.level import MicLevel
+            from tray_client.ui import autostart
+            from tray_client.webapp.api import AppHooks
+            from tray_client.webapp.server import WebServer
+
+            self._web = WebServer(AppHooks(
+                config_file=self._config.config_file,
+                on_saved=lambda changes: self._post(intents.SettingsSaved(dict(changes))),
+                type_text=lambda text: self._post(intents.TypeText(text, when_focus_moves=True)),
+                copy_text=lambda text: self._post(intents.CopyText(text)),
+                health=diagnostics.health_summary, devices=list_input_devices, level=MicLevel,
+                autostart=autostart.is_enabled, set_autostart=lambda on: self._post(intents.SetAutostart(on))))
+        return self._web
 
     def _on_settings_saved(self, message: intents.SettingsSaved) -> None:
         from tray_client.ui.settings_model import LIVE
@@ -219,6 +219,26 @@ class Extras:
             self._post(intents.DiagnosticsWritten(path))
 
         threading.Thread(target=work, name="diagnostics", daemon=True).start()
+
+    def _on_type_text(self, intent: intents.TypeText) -> None:
+        """From the menu at once (the menu closing gives the focus back); from the web app once the user has
+        switched from the browser to the window to type into (WAIT_FOR_FOCUS_S at most, then a notice)."""
+        if not intent.when_focus_moves:
+            self.type_again(intent.text)
+            return
+        browser = focused_window()
+        self._notify("Type again: click into the window to type into")
+
+        def wait() -> None:
+            deadline = time.monotonic() + WAIT_FOR_FOCUS_S
+            while time.monotonic() < deadline:
+                if focused_window() not in (browser, ""):
+                    self._post(intents.TypeText(intent.text))
+                    return
+                time.sleep(FOCUS_POLL_S)  # polling the focus: the desktop has no portable "focus moved" event
+            self._post(Notice("warning", "Type again: no other window was focused; nothing was typed"))
+
+        threading.Thread(target=wait, name="type-again-focus", daemon=True).start()
 
     def type_again(self, text: str) -> None:
         """Type a Recent entry, or the last transcript (Paste last), into the focused window, spaced like the

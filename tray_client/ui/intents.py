@@ -140,7 +140,9 @@ class DiagnosticsWritten:
 
 @dataclass(frozen=True)
 class OpenSettings:
-    """Open the settings window."""
+    """Open the app's window (the local web app) on a page: settings, history, dictionary, profiles, stats."""
+
+    page: str = "settings"
 
 
 @dataclass(frozen=True)
@@ -159,9 +161,10 @@ class CopyText:
 
 @dataclass(frozen=True)
 class TypeText:
-    """Type a Recent entry again into the focused window."""
+    """Type a Recent entry again into the focused window (from the web app: the next window focused)."""
 
     text: str
+    when_focus_moves: bool = False
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,16 @@ lines of the keys that changed (a trailing comment on such a line stays) and add
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from dictation_core.config import toml_value
-from tray_client.config import ClientConfig, ConfigError, replace
+from tray_client.config import ClientConfig, ConfigError, config_path, replace
 from tray_client.hotkeys.spec import HotkeyError, parse_hotkey
 from tray_client.text.replacements import parse_lines
 
-__all__ = ["FIELDS", "HOTKEYS", "LIVE", "CheckResult", "check", "update_toml_text"]
+__all__ = ["EDITABLE", "FIELDS", "HOTKEYS", "LIVE", "CheckResult", "check", "save_settings", "update_toml_text"]
 
 FIELDS = ("server", "token", "input_device", "mode", "hotkey_push_to_talk", "hotkey_toggle", "hotkey_undo",
           "language", "output", "vad_threshold", "min_silence_ms", "overlay", "sounds", "history_days",
@@ -29,6 +30,11 @@ HOTKEYS = ("hotkey_push_to_talk", "hotkey_toggle", "hotkey_undo")
 LIVE = frozenset({"server", "token", "input_device", "mode", "language", "output", "overlay", "sounds",
                   "chinese_script", "voice_commands", "replacements"})
 """Applied at once by the running app; the others take effect at the next start."""
+EDITABLE = frozenset(f.name for f in fields(ClientConfig) if f.metadata.get("persist", True))
+"""Every setting the config file keeps (the web app's Settings, Dictionary and Profiles edit all of them)."""
+_UNSET_WHEN_EMPTY = frozenset(f.name for f in fields(ClientConfig) if f.default is None)
+"""An empty field means "unset" only for settings whose default is unset (token, language...); an empty suffix
+or context is simply empty text."""
 
 
 @dataclass(frozen=True)
@@ -45,13 +51,16 @@ def check(current: ClientConfig, values: dict[str, Any]) -> CheckResult:
     errors: dict[str, str] = {}
     coerced: dict[str, Any] = {}
     for name, value in values.items():
-        if name not in FIELDS:
-            raise KeyError(f"not a settings field: {name}")
+        if name not in EDITABLE:
+            raise KeyError(f"not a setting the config file keeps: {name}")
         text = value.strip() if isinstance(value, str) else value
         try:
+            if name == "glossary" and isinstance(text, str):  # one term per line
+                text = [line.strip() for line in text.splitlines() if line.strip()]
             if name == "replacements" and isinstance(text, str):  # the window's "words = replacement" lines
                 text = parse_lines(text)
-            coerced[name] = getattr(replace(current, **{name: None if text == "" else text}), name)
+            unset = text == "" and name in _UNSET_WHEN_EMPTY
+            coerced[name] = getattr(replace(current, **{name: None if unset else text}), name)
         except (ConfigError, ValueError, TypeError) as error:
             errors[name] = _without_prefix(str(error), name)
     for name in HOTKEYS:
@@ -76,6 +85,17 @@ def check(current: ClientConfig, values: dict[str, Any]) -> CheckResult:
         return CheckResult(None, {}, {"server": str(error)})
     changes = {name: getattr(new, name) for name in coerced if getattr(new, name) != getattr(current, name)}
     return CheckResult(new, changes, {})
+
+
+def save_settings(config: ClientConfig, changes: dict[str, Any]) -> Path:
+    """Write `changes` into the config file (comments and other keys kept), atomically; return its path."""
+    path = Path(config.config_file) if config.config_file else config_path()
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(update_toml_text(old, changes), encoding="utf-8")
+    temporary.replace(path)
+    return path
 
 
 def _without_prefix(message: str, name: str) -> str:
@@ -116,6 +136,7 @@ def update_toml_text(text: str, changes: dict[str, Any]) -> str:
 def _set_table(lines: list[str], name: str, table: dict[str, Any]) -> list[str]:
     """`lines` with the `[name]` section's keys replaced by `table` (comments before the next table kept)."""
     body = [f"{toml_value(key)} = {toml_value(value)}" for key, value in table.items()]
+    lines = _without_subtables(lines, name)  # [apps."kitty"] sections: the new [apps] table holds them all now
     header = next((i for i, line in enumerate(lines) if re.match(rf"^\s*\[{re.escape(name)}\]\s*(#.*)?$", line)),
                   None)
     if header is None:
@@ -123,6 +144,18 @@ def _set_table(lines: list[str], name: str, table: dict[str, Any]) -> list[str]:
     end = next((i for i in range(header + 1, len(lines)) if _TABLE.match(lines[i])), len(lines))
     kept = [line for line in lines[header + 1:end] if not line.strip() or line.lstrip().startswith("#")]
     return [*lines[:header + 1], *body, *kept, *lines[end:]]
+
+
+def _without_subtables(lines: list[str], name: str) -> list[str]:
+    """`lines` without the `[name.sub]` sections (from their header to the next table)."""
+    kept: list[str] = []
+    skipping = False
+    for line in lines:
+        if _TABLE.match(line):
+            skipping = re.match(rf"^\s*\[{re.escape(name)}\.", line) is not None
+        if not skipping:
+            kept.append(line)
+    return kept
 
 
 def _trailing_comment(rest: str) -> str:

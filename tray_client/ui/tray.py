@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 from tray_client.events import ClientState
 from tray_client.ui._fit import TOOLTIP_MAX, fit, shorten, utf16_units
 from tray_client.ui.autostart import LABEL as AUTOSTART_LABEL
-from tray_client.ui.tk_support import tk_missing
 
 __all__ = [
     "LANGUAGES",
@@ -95,6 +94,7 @@ class TrayActions(Protocol):
     def paste_last(self) -> None: ...
     def diagnostics(self) -> None: ...
     def settings(self) -> None: ...
+    def history(self) -> None: ...
     def copy_text(self, text: str) -> None: ...
     def type_text(self, text: str) -> None: ...
     def open_config(self) -> None: ...
@@ -208,8 +208,8 @@ def build_menu(actions: TrayActions) -> Any:
                  enabled=lambda _item: bool(view().last_text)),
         MenuItem("Open config", lambda _icon, _item: actions.open_config()),
         MenuItem("Open log", lambda _icon, _item: actions.open_log()),
-        MenuItem("Settings…" if tk_missing("") is None else "Settings… (needs Tk)",
-                 lambda _icon, _item: actions.settings()),
+        MenuItem("Settings…", lambda _icon, _item: actions.settings()),
+        MenuItem("History…", lambda _icon, _item: actions.history()),
         MenuItem("Diagnostics", lambda _icon, _item: actions.diagnostics()),
         MenuItem("Start server in WSL", lambda _icon, _item: actions.start_server_wsl(),
                  visible=sys.platform == "win32"),

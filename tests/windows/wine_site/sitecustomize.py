@@ -5,6 +5,12 @@ Only the app under test has WINE_LANE_CONTROL set: there it installs the lane's 
 """
 
 import os
+import sys
+
+# Python 3.12's platform module asks WMI (_wmi) for the Windows version; Wine 8's WMI calls
+# propsys.VariantToString, which it does not implement, and the process aborts (aiohttp calls platform.system()
+# at import). Without _wmi, platform falls back to sys.getwindowsversion(), as on a Windows without WMI.
+sys.modules.setdefault("_wmi", None)
 
 if os.environ.get("WINE_LANE_CONTROL"):
     from pathlib import Path

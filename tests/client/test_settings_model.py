@@ -1,12 +1,11 @@
-"""The settings window's text-stage fields: Chinese script, voice commands, replacements as lines, saved as the
-[replacements] table the loader reads back, with the user's other tables and comments kept."""
+"""The settings checks and writer the web app uses: Chinese script, voice commands, replacements as lines, saved
+as the [replacements] table the loader reads back, with the user's other tables and comments kept."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.desktop.test_settings import window  # noqa: F401 - the window fixture, reused
-from tray_client.config import ClientConfig, load_config
+from tray_client.config import ClientConfig
 from tray_client.text.replacements import format_lines, parse_lines
 from tray_client.ui.settings_model import check, update_toml_text
 
@@ -39,27 +38,12 @@ def test_a_changed_table_replaces_its_section_and_keeps_the_rest():
         'mode = "vad"\n\n[replacements]\n"k8s" = "Kubernetes"\n'
 
 
-def test_the_window_saves_text_settings_the_loader_reads_back(window):  # noqa: F811 - the fixture
-    form, root, path, saved = window
-    assert form.get("replacements") == "open ai = OpenAI\n"
-    form.set("replacements", "open ai = OpenAI\n我司 = 我们公司\n")
-    form.set("chinese_script", "traditional")
-    form.set("voice_commands", False)
-    form.save()
-    root.update()
-    assert form.error("replacements") == "" and form.error("chinese_script") == ""
-    config = load_config(["--config-file", str(path)])
-    assert config.replacements == {"open ai": "OpenAI", "我司": "我们公司"}
-    assert (config.chinese_script, config.voice_commands) == ("traditional", False)
-    assert path.read_text(encoding="utf-8").startswith("# my dictation settings")
-    assert saved[0][1]["replacements"] == {"open ai": "OpenAI", "我司": "我们公司"}
+def test_a_changed_apps_table_replaces_the_per_app_sections():
+    text = '# mine\n[apps."kitty"]\nsuffix = " "\n\n[replacements]\n"a" = "b"\n'
+    updated = update_toml_text(text, {"apps": {"kitty": {"output": "clipboard"}}})
+    assert updated == '# mine\n[replacements]\n"a" = "b"\n\n[apps]\n"kitty" = {"output" = "clipboard"}\n'
 
 
-def test_a_bad_replacement_line_writes_nothing(window):  # noqa: F811 - the fixture
-    form, root, path, saved = window
-    before = path.read_text(encoding="utf-8")
-    form.set("replacements", "open ai OpenAI\n")
-    form.save()
-    root.update()
-    assert "line 1" in form.error("replacements")
-    assert path.read_text(encoding="utf-8") == before and saved == []
+def test_an_empty_text_setting_is_empty_text_and_an_empty_optional_one_is_unset():
+    result = check(ClientConfig(token="t", suffix="!"), {"suffix": "", "token": ""})
+    assert result.errors == {} and result.changes == {"suffix": "", "token": None}
