@@ -74,6 +74,9 @@ else
   fi
   echo "== no NVIDIA GPU found (nvidia-smi lists none): the server runs $model with the transformers backend" \
     "on the CPU. It will be slow: expect seconds per sentence, not the ~0.1 s of a GPU."
+  # A final on the CPU takes seconds, and longer on a busy machine: the tray's 10 s wait for a final (then a
+  # replay, then giving up) lost words the server was still decoding. Give it 120 s unless the user chose.
+  if [[ " ${tray_args[*]} " != *" --final-timeout-s"* ]]; then tray_args=(--final-timeout-s 120 "${tray_args[@]}"); fi
   install_venv "$server_venv" server-cpu
   server_env=(SKIP_INSTALL=1 "SERVER_VENV=$server_venv")
   server=(bash scripts/start_server.sh --backend transformers --device cpu "${extra[@]}" "${server_args[@]}")

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from dictation_devtools.servers import free_port
 from tests.conftest import _unavailable
@@ -42,6 +43,7 @@ def closed(port: int) -> bool:
     return False
 
 
+@pytest.mark.timeout(1200)  # two cold starts of torch and a CPU model: 290 s under load
 def test_with_a_gpu_it_sizes_vllm_starts_both_and_stops_the_server_when_the_client_ends(
         tmp_path, speech, tiny_checkpoint):
     port, engine_port = free_port(), free_port()
@@ -62,6 +64,7 @@ def test_with_a_gpu_it_sizes_vllm_starts_both_and_stops_the_server_when_the_clie
     assert subprocess.run(["kill", "-0", str(engine["pid"])], capture_output=True).returncode != 0
 
 
+@pytest.mark.timeout(1200)  # two cold starts of torch and a CPU model: 290 s under load
 def test_without_a_gpu_it_runs_the_transformers_backend_on_the_cpu_and_says_it_is_slow(
         tmp_path, speech, tiny_checkpoint):
     port = free_port()
@@ -72,9 +75,11 @@ def test_without_a_gpu_it_runs_the_transformers_backend_on_the_cpu_and_says_it_i
     assert result.returncode == 0, out[-4000:]
     assert "no NVIDIA GPU found" in out and "transformers backend on the CPU" in out and "It will be slow" in out
     assert "--backend transformers --device cpu" in out
+    assert "no final for" not in out  # the tray waits for a slow CPU final instead of replaying it (120 s)
     assert closed(port)
 
 
+@pytest.mark.timeout(1200)  # two cold starts of torch and a CPU model: 290 s under load
 def test_a_server_that_cannot_fetch_the_model_is_explained_and_the_client_still_starts(tmp_path, speech):
     """No network for the model (HF_HUB_OFFLINE stands in for a machine that cannot reach huggingface.co): the
     script says what it runs, the hint names that model, and the client starts anyway, not connected, with the
