@@ -75,6 +75,15 @@ engine)
     sleep 1
   done
   stamp "after $(( $(date +%s) - t0 )) s:"; grep -v "^INFO\|^(APIServer\|^(EngineCore\|WARNING" "$RUN/launcher.log" | tail -25
+  if ! grep -q "engine ready" "$RUN/launcher.log"; then
+    # keep the measurement going: the engine directly, as the launcher would have started it
+    stamp "the launcher refused or failed (above); starting vllm serve directly for the measurement"
+    grep -m1 "non-default args" "$RUN/engine.log" | cut -c1-600
+    setsid nohup /root/venv/bin/vllm serve $CK --host 127.0.0.1 --port $ENGINE_PORT --scheduling-policy priority \
+      "$@" > "$RUN/engine.log" 2>&1 < /dev/null &
+    for i in $(seq 1 480); do curl -sf -o /dev/null http://127.0.0.1:$ENGINE_PORT/health && break; sleep 1; done
+    stamp "engine health after $(( $(date +%s) - t0 )) s: $(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$ENGINE_PORT/health)"
+  fi
   grep -E "non-default args|KV cache|Maximum concurrency|Model loading took|Graph capturing|init engine" "$RUN/engine.log" | cut -c1-400 | head -12
   nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv
   ;;
@@ -83,19 +92,22 @@ asr)
   setsid nohup $PY -m asr_server --backend vllm --model $CK --engine-url http://127.0.0.1:$ENGINE_PORT/v1 \
     --port $ASR_PORT --max-sessions 300 --max-new-tokens 24 --log-level INFO "$@" > "$RUN/asr.log" 2>&1 < /dev/null &
   echo $! > "$RUN/asr.pid"
-  t0=$(date +%s.%N)
+  t0=$(date +%s%N)
   for i in $(seq 1 600); do
     code=$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$ASR_PORT/healthz); [[ "$code" == 200 ]] && break
     kill -0 "$(cat $RUN/asr.pid)" 2>/dev/null || break
     sleep 0.1
   done
-  stamp "asr_server /healthz $code after $(echo "$(date +%s.%N) - $t0" | bc) s"; tail -3 "$RUN/asr.log"
+  stamp "asr_server /healthz $code after $(( ($(date +%s%N) - t0) / 1000000 )) ms"; tail -3 "$RUN/asr.log"
   ;;
 smoke)
   stamp "direct probe"
   $PY scripts/gpu/engine_direct.py --url http://127.0.0.1:$ENGINE_PORT/v1 --wav $G/wavs/p01.wav --probe 2>&1 | tee -a "$RUN/probe.jsonl" | cut -c1-300
   stamp "import time of what asr_server's vLLM path loads (tokenizer + parser), 3 runs"
-  for i in 1 2 3; do /usr/bin/time -f "%e s wall" $PY -c "from asr_server.backends.qwen_common import QwenText; QwenText.load('$CK')" 2>&1 | tail -1; done
+  for i in 1 2 3; do
+    t0=$(date +%s%N); $PY -c "from asr_server.backends.qwen_common import QwenText; QwenText.load('$CK')" 2>&1 | tail -1
+    echo "$(( ($(date +%s%N) - t0) / 1000000 )) ms (python start + imports + tokenizer)"
+  done
   ;;
 bench)
   $PY scripts/bench_server.py --url ws://127.0.0.1:$ASR_PORT --wavs $G/wavs --sessions "${1:-1,8,32,64,128}" \
