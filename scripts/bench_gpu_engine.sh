@@ -12,7 +12,10 @@
 #      call 3, carry .gpu/c3 .gpu/deps.tar.xz .gpu/wavs .gpu/shapes-1.7B.json .gpu/SHA256SUMS (whatever remains):
 #              bash scripts/bench_gpu_engine.sh run 1,8,32,64,128,256
 #    `run` = setup, engine (through start_server.sh's checks), asr_server, smoke, bench (spread and burst), direct,
-#    collect (logs and results into $OUT), stop. ENGINE_ARGS adds vLLM flags (e.g. "--max-num-seqs 512");
+#    collect (logs and results into $OUT), stop. With a 10-minute limit a call, split it as on 2026-12-07
+#    (BENCHMARKS.md): call 3 `vllm_device.sh setup; engine; asr; smoke`, call 4 `vllm_device.sh bench LEVELS`.
+#    The machine receives the checkout the session started in: from another worktree, put this repo
+#    (git archive HEAD) and its .gpu/ files under that checkout's ignored .gpu/repo/ and run from there. ENGINE_ARGS adds vLLM flags (e.g. "--max-num-seqs 512");
 #    UTIL sets --gpu-memory-utilization (default 0.5); SIZE the model (1.7B or 0.6B).
 set -uo pipefail
 cd "$(dirname "$0")/.."
