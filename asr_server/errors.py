@@ -31,3 +31,8 @@ class GpuMemoryError(AsrServerError):
 
 class EngineError(AsrServerError):
     """One decode step failed; it reaches only the session whose utterance it was."""
+
+
+class EngineRefused(EngineError):
+    """The engine refused the request itself (HTTP 4xx other than 408/429): the same step sent again gets the
+    same answer, so it is never sent again; the message carries the engine's reason."""

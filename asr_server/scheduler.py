@@ -40,6 +40,8 @@ class DecodeJob:
     done: Callable[[StepOutput | None, str | None], None]
     cancelled: Callable[[], bool] = lambda: False
     submitted_at: float = field(default_factory=time.monotonic)
+    # Set before `done` when the engine refused this step itself (HTTP 4xx): sending it again cannot help.
+    refused: bool = False
 
 
 @dataclass(frozen=True)

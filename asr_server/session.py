@@ -240,6 +240,13 @@ class Session:
             return
         if output is None:
             stream.step_failed()
+            if stream.stopped and job is not None and job.refused:
+                # The engine refuses this very request: sending the utterance again would be refused again,
+                # forever. The final carries what was decoded so far; the log and /healthz say why.
+                log.error("session %d: the engine refused the final step of %s; sending the text decoded so far "
+                          "as its final: %s", self.number, stream.utterance_id, error)
+                self._finish(stream)
+                return
             if stream.stopped:
                 log.warning("session %d: final decode of %s failed: %s", self.number, stream.utterance_id, error)
                 stream.finished = True

@@ -13,6 +13,9 @@ thread can batch the steps of many utterances into a single `generate([...])`:
 - within a window, a partial step waits until the new audio is at least 1/`refeed_ratio` of the window, so
   partials re-feed at most `refeed_ratio` seconds of audio per second of speech (every chunk early on, every few
   seconds late in a 20 s window). Only finals are typed, so sparser late partials cost the user nothing.
+- at the stop, a tail shorter than `min_tail_samples` (0.5 s) that would spill into a new window is merged into
+  the current one instead (which then runs up to 0.5 s over `window_seconds`): alone, a fragment of a word
+  is heard without its context and often becomes a spurious word, and 200 samples or fewer are refused by vLLM.
 
 A step that is behind (the model was busy) takes every whole chunk that is waiting at once, so a slow step never
 builds a queue of stale partials. Everything here runs on the asyncio thread; nothing blocks.
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from asr_server.backends.qwen_output import MIN_ASR_INPUT_SECONDS
 from dictation_core.joining import join_text
 
 SAMPLE_RATE = 16_000
@@ -39,6 +43,7 @@ class StreamSettings:
     unfixed_chunk_num: int
     unfixed_token_num: int
     refeed_ratio: float = 4.0
+    min_tail_samples: int = round(MIN_ASR_INPUT_SECONDS * SAMPLE_RATE)
 
     @classmethod
     def from_seconds(cls, chunk_seconds: float, window_seconds: float, unfixed_chunk_num: int,
@@ -131,11 +136,13 @@ class UtteranceStream:
                 return None
         elif waiting < self.settings.chunk_samples:
             return None
-        if len(self._window) >= self.settings.window_samples:
+        small_tail = self.stopped and waiting < self.settings.min_tail_samples
+        if len(self._window) >= self.settings.window_samples and not small_tail:
             self._commit_window()
         room = self.settings.window_samples - len(self._window)
         if self.stopped:
-            take = min(waiting, room)
+            # The whole rest when what would spill into the next window is only a small tail.
+            take = waiting if waiting - room < self.settings.min_tail_samples else room
         else:
             take = min(waiting - waiting % self.settings.chunk_samples, room)
             # Partials re-feed the whole window, so late in a long window they wait for more new audio:

@@ -1,6 +1,11 @@
 """`vllm serve` / `qwen-asr-serve` stood in as a process: the fake engine (fake_engine.py) behind the same CLI.
 
-    python -m dictation_devtools.engine_serve MODEL --port 8000 --scheduling-policy priority [vllm flags...]
+    python -m dictation_devtools.engine_serve [serve] MODEL --port 8000 --scheduling-policy priority [flags...]
+    python -m dictation_devtools.engine_serve --version        (FAKE_VLLM_VERSION, default the verified 0.26.0)
+
+A two-line `vllm` script on PATH that execs this module is a fake vLLM CLI for the launcher's tests. At start it
+logs its non-default arguments in vLLM's own words (`non-default args: {...}`), which the launcher reads to
+check the scheduling policy.
 
 For tests of scripts/start_server.sh (ENGINE_CMD points here) and for benchmarks (`--modelled` serves the
 modelled continuous-batching engine of modelled_engine.py with the H200-fitted costs). vLLM flags it does not
@@ -21,6 +26,11 @@ from pathlib import Path
 
 def main(argv: list[str] | None = None) -> int:
     args_in = sys.argv[1:] if argv is None else argv
+    if args_in[:1] == ["--version"]:
+        print(os.environ.get("FAKE_VLLM_VERSION", "0.26.0"))
+        return 0
+    if args_in[:1] == ["serve"]:
+        args_in = args_in[1:]
     parser = argparse.ArgumentParser(prog="engine_serve", description=__doc__)
     parser.add_argument("model")
     parser.add_argument("--host", default="127.0.0.1")
@@ -34,7 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     args, _ignored = parser.parse_known_args(args_in)
     record = os.environ.get("FAKE_ENGINE_RECORD")
     if record:
-        Path(record).write_text(json.dumps({"pid": os.getpid(), "argv": args_in}))
+        Path(record).write_text(json.dumps({"pid": os.getpid(), "argv": args_in,
+                                            "env": {"NCCL_NVLS_ENABLE": os.environ.get("NCCL_NVLS_ENABLE")}}))
+    non_default = {"model_tag": args.model, "port": args.port}
+    if args.scheduling_policy != "fcfs":
+        non_default["scheduling_policy"] = args.scheduling_policy
+    print(f"INFO [api_utils.py:273] non-default args: {non_default}", flush=True)
     priority = args.scheduling_policy == "priority"
     if args.modelled:
         from dictation_devtools.modelled_engine import EngineCost, ModelledEngine, scripted_answer

@@ -9,8 +9,11 @@ in the shapes vLLM's own source defines (vllm/entrypoints/openai/chat_completion
   `audio_url` part becomes `{"type": "audio"}` and its WAV goes to the multimodal data. The conversation is then
   rendered with the checkpoint's own tokenizer and chat template (`add_generation_prompt`,
   `continue_final_message`, as vLLM passes them to transformers) and tokenized without special tokens.
-  `continue_final_message` together with `add_generation_prompt` is refused with 400, as vLLM does; so is a
-  `priority` other than 0 when the engine was not started with `--scheduling-policy priority`.
+  It validates as vLLM 0.26 does (measured on an H100, docs/engine.md): `continue_final_message` together with
+  `add_generation_prompt` is refused with 400; so is audio of 200 samples (12.5 ms) or fewer, which Whisper's
+  feature extractor cannot frame (its reflect padding needs more than n_fft/2 = 200 samples); a `priority` other
+  than 0 on an engine started without `--scheduling-policy priority` is accepted and silently ignored (served
+  first come, first served). `refuses_priority=True` stands in for older vLLM, which refused it with 400.
 - `GET /health`, `GET /v1/models` and `GET /metrics` (`vllm:num_requests_waiting`, `vllm:num_requests_running`).
 
 Scheduling: at most `max_running` requests decode at once; the others wait, ordered by (priority, arrival) like
@@ -44,6 +47,8 @@ from typing import Any
 import numpy as np
 
 ASSISTANT = "<|im_start|>assistant\n"
+# vLLM's audio processing fails on this many samples or fewer (WhisperFeatureExtractor: reflect padding of n_fft/2).
+MIN_REFUSED_SAMPLES = 200
 
 
 class BadRequest(Exception):
@@ -148,7 +153,8 @@ class FakeEngine:
 
     def __init__(self, checkpoint: Path | str, *, answer: Callable[[EngineCall], str] = marker_answer,
                  decode_seconds: Callable[[EngineCall], float] = lambda call: 0.0, max_running: int = 8,
-                 priority_scheduling: bool = True, served_model: str = "qwen3-asr-test", port: int = 0) -> None:
+                 priority_scheduling: bool = True, refuses_priority: bool = False,
+                 served_model: str = "qwen3-asr-test", port: int = 0) -> None:
         from transformers import AutoTokenizer
 
         self.checkpoint = str(checkpoint)
@@ -157,6 +163,7 @@ class FakeEngine:
         self.decode_seconds = decode_seconds
         self.max_running = max_running
         self.priority_scheduling = priority_scheduling
+        self.refuses_priority = refuses_priority
         self.served_model = served_model
         self.calls: list[EngineCall] = []
         self.refused: list[str] = []
@@ -251,13 +258,16 @@ class FakeEngine:
         priority = body.get("priority", 0)
         if not isinstance(priority, int) or isinstance(priority, bool):
             raise BadRequest(f"priority {priority!r} is not an integer")
-        if priority != 0 and not self.priority_scheduling:
+        if priority != 0 and not self.priority_scheduling and self.refuses_priority:
             raise BadRequest(f"Got priority {priority} but Priority scheduling is not enabled.")
         if body.get("model") not in (None, self.served_model):
             raise BadRequest(f"The model `{body.get('model')}` does not exist.")
         conversation, audio = conversation_and_audio(body.get("messages") or [])
         if len(audio) != 1:
             raise BadRequest(f"expected exactly one audio item, got {len(audio)}")
+        if len(audio[0]) <= MIN_REFUSED_SAMPLES:
+            raise BadRequest(f"Failed to apply Qwen3ASRProcessor on data={{'text': '<|audio_pad|>', 'audio': "
+                             f"[array of {len(audio[0])} samples]}} with kwargs={{}}")
         try:
             prompt = self.tokenizer.apply_chat_template(
                 conversation, tokenize=False, add_generation_prompt=body.get("add_generation_prompt", True),

@@ -61,11 +61,55 @@ flag_value() {  # flag_value FLAG DEFAULT ARGS...: the value of FLAG in ARGS (`F
   echo "$default"
 }
 
+flag_last() {  # flag_last FLAG DEFAULT ARGS...: the value of the LAST FLAG in ARGS (what argparse keeps), or DEFAULT
+  local flag=$1 value=$2
+  shift 2
+  while [[ $# -gt 0 ]]; do
+    if [[ "$1" == "$flag" && $# -gt 1 ]]; then value=$2; shift; fi
+    if [[ "$1" == "$flag="* ]]; then value=${1#*=}; fi
+    shift
+  done
+  echo "$value"
+}
+
+find_vllm() {  # find_vllm VENV: the vllm executable of the venv, else the one on PATH
+  if [[ -x "$1/bin/vllm" ]]; then echo "$1/bin/vllm"; return; fi
+  command -v vllm
+}
+
+# check_vllm_version VLLM SERIES VENV: refuse a vLLM outside the verified series (ALLOW_UNVERIFIED_VLLM=1 allows it)
+check_vllm_version() {
+  local version
+  version=$("$1" --version 2>/dev/null | tail -n1 | tr -d '[:space:]')
+  if [[ "$version" == "$2" || "$version" == "$2".* ]]; then
+    echo "== vLLM $version (verified: $2.x)"
+    return 0
+  fi
+  if [[ "${ALLOW_UNVERIFIED_VLLM:-0}" == 1 ]]; then
+    echo "== warning: vLLM ${version:-of unknown version} is not the verified $2.x; starting it anyway (ALLOW_UNVERIFIED_VLLM=1)" >&2
+    return 0
+  fi
+  echo "error: vLLM ${version:-(no version from $1 --version)} is not the verified $2.x: run $3/bin/pip install 'vllm==$2.*' (or set ALLOW_UNVERIFIED_VLLM=1 to try it anyway)" >&2
+  return 1
+}
+
+# engine_has_priority_policy LOG: vLLM logs its non-default arguments at start; the policy must be among them
+engine_has_priority_policy() {
+  grep -q "non-default args:.*'scheduling_policy': 'priority'" "$1"
+}
+
 back_pid=""
 front_pid=""
 
 pair_start_back() {  # pair_start_back COMMAND...: start the back end in its own process group
   setsid "$@" &
+  back_pid=$!
+}
+
+pair_start_back_logged() {  # pair_start_back_logged LOG COMMAND...: as pair_start_back, output also into LOG
+  local log=$1
+  shift
+  setsid "$@" > >(tee -a "$log") 2>&1 &
   back_pid=$!
 }
 

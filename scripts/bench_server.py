@@ -19,6 +19,11 @@ with utterance length under each policy.
 
     python scripts/bench_server.py --quick        # 1, 8, 64 sessions, one 5 s utterance each; ~3 min
     python scripts/bench_server.py                # 1, 8, 32, 64, 128 sessions; much longer
+
+A running deployment instead (asr_server in front of a real engine; nothing is started, real speech from WAVs,
+stops spread or in a burst; scripts/bench_deployment.py):
+
+    python scripts/bench_server.py --url ws://HOST:8765 --wavs DIR --sessions 1,64,256 --stops spread,burst
 """
 
 from __future__ import annotations
@@ -255,7 +260,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cost-scale", type=float, default=1.0, help="multiply the modelled GPU time")
     parser.add_argument("--final-timeout", type=float, default=120.0)
     parser.add_argument("--log-dir", type=Path, default=REPO_ROOT / ".bench")
+    parser.add_argument("--url", help="a running asr_server (ws://host:port): measure it with real speech")
+    parser.add_argument("--wavs", type=Path, help="--url: a folder of 16 kHz mono WAV clips of real speech")
+    parser.add_argument("--stops", default="spread,burst", help="--url: spread and/or burst")
+    parser.add_argument("--target-p95", type=float, default=0.25, help="--url: end of speech -> final, s")
     args = parser.parse_args(argv)
+    if args.url:
+        if args.wavs is None:
+            parser.error("--url needs --wavs DIR (16 kHz mono WAV clips of real speech)")
+        from bench_deployment import run_deployment
+
+        return run_deployment(args.url, args.wavs, [int(x) for x in args.sessions.split(",")], args.utterances,
+                              args.stops.split(","), args.gap, args.final_timeout, args.target_p95)
     if args.quick:
         args.sessions, args.utterances, args.seconds, args.final_timeout = "1,8,64", 1, 5.0, 60.0
     args.log_dir.mkdir(parents=True, exist_ok=True)

@@ -1,23 +1,33 @@
 #!/usr/bin/env bash
-# Start the ASR service on Linux or inside WSL2: the engine (vLLM's OpenAI-compatible server, through the official
-# `qwen-asr-serve`, with priority scheduling and CUDA graphs), then asr_server in front of it.
+# Start the ASR service on Linux or inside WSL2: the engine (vLLM's OpenAI-compatible server, `vllm serve MODEL`,
+# which serves Qwen3-ASR natively, with priority scheduling and CUDA graphs), then asr_server in front of it.
 #
-#   bash scripts/start_server.sh [--gpus N] [--engine-port 8000] [--model Qwen/Qwen3-ASR-1.7B] [asr_server flags...]
+#   bash scripts/start_server.sh [--gpus N] [--engine-port 8000] [--engine vllm|qwen-asr-serve]
+#                                [--model Qwen/Qwen3-ASR-1.7B] [asr_server flags...]
 #
-# - creates/updates its own venv and installs .[server] (qwen-asr[vllm]); when the repository lives on a Windows
-#   drive (/mnt/c/...), the venv goes in the Linux home directory instead, because a venv on /mnt is very slow;
-# - checks the GPUs, sizes vLLM's GPU memory from the model and --max-sessions, starts the engine, waits for its
-#   /health, then starts asr_server with --engine-url pointing at it, and prints the URL to connect to (from Windows,
+# - creates/updates its own venv and installs .[server] (vLLM 0.26.x, the version verified on an H100); when the
+#   repository lives on a Windows drive (/mnt/c/...), the venv goes in the Linux home directory instead, because
+#   a venv on /mnt is very slow;
+# - checks the GPUs, sizes vLLM's GPU memory from the model and --max-sessions (with a safety margin), checks the
+#   vLLM version, starts the engine, waits for its /health, checks from the engine's own startup log that
+#   priority scheduling is on (finals overtake partials only then; vLLM silently ignores `priority` without it),
+#   then starts asr_server with --engine-url pointing at it, and prints the URL to connect to (from Windows,
 #   inside WSL);
 # - --gpus N: one engine over N GPUs (vLLM data parallel, --data-parallel-size N): one URL, N replicas;
+#   NVLink multicast stays off (NCCL_NVLS_ENABLE=0): it is not needed for data parallel and can hang shared GPUs;
+# - --engine qwen-asr-serve: the official qwen-asr package's server instead (its own stack: vllm 0.14,
+#   transformers 4.57; install .[server-qwen-asr] into another SERVER_VENV);
+# - --engine-only: start and check the engine only (for several asr_server processes in front of one engine,
+#   docs/scaling.md), and stay until it exits;
 # - --engine-url URL: use an engine that is already running (another machine, or a router in front of replicas)
 #   and start only asr_server;
 # - --backend transformers: no engine; asr_server runs the model itself (CPU, or a GPU without vLLM).
 # Ctrl+C stops both; if either one dies, the other is stopped too and the script exits with an error.
 #
-# Env: SERVER_VENV (venv path), PYTHON (default python3), SKIP_INSTALL=1 (no pip), ENGINE_CMD (default
-# "$VENV/bin/qwen-asr-serve"), ENGINE_ARGS (more engine flags), ENGINE_WAIT_SECONDS (default 1200: the first
-# start downloads the model).
+# Env: SERVER_VENV (venv path), PYTHON (default python3), SKIP_INSTALL=1 (no pip), ENGINE_ARGS (more engine flags),
+# ENGINE_WAIT_SECONDS (default 1200: the first start downloads the model), ENGINE_LOG (the engine's output, also
+# shown here; default a temporary file), ALLOW_UNVERIFIED_VLLM=1 (start another vLLM version anyway),
+# ENGINE_CMD (a whole engine command instead of `vllm serve`; no version check).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,8 +37,11 @@ PYTHON=${PYTHON:-python3}
 VENV=${SERVER_VENV:-$(default_server_venv)}
 
 # Launcher flags (not asr_server's): taken out of the arguments.
+VERIFIED_VLLM="0.26"  # the series measured on the GPU (BENCHMARKS.md); pyproject's server extra pins it
 gpus=1
 engine_port=8000
+engine_kind=vllm
+engine_only=0
 args=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -36,9 +49,17 @@ while [[ $# -gt 0 ]]; do
     --gpus=*) gpus=${1#*=}; shift ;;
     --engine-port) engine_port=${2:?--engine-port needs a port}; shift 2 ;;
     --engine-port=*) engine_port=${1#*=}; shift ;;
+    --engine) engine_kind=${2:?--engine needs vllm or qwen-asr-serve}; shift 2 ;;
+    --engine=*) engine_kind=${1#*=}; shift ;;
+    --engine-only) engine_only=1; shift ;;
     *) args+=("$1"); shift ;;
   esac
 done
+case "$engine_kind" in
+  vllm) extra=server ;;
+  qwen-asr-serve) extra=server-qwen-asr ;;
+  *) echo "error: --engine $engine_kind: use vllm (vllm serve, the default) or qwen-asr-serve" >&2; exit 2 ;;
+esac
 if ! [[ "$gpus" =~ ^[1-9][0-9]*$ ]]; then
   echo "error: --gpus $gpus: give the number of GPUs to use (1 or more)" >&2
   exit 2
@@ -66,9 +87,9 @@ if [[ ! -x "$VENV/bin/python" ]]; then
 fi
 stamp="$VENV/.installed-$(sha1sum pyproject.toml | cut -c1-12)"
 if [[ "${SKIP_INSTALL:-0}" != 1 && ! -f "$stamp" ]]; then
-  echo "== installing the server (qwen-asr[vllm]) into $VENV; the first time this downloads several GB"
+  echo "== installing the server (.[$extra]) into $VENV; the first time this downloads several GB"
   "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q -e ".[server]"
+  "$VENV/bin/python" -m pip install -q -e ".[$extra]"
   touch "$stamp"
 fi
 
@@ -124,18 +145,57 @@ fi
 
 # The engine: priority scheduling (finals before partials), CUDA graphs (vLLM's default: no --enforce-eager),
 # data parallel over the GPUs asked for. It gets its own process group, so stopping it stops its workers too.
-engine=(${ENGINE_CMD:-"$VENV/bin/qwen-asr-serve"} "$model" --host 127.0.0.1 --port "$engine_port"
+if [[ -n "${ENGINE_CMD:-}" ]]; then
+  # shellcheck disable=SC2206 # ENGINE_CMD is a command line, split on spaces on purpose
+  engine=(${ENGINE_CMD})
+elif [[ "$engine_kind" == qwen-asr-serve ]]; then
+  engine=("$VENV/bin/qwen-asr-serve")
+else
+  vllm=$(find_vllm "$VENV") || {
+    echo "error: vllm not found in $VENV or on PATH: install the server with $VENV/bin/pip install -e '.[server]' (vLLM $VERIFIED_VLLM.x)" >&2
+    exit 1
+  }
+  check_vllm_version "$vllm" "$VERIFIED_VLLM" "$VENV" || exit 1
+  engine=("$vllm" serve)
+fi
+engine+=("$model" --host 127.0.0.1 --port "$engine_port"
   --scheduling-policy priority --gpu-memory-utilization "$utilization" --max-model-len "$model_len")
 if [[ "$gpus" -gt 1 ]]; then engine+=(--data-parallel-size "$gpus"); fi
 # shellcheck disable=SC2206 # ENGINE_ARGS is a list of extra flags, split on spaces on purpose
 engine+=(${ENGINE_ARGS:-})
+policy=$(flag_last --scheduling-policy "" "${engine[@]}")
+if [[ "$policy" != priority ]]; then
+  echo "error: the engine would start with --scheduling-policy $policy (ENGINE_ARGS): finals could not overtake partials; remove it from ENGINE_ARGS" >&2
+  exit 1
+fi
+engine_log=${ENGINE_LOG:-$(mktemp -t qwen-dictation-engine.XXXXXX.log)}
 echo "== engine: ${engine[*]}"
-pair_start_back "${engine[@]}"
+echo "== engine log: $engine_log"
+# Multicast over NVLink is not needed for data parallel and can hang GPUs shared with others: keep it off.
+export NCCL_NVLS_ENABLE=0
+pair_start_back_logged "$engine_log" "${engine[@]}"
 engine_pid=$back_pid
 trap 'echo "== stopping"; pair_stop; exit 130' INT TERM
 pair_wait_healthy "$VENV/bin/python" "http://127.0.0.1:$engine_port/health" "${ENGINE_WAIT_SECONDS:-1200}" engine \
   || exit 1
-echo "== engine ready"
+# vLLM answers `priority` with 200 even without the priority policy (it then ignores it), so no request can tell:
+# the engine's own startup line listing its non-default arguments must show the policy.
+if ! engine_has_priority_policy "$engine_log"; then
+  echo "error: the engine's startup log ($engine_log) does not show scheduling_policy 'priority' in its non-default args, so finals would not overtake partials; start it with --scheduling-policy priority" >&2
+  pair_stop
+  exit 1
+fi
+echo "== engine ready (vLLM priority scheduling on)"
+if [[ "$engine_only" == 1 ]]; then
+  echo "== engine only: start asr_server with --engine-url http://127.0.0.1:$engine_port/v1"
+  set +e
+  wait "$engine_pid"
+  status=$?
+  set -e
+  echo "error: the engine exited (status $status)" >&2
+  pair_stop
+  exit $((status == 0 ? 1 : status))
+fi
 
 print_urls
 "$VENV/bin/python" -m asr_server "${args[@]}" --engine-url "http://127.0.0.1:$engine_port/v1" &

@@ -1,7 +1,8 @@
-"""What both Qwen3-ASR engines share: prompts, token rollback and output parsing from the official qwen_asr code.
+"""What both Qwen3-ASR engines share: prompts, token rollback and output parsing as the official qwen_asr code does.
 
-Both engines wrap a `qwen_asr.Qwen3ASRModel` (built by `.LLM` for vLLM, `.from_pretrained` for transformers) and
-use its processor, so the prompt is byte-for-byte the one the official streaming code builds.
+The transformers backend wraps a `qwen_asr.Qwen3ASRModel` and uses its processor, so the prompt is byte-for-byte
+the one the official streaming code builds. The vLLM engine path (`QwenText`) needs only the checkpoint's
+tokenizer and the output parser (vendored in qwen_output.py), so it never imports qwen_asr.
 """
 
 from __future__ import annotations
@@ -45,16 +46,15 @@ class QwenText:
     """
 
     def __init__(self, tokenizer: Any) -> None:
-        from qwen_asr.inference.utils import SUPPORTED_LANGUAGES, parse_asr_output
+        from asr_server.backends.qwen_output import SUPPORTED_LANGUAGES, parse_asr_output
 
         self._tokenizer = tokenizer
         self._parse = parse_asr_output
-        self.supported_languages = tuple(SUPPORTED_LANGUAGES)
+        self.supported_languages = SUPPORTED_LANGUAGES
 
     @classmethod
     def load(cls, model: str) -> QwenText:
-        """The tokenizer of the checkpoint at `model` (a directory or a Hugging Face id)."""
-        import_qwen_asr("server")
+        """The tokenizer of the checkpoint at `model` (a directory or a Hugging Face id); no qwen_asr import."""
         from transformers import AutoTokenizer
 
         try:

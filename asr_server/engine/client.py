@@ -3,7 +3,8 @@
 A chat completion at temperature 0 changes nothing on the engine, so a request that failed in transport (the
 engine restarting, a dropped connection, 502/503/504 from a router) is sent again, with backoff, for at most
 `retry_seconds`; then the step fails and the session tells its client (`error` with code `engine`), which sends
-the utterance again. A read timeout is not retried: the engine is up but too slow, and waiting twice as long
+the utterance again. A 4xx is the engine refusing the request itself (EngineRefused): never sent again, since
+the same body gets the same answer. A read timeout is not retried: the engine is up but too slow, and waiting twice as long
 helps nobody. An engine started without `--scheduling-policy priority` refuses any priority other than 0; the
 client then stops sending the field (logged once) instead of failing every partial.
 """
@@ -18,11 +19,13 @@ from typing import Any
 
 import httpx
 
-from asr_server.errors import EngineError
+from asr_server.errors import EngineError, EngineRefused
 
 log = logging.getLogger(__name__)
 
 _RETRY_STATUS = frozenset({502, 503, 504})
+# 4xx answers that depend on the moment, not on the request: they are not a refusal of the request itself.
+_TRANSIENT_4XX = frozenset({408, 409, 429})
 _PRIORITY_REFUSED = "priority scheduling is not enabled"
 
 
@@ -123,7 +126,10 @@ def _generated_text(response: httpx.Response) -> str:
             detail = response.json().get("error", {}).get("message") or response.text
         except ValueError:
             detail = response.text
-        raise EngineError(f"the engine refused the request: HTTP {response.status_code}: {str(detail)[:300]}")
+        message = f"the engine refused the request: HTTP {response.status_code}: {str(detail)[:300]}"
+        if 400 <= response.status_code < 500 and response.status_code not in _TRANSIENT_4XX:
+            raise EngineRefused(message)
+        raise EngineError(message)
     try:
         content = response.json()["choices"][0]["message"]["content"]
     except (ValueError, KeyError, IndexError, TypeError) as error:

@@ -9,7 +9,12 @@ ordering and preemption happen in vLLM:
   connection so vLLM aborts it, and sends the step again as the final with the rest of the audio;
 - while the engine's own queue (`vllm:num_requests_waiting`, polled from its /metrics) is at or above
   `--shed-queue-depth`, or the engine does not answer, partial steps are not sent at all (`done(None, None)`: skipped, the next audio retries);
-  finals are never shed.
+  finals are never shed;
+- finals come first by our own count too, not only by the engine's gauge (polled twice a second, it misses a
+  burst of stops): while a final has waited longer than FINAL_WAIT_SECONDS (an idle engine answers one in under
+  0.1 s on an H100), no partial is sent and the partials in flight are aborted (skipped: the next audio retries),
+  so the burst's finals have the engine's batch to themselves; each final goes out the moment its stop arrives,
+  so the finals of one burst reach the engine together.
 
 Token rollback and output parsing use the checkpoint's tokenizer on the loop (they take well under a
 millisecond for a transcript); nothing here blocks.
@@ -29,7 +34,7 @@ from asr_server.backends.base import EngineInfo
 from asr_server.config import ServerConfig
 from asr_server.engine.client import EngineClient, EngineLoad
 from asr_server.engine.request import PRIORITY_FINAL, PRIORITY_PARTIAL, chat_request
-from asr_server.errors import EngineError
+from asr_server.errors import EngineError, EngineRefused
 from asr_server.metrics import ServerMetrics
 from asr_server.scheduler import DecodeJob, SchedulerStats
 from asr_server.streaming import SAMPLE_RATE, StepOutput
@@ -40,6 +45,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _POLL_SECONDS = 0.5
+# A final older than this is waiting behind other work: partials then wait for the finals (see the docstring).
+FINAL_WAIT_SECONDS = 0.15
 _WAIT_LOG_SECONDS = 10.0
 
 
@@ -69,6 +76,8 @@ class EngineDispatcher:
         self._audio_seconds = 0.0
         self.shed = 0
         self.cancelled = 0
+        self.held_for_finals = 0
+        self._finals_sent: dict[int, float] = {}  # id(job) -> when, for finals in flight
 
     # -- lifecycle ------------------------------------------------------------------------------------------
 
@@ -157,7 +166,33 @@ class EngineDispatcher:
             log.debug("engine queue at %d: skipping a partial step of %s", self.load.waiting, job.label)
             asyncio.get_running_loop().call_soon(job.done, None, None)
             return
+        if not job.urgent and self.finals_waiting():
+            self.held_for_finals += 1
+            asyncio.get_running_loop().call_soon(job.done, None, None)
+            return
         self._send(job)
+
+    def finals_waiting(self) -> bool:
+        """True while a final sent by us has gone unanswered for longer than FINAL_WAIT_SECONDS."""
+        oldest = min(self._finals_sent.values(), default=None)
+        return oldest is not None and time.monotonic() - oldest >= FINAL_WAIT_SECONDS
+
+    def _final_sent(self, job: DecodeJob) -> None:
+        self._finals_sent[id(job)] = time.monotonic()
+        asyncio.get_running_loop().call_later(FINAL_WAIT_SECONDS, self._make_room_for, id(job))
+
+    def _make_room_for(self, key: int) -> None:
+        """A final is still unanswered after FINAL_WAIT_SECONDS: abort the partials in flight (skipped steps)."""
+        if key not in self._finals_sent:
+            return
+        partials = [(job, task) for job, task in self._tasks.values() if not job.urgent and not task.done()]
+        for job, task in partials:
+            del self._tasks[id(job)]
+            task.cancel()
+            self.held_for_finals += 1
+            asyncio.get_running_loop().call_soon(job.done, None, None)
+        if partials:
+            log.debug("a final waits: aborted %d partials in flight", len(partials))
 
     def promote(self, job: DecodeJob, audio: Any) -> bool:
         """The utterance stopped while its partial is in flight: abort that request and send the final instead."""
@@ -174,6 +209,7 @@ class EngineDispatcher:
     def cancel(self, job: DecodeJob) -> None:
         """Nobody waits for this step any more (session closed, utterance cancelled): abort its request."""
         entry = self._tasks.pop(id(job), None)
+        self._finals_sent.pop(id(job), None)
         if entry is not None and not entry[1].done():
             entry[1].cancel()
             self.cancelled += 1
@@ -181,6 +217,8 @@ class EngineDispatcher:
     def _send(self, job: DecodeJob) -> None:
         task = asyncio.create_task(self._decode(job), name=f"decode {job.label}")
         self._tasks[id(job)] = (job, task)
+        if job.urgent:
+            self._final_sent(job)
 
     async def _decode(self, job: DecodeJob) -> None:
         me = asyncio.current_task()
@@ -190,6 +228,7 @@ class EngineDispatcher:
             entry = self._tasks.get(id(job))
             if entry is not None and entry[1] is me:
                 del self._tasks[id(job)]
+                self._finals_sent.pop(id(job), None)
         job.done(output, error)
 
     async def _request(self, job: DecodeJob) -> tuple[StepOutput | None, str | None]:
@@ -208,7 +247,11 @@ class EngineDispatcher:
                 self._metrics.decoded(job.urgent, time.monotonic() - started, ok=False)
             self._failed += 1
             self.last_decode_ok, self.last_error = False, str(error)
-            log.warning("decode failed for %s: %s", job.label, error)
+            job.refused = isinstance(error, EngineRefused)
+            if job.refused:
+                log.error("the engine refused a step of %s (not sent again): %s", job.label, error)
+            else:
+                log.warning("decode failed for %s: %s", job.label, error)
             return None, str(error)
         self.last_decode_ok = True
         if self._metrics is not None:
@@ -224,6 +267,7 @@ class EngineDispatcher:
         return {"url": self._client.url, "reachable": self.reachable, "model": self._model,
                 "last_decode_ok": self.last_decode_ok, "last_error": self.last_error[:300],
                 "queue_waiting": self.load.waiting, "queue_running": self.load.running,
-                "in_flight": len(self._tasks), "shed_partials": self.shed, "aborted": self.cancelled,
+                "in_flight": len(self._tasks), "finals_in_flight": len(self._finals_sent),
+                "shed_partials": self.shed, "held_for_finals": self.held_for_finals, "aborted": self.cancelled,
                 "priority": self._client.send_priority}
 

@@ -12,6 +12,11 @@ answer. Over HTTP the same string comes out of vLLM when:
   message cannot be continued (transformers looks for its text in the rendered chat).
 
 `tests/server/test_engine_request.py` checks, token for token, that the rendering equals the offline prompt.
+
+Audio shorter than 0.5 s is zero-padded at its tail to 0.5 s, as qwen_asr's offline pipeline pads every chunk
+(MIN_ASR_INPUT_SECONDS): the model hears the sound followed by a short silence, which is what it was given in
+the official code, and vLLM never sees the 200 samples or fewer that its feature extractor refuses with 400
+(a 1-200-sample utterance, or an upload that short).
 """
 
 from __future__ import annotations
@@ -23,7 +28,10 @@ from typing import Any
 
 import numpy as np
 
+from asr_server.backends.qwen_output import MIN_ASR_INPUT_SECONDS
+
 SAMPLE_RATE = 16_000
+MIN_ENGINE_SAMPLES = round(MIN_ASR_INPUT_SECONDS * SAMPLE_RATE)
 
 # vLLM's priority policy serves lower values first. Only a value other than 0 needs
 # `--scheduling-policy priority`, so finals keep 0 and still work on an engine started without it.
@@ -43,6 +51,14 @@ def wav_base64(audio: np.ndarray) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def padded_for_engine(audio: np.ndarray) -> np.ndarray:
+    """`audio`, or it followed by zeros up to MIN_ENGINE_SAMPLES when shorter (the official offline padding)."""
+    if len(audio) >= MIN_ENGINE_SAMPLES:
+        return audio
+    return np.concatenate([audio.astype(np.float32, copy=False),
+                           np.zeros(MIN_ENGINE_SAMPLES - len(audio), dtype=np.float32)])
+
+
 def assistant_prefix(language: str | None, prefix: str) -> str:
     """What the assistant turn already holds: the forced-language header, then the rolled-back prefix."""
     return (f"language {language}<asr_text>" if language else "") + prefix
@@ -55,7 +71,8 @@ def chat_request(model: str, *, context: str, language: str | None, audio: np.nd
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": context},
         {"role": "user", "content": [{"type": "input_audio",
-                                      "input_audio": {"data": wav_base64(audio), "format": "wav"}}]},
+                                      "input_audio": {"data": wav_base64(padded_for_engine(audio)),
+                                                      "format": "wav"}}]},
     ]
     if assistant:
         messages.append({"role": "assistant", "content": assistant})

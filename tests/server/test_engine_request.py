@@ -91,6 +91,6 @@ def test_engine_refuses_what_vllm_refuses(engine):
 
     with pytest.raises(BadRequest, match="continue_final_message"):
         engine.render({**body, "add_generation_prompt": True})
-    strict = FakeEngine(engine.checkpoint, priority_scheduling=False)
+    older = FakeEngine(engine.checkpoint, priority_scheduling=False, refuses_priority=True)
     with pytest.raises(BadRequest, match="Priority scheduling is not enabled"):
-        strict.render(body)
+        older.render(body)

@@ -1,8 +1,9 @@
 """scripts/start_server.sh: checks the GPUs, sizes vLLM's memory, starts the engine with priority scheduling (and
 data parallel for --gpus N), waits for its health, starts asr_server in front of it, and stops both together.
 
-The engine is `python -m dictation_devtools.engine_serve` (the fake engine behind vLLM's CLI, ENGINE_CMD) and the
-GPUs a fake nvidia-smi; everything else is the real script and the real asr_server."""
+The engine is a fake `vllm` executable on PATH (`vllm --version`, `vllm serve ...`: the fake engine of
+dictation_devtools.engine_serve behind vLLM's CLI) and the GPUs a fake nvidia-smi; everything else is the real
+script and the real asr_server."""
 
 from __future__ import annotations
 
@@ -40,15 +41,22 @@ def _env(tmp_path: Path, with_gpu: bool = True, **extra: str) -> dict[str, str]:
         smi.chmod(0o755)
     else:
         smi.unlink(missing_ok=True)
+    vllm = bin_dir / "vllm"  # the venv below has no vLLM, so the launcher finds this one on PATH
+    vllm.write_text(f"#!/bin/sh\nexec {sys.executable} -m dictation_devtools.engine_serve \"$@\"\n")
+    vllm.chmod(0o755)
     venv = Path(os.environ.get("VIRTUAL_ENV", Path(sys.executable).parent.parent))
-    return dict(os.environ, PATH=f"{bin_dir}:/usr/bin:/bin", SERVER_VENV=str(venv), SKIP_INSTALL="1",
-                PYTHONPATH=str(REPO_ROOT), ENGINE_CMD=f"{sys.executable} -m dictation_devtools.engine_serve",
-                FAKE_ENGINE_RECORD=str(tmp_path / "engine.json"), **extra)
+    env = dict(os.environ, PATH=f"{bin_dir}:/usr/bin:/bin", SERVER_VENV=str(venv), SKIP_INSTALL="1",
+               PYTHONPATH=str(REPO_ROOT), FAKE_ENGINE_RECORD=str(tmp_path / "engine.json"),
+               ENGINE_LOG=str(tmp_path / "engine.log"), **extra)
+    for name in ("ENGINE_CMD", "ENGINE_ARGS", "NCCL_NVLS_ENABLE", "ALLOW_UNVERIFIED_VLLM"):
+        if name not in extra:
+            env.pop(name, None)
+    return env
 
 
-def _run(tmp_path: Path, *args: str, with_gpu: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", "scripts/start_server.sh", *args], cwd=REPO_ROOT, env=_env(tmp_path, with_gpu),
-                          capture_output=True, text=True, timeout=120)
+def _run(tmp_path: Path, *args: str, with_gpu: bool = True, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", "scripts/start_server.sh", *args], cwd=REPO_ROOT,
+                          env=_env(tmp_path, with_gpu, **extra), capture_output=True, text=True, timeout=120)
 
 
 class _Launcher:
@@ -98,19 +106,22 @@ def _port_closed(port: int) -> bool:
     return False
 
 
+@pytest.mark.timeout(900)  # two processes start on a CI machine that may be loaded
 def test_starts_the_engine_on_n_gpus_then_the_server_and_ctrl_c_stops_both(tmp_path, tiny_checkpoint):
     launcher = _Launcher(tmp_path, "--model", str(tiny_checkpoint), "--max-sessions", "4", "--gpus", "2")
     try:
-        assert wait_for(launcher.healthy, 240), launcher.output()
+        assert wait_for(launcher.healthy, 600), launcher.output()
         argv = launcher.engine()["argv"]
-        assert argv[0] == str(tiny_checkpoint)
+        assert argv[0] == str(tiny_checkpoint), "vllm serve MODEL"
         assert " ".join(argv).count("--scheduling-policy priority") == 1
         assert "--data-parallel-size 2" in " ".join(argv) and "--enforce-eager" not in argv
+        assert launcher.engine()["env"]["NCCL_NVLS_ENABLE"] == "0", "no NVLink multicast over the GPUs"
         assert argv[argv.index("--port") + 1] == str(launcher.engine_port)
         assert 0 < float(argv[argv.index("--gpu-memory-utilization") + 1]) < 1
         out = launcher.output()
         assert "NVIDIA GeForce RTX 4070 (using 2 of 2)" in out and "4 sessions of up to 4096 tokens" in out
-        assert f"ws://127.0.0.1:{launcher.port}" in out and "engine ready" in out
+        assert f"ws://127.0.0.1:{launcher.port}" in out and "engine ready (vLLM priority scheduling on)" in out
+        assert "== vLLM 0.26.0 (verified: 0.26.x)" in out
         engine_pid = launcher.engine()["pid"]
         launcher.process.send_signal(signal.SIGINT)  # what Ctrl+C does to the script
         assert launcher.process.wait(30) == 130
@@ -120,10 +131,11 @@ def test_starts_the_engine_on_n_gpus_then_the_server_and_ctrl_c_stops_both(tmp_p
         launcher.stop()
 
 
+@pytest.mark.timeout(900)
 def test_when_the_engine_dies_the_server_is_stopped_and_the_script_fails(tmp_path, tiny_checkpoint):
     launcher = _Launcher(tmp_path, "--model", str(tiny_checkpoint))
     try:
-        assert wait_for(launcher.healthy, 240), launcher.output()
+        assert wait_for(launcher.healthy, 600), launcher.output()
         assert "--data-parallel-size" not in launcher.engine()["argv"], "one GPU: no data parallel"
         os.kill(launcher.engine()["pid"], signal.SIGKILL)
         assert launcher.process.wait(30) != 0
@@ -164,3 +176,56 @@ def test_a_repository_under_mnt_gets_its_venv_in_the_linux_home(tmp_path):
         venv = tmp_path / "home" / ".venvs" / "qwen-dictation-server"
         assert f"== venv: {venv}" in result.stdout
         assert (venv / "bin" / "python").exists() and not (repo / ".venv-server").exists()
+
+
+def test_a_vllm_outside_the_verified_series_is_refused_with_the_fix(tmp_path, tiny_checkpoint):
+    result = _run(tmp_path, "--model", str(tiny_checkpoint), FAKE_VLLM_VERSION="0.14.0")
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert "vLLM 0.14.0 is not the verified 0.26.x" in last and "pip install 'vllm==0.26.*'" in last
+    assert not (tmp_path / "engine.json").exists(), "no engine was started"
+
+
+def test_no_vllm_at_all_says_how_to_install_it(tmp_path, tiny_checkpoint):
+    env_bin = tmp_path / "bin"
+    _env(tmp_path)  # the fake bin dir, then without its vllm
+    (env_bin / "vllm").unlink()
+    env = _env(tmp_path)
+    (env_bin / "vllm").unlink()
+    result = subprocess.run(["bash", "scripts/start_server.sh", "--model", str(tiny_checkpoint)], cwd=REPO_ROOT,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "vllm not found" in result.stderr and ".[server]" in result.stderr
+
+
+def test_engine_args_that_turn_priority_off_are_refused_before_the_engine_starts(tmp_path, tiny_checkpoint):
+    result = _run(tmp_path, "--model", str(tiny_checkpoint), ENGINE_ARGS="--scheduling-policy fcfs")
+    assert result.returncode == 1
+    assert "--scheduling-policy fcfs" in result.stderr and "remove it from ENGINE_ARGS" in result.stderr
+    assert not (tmp_path / "engine.json").exists()
+
+
+def test_an_engine_whose_startup_log_shows_no_priority_policy_is_stopped(tmp_path, tiny_checkpoint):
+    # An engine command that drops the flag (a wrapper, another server): the startup log is the proof.
+    fcfs = tmp_path / "fcfs-engine"
+    fcfs.write_text(f"#!/bin/sh\nexec {sys.executable} -m dictation_devtools.engine_serve \"$@\" "
+                    "--scheduling-policy fcfs\n")
+    fcfs.chmod(0o755)
+    result = _run(tmp_path, "--model", str(tiny_checkpoint), "--port", str(free_port()),
+                  "--engine-port", str(free_port()), ENGINE_CMD=str(fcfs))
+    assert result.returncode == 1
+    assert "does not show scheduling_policy 'priority'" in result.stderr
+    assert wait_for(lambda: not _alive(json.loads((tmp_path / "engine.json").read_text())["pid"]), 15)
+
+
+@pytest.mark.timeout(900)
+def test_engine_only_starts_and_checks_the_engine_without_a_server(tmp_path, tiny_checkpoint):
+    launcher = _Launcher(tmp_path, "--model", str(tiny_checkpoint), "--engine-only")
+    try:
+        assert wait_for(lambda: "engine only: start asr_server with --engine-url" in launcher.output(), 600), \
+            launcher.output()
+        assert f"--engine-url http://127.0.0.1:{launcher.engine_port}/v1" in launcher.output()
+        assert _port_closed(launcher.port), "no asr_server"
+        launcher.process.send_signal(signal.SIGINT)
+        assert launcher.process.wait(30) == 130
+    finally:
+        launcher.stop()
