@@ -30,9 +30,10 @@ from typing import Any
 
 import h11
 from websockets.asyncio.server import ServerConnection
+from websockets.frames import Frame, Opcode
 
 from asr_server.budget import AddressBudget
-from asr_server.log_limit import ThrottledLog
+from asr_server.log_limit import PerSecond, ThrottledLog
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,8 @@ class ConnectionLimits:
 
 
 _ROUTED_METHODS = (b"POST ", b"OPTIONS ")
+_PONGS_PER_SECOND = 20
+_PINGS_PER_SECOND = 1000
 _refused_log = ThrottledLog(log, logging.WARNING)
 _slow_reader_log = ThrottledLog(log, logging.WARNING)
 
@@ -123,6 +126,12 @@ class RoutingConnection(ServerConnection):
         self._holds_pending = False
         self._made_at = self.loop.time()
         self._overflowing = False
+        # Pings are answered at most _PONGS_PER_SECOND a second (RFC 6455 5.5.3 lets one pong answer several
+        # pings): a flood then costs a frame parse each, not a write each. Past _PINGS_PER_SECOND it is closed.
+        self._pongs = PerSecond(_PONGS_PER_SECOND)
+        self._pings = PerSecond(_PINGS_PER_SECOND)
+        self._answer_frame = protocol.recv_frame
+        protocol.recv_frame = self._recv_frame
 
     # -- the pre-session budget -----------------------------------------------------------------------------
 
@@ -171,14 +180,29 @@ class RoutingConnection(ServerConnection):
             super().data_received(pending)
             self._check_write_buffer()
 
+    def _recv_frame(self, frame: Frame) -> None:
+        if frame.opcode is Opcode.PING:
+            if not self._pings.allow():
+                if not self._overflowing:
+                    self.loop.call_soon(self._close_slow_reader, f"over {_PINGS_PER_SECOND} pings a second; "
+                                        "reconnect")
+                return
+            if not self._pongs.allow():
+                return  # answered by a later pong
+        self._answer_frame(frame)
+
     def _check_write_buffer(self) -> None:
         """A client that sends (pings above all: each is answered with a pong) but never reads would make the
         server queue answers without bound; past `max_write_buffer` it is closed with 1008 instead."""
         if self._overflowing or self.transport.get_write_buffer_size() <= self._limits.max_write_buffer:
             return
+        self._close_slow_reader("the client does not read what the server sends (pongs included); reconnect")
+
+    def _close_slow_reader(self, reason: str) -> None:
+        if self._overflowing or self.transport.is_closing():
+            return
         self._overflowing = True
         self.transport.pause_reading()  # nothing more is read, so nothing more is answered
-        reason = "the client does not read what the server sends (pongs included); reconnect"
         _slow_reader_log.note("closing a connection from %s (1008): %s", self._address, reason)
         with contextlib.suppress(Exception):
             self.protocol.send_close(1008, reason)
