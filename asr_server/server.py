@@ -182,6 +182,7 @@ class AsrServer:
             "model": self._engine.model if self._engine else self.config.model,
             "backend": self._engine.backend if self._engine else self.config.backend,
             "sessions": self._connections,
+            "uploads": self._uploads.active if self._uploads is not None else 0,
             "max_sessions": self.config.max_sessions,
             "queued_steps": self._worker.queued if self._worker is not None else 0,
             "decode_steps": stats.steps if stats else 0,
@@ -212,7 +213,10 @@ class AsrServer:
     def _gate(self, connection: ServerConnection, request: Request) -> Response | None:
         """Refuse foreign Host and Origin (403), answer /healthz, refuse bad tokens (401), refuse while loading or
         full (503); None = go on."""
-        refusal = self._policy.check(request.headers.get("Host"), request.headers.get("Origin"))
+        hosts, origins = request.headers.get_all("Host"), request.headers.get_all("Origin")
+        if len(hosts) != 1 or len(origins) > 1:
+            return connection.respond(HTTPStatus.BAD_REQUEST, "send exactly one Host header and at most one Origin\n")
+        refusal = self._policy.check(hosts[0], origins[0] if origins else None)
         if refusal is not None:
             log.warning("refused a request from %s: %s", connection.remote_address, refusal.message)
             return connection.respond(HTTPStatus.FORBIDDEN, refusal.message + "\n")

@@ -92,6 +92,11 @@ class TranscriptionEndpoint(PostHandler):
         self.body_limit = int(config.max_upload_mb * 1024 * 1024)
         self.deadline = config.upload_timeout_seconds
 
+    @property
+    def active(self) -> int:
+        """Uploads being read, decoded or transcribed now (for /healthz)."""
+        return self._active
+
     def close(self) -> None:
         """Stop the decoding threads (a decode in progress finishes on its own)."""
         self._decoders.shutdown(wait=False, cancel_futures=True)
