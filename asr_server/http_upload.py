@@ -104,6 +104,7 @@ class ConnectionLimits:
 
 
 _ROUTED_METHODS = (b"POST ", b"OPTIONS ")
+_SLICE = 16384
 _PONGS_PER_SECOND = 20
 _PINGS_PER_SECOND = 1000
 _refused_log = ThrottledLog(log, logging.WARNING)
@@ -126,6 +127,8 @@ class RoutingConnection(ServerConnection):
         self._holds_pending = False
         self._made_at = self.loop.time()
         self._overflowing = False
+        self._backlog = bytearray()
+        self._slicing = False
         # Pings are answered at most _PONGS_PER_SECOND a second (RFC 6455 5.5.3 lets one pong answer several
         # pings): a flood then costs a frame parse each, not a write each. Past _PINGS_PER_SECOND it is closed.
         self._pongs = PerSecond(_PONGS_PER_SECOND)
@@ -164,8 +167,7 @@ class RoutingConnection(ServerConnection):
             self._exchange.feed(data)
             return
         if self._routed.done():
-            super().data_received(data)
-            self._check_write_buffer()
+            self._feed_websocket(data)
             return
         self._pending += data
         if len(self._pending) < 8 and any(method.startswith(self._pending) for method in _ROUTED_METHODS):
@@ -177,8 +179,37 @@ class RoutingConnection(ServerConnection):
             self._routed.set_result(True)
         else:
             self._routed.set_result(False)
-            super().data_received(pending)
+            self._feed_websocket(pending)
+
+    def _feed_websocket(self, data: bytes) -> None:
+        """At most _SLICE bytes to websockets per turn of the loop: one 256 KiB read of tiny frames is tens of
+        thousands of frames, parsed in one go while every other session waits. The rest waits its turn, with
+        reading paused meanwhile."""
+        if not self._backlog and len(data) <= _SLICE:
+            super().data_received(data)
             self._check_write_buffer()
+            return
+        self._backlog += data
+        self.transport.pause_reading()
+        if not self._slicing:
+            self._slicing = True
+            self.loop.call_soon(self._next_slice)
+
+    def _next_slice(self) -> None:
+        if self.transport.is_closing():
+            self._backlog, self._slicing = bytearray(), False
+            return
+        piece = bytes(self._backlog[:_SLICE])
+        del self._backlog[:_SLICE]
+        super().data_received(piece)
+        self._check_write_buffer()
+        if self._backlog:
+            self.loop.call_soon(self._next_slice)
+            return
+        self._slicing = False
+        # Reading resumes unless websockets paused it itself (its queue of received messages is full).
+        if not self._overflowing and not getattr(self.recv_messages, "paused", False):
+            self.transport.resume_reading()
 
     def _recv_frame(self, frame: Frame) -> None:
         if frame.opcode is Opcode.PING:
@@ -214,6 +245,10 @@ class RoutingConnection(ServerConnection):
         if self._exchange is not None:
             self._exchange.feed(b"")
             return True  # keep the transport open for the response
+        if self._backlog:  # what came before the end goes first
+            piece = bytes(self._backlog)
+            self._backlog.clear()
+            super().data_received(piece)
         return super().eof_received()
 
     async def handshake(self, *args: Any, **kwargs: Any) -> None:
