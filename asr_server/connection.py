@@ -127,12 +127,17 @@ class Connection:
         idle = self._config.idle_timeout_seconds or None
         while True:
             try:
-                message = await asyncio.wait_for(self._websocket.recv(), idle)
+                # A timeout scope, not wait_for: wait_for makes a task per message, a cost a flood multiplies.
+                async with asyncio.timeout(idle):
+                    message = await self._websocket.recv()
             except TimeoutError:
                 log.info("session %d idle for %.0f s; closing", self.session.number, idle)
                 await self._websocket.close(1000, "idle timeout")
                 return
             self._dispatch(message)
+            if pause := self.session.backoff_seconds():
+                # Not read meanwhile: its further messages wait in the socket, at no cost to other sessions.
+                await asyncio.sleep(pause)
 
     async def _write(self) -> None:
         while (message := await self._outbox.get()) is not None:

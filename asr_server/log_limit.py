@@ -59,3 +59,9 @@ class PerSecond:
             self._window, self._count = now, 0
         self._count += 1
         return self._count <= self._limit
+
+    def wait(self) -> float:
+        """Seconds until the allowance is back, when it is used up now; 0 otherwise."""
+        if self._count <= self._limit:
+            return 0.0
+        return max(0.0, self._window + 1.0 - self._clock())

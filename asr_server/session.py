@@ -94,6 +94,11 @@ class Session:
         else:
             self._feed(data)
 
+    def backoff_seconds(self) -> float:
+        """How long to stop reading this client: the rest of the second once it used up its bad-message
+        allowance (a flood of bad messages otherwise takes the event loop's time from every other session)."""
+        return self._bad_answers.wait()
+
     def close(self) -> None:
         """The connection ended: drop the open utterance and every result still on its way."""
         self._closed = True

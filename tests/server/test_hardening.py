@@ -259,19 +259,22 @@ def test_bad_messages_get_a_bounded_number_of_answers_and_log_lines(caplog):
 
     caplog.set_level(logging.INFO, logger="asr_server.session")
     with running_server(backend_factory=scripted) as running:
-        async def scenario() -> list[dict]:
+        async def scenario() -> tuple[list[dict], float]:
             async with connect(running.url) as websocket:
-                for _ in range(2000):
+                for _ in range(60):
                     await websocket.send("{not json")
+                started = time.monotonic()
                 await send_utterance(websocket, PHRASE.audio.astype("<i2").tobytes(), utterance_id="after")
-                return await recv_until(websocket, "final", 30, "after")
+                messages = await recv_until(websocket, "final", 60, "after")
+                return messages, time.monotonic() - started
 
-        messages = run(scenario())
+        messages, seconds = run(scenario())
     errors = [m for m in messages if m["type"] == "error"]
-    assert messages[-1]["text"] == "hello there"
-    assert 10 <= len(errors) < 200, len(errors)
+    assert messages[-1]["text"] == "hello there", "the session goes on after the flood"
+    # Ten answered in the first second; past that allowance the server reads the client no faster than it answers.
+    assert 10 <= len(errors) <= 11 * (seconds + 1), (len(errors), seconds)
     lines = [r for r in caplog.records if "bad_message" in r.getMessage()]
-    assert 1 <= len(lines) < 30, len(lines)
+    assert 1 <= len(lines) <= seconds + 2, len(lines)
 
 
 def test_throttled_log_and_per_second_count_what_they_fold():
