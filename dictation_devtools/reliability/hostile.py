@@ -154,7 +154,7 @@ async def _dictate(port: int, stop: object, ready: object, latencies: list[float
             await _until(websocket, "ready")
             ready.set()  # type: ignore[attr-defined]
             number = 0
-            while not stop.is_set():  # type: ignore[attr-defined]
+            while number == 0 or not stop.is_set():  # type: ignore[attr-defined]  # at least one utterance
                 number += 1
                 await websocket.send(json.dumps({"event": "start", "id": f"v{number}"}))
                 for offset in range(0, len(pcm), 32000):
