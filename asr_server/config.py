@@ -118,6 +118,10 @@ class ServerConfig:
     max_pending_per_ip: int = field(default=32, metadata=_doc(
         "Most connections from one IP address that are not yet sessions (handshakes, WebSockets before their "
         "first message, uploads being read); more are closed at once."))
+    max_messages_per_second: int = field(default=2000, metadata=_doc(
+        "Most messages (frames) read from one connection per second; past it the connection is not read until "
+        "the second is over, so one flooding client cannot take the event loop from the others (a client sends "
+        "about 30 a second)."))
     max_write_buffer_bytes: int = field(default=1 << 20, metadata=_doc(
         "Most bytes waiting to be written to one client (answers to its pings included); a client that does "
         "not read past this is closed (1008)."))
@@ -179,6 +183,7 @@ def _check(config: ServerConfig) -> None:
         "max_outbox_messages": config.max_outbox_messages, "hello_timeout_seconds": config.hello_timeout_seconds,
         "max_pending_per_ip": config.max_pending_per_ip, "max_write_buffer_bytes": config.max_write_buffer_bytes,
         "max_bad_messages_per_second": config.max_bad_messages_per_second,
+        "max_messages_per_second": config.max_messages_per_second,
         "upload_head_timeout_seconds": config.upload_head_timeout_seconds,
         "upload_body_timeout_seconds": config.upload_body_timeout_seconds,
         "max_upload_seconds": config.max_upload_seconds, "max_uploads": config.max_uploads,

@@ -20,7 +20,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from asr_server.config import ServerConfig
-from asr_server.log_limit import ThrottledLog
+from asr_server.log_limit import PerSecond, ThrottledLog
 from asr_server.metrics import ServerMetrics
 from asr_server.session import Session
 from dictation_core import protocol
@@ -48,6 +48,7 @@ class Connection:
         self._websocket = websocket
         self._admit = admit
         self.admitted = False
+        self._allowance = PerSecond(config.max_messages_per_second)
         self._config = config
         self._metrics = metrics
         self._outbox: asyncio.Queue[str | None] = asyncio.Queue(max(1, config.max_outbox_messages))
@@ -135,6 +136,8 @@ class Connection:
                 await self._websocket.close(1000, "idle timeout")
                 return
             self._dispatch(message)
+            if not self._allowance.allow():
+                await asyncio.sleep(self._allowance.wait())  # its further messages wait in its socket
             if pause := self.session.backoff_seconds():
                 # Not read meanwhile: its further messages wait in the socket, at no cost to other sessions.
                 await asyncio.sleep(pause)
