@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
+import threading
 from typing import TYPE_CHECKING
 
 from asr_server.config import ServerConfig, load_config
@@ -65,8 +67,27 @@ def main(argv: list[str] | None = None, backend_factory: BackendFactory | None =
         print(f"asr_server: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        return 0
+        pass
+    _exit_now_if_decoding()
     return 0
+
+
+def _exit_now_if_decoding() -> None:
+    """A decode still running on the inference thread (the server waited 5 s for it) must not meet the
+    interpreter's shutdown: torch's threads destroyed mid-operation abort the process ("terminate called without
+    an active exception", exit 134, on SIGTERM during a decode). Everything worth keeping is closed by now, so the
+    process ends here at once, with status 0, instead."""
+    from asr_server.scheduler import INFERENCE_THREAD
+
+    busy = [thread for thread in threading.enumerate() if thread.name == INFERENCE_THREAD and thread.is_alive()]
+    if not busy:
+        return
+    logging.getLogger("asr_server").warning("a decode was still running at shutdown; exiting without waiting for it")
+    logging.shutdown()
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,12 @@ def quiet_windows(audio: np.ndarray, sample_rate: int, max_seconds: float,
 
 def _smoothed_energy(audio: np.ndarray, frame: int) -> np.ndarray:
     frames = len(audio) // frame
-    power = np.square(audio[: frames * frame].astype(np.float64)).reshape(frames, frame).mean(axis=1)
+    power = np.empty(frames, np.float64)
+    block = 1 << 12  # frames per pass: an hour of audio is never copied to float64 whole (+460 MB)
+    for first in range(0, frames, block):
+        count = min(block, frames - first)
+        chunk = audio[first * frame:(first + count) * frame].astype(np.float64)
+        power[first:first + count] = np.square(chunk).reshape(count, frame).mean(axis=1)
     kernel = np.ones(_SMOOTH_FRAMES) / _SMOOTH_FRAMES
     smoothed = np.convolve(power, kernel, mode="same")
     # The last partial frame has no energy figure; never cut past the whole frames.

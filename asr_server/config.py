@@ -35,8 +35,10 @@ class ServerConfig:
         "or a router in front of replicas). Start it with --scheduling-policy priority."))
     engine_api_key: str | None = field(default=None, metadata=_doc(
         "vllm backend: the engine's --api-key, sent as a Bearer token (unset: none)."))
-    engine_timeout_seconds: float = field(default=30.0, metadata=_doc(
-        "vllm backend: longest wait for one decode request before it fails (the client then resends)."))
+    engine_timeout_seconds: float = field(default=8.0, metadata=_doc(
+        "vllm backend: longest wait for one decode request, retries included, before it fails with an engine "
+        "error (the client then resends). Below the client's 10 s final timeout, so a hung engine is reported "
+        "by the server before the client gives up."))
     engine_retry_seconds: float = field(default=4.0, metadata=_doc(
         "vllm backend: how long a request that failed in transport (engine restarting, 502/503/504) is retried "
         "before its utterance gets an engine error; below the client's 10 s final timeout."))
@@ -103,10 +105,46 @@ class ServerConfig:
         "Largest WebSocket frame accepted (64 KiB = 2 s of audio); larger ones get a bad_message error."))
     max_context_chars: int = field(default=2000, metadata=_doc(
         "Longest glossary (hello context) accepted, so prompts stay well inside max_model_len."))
+    allowed_hosts: tuple[str, ...] = field(default=(), metadata=_doc(
+        "Host names (the HTTP Host header, without port) this server answers besides IP addresses, localhost "
+        "and --host: add the names clients use to reach it (e.g. [\"desktop.lan\"]). Any other name is refused "
+        "(403), which stops DNS rebinding. [\"*\"] turns the check off."))
+    allowed_origins: tuple[str, ...] = field(default=(), metadata=_doc(
+        "Web pages (Origin, e.g. \"https://app.example\") that may open a WebSocket or upload from a browser, "
+        "CORS included. By default only the server's own origin; any other page is refused (403)."))
+    hello_timeout_seconds: float = field(default=5.0, metadata=_doc(
+        "Close a WebSocket that has not sent a valid first message (hello or start) within this many seconds "
+        "(1008); until then it holds no session slot."))
+    max_pending_per_ip: int = field(default=32, metadata=_doc(
+        "Most connections from one IP address that are not yet sessions (handshakes, WebSockets before their "
+        "first message, uploads being read); more are closed at once."))
+    max_messages_per_second: int = field(default=2000, metadata=_doc(
+        "Most messages (frames) read from one connection per second; past it the connection is not read until "
+        "the second is over, so one flooding client cannot take the event loop from the others (a client sends "
+        "about 30 a second)."))
+    max_write_buffer_bytes: int = field(default=1 << 20, metadata=_doc(
+        "Most bytes waiting to be written to one client (answers to its pings included); a client that does "
+        "not read past this is closed (1008)."))
+    max_bad_messages_per_second: int = field(default=10, metadata=_doc(
+        "Most bad_message errors answered per connection per second; the rest are counted and logged once a "
+        "second, unanswered."))
     max_upload_mb: float = field(default=25.0, metadata=_doc(
         "POST /v1/audio/transcriptions: largest audio file accepted, in MB (OpenAI's limit is 25); larger get 413."))
     upload_timeout_seconds: float = field(default=600.0, metadata=_doc(
-        "POST /v1/audio/transcriptions: longest one upload may take, reading and transcribing; then it is closed."))
+        "POST /v1/audio/transcriptions: longest one upload may take once read, decoding and transcribing; then "
+        "it is closed."))
+    upload_head_timeout_seconds: float = field(default=5.0, metadata=_doc(
+        "POST /v1/audio/transcriptions: the request line and headers must arrive within this many seconds."))
+    upload_body_timeout_seconds: float = field(default=60.0, metadata=_doc(
+        "POST /v1/audio/transcriptions: the whole body must arrive within this many seconds (408 past it)."))
+    max_upload_seconds: float = field(default=7200.0, metadata=_doc(
+        "POST /v1/audio/transcriptions: longest audio accepted, in seconds of sound (2 hours); checked on the "
+        "file's declared length and again while decoding, so a small file that decodes to hours costs nothing."))
+    max_uploads: int = field(default=2, metadata=_doc(
+        "POST /v1/audio/transcriptions: most uploads read or transcribed at once (each holds its body and "
+        "about 230 MB per hour of decoded audio); more get 503."))
+    max_uploads_per_ip: int = field(default=2, metadata=_doc(
+        "POST /v1/audio/transcriptions: most uploads at once from one IP address; more get 429."))
     log_level: str = field(default="INFO", metadata=_doc("Logging level: DEBUG, INFO, WARNING or ERROR."))
     config_file: str | None = field(default=None, metadata=_doc(
         "TOML file with any of these settings as keys (snake_case); flags override it."))
@@ -142,7 +180,14 @@ def _check(config: ServerConfig) -> None:
         "max_frame_bytes": config.max_frame_bytes, "refeed_ratio": config.refeed_ratio,
         "engine_timeout_seconds": config.engine_timeout_seconds, "max_session_steps": config.max_session_steps,
         "max_upload_mb": config.max_upload_mb, "upload_timeout_seconds": config.upload_timeout_seconds,
-        "max_outbox_messages": config.max_outbox_messages,
+        "max_outbox_messages": config.max_outbox_messages, "hello_timeout_seconds": config.hello_timeout_seconds,
+        "max_pending_per_ip": config.max_pending_per_ip, "max_write_buffer_bytes": config.max_write_buffer_bytes,
+        "max_bad_messages_per_second": config.max_bad_messages_per_second,
+        "max_messages_per_second": config.max_messages_per_second,
+        "upload_head_timeout_seconds": config.upload_head_timeout_seconds,
+        "upload_body_timeout_seconds": config.upload_body_timeout_seconds,
+        "max_upload_seconds": config.max_upload_seconds, "max_uploads": config.max_uploads,
+        "max_uploads_per_ip": config.max_uploads_per_ip,
     }
     for name, value in positive.items():
         if value <= 0:

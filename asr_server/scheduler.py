@@ -24,6 +24,7 @@ from asr_server.backends.base import Backend, DecodeItem, EngineInfo
 from asr_server.streaming import StepOutput
 
 log = logging.getLogger(__name__)
+INFERENCE_THREAD = "asr-inference"  # the thread that runs the backend (__main__ waits for it at exit)
 
 
 @dataclass(eq=False)  # a job is itself, not its fields: comparing fields compares numpy audio, which raises
@@ -70,7 +71,7 @@ class InferenceWorker:
         self._jobs: list[DecodeJob] = []
         self._wakeup = threading.Condition()
         self._closing = False
-        self._thread = threading.Thread(target=self._run, name="asr-inference", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=INFERENCE_THREAD, daemon=True)
         self._steps = 0
         self._items = 0
         self._largest_batch = 0

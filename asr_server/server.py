@@ -25,12 +25,14 @@ from websockets.http11 import Request, Response
 
 from asr_server.backends import Backend, create_backend
 from asr_server.backends.base import EngineInfo
+from asr_server.budget import AddressBudget
 from asr_server.config import ServerConfig
 from asr_server.connection import Connection
 from asr_server.engine import EngineDispatcher
 from asr_server.errors import AsrServerError, ModelLoadError
-from asr_server.http_upload import routing_connection
+from asr_server.http_upload import ConnectionLimits, RoutingConnection, routing_connection
 from asr_server.metrics import CONTENT_TYPE, ServerMetrics
+from asr_server.origin import OriginPolicy
 from asr_server.scheduler import InferenceWorker
 from asr_server.session import Session
 from asr_server.transcriptions import TranscriptionEndpoint
@@ -72,7 +74,9 @@ class AsrServer:
         self._engine: EngineInfo | None = None
         self._load_error: BaseException | None = None
         self._loaded = asyncio.Event()
-        self._connections = 0
+        self._connections = 0  # sessions: WebSockets that sent a valid first message
+        self._policy = OriginPolicy.build(config.host, config.allowed_hosts, config.allowed_origins)
+        self._uploads: TranscriptionEndpoint | None = None
         self.metrics = ServerMetrics()
         self.metrics.watch(lambda: self._connections, self._engine_waiting, self._engine_up)
 
@@ -91,7 +95,14 @@ class AsrServer:
         self._worker.start()
         transport_limit = max(_TRANSPORT_LIMIT_MIN, _TRANSPORT_LIMIT_FACTOR * self.config.max_frame_bytes)
         worker = self._worker
-        uploads = TranscriptionEndpoint(self.config, lambda: self._engine, lambda job: worker.submit(job))
+        uploads = TranscriptionEndpoint(self.config, lambda: self._engine, lambda job: worker.submit(job),
+                                        self._policy)
+        self._uploads = uploads
+        limits = ConnectionLimits(
+            open_timeout=_OPEN_TIMEOUT, head_timeout=self.config.upload_head_timeout_seconds,
+            body_timeout=self.config.upload_body_timeout_seconds,
+            max_write_buffer=self.config.max_write_buffer_bytes,
+            pending=AddressBudget(self.config.max_pending_per_ip))
         self._server = await serve(
             self._serve_connection, self.config.host, self.config.port,
             process_request=self._gate, max_size=transport_limit, compression=None,
@@ -99,7 +110,7 @@ class AsrServer:
             max_queue=64, logger=logging.getLogger("asr_server.websockets"),
             # POST /v1/audio/transcriptions shares the port; RoutingConnection applies the handshake timeout
             # itself, because websockets' own would also cut an upload still being transcribed.
-            create_connection=routing_connection(uploads, _OPEN_TIMEOUT), open_timeout=None,
+            create_connection=routing_connection(uploads, limits), open_timeout=None,
         )
         log.info("listening on ws://%s:%d (model %s, backend %s)", self.config.host, self.port,
                  self.config.model, self.config.backend)
@@ -144,6 +155,8 @@ class AsrServer:
                     connection.transport.abort()
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self._server.wait_closed(), 2)
+        if self._uploads is not None:
+            self._uploads.close()
         if self._worker is not None:
             await self._worker.aclose()
 
@@ -156,8 +169,9 @@ class AsrServer:
             return 1.0 if self._worker.reachable else 0.0
         return 1.0 if self.loaded else 0.0
 
-    def health(self) -> dict[str, object]:
-        """The /healthz body."""
+    def health(self, detailed: bool = True) -> dict[str, object]:
+        """The /healthz body; `detailed` adds the engine's URL and last error (only for a request with the token:
+        they tell a stranger where the engine is and what went wrong with it)."""
         stats = self._worker.stats if self._worker is not None else None
         status = "ok" if self.loaded else ("failed" if self._load_error else "loading")
         engine = self._worker.health() if isinstance(self._worker, EngineDispatcher) else None
@@ -168,6 +182,7 @@ class AsrServer:
             "model": self._engine.model if self._engine else self.config.model,
             "backend": self._engine.backend if self._engine else self.config.backend,
             "sessions": self._connections,
+            "uploads": self._uploads.active if self._uploads is not None else 0,
             "max_sessions": self.config.max_sessions,
             "queued_steps": self._worker.queued if self._worker is not None else 0,
             "decode_steps": stats.steps if stats else 0,
@@ -180,7 +195,8 @@ class AsrServer:
             "threads": threading.active_count(),
         }
         if engine is not None:
-            body["engine"] = engine
+            body["engine"] = engine if detailed else {key: value for key, value in engine.items()
+                                                      if key not in ("url", "last_error")}
         return body
 
     def _on_loaded(self, engine: EngineInfo | None, error: BaseException | None) -> None:
@@ -195,7 +211,15 @@ class AsrServer:
     # -- HTTP gate ------------------------------------------------------------------------------------------
 
     def _gate(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Answer /healthz, refuse bad tokens (401), refuse while loading or full (503); None = go on."""
+        """Refuse foreign Host and Origin (403), answer /healthz, refuse bad tokens (401), refuse while loading or
+        full (503); None = go on."""
+        hosts, origins = request.headers.get_all("Host"), request.headers.get_all("Origin")
+        if len(hosts) != 1 or len(origins) > 1:
+            return connection.respond(HTTPStatus.BAD_REQUEST, "send exactly one Host header and at most one Origin\n")
+        refusal = self._policy.check(hosts[0], origins[0] if origins else None)
+        if refusal is not None:
+            log.warning("refused a request from %s: %s", connection.remote_address, refusal.message)
+            return connection.respond(HTTPStatus.FORBIDDEN, refusal.message + "\n")
         path = urlsplit(request.path).path
         if path == "/metrics" and not (self.config.token and not token_matches(self.config.token, request)):
             response = connection.respond(HTTPStatus.OK, "")
@@ -206,7 +230,7 @@ class AsrServer:
             response.headers["Content-Length"] = str(len(response.body))
             return response
         if path == "/healthz":
-            body = self.health()
+            body = self.health(detailed=bool(self.config.token) and token_matches(self.config.token, request))
             return _json_response(connection, HTTPStatus.OK if body["status"] == "ok"
                                   else HTTPStatus.SERVICE_UNAVAILABLE, body)
         if self.config.token and not token_matches(self.config.token, request):
@@ -226,18 +250,23 @@ class AsrServer:
     async def _serve_connection(self, websocket: ServerConnection) -> None:
         assert self._engine is not None and self._worker is not None
         engine, worker = self._engine, self._worker
-        if self._connections >= self.config.max_sessions:
-            # The gate checked before the handshake, but a burst may have passed it together: the slot is
-            # taken only here, after the handshake succeeded, so failed upgrades and scans never hold one.
-            await websocket.close(1013, f"server busy: {self._connections} sessions already (--max-sessions)")
-            return
-        self._connections += 1
-        try:
-            connection = Connection(websocket, self.config, self.metrics, lambda send: Session(
-                self.config, engine, send, worker.submit, worker.promote, worker.cancel, self.metrics))
-            await connection.serve()
-        finally:
-            self._connections -= 1
+
+        def admit(taking: bool) -> str | None:
+            # The gate checked before the handshake, but sockets that never say hello must not hold a slot: it is
+            # taken only at the first valid message, so scans, idle sockets and failed upgrades never hold one.
+            if not taking:
+                self._connections -= 1
+                return None
+            if self._connections >= self.config.max_sessions:
+                return f"server busy: {self._connections} sessions already (--max-sessions)"
+            self._connections += 1
+            if isinstance(websocket, RoutingConnection):
+                websocket.admitted()
+            return None
+
+        connection = Connection(websocket, self.config, self.metrics, lambda send: Session(
+            self.config, engine, send, worker.submit, worker.promote, worker.cancel, self.metrics), admit)
+        await connection.serve()
 
 
 def _json_response(connection: ServerConnection, status: HTTPStatus, body: dict[str, object]) -> Response:

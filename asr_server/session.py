@@ -1,7 +1,7 @@
 """One client connection's protocol state, without a socket: messages in, messages and decode jobs out.
 
 Runs on the asyncio thread only. Bad input never ends the session: every problem is answered with an `error`
-message that says what to send instead, and the session goes on. Words are never dropped silently: a second
+message that says what to send instead (at most --max-bad-messages-per-second of them), and the session goes on. Words are never dropped silently: a second
 `start` finalizes the open utterance first, and an utterance over the length limit is finalized and continued.
 """
 
@@ -16,6 +16,7 @@ import numpy as np
 from asr_server.backends.base import EngineInfo
 from asr_server.config import ServerConfig
 from asr_server.fair_share import StepQuota
+from asr_server.log_limit import PerSecond, ThrottledLog
 from asr_server.metrics import ServerMetrics, SessionMeter
 from asr_server.scheduler import DecodeJob
 from asr_server.speculation import SpeculativeFinals
@@ -67,6 +68,8 @@ class Session:
         self._sent_text: dict[UtteranceStream, str] = {}
         self._auto_ids = itertools.count(1)
         self._closed = False
+        self._bad_log = ThrottledLog(log)
+        self._bad_answers = PerSecond(config.max_bad_messages_per_second)
 
     # -- messages from the client ---------------------------------------------------------------------------
 
@@ -90,6 +93,11 @@ class Session:
             self._error(protocol.BAD_MESSAGE, problem)
         else:
             self._feed(data)
+
+    def backoff_seconds(self) -> float:
+        """How long to stop reading this client: the rest of the second once it used up its bad-message
+        allowance (a flood of bad messages otherwise takes the event loop's time from every other session)."""
+        return self._bad_answers.wait()
 
     def close(self) -> None:
         """The connection ended: drop the open utterance and every result still on its way."""
@@ -287,8 +295,15 @@ class Session:
         self._meter.forget(stream)
 
     def _error(self, code: str, message: str, utterance_id: str | None = None) -> None:
-        log.info("session %d: %s: %s", self.number, code, message)
         self._meter.error(code)
+        if code == protocol.BAD_MESSAGE and utterance_id is None:
+            # A flood of bad messages gets a bounded number of answers and log lines; an error that carries an
+            # id stands for a final (or says one is coming) and is always sent.
+            self._bad_log.note("session %d: %s: %s", self.number, code, message)
+            if not self._bad_answers.allow():
+                return
+        else:
+            log.info("session %d: %s: %s", self.number, code, message)
         self._send(protocol.error(code, message, utterance_id))
 
 

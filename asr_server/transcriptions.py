@@ -4,18 +4,20 @@ OpenAI-compatible URL (WhisperWriter, OpenWhispr, VoiceInk, Buzz).
 Multipart form fields: `file` (WAV, FLAC, OGG or MP3; any rate, mono or not), `model` (accepted, not used: the
 server has one model), `language` (ISO 639-1 like `en` / `zh`, or Qwen's name like `English`), `prompt` (used as
 the glossary context, as a session's hello context is), `response_format` (`json`, `text` or `verbose_json`).
-The same token as WebSocket clients is required (Bearer header or ?token=), and uploads count against
---max-sessions. Long recordings are cut at quiet points into windows of at most --window-seconds
+The same token as WebSocket clients is required (Bearer header or ?token=), the same Host and Origin rules apply
+(origin.py: a web page may upload only from an allowed origin, with CORS), and at most --max-uploads run at once
+(--max-uploads-per-ip from one address), counted before the body is read. The file is decoded in a small pool of
+worker threads, never on the event loop, and refused past --max-upload-seconds of sound (audio_decode.py). Long recordings are cut at quiet points into windows of at most --window-seconds
 (audio_windows.py); every window is decoded at partial priority, so live dictation's finals go first.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -23,10 +25,13 @@ import numpy as np
 from websockets.datastructures import Headers
 from websockets.http11 import Request
 
+from asr_server.audio_decode import AudioFileError, TooLongError, decode_upload
 from asr_server.audio_windows import quiet_windows
 from asr_server.backends.base import EngineInfo
+from asr_server.budget import AddressBudget
 from asr_server.config import ServerConfig
 from asr_server.http_upload import HttpRequest, HttpResponse, PostHandler
+from asr_server.origin import OriginPolicy
 from asr_server.scheduler import DecodeJob
 from asr_server.streaming import SAMPLE_RATE, StepOutput
 from dictation_core.joining import join_text
@@ -75,42 +80,77 @@ class TranscriptionEndpoint(PostHandler):
     """Answers `POST /v1/audio/transcriptions` through the server's decoder (`submit`, as sessions use it)."""
 
     def __init__(self, config: ServerConfig, engine: Callable[[], EngineInfo | None],
-                 submit: Callable[[DecodeJob], object]) -> None:
+                 submit: Callable[[DecodeJob], object], policy: OriginPolicy | None = None) -> None:
         self._config = config
         self._engine = engine
         self._submit = submit
+        self._policy = policy or OriginPolicy.build(config.host, config.allowed_hosts, config.allowed_origins)
         self._active = 0
+        self._per_address = AddressBudget(config.max_uploads_per_ip)
+        # Decoding a file is CPU work that must not run on the event loop; at most --max-uploads at once.
+        self._decoders = ThreadPoolExecutor(max_workers=config.max_uploads, thread_name_prefix="upload-decode")
         self.body_limit = int(config.max_upload_mb * 1024 * 1024)
         self.deadline = config.upload_timeout_seconds
 
+    @property
+    def active(self) -> int:
+        """Uploads being read, decoded or transcribed now (for /healthz)."""
+        return self._active
+
+    def close(self) -> None:
+        """Stop the decoding threads (a decode in progress finishes on its own)."""
+        self._decoders.shutdown(wait=False, cancel_futures=True)
+
     def check(self, request: HttpRequest) -> HttpResponse | None:
-        """Path, token, model loaded, capacity: all decided on the head, before the body is read."""
-        if request.method != "POST" or urlsplit(request.target).path != PATH:
-            return error_response(404, f"no such endpoint: {request.method} {urlsplit(request.target).path} "
+        """Host, Origin, path, token, model loaded, capacity: all decided on the head, before the body is read.
+        None holds one of --max-uploads (and of --max-uploads-per-ip) until `release`."""
+        refusal = self._policy.check(request.headers.get("host"), request.headers.get("origin"))
+        if refusal is not None:
+            log.warning("refused an HTTP request from %s: %s", request.remote, refusal.message)
+            return error_response(403, refusal.message)
+        path = urlsplit(request.target).path
+        if request.method == "OPTIONS" and path == PATH:
+            return self._preflight(request)
+        if request.method != "POST" or path != PATH:
+            return error_response(404, f"no such endpoint: {request.method} {path} "
                                   f"(this server answers POST {PATH} and WebSocket)")
         if self._config.token and not _token_ok(self._config.token, request):
             log.warning("refused an upload from %s: missing or wrong token", request.remote)
             return error_response(401, "missing or wrong token: send 'Authorization: Bearer <token>'")
         if self._engine() is None:
             return error_response(503, "the model is still loading; retry")
-        if self._active >= self._config.max_sessions:
-            return error_response(503, f"server busy: {self._active} uploads already (--max-sessions)")
+        if self._active >= self._config.max_uploads:
+            return error_response(503, f"server busy: {self._active} uploads already (--max-uploads); retry")
+        address = _address(request.remote)
+        if not self._per_address.take(address):
+            return error_response(429, f"{self._per_address.limit} uploads from {address} are already running "
+                                  "(--max-uploads-per-ip); send one at a time")
+        self._active += 1
         return None
 
+    def release(self, request: HttpRequest) -> None:
+        self._active -= 1
+        self._per_address.give_back(_address(request.remote))
+
     async def handle(self, request: HttpRequest) -> HttpResponse:
-        refusal = self.check(request)
-        if refusal is not None:
-            return refusal
-        self._active += 1
         try:
-            return await self._transcribe(request)
+            response = await self._transcribe(request)
         except RequestError as error:
-            return error_response(error.status, str(error), error.param)
-        finally:
-            self._active -= 1
+            response = error_response(error.status, str(error), error.param)
+        return _with_cors(response, request.headers.get("origin"))
 
     def too_large(self) -> HttpResponse:
         return error_response(413, f"the upload is over --max-upload-mb ({self._config.max_upload_mb:g} MB)", "file")
+
+    def _preflight(self, request: HttpRequest) -> HttpResponse:
+        """CORS preflight: only an allowed origin gets here (check refused the others), and it may POST."""
+        origin = request.headers.get("origin")
+        if origin is None:
+            return HttpResponse(204, b"", "text/plain")
+        return HttpResponse(204, b"", "text/plain", {
+            "access-control-allow-origin": origin, "access-control-allow-methods": "POST",
+            "access-control-allow-headers": "authorization, content-type", "access-control-max-age": "600",
+            "vary": "origin"})
 
     async def _transcribe(self, request: HttpRequest) -> HttpResponse:
         form = parse_form(request.headers.get("content-type", ""), request.body)
@@ -126,8 +166,9 @@ class TranscriptionEndpoint(PostHandler):
             raise RequestError(400, f"prompt of {len(context)} characters is over the "
                                f"{self._config.max_context_chars} limit (--max-context-chars)", "prompt")
         loop = asyncio.get_running_loop()
-        audio = await loop.run_in_executor(None, decode_audio, form["file"])
-        windows = quiet_windows(audio, SAMPLE_RATE, self._config.window_seconds)
+        data = form.pop("file")
+        audio, windows = await loop.run_in_executor(self._decoders, self._decode_file, data)
+        del data
         log.info("upload from %s: %.1f s of audio in %d window(s)", request.remote, len(audio) / SAMPLE_RATE,
                  len(windows))
         # A long file is many windows: at most --max-session-steps at the decoder at once, as for a session.
@@ -136,6 +177,16 @@ class TranscriptionEndpoint(PostHandler):
         segments = [Segment(a / SAMPLE_RATE, b / SAMPLE_RATE, out.language, out.text)
                     for (a, b), out in zip(windows, outputs, strict=True)]
         return render(segments, response_format, len(audio) / SAMPLE_RATE)
+
+    def _decode_file(self, data: bytes) -> tuple[np.ndarray, list[tuple[int, int]]]:
+        """On a decoding thread: the audio and its windows (finding quiet points reads the whole file too)."""
+        try:
+            audio = decode_upload(data, self._config.max_upload_seconds)
+        except TooLongError as error:
+            raise RequestError(413, str(error), "file") from error
+        except AudioFileError as error:
+            raise RequestError(400, str(error), "file") from error
+        return audio, quiet_windows(audio, SAMPLE_RATE, self._config.window_seconds)
 
     def _language(self, value: str) -> str | None:
         name = _ISO.get(value.strip().lower(), value)
@@ -246,26 +297,6 @@ class _Form:
             self.fields[name] = b"".join(self._data)
 
 
-def decode_audio(data: bytes) -> np.ndarray:
-    """Any file libsndfile reads (WAV, FLAC, OGG, MP3) -> 16 kHz mono float32."""
-    import soundfile
-
-    try:
-        samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
-    except Exception as error:
-        raise RequestError(400, f"could not read the audio file ({error}); send WAV, FLAC, OGG or MP3",
-                           "file") from error
-    mono = samples.mean(axis=1)
-    if rate != SAMPLE_RATE:
-        from math import gcd
-
-        from scipy.signal import resample_poly
-
-        divisor = gcd(int(rate), SAMPLE_RATE)
-        mono = resample_poly(mono, SAMPLE_RATE // divisor, int(rate) // divisor).astype(np.float32)
-    return np.ascontiguousarray(mono, dtype=np.float32)
-
-
 def _token_ok(expected: str, request: HttpRequest) -> bool:
     from asr_server.server import token_matches
 
@@ -273,3 +304,16 @@ def _token_ok(expected: str, request: HttpRequest) -> bool:
     if "authorization" in request.headers:
         headers["Authorization"] = request.headers["authorization"]
     return token_matches(expected, Request(request.target, headers))
+
+
+def _address(remote: str) -> str:
+    """`127.0.0.1:5555` -> `127.0.0.1` (the port differs on every connection)."""
+    return remote.rpartition(":")[0] or remote
+
+
+def _with_cors(response: HttpResponse, origin: str | None) -> HttpResponse:
+    """An answer a page from an allowed origin may read (check refused every other origin)."""
+    if origin is None:
+        return response
+    return HttpResponse(response.status, response.body, response.content_type,
+                        {**response.headers, "access-control-allow-origin": origin, "vary": "origin"})

@@ -265,13 +265,51 @@ def parse_message(raw: str | bytes) -> ServerMessage:
 # -- JSON -----------------------------------------------------------------------------------------------------
 
 
+# No message of protocol v1 needs more: a number of 5,000 digits escaped the parser as a ValueError (Python's
+# int-from-text limit) and closed the connection with a traceback; deep nesting costs the parser's stack.
+MAX_NUMBER_CHARS = 32
+MAX_NESTING = 8
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ProtocolError(BAD_MESSAGE, f"a number of {len(text)} digits: protocol v1 numbers have at most "
+                            f"{MAX_NUMBER_CHARS}")
+    return int(text)
+
+
+def _bounded_float(text: str) -> float:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ProtocolError(BAD_MESSAGE, f"a number of {len(text)} characters: protocol v1 numbers have at most "
+                            f"{MAX_NUMBER_CHARS}")
+    return float(text)
+
+
+def _no_constant(text: str) -> float:
+    raise ProtocolError(BAD_MESSAGE, f"{text} is not JSON: send numbers as digits")
+
+
+def _depth(value: object, limit: int) -> int:
+    """How deeply `value` nests, counting stops past `limit`."""
+    if limit < 0 or not isinstance(value, dict | list):
+        return 0
+    children = value.values() if isinstance(value, dict) else value
+    return 1 + max((_depth(child, limit - 1) for child in children), default=0)
+
+
 def _load(raw: str, key: str, hint: str) -> dict[str, object]:
+    """One JSON object, numbers and nesting bounded; every way it can fail is a ProtocolError(bad_message)."""
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, RecursionError) as error:
+        data = json.loads(raw, parse_int=_bounded_int, parse_float=_bounded_float, parse_constant=_no_constant)
+    except ProtocolError:
+        raise
+    except (ValueError, RecursionError, TypeError) as error:  # JSONDecodeError is a ValueError
         raise ProtocolError(BAD_MESSAGE, f"not JSON ({_quote(raw)}): {hint}") from error
     if not isinstance(data, dict):
         raise ProtocolError(BAD_MESSAGE, f"expected a JSON object with an {key!r} key, got {_quote(raw)}")
+    if _depth(data, MAX_NESTING) > MAX_NESTING:
+        raise ProtocolError(BAD_MESSAGE, f"JSON nested over {MAX_NESTING} levels: protocol v1 messages are flat "
+                            "objects")
     return data
 
 

@@ -7,11 +7,16 @@ the utterance again. A 4xx is the engine refusing the request itself (EngineRefu
 the same body gets the same answer. A read timeout is not retried: the engine is up but too slow, and waiting twice as long
 helps nobody. An engine started without `--scheduling-policy priority` refuses any priority other than 0; the
 client then stops sending the field (logged once) instead of failing every partial.
+
+The engine's answer is not trusted either: at most `max_answer_bytes` of it are read (a 1 MB answer stalled the
+whole server for seconds), its text is cut at `max_answer_chars` (the decode asked for at most --max-new-tokens),
+and the whole request, retries included, ends within `timeout` seconds, below the client's 10 s final timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -20,8 +25,10 @@ from typing import Any
 import httpx
 
 from asr_server.errors import EngineError, EngineRefused
+from asr_server.log_limit import ThrottledLog
 
 log = logging.getLogger(__name__)
+_long_answer_log = ThrottledLog(log, logging.WARNING, interval=60.0)
 
 _RETRY_STATUS = frozenset({502, 503, 504})
 # 4xx answers that depend on the moment, not on the request: they are not a refusal of the request itself.
@@ -41,7 +48,7 @@ class EngineClient:
     """Talks to one OpenAI-compatible base URL (`http://host:8000/v1`); create and use on one event loop."""
 
     def __init__(self, url: str, *, timeout: float, retry_seconds: float, api_key: str | None = None,
-                 max_connections: int = 256) -> None:
+                 max_connections: int = 256, max_answer_bytes: int = 1 << 16, max_answer_chars: int = 2048) -> None:
         self.url = url.rstrip("/")
         self._root = self.url.removesuffix("/v1")
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
@@ -50,6 +57,9 @@ class EngineClient:
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=64),
             trust_env=False)  # a loopback engine must not go through the user's HTTP proxy
         self._retry_seconds = retry_seconds
+        self._timeout = timeout
+        self._max_answer_bytes = max_answer_bytes
+        self._max_answer_chars = max_answer_chars
         self.send_priority = True
 
     async def aclose(self) -> None:
@@ -58,13 +68,26 @@ class EngineClient:
 
     async def complete(self, body: dict[str, Any]) -> str:
         """`POST /chat/completions`; the generated text. Raises EngineError saying what failed."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                text = await self._complete(body)
+        except TimeoutError as error:
+            raise EngineError(f"the engine at {self.url} did not answer within {self._timeout:g} s "
+                              "(--engine-timeout-seconds)") from error
+        if len(text) > self._max_answer_chars:
+            _long_answer_log.note("the engine answered %d characters, more than --max-new-tokens allows; cut "
+                                  "at %d", len(text), self._max_answer_chars)
+            text = text[: self._max_answer_chars]
+        return text
+
+    async def _complete(self, body: dict[str, Any]) -> str:
         if not self.send_priority:
             body = {key: value for key, value in body.items() if key != "priority"}
         deadline = time.monotonic() + self._retry_seconds
         delay = 0.05
         while True:
             try:
-                response = await self._http.post(f"{self.url}/chat/completions", json=body)
+                status, answer = await self._post(f"{self.url}/chat/completions", body)
             except httpx.TimeoutException as error:
                 if isinstance(error, httpx.ConnectTimeout) and time.monotonic() < deadline:
                     await asyncio.sleep(delay)
@@ -79,18 +102,30 @@ class EngineClient:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
                 continue
-            if response.status_code in _RETRY_STATUS and time.monotonic() < deadline:
+            if status in _RETRY_STATUS and time.monotonic() < deadline:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
                 continue
-            if response.status_code == 400 and "priority" in body and \
-                    _PRIORITY_REFUSED in response.text.lower():
+            if status == 400 and "priority" in body and _PRIORITY_REFUSED in answer.lower():
                 log.warning("the engine at %s runs without --scheduling-policy priority: finals cannot overtake "
                             "partials; restart vLLM with --scheduling-policy priority", self.url)
                 self.send_priority = False
                 body = {key: value for key, value in body.items() if key != "priority"}
                 continue
-            return _generated_text(response)
+            return _generated_text(status, answer)
+
+    async def _post(self, url: str, body: dict[str, Any]) -> tuple[int, str]:
+        """Status and body text, reading at most `max_answer_bytes` (EngineError past it)."""
+        async with self._http.stream("POST", url, json=body) as response:
+            parts: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_raw():
+                size += len(chunk)
+                if size > self._max_answer_bytes:
+                    raise EngineError(f"the engine at {self.url} answered over {self._max_answer_bytes} bytes "
+                                      "(far more than --max-new-tokens allows); answer dropped")
+                parts.append(chunk)
+            return response.status_code, b"".join(parts).decode("utf-8", "replace")
 
     async def models(self) -> list[dict[str, Any]]:
         """`GET /models`: what the engine serves (`id` to put in requests, `root` = the checkpoint)."""
@@ -120,18 +155,20 @@ def parse_load(text: str) -> EngineLoad:
     return EngineLoad(int(totals["vllm:num_requests_waiting"]), int(totals["vllm:num_requests_running"]))
 
 
-def _generated_text(response: httpx.Response) -> str:
-    if response.status_code != 200:
+def _generated_text(status: int, answer: str) -> str:
+    if status != 200:
         try:
-            detail = response.json().get("error", {}).get("message") or response.text
-        except ValueError:
-            detail = response.text
-        message = f"the engine refused the request: HTTP {response.status_code}: {str(detail)[:300]}"
-        if 400 <= response.status_code < 500 and response.status_code not in _TRANSIENT_4XX:
+            detail = json.loads(answer).get("error", {}).get("message") or answer
+        except (ValueError, AttributeError, RecursionError):
+            detail = answer
+        message = f"the engine refused the request: HTTP {status}: {str(detail)[:300]}"
+        if 400 <= status < 500 and status not in _TRANSIENT_4XX:
             raise EngineRefused(message)
         raise EngineError(message)
     try:
-        content = response.json()["choices"][0]["message"]["content"]
-    except (ValueError, KeyError, IndexError, TypeError) as error:
-        raise EngineError(f"the engine's answer is not a chat completion: {response.text[:200]}") from error
+        content = json.loads(answer)["choices"][0]["message"]["content"]
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError) as error:
+        raise EngineError(f"the engine's answer is not a chat completion: {answer[:200]}") from error
+    if content is not None and not isinstance(content, str):
+        raise EngineError(f"the engine's answer has no text content: {answer[:200]}")
     return content or ""

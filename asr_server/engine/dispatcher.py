@@ -47,6 +47,10 @@ log = logging.getLogger(__name__)
 _POLL_SECONDS = 0.5
 # A final older than this is waiting behind other work: partials then wait for the finals (see the docstring).
 FINAL_WAIT_SECONDS = 0.15
+# An answer cap in characters per --max-new-tokens token: no Qwen token decodes to more than a few characters.
+_CHARS_PER_TOKEN = 8
+# Parsing costs about 10 us a character (repetition checks): longer answers are parsed off the event loop.
+_PARSE_ON_LOOP_CHARS = 1024
 _WAIT_LOG_SECONDS = 10.0
 
 
@@ -62,7 +66,9 @@ class EngineDispatcher:
         self._metrics = metrics
         self._on_loaded = on_loaded
         self._client = EngineClient(config.engine_url, timeout=config.engine_timeout_seconds,
-                                    retry_seconds=config.engine_retry_seconds, api_key=config.engine_api_key)
+                                    retry_seconds=config.engine_retry_seconds, api_key=config.engine_api_key,
+                                    max_answer_bytes=max(1 << 16, 64 * config.max_new_tokens),
+                                    max_answer_chars=_CHARS_PER_TOKEN * config.max_new_tokens)
         self._text: QwenText | None = None
         self._model = ""
         self._tasks: dict[int, tuple[DecodeJob, asyncio.Task[None]]] = {}
@@ -259,7 +265,10 @@ class EngineDispatcher:
         # The same line as the inference thread's, so scripts/bench_latency.py times engine steps too.
         log.debug("step of 1 items in %.3f s (%s)", time.monotonic() - started, job.label)
         raw = prefix + generated
-        language, text = self._text.parse(raw, job.language)
+        if len(raw) > _PARSE_ON_LOOP_CHARS:
+            language, text = await asyncio.to_thread(self._text.parse, raw, job.language)
+        else:
+            language, text = self._text.parse(raw, job.language)
         return StepOutput(raw=raw, language=language, text=text), None
 
     def health(self) -> dict[str, object]:

@@ -41,7 +41,10 @@ def fuzz_server():
                             max_utterance_seconds=600,
                             # The oracle owes a final for every stop; the fair-share bound (busy past it) has its
                             # own tests in test_fair_share.py, so here it is out of reach.
-                            max_session_backlog=10_000) as server:
+                            max_session_backlog=10_000,
+                            # Likewise the bad-message and message-rate allowances (test_hardening.py and the
+                            # hostile-client suite): the oracle owes an error for every bad message.
+                            max_bad_messages_per_second=1_000_000, max_messages_per_second=1_000_000) as server:
             yield server, errors
     finally:
         logging.getLogger("asr_server").removeHandler(errors)

@@ -16,7 +16,7 @@ def test_sigterm_with_a_silent_client_connected_exits_within_seconds(tmp_path):
         wait_healthy(port, 60, server)
         # A raw WebSocket handshake, then silence: this client never answers the server's close frame.
         silent = socket.create_connection(("127.0.0.1", port))
-        silent.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        silent.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
         assert b"101" in silent.recv(1024).split(b"\r\n")[0]
         started = time.monotonic()

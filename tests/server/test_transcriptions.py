@@ -140,7 +140,7 @@ def test_expect_100_continue_and_a_chunked_body_are_understood(server):
     boundary = "b0undary"
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n"
             f"Content-Type: audio/wav\r\n\r\n").encode() + wav + f"\r\n--{boundary}--\r\n".encode()
-    head = (f"POST {PATH}?token=s3cret HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={boundary}"
+    head = (f"POST {PATH}?token=s3cret HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary={boundary}"
             f"\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n").encode()
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
         sock.sendall(head)
