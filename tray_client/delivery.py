@@ -132,7 +132,11 @@ class Delivery:
             self.last_final = written.text or self.last_final
             for note in written.notes:
                 self._hub.notice("warning", note, code="text")
-            self._hub.emit(dataclasses.replace(event, text=written.text, typed=written.typed))
+            if written.on_clipboard:
+                self._hub.notice("warning", self.on_clipboard_message(written.on_clipboard), code="on_clipboard",
+                                 text=written.text)
+            self._hub.emit(dataclasses.replace(event, text=written.text, typed=written.typed,
+                                               app=written.target.app, window=written.target.window))
             if written.stop_listening and self._on_command is not None:
                 self._on_command(Command.LISTEN_OFF)
             self._on_change()
@@ -148,6 +152,11 @@ class Delivery:
             self._hub.notice("error", f"could not output a transcript ({error}); copy it from here",
                              code="not_output", text=text)
         self._on_change()
+
+    def on_clipboard_message(self, reason: str) -> str:
+        """The notice for a final that went to the clipboard instead of a window: what to do now."""
+        keys = self._config.hotkey_paste_last.replace("<", "").replace(">", "").title()
+        return f"{reason}. Paste it with Ctrl+V, or press {keys} (tray: Paste last) to type it where you are now."
 
     def _write(self, job: Callable[[], Written]) -> Written:
         """The output worker's job for one final."""

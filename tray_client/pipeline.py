@@ -187,6 +187,11 @@ class Pipeline:
             result.set_exception(OutputError("the pipeline is not running"))
         return result
 
+    def retype(self, text: str) -> concurrent.futures.Future[Any]:
+        """Type `text` again into the window in front (Recent -> Type again, Paste last), on the output thread
+        after the finals, spaced like the next dictation; the future's result is the text writer's Written."""
+        return self.run_output(lambda sink: self._delivery.text.retype(sink, text))
+
     def undo_last(self) -> concurrent.futures.Future[str]:
         """Undo the last final on the output thread, after the finals still being typed: "" or why not."""
         return self.run_output(self._delivery.text.undo)

@@ -308,3 +308,22 @@ def test_text_for_an_elevated_window_is_announced_and_never_counted_as_typed(spe
     assert all(n.message.startswith("paste with Ctrl+V: that app runs as administrator") for n in notices)
     assert [n.extra["text"] for n in notices] == [p.text for p in sample.phrases]
     assert not [e for e in events if isinstance(e, FinalText)]  # nothing counted as typed (undo, history)
+
+
+class CountingUser32:
+    """user32 at the boundary: how many SendInput calls, and how many events each."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def SendInput(self, count, inputs, size):
+        self.calls.append(count)
+        return count
+
+
+def test_a_long_final_goes_to_windows_as_one_send_input_batch():
+    from tray_client.sinks._win32_input import SendInputKeyboard
+
+    user32 = CountingUser32()
+    SendInputKeyboard(user32).send(key_events("x" * 450))
+    assert user32.calls == [900]  # one batch: it arrives at once, never interleaved with the user's keys

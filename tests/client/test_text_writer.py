@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tray_client.config import ClientConfig
+from tray_client.desktop.focus import Focus
 from tray_client.sinks.keys import Key
 from tray_client.text.profiles import base_profile, profile_for
 from tray_client.text.stage import TextStage
@@ -156,7 +157,7 @@ def test_a_partial_previews_with_the_profile_of_the_app_its_utterance_is_for():
 
     config = ClientConfig(apps={"Notesapp": {"chinese_script": "traditional"}})
     focused = [NOTES]
-    dispatch = TextDispatch(config, fixed_sink=True, foreground=lambda: focused[0])
+    dispatch = TextDispatch(config, fixed_sink=True, foreground=lambda: Focus(names=focused[0]))
     dispatch.started("s-1", config)
     focused[0] = CHAT
     dispatch.started("s-2", config)

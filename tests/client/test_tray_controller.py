@@ -209,3 +209,37 @@ def test_in_push_to_talk_mode_the_toggle_hotkey_arms_the_key_and_a_disarmed_key_
     controller.handle(intents.HotkeyDown("toggle"))  # armed again: the key records
     controller.handle(intents.HotkeyDown("push_to_talk"))
     assert pipeline.sent[-2:] == [Command.LISTEN_ON, Command.PTT_DOWN]
+
+
+class RetypingPipeline(StandInPipeline):
+    """Also records what Paste last / Type again asked the output thread to type."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.retyped: list[str] = []
+
+    def retype(self, text: str):
+        import concurrent.futures
+
+        self.retyped.append(text)
+        return concurrent.futures.Future()  # still typing: no report yet
+
+
+def test_paste_last_types_the_last_transcript_on_the_hotkeys_release_and_from_the_menu(app, tmp_path):
+    from tray_client.ui.controller import HOTKEY_PASTE_LAST
+
+    controller, icon, _ = app
+    pipeline = RetypingPipeline()
+    controller._pipeline = pipeline
+    controller.extras = Extras(controller.config, pipeline, print,
+                               lambda message: icon.notifications.append((message, "")), controller.publish, print)
+    controller.add_handlers(controller.extras.handlers())
+    controller.handle(intents.PasteLast())
+    assert pipeline.retyped == [] and "Nothing to paste yet" in icon.notifications[-1][0]
+
+    controller.handle(FinalText("u1", "the build is green."))
+    controller.handle(intents.HotkeyDown(HOTKEY_PASTE_LAST))
+    assert pipeline.retyped == []  # on release: an X11 grab would swallow the keys while it is down
+    controller.handle(intents.HotkeyUp(HOTKEY_PASTE_LAST))
+    controller.handle(intents.PasteLast())
+    assert pipeline.retyped == ["the build is green.", "the build is green."]

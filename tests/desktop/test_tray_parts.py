@@ -220,3 +220,13 @@ def test_a_notification_body_keeps_angle_brackets_on_linux_where_the_server_read
     monkeypatch.setattr("tray_client.ui.notify.subprocess.Popen", lambda argv, **kw: started.append(argv))
     Notifier(None).notify("Bearer <token>")
     assert started[0][-1] == "Bearer &lt;token&gt;"
+
+
+def test_paste_last_is_in_the_menu_once_there_is_a_transcript(pystray_dummy):
+    actions = RecordingActions(TrayView())
+    item = menu_items(build_menu(actions))["Paste last"]
+    assert not item.enabled
+    actions.current = replace(actions.current, last_text="the build is green.")
+    assert item.enabled
+    item(None)
+    assert actions.calls == [("paste_last",)]

@@ -1,7 +1,8 @@
 """Records every final into the history database on a thread of its own.
 
 Thread map: `on_event` runs on the pipeline thread (a listener: it only stamps the event and queues it); the
-`history` thread owns the `HistoryStore` (every SQLite call), looks up the target app, prunes old rows and
+`history` thread owns the `HistoryStore` (every SQLite call), records the app the final went to (FinalText.app,
+as the writer saw it; `target_app` asks only when the event does not say), prunes old rows and
 hands a fresh `HistorySnapshot` to `on_snapshot` (the tray posts it to its controller). `close()` writes what
 is queued and ends the thread.
 """
@@ -107,7 +108,7 @@ class HistoryRecorder:
                 write_s = 0.0
                 if isinstance(item, HistoryEntry) and self._days > 0:
                     started = time.perf_counter()
-                    store.add(replace(item, target_app=self._lookup_target()))
+                    store.add(item if item.target_app else replace(item, target_app=self._lookup_target()))
                     write_s = time.perf_counter() - started
                 if self._on_snapshot is not None:
                     self._on_snapshot(self._snapshot(store, write_s))
@@ -136,11 +137,8 @@ def start_recorder(config: Any, pipeline: Any,
                    on_snapshot: Callable[[HistorySnapshot], None] | None = None) -> HistoryRecorder:
     """A started recorder subscribed to `pipeline`, following `config` (history_days, output, input_wav/fast)."""
     from tray_client.history.store import history_path
-    from tray_client.sinks.foreground import foreground_app
-
     recorder = HistoryRecorder(
-        history_path(), days=config.history_days, output=lambda: pipeline.config.output,
-        target_app=foreground_app, real_time=not (config.input_wav and config.fast), on_snapshot=on_snapshot)
+        history_path(), days=config.history_days, output=lambda: pipeline.config.output, real_time=not (config.input_wav and config.fast), on_snapshot=on_snapshot)
     recorder.start()
     pipeline.subscribe(recorder.on_event)
     return recorder

@@ -39,7 +39,7 @@ class UtteranceTracker:
             self._ended.popitem(last=False)
 
     def final(self, event: FinalText, at: float, wall: float, output: str) -> HistoryEntry:
-        """The row for a final output at monotonic `at` (Unix time `wall`); the target app is filled in later."""
+        """The row for a final output at monotonic `at` (Unix time `wall`), into the app it went to."""
         # A continuation of a cut utterance ("X.2") belongs to the segment of "X".
         base = event.utterance_id.split(".", 1)[0]
         ended = self._ended.get(event.utterance_id) or self._ended.get(base)  # kept: "X.2" may follow "X"
@@ -54,7 +54,7 @@ class UtteranceTracker:
         return HistoryEntry(
             time=wall, text=event.text, raw=event.raw or event.text, language=event.language,
             audio_s=round(audio_s or 0.0, 3), latency_s=_ms(latency), silence_s=_ms(silence), server_s=_ms(server),
-            typing_s=_ms(event.typing_s) if latency is not None else None, target_app="", output=output,
+            typing_s=_ms(event.typing_s) if latency is not None else None, target_app=event.app, output=output,
             utterance_id=event.utterance_id,
         )
 

@@ -18,7 +18,7 @@ __all__ = ["ElevatedTargetError", "ModifiersHeldError", "OutputError", "StdoutSi
            "make_sink", "set_clipboard"]
 
 
-def make_sink(output: str, *, type_delay_ms: int = 12, paste_keys: str = "ctrl+v") -> TextSink:
+def make_sink(output: str, *, type_delay_ms: int = 0, paste_keys: str = "ctrl+v") -> TextSink:
     """The sink for an output mode on this platform (pasting with `paste_keys`); raises OutputError when its
     tools are missing."""
     if output == "stdout":

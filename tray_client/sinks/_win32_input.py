@@ -37,8 +37,10 @@ VK_SHIFT, VK_BACK, VK_INSERT = 0x10, 0x08, 0x2D
 SCAN_SHIFT, SCAN_BACK, SCAN_INSERT = 0x2A, 0x0E, 0x52
 KEYEVENTF_EXTENDEDKEY = 0x0001
 SECURITY_MANDATORY_HIGH_RID = 0x3000
-EVENTS_PER_CALL = 64
-"""Key events per SendInput call: one call is never interleaved with the user's own input."""
+EVENTS_PER_CALL = 8192
+"""Key events per SendInput call: a whole final (4,096 characters) goes in one call. One call is never
+interleaved with the user's own input, and it arrives at once: 200 characters in one batch, not 64 events at a
+time, each call a round trip through the input queue (issue: text appeared in pieces)."""
 
 KeyEvent = tuple[int, int, int]
 """(wVk, wScan, dwFlags) of one KEYBDINPUT."""

@@ -90,7 +90,7 @@ class XdotoolTyper:
 
     spaced = True
 
-    def __init__(self, delay_ms: int = 12, display_name: str | None = None) -> None:
+    def __init__(self, delay_ms: int = 0, display_name: str | None = None) -> None:
         if shutil.which("xdotool") is None:
             raise OutputError("xdotool is not installed: apt-get install xdotool, or use --output clipboard")
         self.delay_ms = delay_ms

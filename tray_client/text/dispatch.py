@@ -1,7 +1,8 @@
 """The pipeline's hook into the text stage: which app an utterance is for, and the output job for its final.
 
-`started` runs on the pipeline thread when an utterance starts: it asks which app has the focus (the app the
-user is dictating into) and keeps its profile for that utterance's final. `job` hands the output thread one
+`started` runs on the pipeline thread when an utterance starts: it asks which window has the focus (the one the
+user is dictating into), pins the utterance to it (the final is typed only there, see desktop.pinning) and
+keeps its app's profile for that utterance's final. `job` hands the output thread one
 callable per final, which runs the text stage and writes into the app (see writer.TextWriter). The pipeline owns
 one `TextDispatch` and calls nothing else of the text stage.
 """
@@ -10,11 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tray_client.sinks import TextSink, make_sink
-from tray_client.sinks.foreground import foreground_names
+from tray_client.desktop.focus import Focus, current_focus
+from tray_client.desktop.pinning import TargetGate
+from tray_client.sinks import TextSink, make_sink, set_clipboard
 from tray_client.text.cleanup import CleanupClient, CleanupSettings
 from tray_client.text.profiles import Profile, profile_for
 from tray_client.text.stage import TextStage
@@ -33,25 +35,30 @@ class TextDispatch:
     """Per-utterance app profiles (pipeline thread) and the text writer (output thread)."""
 
     def __init__(self, config: ClientConfig, *, fixed_sink: bool = False,
-                 foreground: Callable[[], Sequence[str]] = foreground_names) -> None:
-        """`fixed_sink`: every final goes to the pipeline's one sink (a sink a test or an embedding app gave)."""
+                 foreground: Callable[[], Focus] = current_focus, gate: TargetGate | None = None) -> None:
+        """`fixed_sink`: every final goes to the pipeline's one sink (a sink a test or an embedding app gave),
+        without pinning unless a `gate` is given; else finals are typed only into their pinned window."""
         self._foreground = foreground
-        self._apps: dict[str, tuple[tuple[str, ...], Profile]] = {}
+        self._apps: dict[str, tuple[Focus, Profile]] = {}
         self._config = config
         stage = TextStage(max_chars=config.max_final_chars, cleaner=lambda: _cleanup_client(self._config))
-        self._writer = TextWriter(stage, None if fixed_sink else self._make_sink)
+        if gate is None and not fixed_sink:
+            gate = TargetGate()
+        self._writer = TextWriter(stage, None if fixed_sink else self._make_sink, gate=gate,
+                                  to_clipboard=set_clipboard)
         self._previews = TextStage(max_chars=config.max_final_chars)  # the pipeline thread's own, for partials
 
     def started(self, utterance_id: str, config: ClientConfig) -> Profile:
-        """Note the focused app for a new utterance; return its profile (its language and glossary matter now)."""
+        """Pin a new utterance to the focused window; return its app's profile (its language and glossary
+        matter now)."""
         self._config = config
-        app = tuple(self._foreground())
-        profile = profile_for(config, app)
+        focus = self._foreground()
+        profile = profile_for(config, focus.names)
         if len(self._apps) >= _MAX_REMEMBERED:
             self._apps.pop(next(iter(self._apps)))
-        self._apps[utterance_id] = (app, profile)
-        if profile.app:
-            log.info("utterance %s is for %s: profile [apps.%r]", utterance_id, app[0], profile.app)
+        self._apps[utterance_id] = (focus, profile)
+        log.info("utterance %s is pinned to window %s (%s)%s", utterance_id, focus.window or "?",
+                 focus.app or "app unknown", f": profile [apps.{profile.app!r}]" if profile.app else "")
         return profile
 
     def job(self, utterance_id: str, raw: str, language: str, sink: TextSink,
@@ -59,14 +66,19 @@ class TextDispatch:
         """The output-thread job for a final (pipeline thread: looks up the app its utterance started in)."""
         self._config = config
         # A cut utterance's continuations ("<id>.2") belong to the app of the utterance they continue.
-        app, profile = self._apps.get(utterance_id) or self._apps.get(utterance_id.split(".")[0]) or \
-            ((), profile_for(config, ()))
+        pinned, profile = self._apps.get(utterance_id) or self._apps.get(utterance_id.split(".")[0]) or \
+            (Focus(), profile_for(config, ()))
         default_kind = (config.output, config.paste_keys)
-        return lambda: self._writer.write(sink, default_kind, profile, app, raw, language)
+        return lambda: self._writer.write(sink, default_kind, profile, pinned.names, raw, language, pinned=pinned)
+
+    def retype(self, sink: TextSink, text: str) -> Written:
+        """Output thread: type `text` again where the user is now, spaced like a dictation (Type again,
+        Paste last)."""
+        return self._writer.retype(sink, text)
 
     def preview(self, utterance_id: str, raw: str) -> str:
         """Pipeline thread: a partial in the script and with the replacements of its utterance's app."""
-        _app, profile = self._apps.get(utterance_id.split(".")[0]) or ((), profile_for(self._config, ()))
+        _pinned, profile = self._apps.get(utterance_id.split(".")[0]) or (Focus(), profile_for(self._config, ()))
         return self._previews.preview(raw, profile)
 
     def _make_sink(self, output: str, paste_keys: str) -> TextSink:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dictation_core.joining import join_text
+from tray_client.desktop.focus import Focus
+from tray_client.desktop.pinning import TargetGate, Verdict
 from tray_client.sinks import TextSink
 from tray_client.sinks.keys import Key, KeySink
 from tray_client.text.profiles import Profile
@@ -34,6 +36,8 @@ class Written:
     typed: str  # separators included; a line break for each line-break key
     stop_listening: bool = False
     notes: tuple[str, ...] = ()  # what the user should know (an undo refused, a clean-up skipped)
+    target: Focus = field(default_factory=Focus)  # the window it went to (unknown: stdout, or no focus information)
+    on_clipboard: str = ""  # not typed but put on the clipboard, and why (the user's notice); "" when typed
 
 
 @dataclass(frozen=True)
@@ -47,31 +51,70 @@ class _Footprint:
 class TextWriter:
     """Runs finals through the text stage and into sinks. One per pipeline; call it on the output thread."""
 
-    def __init__(self, stage: TextStage, make_sink: Callable[[str, str], TextSink] | None = None) -> None:
+    def __init__(self, stage: TextStage, make_sink: Callable[[str, str], TextSink] | None = None, *,
+                 gate: TargetGate | None = None, to_clipboard: Callable[[str], None] | None = None) -> None:
         """`make_sink(output, paste_keys)` makes a sink for an app whose profile differs from the default one;
-        None keeps every final on the default sink (a sink given by a test)."""
+        None keeps every final on the default sink (a sink given by a test). `gate`: types a final only into
+        the window its utterance was pinned to (desktop.pinning), else `to_clipboard`; None types wherever."""
         self._stage = stage
         self._make_sink = make_sink
+        self._gate = gate
+        self._to_clipboard = to_clipboard
         self._sinks: dict[tuple[str, str], TextSink] = {}
         self._spacer = Spacer()
-        self._app: tuple[str, ...] | None = None
+        self._app: tuple[str, tuple[str, ...]] | None = None  # (window, app names) of the last output
         self._footprints: deque[_Footprint] = deque(maxlen=UNDO_DEPTH)
         # The app's own undo (the tray's journal: it also knows whether the user typed since), when there is
         # one; headless, the footprints below do it.
         self.external_undo: Callable[[TextSink], str] | None = None
 
     def write(self, default: TextSink, default_kind: tuple[str, str], profile: Profile, app: Sequence[str],
-              raw: str, language: str = "") -> Written:
-        """Process `raw` for the app `app` (its names) with `profile`, and output it; blocking."""
-        app = tuple(app)
-        if app != self._app:  # another window: the previous text is not next to this one
-            self._spacer.reset()
-            self._app = app
+              raw: str, language: str = "", *, pinned: Focus | None = None) -> Written:
+        """Process `raw` for the app `app` (its names) with `profile`, and output it into the window the
+        utterance was `pinned` to (see desktop.pinning); blocking."""
         plan = self._stage.process(raw, profile, language)
         sink = self._sink_for(default, default_kind, profile)
         notes = [f"clean-up skipped: {plan.cleanup_skipped}"] if plan.cleanup_skipped else []
         if not sink.spaced:
             return self._write_line(sink, plan, notes)
+        target = Focus(names=tuple(app))
+        if self._gate is not None:
+            gate = self._gate.check(pinned or Focus())
+            if gate.verdict is Verdict.CLIPBOARD:
+                return self._to_clipboard_instead(plan, gate.reason, notes)
+            target = gate.focus if gate.focus.known else target
+        return self._type_plan(sink, plan, target, notes)
+
+    def retype(self, sink: TextSink, text: str) -> Written:
+        """Type `text` again (Recent -> Type again, Paste last) into the window in front, spaced like the next
+        dictation, and undoable like one; never into our own windows (the gate waits for them)."""
+        if not sink.spaced:
+            sink.emit(text)
+            return Written(text, text, text)
+        # Without focus information: the window of the last output (the user's, as far as we can tell).
+        target = Focus(self._app[0], self._app[1]) if self._app else Focus()
+        if self._gate is not None:
+            gate = self._gate.check(Focus())  # no pin: the window the user is in now
+            if gate.verdict is Verdict.CLIPBOARD:
+                return self._to_clipboard_instead(TextPlan(text, (text,)), gate.reason, [])
+            target = gate.focus
+        return self._type_plan(sink, TextPlan(text, (text,)), target, [])
+
+    def _to_clipboard_instead(self, plan: TextPlan, reason: str, notes: list[str]) -> Written:
+        """Not typed: the final's text goes on the clipboard (the user's notice says so); spacing and undo stay
+        as they were, since nothing reached a window."""
+        if self._to_clipboard is not None:
+            self._to_clipboard(plan.text)
+        log.info("not typed (%s); the text is on the clipboard", reason)
+        return Written(plan.text, plan.raw, "", plan.stop_listening, tuple(notes), target=Focus(names=("clipboard",)),
+                       on_clipboard=reason)
+
+    def _type_plan(self, sink: TextSink, plan: TextPlan, target: Focus, notes: list[str]) -> Written:
+        app = target.names
+        where = (target.window, app)
+        if where != self._app:  # another window: the previous text is not next to this one
+            self._spacer.reset()
+            self._app = where
         keys = sink if isinstance(sink, KeySink) else None  # every sink of the product presses keys
         for _ in range(plan.undo_previous):
             note = self.undo(sink, app)
@@ -95,7 +138,7 @@ class TextWriter:
         typed_text = "".join(typed)
         if typed_text or Key.ENTER in plan.steps:
             self._footprints.append(_Footprint(app, typed_text, spacing_before, Key.ENTER not in plan.steps))
-        return Written(plan.text, plan.raw, typed_text, plan.stop_listening, tuple(notes))
+        return Written(plan.text, plan.raw, typed_text, plan.stop_listening, tuple(notes), target=target)
 
     def _write_line(self, sink: TextSink, plan: TextPlan, notes: list[str]) -> Written:
         """A sink that cannot press keys (stdout) gets one line per final, keys as spaces, undo refused."""
@@ -112,8 +155,8 @@ class TextWriter:
         """Delete the last final (voice command or the undo hotkey); "" when done, else why not. The spacing
         goes back to what it was before that final, so the next one does not start with a stray space."""
         if self.external_undo is None:
-            return self._undo(sink if isinstance(sink, KeySink) else None, tuple(app if app is not None else
-                                                                              self._app or ()))
+            return self._undo(sink if isinstance(sink, KeySink) else None,
+                              tuple(app if app is not None else self._app[1] if self._app else ()))
         note = self.external_undo(sink)
         if not note and self._footprints:
             self._spacer.follow(self._footprints.pop().spacing_before)

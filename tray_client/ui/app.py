@@ -55,7 +55,13 @@ from tray_client.events import ClientState, Command, FinalText
 from tray_client.hotkeys import HotkeyError, HotkeyListener, parse_hotkey
 from tray_client.startup import report_failed_start
 from tray_client.ui import intents, single_instance, tray_win32, tray_x11
-from tray_client.ui.controller import HOTKEY_PTT, HOTKEY_TOGGLE, HOTKEY_UNDO, TrayController
+from tray_client.ui.controller import (
+    HOTKEY_PASTE_LAST,
+    HOTKEY_PTT,
+    HOTKEY_TOGGLE,
+    HOTKEY_UNDO,
+    TrayController,
+)
 from tray_client.ui.extras import Extras
 from tray_client.ui.icons import load_state_icon
 from tray_client.ui.notify import Notifier
@@ -136,6 +142,9 @@ class TrayApp:
 
     def undo_last(self) -> None:
         self._inbox.put(intents.UndoLast())
+
+    def paste_last(self) -> None:
+        self._inbox.put(intents.PasteLast())
 
     def diagnostics(self) -> None:
         self._inbox.put(intents.ShowDiagnostics())
@@ -237,6 +246,7 @@ class TrayApp:
                 HOTKEY_PTT: parse_hotkey(self._config.hotkey_push_to_talk, "hotkey_push_to_talk"),
                 HOTKEY_TOGGLE: parse_hotkey(self._config.hotkey_toggle, "hotkey_toggle"),
                 HOTKEY_UNDO: parse_hotkey(self._config.hotkey_undo, "hotkey_undo"),
+                HOTKEY_PASTE_LAST: parse_hotkey(self._config.hotkey_paste_last, "hotkey_paste_last"),
             }
             self._hotkeys = HotkeyListener(
                 bindings,

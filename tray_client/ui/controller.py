@@ -36,13 +36,14 @@ from tray_client.ui.notify import Notifier
 from tray_client.ui.sounds import SoundPlayer
 from tray_client.ui.tray import TrayView, tooltip
 
-__all__ = ["HOTKEY_PTT", "HOTKEY_TOGGLE", "HOTKEY_UNDO", "MENU_FIELDS", "IconSurface", "TrayController"]
+__all__ = ["HOTKEY_PASTE_LAST", "HOTKEY_PTT", "HOTKEY_TOGGLE", "HOTKEY_UNDO", "MENU_FIELDS", "IconSurface", "TrayController"]
 
 log = logging.getLogger(__name__)
 
 HOTKEY_PTT = "push_to_talk"
 HOTKEY_TOGGLE = "toggle"
 HOTKEY_UNDO = "undo"
+HOTKEY_PASTE_LAST = "paste_last"
 MENU_FIELDS = frozenset({"listening", "mode", "output", "language", "input_device", "devices", "autostart",
                          "sounds", "last_text", "overlay", "recent", "today_p50_s"})
 """TrayView fields the menu shows (check marks, radio items, the microphone list, Copy's enabled state)."""
@@ -90,6 +91,7 @@ class TrayController:
             intents.RefreshDevices: lambda _i: self.refresh_devices(),
             intents.Tick: lambda _i: self.refresh_devices(),
             intents.CopyLast: lambda _i: _desktop.copy_to_clipboard(self.view.last_text),
+            intents.PasteLast: lambda _i: self._paste_last(),
             intents.OpenConfig: lambda _i: self._open_config(),
             intents.OpenLog: lambda _i: self.open_path(log_path()),
             intents.StartServerWsl: lambda _i: self._say(_desktop.start_server_wsl()),
@@ -185,6 +187,8 @@ class TrayController:
             # On release: while the keys are down X11's passive grab sends every key, our Backspaces too, to
             # the grabbing client instead of the focused window.
             self.extras.undo_last()
+        elif name == HOTKEY_PASTE_LAST and not down:  # on release, for the same reason as undo
+            self._paste_last()
         elif name == HOTKEY_TOGGLE and down:
             if self.view.mode == "toggle":
                 if not self._recording and self._disarmed("toggle"):
@@ -202,6 +206,11 @@ class TrayController:
         self._notifier.notify("Listening is off, so the hotkey records nothing. Press the toggle hotkey "
                               f"({self.config.hotkey_toggle}) or tick Listening in the tray menu to turn it on.")
         return True
+
+    def _paste_last(self) -> None:
+        """Type the last transcript where the user is now (Paste last)."""
+        if self.extras is not None:
+            self.extras.type_again(self.view.last_text)
 
     def _change_setting(self, key: str, value: Any, *, save: bool = True) -> None:
         try:

@@ -64,7 +64,7 @@ class Extras:
             intents.SettingsSaved: self._on_settings_saved,
             intents.DiagnosticsWritten: self._on_diagnostics_written,
             intents.CopyText: lambda i: _desktop.copy_to_clipboard(i.text),
-            intents.TypeText: lambda i: self._type_again(i.text),
+            intents.TypeText: lambda i: self.type_again(i.text),
         }
 
     # --- starting and stopping ------------------------------------------------------------------------------
@@ -102,7 +102,7 @@ class Extras:
 
     def on_final(self, event: FinalText) -> None:
         if self._pipeline.config.output != "stdout":
-            self._undo.typed(event.typed, focused_window(), time.monotonic())
+            self._undo.typed(event.typed, event.window or focused_window(), time.monotonic())
 
     def set_overlay(self, enabled: bool) -> bool:
         """The overlay's own thread (see overlay.py); it hears the pipeline directly, partials included.
@@ -220,10 +220,21 @@ class Extras:
 
         threading.Thread(target=work, name="diagnostics", daemon=True).start()
 
-    def _type_again(self, text: str) -> None:
-        """Type a Recent entry into the focused window, on the output thread (after any final being typed)."""
+    def type_again(self, text: str) -> None:
+        """Type a Recent entry, or the last transcript (Paste last), into the focused window, spaced like the
+        next dictation, on the output thread (after any final being typed)."""
         def report(done: Any) -> None:  # on the output thread: only post
             if done.exception() is not None:
-                self._post(Notice("error", f"could not type the entry again ({done.exception()})"))
+                self._post(Notice("error", f"could not type the text again ({done.exception()})"))
+                return
+            written = done.result()
+            if written.on_clipboard:
+                self._post(Notice("warning", f"{written.on_clipboard}. Paste it with Ctrl+V."))
+            elif written.typed:
+                self._post(FinalText("again", written.text, typed=written.typed, app=written.target.app,
+                                     window=written.target.window))
 
-        self._pipeline.run_output(lambda sink: sink.emit(text)).add_done_callback(report)
+        if not text:
+            self._notify("Nothing to paste yet: no dictation has finished")
+            return
+        self._pipeline.retype(text).add_done_callback(report)

@@ -12,9 +12,27 @@ from typing import Any
 from tray_client.events import Command
 
 __all__ = [
-    "CopyLast", "CopyText", "DiagnosticsWritten", "HotkeyDown", "HotkeyUp", "HotkeysLost", "Intent", "OpenConfig",
-    "OpenLog", "Quit", "RefreshDevices", "SendCommand", "SetAutostart", "SetSetting", "ShowDiagnostics",
-    "StartServerWsl", "Tick", "ToggleListening", "TypeText", "UndoLast",
+    "CopyLast",
+    "CopyText",
+    "DiagnosticsWritten",
+    "HotkeyDown",
+    "HotkeyUp",
+    "HotkeysLost",
+    "Intent",
+    "OpenConfig",
+    "OpenLog",
+    "PasteLast",
+    "Quit",
+    "RefreshDevices",
+    "SendCommand",
+    "SetAutostart",
+    "SetSetting",
+    "ShowDiagnostics",
+    "StartServerWsl",
+    "Tick",
+    "ToggleListening",
+    "TypeText",
+    "UndoLast",
 ]
 
 
@@ -146,6 +164,12 @@ class TypeText:
     text: str
 
 
+@dataclass(frozen=True)
+class PasteLast:
+    """Type the last transcript into the window in front (tray item or the paste-last hotkey's release): the way
+    back for a final that went to the clipboard because its window lost the focus."""
+
+
 Intent = (ToggleListening | SetSetting | SendCommand | RefreshDevices | Tick | CopyLast | OpenConfig | OpenLog
           | StartServerWsl | SetAutostart | HotkeyDown | HotkeyUp | HotkeysLost | Quit | UndoLast
-          | ShowDiagnostics | DiagnosticsWritten | OpenSettings | SettingsSaved | CopyText | TypeText)
+          | ShowDiagnostics | DiagnosticsWritten | OpenSettings | SettingsSaved | CopyText | TypeText | PasteLast)

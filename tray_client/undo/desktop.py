@@ -1,7 +1,6 @@
 """The desktop half of undo: which window has the focus, the user's keys, and the backspaces.
 
-Focus: on Windows the foreground window handle; on X11 the top-level window that holds the input focus (the
-focus may sit on a child, which changes as the app likes). Keys: a pynput listener of its own (Windows marks
+Focus: desktop.focus answers which window has it (the same answer the text stage pinned the final to). Keys: a pynput listener of its own (Windows marks
 injected keys, so ours are never counted; on X11 see journal.SETTLE_S). Deleting runs on the pipeline's
 output thread through `Pipeline.run_output`, after any final still being typed.
 
@@ -18,6 +17,7 @@ import sys
 import time
 from typing import Any
 
+from tray_client.desktop.focus import focused_window
 from tray_client.sinks import OutputError
 from tray_client.sinks.keys import Key, KeySink
 from tray_client.undo.journal import UndoJournal, quote
@@ -30,37 +30,6 @@ log = logging.getLogger(__name__)
 KEY_RELEASE_WAIT_S = 2.0
 _CHORD_MODIFIERS = {"ctrl", "ctrl_l", "ctrl_r", "alt", "alt_l", "alt_r", "alt_gr", "cmd", "cmd_l", "cmd_r"}
 _MODIFIERS = _CHORD_MODIFIERS | {"shift", "shift_l", "shift_r", "caps_lock", "num_lock"}
-
-
-def focused_window() -> str:
-    """An id of the window that has the keyboard focus now ("" when none or unknown)."""
-    if sys.platform == "win32":
-        import ctypes
-
-        return str(ctypes.windll.user32.GetForegroundWindow() or "")  # type: ignore[attr-defined]
-    try:
-        from Xlib import X, display
-    except ImportError:
-        return ""
-    try:
-        connection = display.Display()
-    except Exception:  # no display (headless)
-        return ""
-    try:
-        window: Any = connection.get_input_focus().focus
-        if isinstance(window, int) or window in (X.NONE, X.PointerRoot):
-            return ""
-        root = connection.screen().root
-        while True:  # up to the top-level window: the focus moves between an app's children freely
-            tree = window.query_tree()
-            if tree.parent == root or tree.parent == 0:
-                return str(window.id)
-            window = tree.parent
-    except Exception as error:  # the window went away while we looked
-        log.debug("no focused window: %s", error)
-        return ""
-    finally:
-        connection.close()
 
 
 def delete_chars(sink: Any, count: int) -> None:

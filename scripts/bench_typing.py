@@ -1,0 +1,161 @@
+"""How long a final takes to appear in the focused window: from the sink's emit() to the last key processed.
+
+    PYTHONPATH=. python scripts/bench_typing.py [--chars 200] [--runs 10] [--delay-ms N]       (X11: Xvfb)
+    wine <embeddable python.exe> scripts/bench_typing.py --windows [--chars 200] [--runs 10]  (Windows, Wine)
+
+X11: starts Xvfb and a Tk window in another process that stamps (CLOCK_MONOTONIC, shared by the processes of
+one machine) the moment its text reaches the final's length; the product's XdotoolTyper types into it.
+Windows: starts Notepad, focuses it and types with the product's Win32Typer, polling the Edit control's text
+length (WM_GETTEXTLENGTH) from this process until the whole final is there.
+Prints one JSON line: p50, p90 and max in ms, and whether every run arrived exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SENTENCE = "The build is green, déjà vu: 识别 tests pass again. "
+
+
+def final_of(chars: int) -> str:
+    return (SENTENCE * (chars // len(SENTENCE) + 1))[:chars].rstrip() + "."
+
+
+def target_main(out: str, expected_len: int) -> None:
+    """The Tk target (its own process): stamp when the text reaches `expected_len`, then empty itself."""
+    import tkinter as tk
+
+    root = tk.Tk(className="BenchTarget")
+    root.title("bench-typing-target")
+    text = tk.Text(root)
+    text.pack()
+    text.focus_force()
+
+    def check() -> None:
+        value = text.get("1.0", "end-1c")
+        if len(value) >= expected_len:
+            stamp = time.monotonic()
+            Path(out + ".tmp").write_text(json.dumps({"at": stamp, "text": value}), encoding="utf-8")
+            os.replace(out + ".tmp", out)
+            text.delete("1.0", "end")
+
+    root.bind_all("<KeyPress>", lambda _e: root.after_idle(check))
+    root.after(100, lambda: Path(out + ".ready").write_text(str(root.winfo_id())))
+    root.mainloop()
+
+
+def bench_x11(chars: int, runs: int, delay_ms: int | None) -> dict[str, object]:
+    import tempfile
+
+    from dictation_devtools.desktop import start_display
+    from dictation_devtools.polling import wait_for
+    from tray_client.config import ClientConfig
+    from tray_client.sinks._x11 import XdotoolTyper
+
+    text = final_of(chars)
+    display = start_display()
+    os.environ["DISPLAY"] = display.name
+    work = Path(tempfile.mkdtemp(prefix="bench-typing-"))
+    out = str(work / "arrived")
+    target = subprocess.Popen([sys.executable, __file__, "--target", out, str(len(text))], env=display.env())
+    try:
+        if not wait_for(lambda: Path(out + ".ready").exists(), 20):
+            raise SystemExit("the Tk target did not start")
+        subprocess.run(["xdotool", "search", "--sync", "--name", "bench-typing-target", "windowfocus", "--sync"],
+                       env=display.env(), check=True, timeout=20, capture_output=True)
+        typer = XdotoolTyper(ClientConfig().type_delay_ms if delay_ms is None else delay_ms, display.name)
+        times, exact = [], True
+        for _ in range(runs + 1):  # the first run binds the keycodes and warms up: not counted
+            Path(out).unlink(missing_ok=True)
+            started = time.monotonic()
+            typer.emit(text)
+            if not wait_for(lambda: Path(out).exists(), 30):
+                raise SystemExit("the text never arrived")
+            arrived = json.loads(Path(out).read_text(encoding="utf-8"))
+            exact = exact and arrived["text"] == text
+            times.append((arrived["at"] - started) * 1000)
+        typer.close()
+        return _summary("x11 xdotool", text, times[1:], exact, delay_ms=typer.delay_ms)
+    finally:
+        target.terminate()
+        target.wait(5)
+        display.close()
+
+
+def bench_windows(chars: int, runs: int) -> dict[str, object]:
+    import ctypes
+    from ctypes import wintypes
+
+    from tray_client.sinks._win32 import Win32Typer
+
+    user32 = ctypes.WinDLL("user32", use_last_error=True)  # type: ignore[attr-defined]
+    user32.FindWindowW.restype = wintypes.HWND
+    user32.FindWindowExW.restype = wintypes.HWND
+    user32.FindWindowExW.argtypes = [wintypes.HWND, wintypes.HWND, wintypes.LPCWSTR, wintypes.LPCWSTR]
+    user32.SendMessageW.argtypes = [wintypes.HWND, wintypes.UINT, wintypes.WPARAM, wintypes.LPARAM]
+    user32.SendMessageW.restype = ctypes.c_ssize_t
+    user32.SetForegroundWindow.argtypes = [wintypes.HWND]
+    wm_gettextlength, wm_settext, wm_gettext = 0x000E, 0x000C, 0x000D
+    text = final_of(chars)
+    notepad = subprocess.Popen(["notepad.exe"])
+    try:
+        deadline = time.monotonic() + 30
+        window = None
+        while not window and time.monotonic() < deadline:
+            window = user32.FindWindowW("Notepad", None)
+            time.sleep(0.05)
+        edit = user32.FindWindowExW(window, None, "Edit", None)
+        user32.SetForegroundWindow(window)
+        typer = Win32Typer()
+        units = len(text.encode("utf-16-le")) // 2
+        times, exact = [], True
+        for _ in range(runs + 1):
+            user32.SendMessageW(edit, wm_settext, 0, ctypes.cast(ctypes.c_wchar_p(""), ctypes.c_void_p).value)
+            started = time.monotonic()
+            typer.emit(text)
+            while user32.SendMessageW(edit, wm_gettextlength, 0, 0) < units:
+                if time.monotonic() - started > 30:
+                    raise SystemExit("the text never arrived in Notepad")
+            times.append((time.monotonic() - started) * 1000)
+            buffer = ctypes.create_unicode_buffer(units + 2)
+            user32.SendMessageW(edit, wm_gettext, units + 2, ctypes.cast(buffer, ctypes.c_void_p).value)
+            exact = exact and buffer.value == text
+        return _summary("windows SendInput (Wine)", text, times[1:], exact)
+    finally:
+        notepad.kill()
+
+
+def _summary(sink: str, text: str, times: list[float], exact: bool, **extra: object) -> dict[str, object]:
+    ordered = sorted(times)
+    return {"sink": sink, "chars": len(text), "runs": len(times), "p50_ms": round(statistics.median(times), 1),
+            "p90_ms": round(ordered[max(0, int(len(ordered) * 0.9) - 1)], 1), "max_ms": round(ordered[-1], 1),
+            "exact": exact, **extra}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chars", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--delay-ms", type=int, default=None, help="X11: xdotool's per-key delay (default: the "
+                        "app's type_delay_ms)")
+    parser.add_argument("--windows", action="store_true", help="type into Notepad with the Windows sink")
+    parser.add_argument("--target", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.target:
+        target_main(args.target[0], int(args.target[1]))
+        return 0
+    result = bench_windows(args.chars, args.runs) if args.windows else bench_x11(args.chars, args.runs,
+                                                                                args.delay_ms)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
