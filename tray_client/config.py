@@ -85,6 +85,15 @@ class ClientConfig:
     chinese_script: str = field(default="auto", metadata=_doc(
         "Chinese characters to output: \"auto\" (as the model wrote them), \"simplified\", \"traditional\", "
         "\"taiwan\" or \"hongkong\" (OpenCC; CJK text only)."))
+    itn_chinese: bool = field(default=True, metadata=_doc(
+        "Write spoken Chinese numbers as digits where unambiguous: \"百分之五十\" -> \"50%\", \"三点半\" -> \"3:30\", "
+        "dates, phone numbers; idioms (万一, 一下, 十分, 三心二意...) stay words."))
+    itn_english: bool = field(default=False, metadata=_doc(
+        "Write spoken English numbers as digits where unambiguous: \"twenty five percent\" -> \"25%\", "
+        "\"three thirty pm\" -> \"3:30 PM\"; one to nine alone stay words."))
+    trim_punctuation: bool = field(default=False, metadata=_doc(
+        "Drop the full stop or comma the model puts at the end of a final (chat apps, search boxes; best set "
+        "per app); a mark you spoke (\"句号\", \"period\") stays."))
     glossary: tuple[str, ...] = field(default=(), metadata=_doc(
         "List of names and jargon sent to the server with the context, to bias recognition: [\"Qwen3-ASR\"]."))
     suffix: str = field(default="", metadata=_doc(
@@ -105,6 +114,7 @@ class ClientConfig:
     apps: dict[str, Any] = field(default_factory=dict, hash=False, metadata=_doc(
         "[apps.\"NAME\"] tables (process name on Windows, WM_CLASS on X11) overriding output, paste_keys, "
         "language, glossary, replacements, voice_commands, commands, cleanup, cleanup_prompt, chinese_script, "
+        "itn_chinese, itn_english, trim_punctuation, "
         "suffix for that app. Terminals paste by default."))
     no_tray: bool = field(default=False, metadata=_doc(
         "Run headless (no tray icon), for scripts and servers; with input_wav it exits when the file is done.", persist=False))
