@@ -78,10 +78,11 @@ class ClientConfig:
         "anywhere; the value is typed exactly as written; longest key first."))
     voice_commands: bool = field(default=True, metadata=_doc(
         "Obey spoken commands: \"new line\"/\"换行\", \"new paragraph\"/\"新段落\", \"scratch that\"/\"删掉上一句\" "
-        "(undo the last dictation), \"press enter\"/\"回车\", \"stop listening\"/\"停止听写\"."))
+        "(undo the last dictation), \"press enter\"/\"回车\", \"stop listening\"/\"停止听写\"; spoken punctuation "
+        "\"逗号\"/\"comma\", \"句号\"/\"period\", \"问号\"/\"question mark\", \"感叹号\", \"冒号\"/\"colon\"."))
     commands: dict[str, str] = field(default_factory=dict, hash=False, metadata=_doc(
         "[commands] table of extra phrases: \"next line\" = \"newline\" (actions: newline, paragraph, undo, "
-        "enter, stop_listening); \"\" turns a built-in phrase off."))
+        "enter, stop_listening, comma, period, question_mark, exclamation_mark, colon); \"\" turns a built-in phrase off."))
     chinese_script: str = field(default="auto", metadata=_doc(
         "Chinese characters to output: \"auto\" (as the model wrote them), \"simplified\", \"traditional\", "
         "\"taiwan\" or \"hongkong\" (OpenCC; CJK text only)."))

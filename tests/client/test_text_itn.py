@@ -85,3 +85,14 @@ def test_an_app_can_turn_number_writing_off_or_on():
 def test_itn_runs_before_the_chinese_script_so_traditional_output_keeps_digits():
     profile = base_profile(ClientConfig(chinese_script="traditional"))
     assert TextStage().process("两万块", profile).text == "2萬塊"
+
+
+def test_trim_punctuation_drops_the_models_full_stop_but_keeps_a_spoken_one():
+    config = ClientConfig(apps={"chatapp": {"trim_punctuation": True}})
+    chat, editor = profile_for(config, ("chatapp",)), profile_for(config, ("editor",))
+    stage = TextStage()
+    assert stage.process("好的，明天见。", chat).text == "好的，明天见"
+    assert stage.process("Sounds good.", chat).text == "Sounds good"
+    assert stage.process("Really?", chat).text == "Really?"  # a question stays a question
+    assert stage.process("好的句号。", chat).text == "好的。"  # the user said the mark
+    assert stage.process("好的，明天见。", editor).text == "好的，明天见。"
