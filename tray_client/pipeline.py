@@ -39,6 +39,7 @@ from tray_client.capture.pump import Capture
 from tray_client.capture.vad import SileroVad, VadLoadError
 from tray_client.config import ClientConfig
 from tray_client.delivery import Delivery, save_audio
+from tray_client.desktop.context_reader import ContextReader
 from tray_client.events import ClientState, Command, PipelineEvent, StateChanged
 from tray_client.link.driver import Link, LinkSettings, LinkStatus
 from tray_client.link.spool_folders import SpoolFolder, recover_leftovers
@@ -126,7 +127,8 @@ class Pipeline:
                           on_partial=self._delivery.on_partial, on_fault=self._on_fault,
                           on_notice=lambda level, message, code: self._hub.notice(level, message, code=code))
         # Utterances go to the link through the text stage's focus watch: it notes the app each one is for.
-        focus = FollowFocus(self._link, self._delivery.text, lambda: self._config, settings)
+        self._follow = focus = FollowFocus(self._link, self._delivery.text, lambda: self._config, settings,
+                                           context_reader=None if sink is not None else ContextReader)
         self._capture = Capture(config, source=source, hub=self._hub, sink=focus, vad_pool=self._vad_pool,
                                 new_id=lambda: f"{session}-{next(counter)}", on_change=self._refresh,
                                 on_fail=self._fail)
@@ -336,6 +338,7 @@ class Pipeline:
         self._spool.release()
         await self._delivery.stop(SINK_CLOSE_TIMEOUT_S)
         self._vad_pool.shutdown(wait=False, cancel_futures=True)
+        self._follow.shutdown()
         dropped = [u.utterance_id for u in unsent]
         if dropped:
             log.warning("shutdown dropped %d utterance(s) still waiting for a final: %s; their audio is saved: %s",

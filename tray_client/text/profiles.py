@@ -2,7 +2,7 @@
 
 Pure. `[apps."<name>"]` tables in config.toml override, for one app, where the text goes (`output`, `paste_keys`),
 the `language` and `glossary` sent to the server, `replacements`, `voice_commands` / `commands`, `cleanup` /
-`cleanup_prompt`, `chinese_script`, number writing (`itn_chinese`, `itn_english`), `trim_punctuation`, a trailing
+`cleanup_prompt`, `chinese_script`, number writing (`itn_chinese`, `itn_english`), `trim_punctuation`, `app_context`, a trailing
 `suffix`, and `key_commands` (whether voice commands that press
 keys, "new line" and "press enter", work there). An app is named by its process on Windows
 ("WindowsTerminal.exe"; the ".exe" is optional) or by either part of its WM_CLASS on X11 ("kitty",
@@ -48,7 +48,7 @@ _APP_KEYS: Mapping[str, type | tuple[type, ...]] = {
     "output": str, "paste_keys": str, "language": str, "replacements": dict, "voice_commands": bool,
     "commands": dict, "cleanup": bool, "cleanup_prompt": str, "suffix": str, "glossary": list,
     "chinese_script": str, "key_commands": bool, "itn_chinese": bool, "itn_english": bool,
-    "trim_punctuation": bool,
+    "trim_punctuation": bool, "app_context": bool,
 }
 
 
@@ -70,6 +70,7 @@ class Profile:
     itn_chinese: bool = True
     itn_english: bool = False
     trim_punctuation: bool = False
+    app_context: bool = True  # send the focused app's text with the utterance (desktop/context_reader.py)
 
     @property
     def context(self) -> str:
@@ -121,7 +122,7 @@ def base_profile(config: ClientConfig) -> Profile:
         commands=tuple({**DEFAULT_COMMANDS, **config.commands}.items()) if config.voice_commands else (),
         cleanup=config.cleanup, cleanup_prompt=config.cleanup_prompt, chinese_script=config.chinese_script,
         suffix=config.suffix, itn_chinese=config.itn_chinese, itn_english=config.itn_english,
-        trim_punctuation=config.trim_punctuation)
+        trim_punctuation=config.trim_punctuation, app_context=config.app_context)
 
 
 def profile_for(config: ClientConfig, app_names: Sequence[str]) -> Profile:
@@ -175,7 +176,8 @@ def _apply(config: ClientConfig, base: Profile, name: str, table: Mapping[str, A
         suffix=table.get("suffix", base.suffix),
         itn_chinese=table.get("itn_chinese", base.itn_chinese),
         itn_english=table.get("itn_english", base.itn_english),
-        trim_punctuation=table.get("trim_punctuation", base.trim_punctuation))
+        trim_punctuation=table.get("trim_punctuation", base.trim_punctuation),
+        app_context=table.get("app_context", base.app_context))
 
 
 def _glossary(context: str, glossary: Sequence[str]) -> tuple[str, ...]:
