@@ -14,6 +14,7 @@ for itself. Any failure is "no reading" (the window title is used instead).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from typing import Any
@@ -35,9 +36,12 @@ def _automation() -> tuple[Any, Any]:
         import comtypes
         import comtypes.client
 
-        comtypes.CoInitializeEx(comtypes.COINIT_MULTITHREADED)
-        comtypes.client.GetModule("UIAutomationCore.dll")
-        from comtypes.gen import UIAutomationClient as client
+        # RPC_E_CHANGED_MODE: importing comtypes on this thread already initialised COM (STA), fine too.
+        with contextlib.suppress(OSError):
+            comtypes.CoInitializeEx(comtypes.COINIT_MULTITHREADED)
+        # The generated module, by what GetModule returns (its name comes from the type library, which differs
+        # between Windows and Wine).
+        client = comtypes.client.GetModule("UIAutomationCore.dll")
 
         automation = comtypes.client.CreateObject(client.CUIAutomation._reg_clsid_, interface=client.IUIAutomation)
         _local.automation, _local.client = automation, client
