@@ -7,7 +7,7 @@ import threading
 from dataclasses import replace
 
 from tray_client.config import ClientConfig
-from tray_client.desktop.app_context import AppText, compose, near_caret
+from tray_client.desktop.app_context import AppText, compose, may_send, near_caret
 from tray_client.desktop.context_reader import ContextReader
 from tray_client.desktop.focus import Focus
 from tray_client.text.dispatch import FollowFocus, TextDispatch
@@ -94,8 +94,15 @@ def test_the_context_goes_with_the_start_and_the_switches_turn_it_off():
     assert link.opened == [("u1", "Window: Inbox\n\nDear Ms Okonkwo")]
     follow.shutdown()
     for config in (ClientConfig(app_context=False), ClientConfig(apps={"mailapp": {"app_context": False}}),
-                   ClientConfig(app_context_chars=0)):
+                   ClientConfig(app_context_chars=0), ClientConfig(server="ws://192.168.1.20:8765")):
         follow, link = _follow(config, reading)
         follow.open("u2")
         assert link.opened == [("u2", "")]
         follow.shutdown()
+
+
+def test_screen_text_goes_only_to_loopback_or_to_a_server_with_a_token():
+    assert may_send("ws://127.0.0.1:8765", None) and may_send("ws://localhost:8765", None)
+    assert may_send("ws://[::1]:8765", None)
+    assert not may_send("ws://192.168.1.20:8765", None) and not may_send("wss://asr.example.com", "")
+    assert may_send("wss://asr.example.com", "s3cret")

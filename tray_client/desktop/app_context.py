@@ -7,15 +7,17 @@ Privacy rules, all here so they hold for every reader:
 - a password field gives nothing but the app's name (`AppText.secret`);
 - at most `budget` characters of the field's text, those nearest the caret (before it first: what the user is
   continuing), never the whole document;
-- the result goes only into the utterance's `start` message (the link sends it over the same connection as the
-  audio, so with the token off loopback); it is never logged in full and never stored in the history.
+- the result goes only into the utterance's `start` message, and only to a server on this machine (loopback) or
+  one the user gave a token for (`may_send`); it is never logged in full and never stored in the history.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-__all__ = ["AppText", "compose", "near_caret"]
+__all__ = ["AppText", "compose", "may_send", "near_caret"]
 
 
 @dataclass(frozen=True)
@@ -57,3 +59,17 @@ def compose(reading: AppText, budget: int) -> str:
     body = reading.selection or reading.text
     body = near_caret(body, None if reading.selection else reading.caret, room).strip()
     return "\n\n".join(part for part in (head, body) if part)
+
+
+def may_send(server_url: str, token: str | None) -> bool:
+    """Whether screen text may go to `server_url`: a loopback server, or any server with a token (one that asks
+    for it, so the user chose to trust it); a server elsewhere without a token gets none."""
+    if token:
+        return True
+    host = (urlsplit(server_url).hostname or "").strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from tray_client.desktop.app_context import may_send
 from tray_client.desktop.context_reader import ContextReader
 from tray_client.desktop.focus import Focus, current_focus
 from tray_client.desktop.pinning import TargetGate
@@ -134,6 +135,9 @@ class FollowFocus:
     def _app_context(self, utterance_id: str, config: ClientConfig, profile: Profile) -> str:
         if not (config.app_context and profile.app_context and config.app_context_chars) \
                 or self._make_reader is None:
+            return ""
+        if not may_send(config.server, config.token):
+            log.info("app context not sent: the server %s is not on this machine and has no token", config.server)
             return ""
         if self._reader is None:
             self._reader = self._make_reader()
