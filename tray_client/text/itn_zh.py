@@ -35,7 +35,7 @@ EXCEPTIONS: tuple[str, ...] = (
     "十全十美", "一心一意", "一模一样", "一模一樣", "七上八下", "四面八方", "五湖四海", "十之八九",
     "三七二十一", "一清二楚", "独一无二", "獨一無二", "百分百", "一百分", "九九八十一", "二五仔", "一二三四五六七",
     "不三不四", "五花八门", "五花八門", "七嘴八舌", "八九不离十", "八九不離十", "千方百计", "千方百計",
-    "百发百中", "百發百中", "万无一失", "萬無一失", "一万年", "一萬年", "十万火急", "十萬火急", "第一",
+    "百发百中", "百發百中", "万无一失", "萬無一失", "一万年", "一萬年", "十万火急", "十萬火急",
 )
 
 _DIGITS = {"零": 0, "〇": 0, "○": 0, "一": 1, "幺": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5,
@@ -150,7 +150,11 @@ _DECIMAL = re.compile(rf"(?<![{_NUMERALS}])({_RUN})[点點]([{_SEQUENCE_DIGITS}]
 _UNIT = re.compile(rf"(?<![{_NUMERALS}])({_RUN})(?=(?:{'|'.join(_CURRENCY + _MEASURES)}))")
 _RANGE = re.compile(rf"(?<![{_NUMERALS}])([一二三四五六七八九]?十)([一二三四五六七八])([二三四五六七八九])(?![{_NUMERALS}])")
 _ANY_RUN = re.compile(_RUN)
-_MASK = re.compile("|".join(re.escape(word) for word in sorted(EXCEPTIONS, key=len, reverse=True)))
+# An exception counts only as a word of its own: inside a longer run of numerals ("三千万", "一一零") it is part
+# of the number.
+_MASK = re.compile(f"(?<![{_NUMERALS}])(?:"
+                   + "|".join(re.escape(word) for word in sorted(EXCEPTIONS, key=len, reverse=True))
+                   + f")(?![{_NUMERALS}])")
 
 
 def _time(match: re.Match[str]) -> str:
