@@ -36,6 +36,7 @@ EXCEPTIONS: tuple[str, ...] = (
     "三七二十一", "一清二楚", "独一无二", "獨一無二", "百分百", "一百分", "九九八十一", "二五仔", "一二三四五六七",
     "不三不四", "五花八门", "五花八門", "七嘴八舌", "八九不离十", "八九不離十", "千方百计", "千方百計",
     "百发百中", "百發百中", "万无一失", "萬無一失", "一万年", "一萬年", "十万火急", "十萬火急",
+    "一千零一夜", "十二生肖", "十一假期", "十一长假", "十一長假", "十一黄金周", "十一黃金周", "十一国庆", "十一國慶",
 )
 
 _DIGITS = {"零": 0, "〇": 0, "○": 0, "一": 1, "幺": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5,
@@ -149,7 +150,8 @@ _DAY_HOUR = re.compile(rf"({'|'.join(_DAY_PARTS)})({_RUN})[点點](?![{_NUMERALS
 _DECIMAL = re.compile(rf"(?<![{_NUMERALS}])({_RUN})[点點]([{_SEQUENCE_DIGITS}]+)(?![{_NUMERALS}分刻秒])")
 _UNIT = re.compile(rf"(?<![{_NUMERALS}])({_RUN})(?=(?:{'|'.join(_CURRENCY + _MEASURES)}))")
 _RANGE = re.compile(rf"(?<![{_NUMERALS}])([一二三四五六七八九]?十)([一二三四五六七八])([二三四五六七八九])(?![{_NUMERALS}])")
-_ANY_RUN = re.compile(_RUN)
+# A run before 几 is an estimate said in words ("三十几岁"); after a weekday word it names days ("星期一二三").
+_ANY_RUN = re.compile(f"(?<!星期)(?<!礼拜)(?<!禮拜)(?<!周)(?<!週){_RUN}(?![几幾])")
 # An exception counts only as a word of its own: inside a longer run of numerals ("三千万", "一一零") it is part
 # of the number.
 _MASK = re.compile(f"(?<![{_NUMERALS}])(?:"
