@@ -66,6 +66,10 @@ class Session:
         self._continuations = 0
         self._decoding: set[UtteranceStream] = set()
         self._sent_text: dict[UtteranceStream, str] = {}
+        # Per-utterance context (start's "context"): each stream of the utterance, continuations included,
+        # decodes with the hello's glossary and then this.
+        self._open_context = ""
+        self._contexts: dict[UtteranceStream, str] = {}
         self._auto_ids = itertools.count(1)
         self._closed = False
         self._bad_log = ThrottledLog(log)
@@ -80,7 +84,7 @@ class Session:
             if isinstance(event, protocol.Hello):
                 self._hello(event)
             elif isinstance(event, protocol.Start):
-                self._start(event.utterance_id)
+                self._start(event.utterance_id, event.context or "")
             else:
                 {protocol.Stop: self._stop, protocol.Silence: self._silence}.get(type(event), self._cancel)()
         except ProtocolError as error:
@@ -107,6 +111,7 @@ class Session:
             self._forget(stream)
         self._decoding.clear()
         self._sent_text.clear()
+        self._contexts.clear()
         self._queued_jobs.clear()
 
     # -- events ---------------------------------------------------------------------------------------------
@@ -117,7 +122,7 @@ class Session:
         self._context = hello.context or ""
         self._send(protocol.ready(self._engine.model, self._engine.backend))
 
-    def _start(self, utterance_id: str | None) -> None:
+    def _start(self, utterance_id: str | None, context: str = "") -> None:
         if self._open is not None:
             previous = self._open.utterance_id
             self._stop()
@@ -126,6 +131,7 @@ class Session:
         base = utterance_id or f"u{next(self._auto_ids)}"
         self._open_base_id = base
         self._continuations = 0
+        self._open_context = context
         self._open = self._new_stream(base)
 
     def _stop(self) -> None:
@@ -195,6 +201,8 @@ class Session:
         stream = UtteranceStream(utterance_id, self._settings)
         self._decoding.add(stream)
         self._sent_text[stream] = ""
+        if self._open_context:
+            self._contexts[stream] = self._open_context
         return stream
 
     def _pump(self, stream: UtteranceStream) -> None:
@@ -215,7 +223,8 @@ class Session:
             self._meter.step(job.urgent)
 
     def _job(self, stream: UtteranceStream, step: StepInput, done: Callable[..., None]) -> DecodeJob:
-        return DecodeJob(label=f"session {self.number} utterance {stream.utterance_id}", context=self._context,
+        context = "\n\n".join(part for part in (self._context, self._contexts.get(stream, "")) if part)
+        return DecodeJob(label=f"session {self.number} utterance {stream.utterance_id}", context=context,
                          language=self._language, audio=step.audio, prefix_raw=step.prefix_raw,
                          rollback_tokens=step.rollback_tokens, urgent=step.urgent, done=done,
                          cancelled=lambda: self._closed or stream.finished)
@@ -292,6 +301,7 @@ class Session:
             self._withdraw(job)
         self._guesses.drop(stream)
         self._sent_text.pop(stream, None)
+        self._contexts.pop(stream, None)
         self._meter.forget(stream)
 
     def _error(self, code: str, message: str, utterance_id: str | None = None) -> None:

@@ -51,9 +51,12 @@ class Hello:
 
 @dataclass(frozen=True)
 class Start:
-    """Open an utterance; `utterance_id` None means the server assigns one."""
+    """Open an utterance; `utterance_id` None means the server assigns one. `context` (optional, None when
+    absent) is background text for this utterance only, e.g. the text around the caret in the focused app; the
+    server puts it into the prompt after the hello's glossary. A server that predates it ignores it."""
 
     utterance_id: str | None
+    context: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,8 +89,11 @@ def hello(language: str | None, context: str) -> str:
     return _dump({"event": "hello", "protocol": PROTOCOL_VERSION, "language": language, "context": context})
 
 
-def start(utterance_id: str) -> str:
-    """Open an utterance; its id comes back on every partial and final, so replays can be de-duplicated."""
+def start(utterance_id: str, context: str = "") -> str:
+    """Open an utterance; its id comes back on every partial and final, so replays can be de-duplicated.
+    `context`, when not empty, is this utterance's own background text (see Start)."""
+    if context:
+        return _dump({"event": "start", "id": utterance_id, "context": context})
     return _dump({"event": "start", "id": utterance_id})
 
 
@@ -111,7 +117,7 @@ def parse_event(raw: str, *, max_context_chars: int) -> ClientEvent:
     data = _load(raw, "event", 'send a JSON object such as {"event":"start"}')
     event = data.get("event")
     if event == "start":
-        return Start(_utterance_id(data.get("id")))
+        return Start(_utterance_id(data.get("id")), _start_context(data.get("context"), max_context_chars))
     if event == "stop":
         return Stop()
     if event == "cancel":
@@ -141,6 +147,17 @@ def _utterance_id(value: object) -> str | None:
         raise ProtocolError(BAD_MESSAGE, f"start id {text!r} has control or unpaired surrogate characters: "
                             "use printable text")
     return text
+
+
+def _start_context(value: object, max_context_chars: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ProtocolError(BAD_MESSAGE, "start context must be a string (text from the app you dictate into)")
+    if len(value) > max_context_chars:
+        raise ProtocolError(BAD_MESSAGE, f"start context of {len(value)} characters is over the "
+                            f"{max_context_chars} limit: send the text nearest the caret only")
+    return value
 
 
 def _hello(data: dict[str, object], max_context_chars: int) -> Hello:

@@ -78,13 +78,29 @@ class ClientConfig:
         "anywhere; the value is typed exactly as written; longest key first."))
     voice_commands: bool = field(default=True, metadata=_doc(
         "Obey spoken commands: \"new line\"/\"换行\", \"new paragraph\"/\"新段落\", \"scratch that\"/\"删掉上一句\" "
-        "(undo the last dictation), \"press enter\"/\"回车\", \"stop listening\"/\"停止听写\"."))
+        "(undo the last dictation), \"press enter\"/\"回车\", \"stop listening\"/\"停止听写\"; spoken punctuation "
+        "\"逗号\"/\"comma\", \"句号\"/\"period\", \"问号\"/\"question mark\", \"感叹号\", \"冒号\"/\"colon\"."))
     commands: dict[str, str] = field(default_factory=dict, hash=False, metadata=_doc(
         "[commands] table of extra phrases: \"next line\" = \"newline\" (actions: newline, paragraph, undo, "
-        "enter, stop_listening); \"\" turns a built-in phrase off."))
+        "enter, stop_listening, comma, period, question_mark, exclamation_mark, colon); \"\" turns a built-in phrase off."))
     chinese_script: str = field(default="auto", metadata=_doc(
         "Chinese characters to output: \"auto\" (as the model wrote them), \"simplified\", \"traditional\", "
         "\"taiwan\" or \"hongkong\" (OpenCC; CJK text only)."))
+    app_context: bool = field(default=True, metadata=_doc(
+        "Send the model the focused app's text nearest the caret, its selection and the window title with each "
+        "utterance (UI Automation on Windows, AT-SPI on Linux), so names on screen are spelled right; never from "
+        "password fields, never kept in the history. false turns it off (also per app)."))
+    app_context_chars: int = field(default=500, metadata=_doc(
+        "Most characters of app context sent with one utterance (those nearest the caret)."))
+    itn_chinese: bool = field(default=True, metadata=_doc(
+        "Write spoken Chinese numbers as digits where unambiguous: \"百分之五十\" -> \"50%\", \"三点半\" -> \"3:30\", "
+        "dates, phone numbers; idioms (万一, 一下, 十分, 三心二意...) stay words."))
+    itn_english: bool = field(default=False, metadata=_doc(
+        "Write spoken English numbers as digits where unambiguous: \"twenty five percent\" -> \"25%\", "
+        "\"three thirty pm\" -> \"3:30 PM\"; one to nine alone stay words."))
+    trim_punctuation: bool = field(default=False, metadata=_doc(
+        "Drop the full stop or comma the model puts at the end of a final (chat apps, search boxes; best set "
+        "per app); a mark you spoke (\"句号\", \"period\") stays."))
     glossary: tuple[str, ...] = field(default=(), metadata=_doc(
         "List of names and jargon sent to the server with the context, to bias recognition: [\"Qwen3-ASR\"]."))
     suffix: str = field(default="", metadata=_doc(
@@ -105,6 +121,7 @@ class ClientConfig:
     apps: dict[str, Any] = field(default_factory=dict, hash=False, metadata=_doc(
         "[apps.\"NAME\"] tables (process name on Windows, WM_CLASS on X11) overriding output, paste_keys, "
         "language, glossary, replacements, voice_commands, commands, cleanup, cleanup_prompt, chinese_script, "
+        "itn_chinese, itn_english, trim_punctuation, app_context, "
         "suffix for that app. Terminals paste by default."))
     no_tray: bool = field(default=False, metadata=_doc(
         "Run headless (no tray icon), for scripts and servers; with input_wav it exits when the file is done.", persist=False))
@@ -144,7 +161,7 @@ class ClientConfig:
         for name in ("min_silence_ms", "max_final_chars"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}={getattr(self, name)}: must be positive")
-        for name in ("preroll_ms", "type_delay_ms", "history_days"):
+        for name in ("preroll_ms", "type_delay_ms", "history_days", "app_context_chars"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}={getattr(self, name)}: must be zero or more")
         for name in ("max_utterance_s", "final_timeout_s", "unreachable_exit_s"):

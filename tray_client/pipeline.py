@@ -39,6 +39,7 @@ from tray_client.capture.pump import Capture
 from tray_client.capture.vad import SileroVad, VadLoadError
 from tray_client.config import ClientConfig
 from tray_client.delivery import Delivery, save_audio
+from tray_client.desktop.context_reader import ContextReader
 from tray_client.events import ClientState, Command, PipelineEvent, StateChanged
 from tray_client.link.core import Unsent
 from tray_client.link.driver import Link, LinkSettings, LinkStatus
@@ -133,7 +134,8 @@ class Pipeline:
                           on_notice=lambda level, message, code: self._hub.notice(level, message, code=code),
                           journal=self._journal)
         # Utterances go to the link through the text stage's focus watch: it notes the app each one is for.
-        focus = FollowFocus(self._link, self._delivery.text, lambda: self._config, settings)
+        self._follow = focus = FollowFocus(self._link, self._delivery.text, lambda: self._config, settings,
+                                           context_reader=None if sink is not None else ContextReader)
         self._capture = Capture(config, source=source, hub=self._hub, sink=focus, vad_pool=self._vad_pool,
                                 new_id=lambda: f"{session}-{next(counter)}", on_change=self._refresh,
                                 on_fail=self._fail)
@@ -399,6 +401,7 @@ class Pipeline:
         saved = await loop.run_in_executor(None, self._keep_unsent, unsent)
         await self._delivery.stop(SINK_CLOSE_TIMEOUT_S)
         self._vad_pool.shutdown(wait=False, cancel_futures=True)
+        self._follow.shutdown()
         dropped = [u.utterance_id for u in unsent]
         if dropped:
             log.warning("shutdown dropped %d utterance(s) still waiting for a final: %s; their audio is saved: %s",

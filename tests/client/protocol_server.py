@@ -57,6 +57,7 @@ class Record:
     handshakes: int = 0  # HTTP upgrade requests, refused ones included
     hellos: list[dict] = field(default_factory=list)
     starts: collections.Counter = field(default_factory=collections.Counter)
+    start_contexts: dict[str, str | None] = field(default_factory=dict)  # the last start's context, per id
     audio: dict[str, list[bytes]] = field(default_factory=lambda: collections.defaultdict(list))  # per attempt
     finals_sent: list[tuple[str, str]] = field(default_factory=list)
     engine_errors: int = 0
@@ -151,6 +152,7 @@ class ProtocolServer:
                 state.base = state.current = event.utterance_id or f"u{state.number}"
                 state.segment, state.buffer = 1, bytearray()
                 self.record.starts[state.current] += 1
+                self.record.start_contexts[state.current] = event.context
             elif state.current is None:
                 await websocket.send(protocol.error(protocol.BAD_MESSAGE, "stop or cancel without an open utterance"))
             elif isinstance(event, protocol.Stop):

@@ -280,7 +280,7 @@ def test_connections_we_end_or_that_carry_nothing_do_not_count_against_an_uttera
 
 
 @pytest.mark.parametrize(("raw", "said"), [
-    ('{"type": "final", "id": "a", "text": "x", "n": ' + "9" * 5000 + "}", "past the client's limits"),
+    ('{"type": "final", "id": "a", "text": "x", "n": ' + "9" * 5000 + "}", "a number of 5000 digits"),
     ("[" * 100_000 + "]" * 100_000, "cannot read"),
     ("not json", "not JSON"),
 ])
@@ -348,3 +348,17 @@ def test_an_utterance_refused_as_busy_is_sent_again_after_the_next_final_or_a_pa
     assert events(link.data_to_send(3.0)) == ["start b", B, "stop"]
     (refused,) = link.receive_text(error("busy"))  # without an id: the whole connection
     assert isinstance(refused, Disconnect) and type(refused.error) is LinkError
+
+
+def test_the_app_context_goes_with_its_utterances_start_and_again_with_its_replay():
+    link = core(context="Qwen")
+    link.open("a", "Dear Ms Okonkwo")
+    link.append("a", A)
+    link.close("a")
+    utterance(link, "b", B)  # no app context: a start as before
+    starts = [json.loads(f) for f in link.data_to_send(0.0) if isinstance(f, str) and '"start"' in f]
+    assert starts == [{"event": "start", "id": "a", "context": "Dear Ms Okonkwo"}, {"event": "start", "id": "b"}]
+    link.connection_lost()
+    link.connection_made()
+    replayed = [json.loads(f) for f in link.data_to_send(0.0) if isinstance(f, str) and '"start"' in f]
+    assert replayed[0] == {"event": "start", "id": "a", "context": "Dear Ms Okonkwo"}

@@ -97,3 +97,35 @@ def test_the_command_list_is_configurable(parser):
 
 def test_plan_text_shows_keys_as_line_breaks(parser):
     assert parser.parse("Hello, new paragraph, world.").text == "Hello\n\nworld."
+
+
+# Spoken punctuation ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("final", "steps"), [
+    ("你好，逗号，明天见。句号。", ("你好，明天见。",)),  # the model wrote the command as clauses of its own
+    ("你好句号", ("你好。",)),  # at the end of the utterance
+    ("太好了感叹号", ("太好了！",)),
+    ("标题冒号", ("标题：",)),
+    ("好吗？问号", ("好吗？",)),  # the spoken mark replaces the model's, never doubles it
+    ("句号。", ("。",)),  # alone
+    ("Dear John, comma, see you tomorrow.", ("Dear John, see you tomorrow.",)),
+    ("Is it ready? Question mark.", ("Is it ready?",)),
+    ("Great, exclamation mark.", ("Great!",)),
+    ("Period.", (".",)),
+    ("Note, colon, bring water.", ("Note: bring water.",)),
+])
+def test_spoken_punctuation_types_its_mark(final, steps):
+    assert CommandParser(DEFAULT_COMMANDS).parse(final).steps == steps
+
+
+@pytest.mark.parametrize("final", [
+    "这里少了一个逗号。", "用逗号隔开", "结尾是问号", "注意冒号后面要空格", "这个句号不对。",
+    "It was a long period.", "Add a comma here.", "I forgot the comma.", "That is a big question mark.",
+    "The colon is part of the large intestine.",
+])
+def test_a_sentence_about_punctuation_stays_text(final):
+    assert CommandParser(DEFAULT_COMMANDS).parse(final).steps == (final,)
+
+
+def test_punctuation_phrases_can_be_turned_off_one_by_one():
+    assert CommandParser({**DEFAULT_COMMANDS, "句号": ""}).parse("你好句号").steps == ("你好句号",)

@@ -132,3 +132,15 @@ def test_the_core_imports_nothing_heavy():
             "print(sorted(m for m in ('numpy', 'torch', 'websockets') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_start_carries_an_optional_per_utterance_context():
+    from dictation_core import protocol as p
+
+    assert p.parse_event(p.start("u1", "Dear Ms Okonkwo"), max_context_chars=100) == p.Start("u1", "Dear Ms Okonkwo")
+    assert p.parse_event(p.start("u1"), max_context_chars=100) == p.Start("u1", None)
+    assert "context" not in p.start("u1")  # nothing extra on the wire when there is none
+    with pytest.raises(p.ProtocolError, match="start context of 101 characters is over the 100 limit"):
+        p.parse_event(p.start("u1", "x" * 101), max_context_chars=100)
+    with pytest.raises(p.ProtocolError, match="start context must be a string"):
+        p.parse_event('{"event":"start","context":5}', max_context_chars=100)

@@ -105,3 +105,31 @@ def test_only_one_step_per_utterance_is_at_the_engine(tiny_checkpoint, engine):
     assert all(call.priority == 1 for call in aborted) and len(aborted) <= 1
     finals = [call for call in calls if call.priority == 0]
     assert len(finals) == 1 and finals[0].outcome == "done" and finals[0].audio.size == 96000
+
+
+def test_a_start_context_reaches_the_system_message_after_the_glossary_for_that_utterance_only(tiny_checkpoint,
+                                                                                                engine):
+    """The focused app's text (start's "context") is in the rendered prompt of its own utterance, after the
+    hello's glossary, and not in the next utterance's."""
+
+    async def session(url: str) -> list[dict]:
+        async with connect(url) as websocket:
+            await websocket.send(json.dumps({"event": "hello", "context": "术语 Qwen"}))
+            await recv_until(websocket, "ready")
+            await websocket.send(json.dumps({"event": "start", "id": "a",
+                                             "context": "Dear Ms Okonkwo, about the Lagos invoice"}))
+            await websocket.send(constant_audio(700, 1.0))
+            await websocket.send(json.dumps({"event": "stop"}))
+            first = (await recv_until(websocket, "final"))[-1]
+            await send_utterance(websocket, constant_audio(900, 1.0), utterance_id="b")
+            return [first, (await recv_until(websocket, "final"))[-1]]
+
+    with engine_server(tiny_checkpoint, engine) as server:
+        finals = run(session(server.url))
+    assert [final["id"] for final in finals] == ["a", "b"]
+    system = [call.prompt.split("<|im_start|>user")[0] for call in engine.calls_with("done")]
+    first = [turn for turn in system if "Okonkwo" in turn]
+    assert first and all(turn.index("术语 Qwen") < turn.index("Dear Ms Okonkwo, about the Lagos invoice")
+                         for turn in first)
+    assert all("术语 Qwen" in turn for turn in system)
+    assert any("Okonkwo" not in turn for turn in system)  # utterance b decoded without it

@@ -144,6 +144,7 @@ Action = Deliver | ShowPartial | Fail | Reconnect | Disconnect | Tell
 @dataclass
 class _Utterance:
     utterance_id: str
+    context: str = ""  # the focused app's text for this utterance (start's "context"), sent with every replay
     closed: bool = False
     replays: int = 0
     deadline: float | None = None  # time by which the final must arrive (only while connected)
@@ -257,7 +258,7 @@ class _Wire:
             self._on_wire = None
         while (utterance := self._next(pending)) is not None:
             if not utterance.sent_start:
-                out.append(protocol.start(utterance.utterance_id))
+                out.append(protocol.start(utterance.utterance_id, utterance.context))
                 utterance.sent_start = True
                 self._on_wire = utterance
             frames = audio.readable_frames(utterance.utterance_id, utterance.sent_chunks)
@@ -317,9 +318,10 @@ class LinkCore:
         """Closed utterances still waiting for their final."""
         return sum(1 for u in self._pending.values() if u.closed and u.failed is None)
 
-    def open(self, utterance_id: str) -> None:
-        """Start an utterance; its audio is kept until its final is delivered."""
-        self._pending[utterance_id] = _Utterance(utterance_id)
+    def open(self, utterance_id: str, context: str = "") -> None:
+        """Start an utterance (with the focused app's `context`, if any); its audio is kept until its final is
+        delivered."""
+        self._pending[utterance_id] = _Utterance(utterance_id, context)
 
     def append(self, utterance_id: str, pcm: bytes) -> list[Action]:
         """Add audio (int16 LE mono 16 kHz) to an open utterance (in frames the server accepts)."""

@@ -135,9 +135,9 @@ class Link:
         """Closed utterances still waiting for their final."""
         return self._core.awaiting_final
 
-    def open(self, utterance_id: str) -> None:
-        """Start an utterance; its audio is kept until its final is delivered."""
-        self._core.open(utterance_id)
+    def open(self, utterance_id: str, context: str = "") -> None:
+        """Start an utterance (with the focused app's `context`); its audio is kept until its final is delivered."""
+        self._core.open(utterance_id, context)
         self._changed()
 
     def append(self, utterance_id: str, pcm: bytes) -> None:

@@ -7,7 +7,16 @@ A command is recognised where the model writes it, with its own punctuation and 
 - as a clause of its own, between punctuation or the ends of the utterance: "Hello, new line, world.";
 - at the end of the utterance, after a word: "Send the report new line." / "今天开会换行。";
 - alone: "Scratch that." / "停止听写。".
-Inside running prose ("a new line of products") it is text. The model's punctuation around a command is its
+Inside running prose ("a new line of products") it is text.
+
+Spoken punctuation ("逗号", "句号", "问号", "感叹号", "冒号"; "comma", "period", "full stop", "question mark",
+"exclamation mark", "colon") types its mark: full-width after a Chinese phrase, ASCII after an English one. It
+is stricter, because these are also words people say about punctuation:
+- an English phrase counts only as a clause of its own or alone ("Dear John, comma" / "Period."): "It was a long
+  period." and "Add a comma" stay text ("period" and "colon" are common nouns);
+- a Chinese phrase also counts at the end of the utterance ("明天见句号"), but not after a word that makes it the
+  thing talked about ("这里少了一个逗号", "用逗号", "是问号").
+The model's own marks next to a spoken mark go: the user's mark replaces them ("好吗？问号" types "好吗？"). The model's punctuation around a command is its
 own invention and goes: pause marks before it (",", "，") and any mark after it. The sentence's own final mark
 stays: "Dear team, new line, the build is green." types "Dear team⏎the build is green." (the user said a
 sentence and expects its full stop; only a mark that closes the command itself, "... new line.", goes).
@@ -31,6 +40,11 @@ class Action(enum.Enum):
     UNDO = "undo"  # delete the last dictation
     ENTER = "enter"
     STOP_LISTENING = "stop_listening"
+    COMMA = "comma"
+    PERIOD = "period"
+    QUESTION = "question_mark"
+    EXCLAMATION = "exclamation_mark"
+    COLON = "colon"
 
 
 ACTIONS = tuple(action.value for action in Action)
@@ -45,7 +59,22 @@ DEFAULT_COMMANDS: Mapping[str, str] = {
     "scratch that": "undo", "删掉上一句": "undo", "刪掉上一句": "undo",
     "press enter": "enter", "回车": "enter", "回車": "enter",
     "stop listening": "stop_listening", "停止听写": "stop_listening", "停止聽寫": "stop_listening",
+    "逗号": "comma", "逗號": "comma", "comma": "comma",
+    "句号": "period", "句號": "period", "period": "period", "full stop": "period",
+    "问号": "question_mark", "問號": "question_mark", "question mark": "question_mark",
+    "感叹号": "exclamation_mark", "感嘆號": "exclamation_mark", "感歎號": "exclamation_mark",
+    "exclamation mark": "exclamation_mark", "exclamation point": "exclamation_mark",
+    "冒号": "colon", "冒號": "colon", "colon": "colon",
 }
+# The mark each punctuation action types: (after a Chinese phrase, after an English one).
+MARKS: Mapping[Action, tuple[str, str]] = {
+    Action.COMMA: ("，", ","), Action.PERIOD: ("。", "."), Action.QUESTION: ("？", "?"),
+    Action.EXCLAMATION: ("！", "!"), Action.COLON: ("：", ":"),
+}
+# Characters that, right before a Chinese punctuation phrase, make it the thing talked about: a measure word
+# or determiner ("一个逗号", "这个问号") or a verb that takes it ("用逗号", "加句号", "是冒号"); not "的", which
+# ends sentences ("好的句号").
+_TALKED_ABOUT = "个個这這那哪用加打写寫少多是成换換把被叫些么麼啥"
 
 _PAUSE_MARKS = ",，、;；:：-–—"
 _ALL_MARKS = _PAUSE_MARKS + ".。!！?？…"
@@ -95,7 +124,9 @@ class CommandParser:
         """Split a sanitized final into text and command steps (see the module docstring for the rules)."""
         if self._pattern is None:
             return CommandPlan((text,) if text else ())
-        matches = [m for m in self._pattern.finditer(text) if _is_command(text, m.start(), m.end())]
+        matches = [m for m in self._pattern.finditer(text)
+                   if _is_command(text, m.start(), m.end(), self._actions[_key(m.group(0))] in MARKS,
+                                  _is_cjk_text(m.group(0)))]
         if not matches:
             return CommandPlan((text,) if text else ())
         steps: list[str | Key] = []
@@ -107,7 +138,7 @@ class CommandParser:
             piece = _trim_before_command(piece)
             if piece:
                 steps.append(piece)
-            action = self._actions[" ".join(match.group(0).split()).casefold()]
+            action = self._actions[_key(match.group(0))]
             if action is Action.NEWLINE:
                 steps.append(Key.NEWLINE)
             elif action is Action.PARAGRAPH:
@@ -116,6 +147,12 @@ class CommandParser:
                 steps.append(Key.ENTER)
             elif action is Action.STOP_LISTENING:
                 stop = True
+            elif action in MARKS:
+                mark = MARKS[action][0 if _is_cjk_text(match.group(0)) else 1]
+                if steps and isinstance(steps[-1], str):
+                    steps[-1] = steps[-1].rstrip(_ALL_MARKS) + mark  # the spoken mark replaces the model's
+                else:
+                    steps.append(mark)
             elif steps:  # UNDO after text of this utterance: that text was never typed, drop it
                 steps.clear()
             else:
@@ -124,7 +161,23 @@ class CommandParser:
         tail = _trim_after_command(text[cursor:])
         if tail:
             steps.append(tail)
-        return CommandPlan(tuple(steps), undo, stop)
+        return CommandPlan(_joined(steps), undo, stop)
+
+
+def _joined(steps: list[str | Key]) -> tuple[str | Key, ...]:
+    """Adjacent text pieces (around a spoken mark) as one, with a space after an ASCII mark before a word."""
+    out: list[str | Key] = []
+    for step in steps:
+        if out and isinstance(step, str) and isinstance(out[-1], str):
+            space = " " if out[-1][-1:] in ",.?!:" and step[:1].isalnum() and step[:1].isascii() else ""
+            out[-1] = out[-1] + space + step
+        else:
+            out.append(step)
+    return tuple(out)
+
+
+def _key(phrase: str) -> str:
+    return " ".join(phrase.split()).casefold()
 
 
 def _phrase_pattern(phrase: str) -> str:
@@ -140,13 +193,16 @@ def _is_cjk_text(phrase: str) -> bool:
     return not re.search(f"[{_LATIN}]", phrase)
 
 
-def _is_command(text: str, start: int, end: int) -> bool:
+def _is_command(text: str, start: int, end: int, mark: bool = False, cjk: bool = False) -> bool:
     before = text[:start].rstrip()
     after = text[end:].strip()
     at_end = all(char in _ALL_MARKS for char in after)
-    if at_end:
-        return True  # alone, or closing the utterance ("... new line.")
     clause_before = not before or before[-1] in _ALL_MARKS
+    if at_end:
+        if not mark:
+            return True  # alone, or closing the utterance ("... new line.")
+        # Punctuation is also talked about: see the module docstring.
+        return clause_before or (cjk and before[-1] not in _TALKED_ABOUT)
     clause_after = after[0] in _ALL_MARKS
     return clause_before and clause_after
 

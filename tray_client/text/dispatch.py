@@ -14,6 +14,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from tray_client.desktop.app_context import may_send
+from tray_client.desktop.context_reader import ContextReader
 from tray_client.desktop.focus import Focus, current_focus
 from tray_client.desktop.pinning import TargetGate
 from tray_client.sinks import TextSink, make_sink, set_clipboard
@@ -61,6 +63,11 @@ class TextDispatch:
                  focus.app or "app unknown", f": profile [apps.{profile.app!r}]" if profile.app else "")
         return profile
 
+    def focus_of(self, utterance_id: str) -> Focus:
+        """The window an utterance was pinned to when it started (an empty Focus if unknown)."""
+        entry = self._apps.get(utterance_id)
+        return entry[0] if entry is not None else Focus()
+
     def job(self, utterance_id: str, raw: str, language: str, sink: TextSink,
             config: ClientConfig) -> Callable[[], Written]:
         """The output-thread job for a final (pipeline thread: looks up the app its utterance started in)."""
@@ -104,14 +111,18 @@ class TextDispatch:
 class FollowFocus:
     """Stands in front of the link for the capture: each new utterance notes the focused app first, and when
     that app's language or glossary differ from the link's, the link reconnects with them (the server takes
-    both per connection, in the hello)."""
+    both per connection, in the hello). Where the profile allows (`app_context`), the app's text near the caret
+    goes with the utterance's start (read by a ContextReader, bounded in time; never kept anywhere else)."""
 
     def __init__(self, link: Any, dispatch: TextDispatch, config: Callable[[], ClientConfig],
-                 settings: Callable[[ClientConfig], Any]) -> None:
+                 settings: Callable[[ClientConfig], Any], *,
+                 context_reader: Callable[[], ContextReader] | None = None) -> None:
         self._link = link
         self._dispatch = dispatch
         self._config = config
         self._settings = settings
+        self._make_reader = context_reader
+        self._reader: ContextReader | None = None
 
     def open(self, utterance_id: str) -> None:
         config = self._config()
@@ -119,7 +130,23 @@ class FollowFocus:
         wanted = dataclasses.replace(self._settings(config), language=profile.language, context=profile.context)
         if wanted != self._link.settings:
             self._link.configure(wanted)
-        self._link.open(utterance_id)
+        self._link.open(utterance_id, self._app_context(utterance_id, config, profile))
+
+    def _app_context(self, utterance_id: str, config: ClientConfig, profile: Profile) -> str:
+        if not (config.app_context and profile.app_context and config.app_context_chars) \
+                or self._make_reader is None:
+            return ""
+        if not may_send(config.server, config.token):
+            log.info("app context not sent: the server %s is not on this machine and has no token", config.server)
+            return ""
+        if self._reader is None:
+            self._reader = self._make_reader()
+        return self._reader.read(self._dispatch.focus_of(utterance_id), config.app_context_chars)
+
+    def shutdown(self) -> None:
+        """Let the context reader's worker go."""
+        if self._reader is not None:
+            self._reader.close()
 
     def append(self, utterance_id: str, pcm: bytes) -> None:
         self._link.append(utterance_id, pcm)

@@ -2,7 +2,8 @@
 
 Pure. `[apps."<name>"]` tables in config.toml override, for one app, where the text goes (`output`, `paste_keys`),
 the `language` and `glossary` sent to the server, `replacements`, `voice_commands` / `commands`, `cleanup` /
-`cleanup_prompt`, `chinese_script`, a trailing `suffix`, and `key_commands` (whether voice commands that press
+`cleanup_prompt`, `chinese_script`, number writing (`itn_chinese`, `itn_english`), `trim_punctuation`, `app_context`, a trailing
+`suffix`, and `key_commands` (whether voice commands that press
 keys, "new line" and "press enter", work there). An app is named by its process on Windows
 ("WindowsTerminal.exe"; the ".exe" is optional) or by either part of its WM_CLASS on X11 ("kitty",
 "gnome-terminal-server"), case ignored. Terminals get a profile of their own by default (`DEFAULT_APPS`): they
@@ -46,7 +47,8 @@ _TERMINAL_WORDS = ("terminal", "console")  # in an app's name: a terminal we do 
 _APP_KEYS: Mapping[str, type | tuple[type, ...]] = {
     "output": str, "paste_keys": str, "language": str, "replacements": dict, "voice_commands": bool,
     "commands": dict, "cleanup": bool, "cleanup_prompt": str, "suffix": str, "glossary": list,
-    "chinese_script": str, "key_commands": bool,
+    "chinese_script": str, "key_commands": bool, "itn_chinese": bool, "itn_english": bool,
+    "trim_punctuation": bool, "app_context": bool,
 }
 
 
@@ -65,6 +67,10 @@ class Profile:
     cleanup_prompt: str
     chinese_script: str
     suffix: str
+    itn_chinese: bool = True
+    itn_english: bool = False
+    trim_punctuation: bool = False
+    app_context: bool = True  # send the focused app's text with the utterance (desktop/context_reader.py)
 
     @property
     def context(self) -> str:
@@ -115,7 +121,8 @@ def base_profile(config: ClientConfig) -> Profile:
         replacements=tuple(config.replacements.items()),
         commands=tuple({**DEFAULT_COMMANDS, **config.commands}.items()) if config.voice_commands else (),
         cleanup=config.cleanup, cleanup_prompt=config.cleanup_prompt, chinese_script=config.chinese_script,
-        suffix=config.suffix)
+        suffix=config.suffix, itn_chinese=config.itn_chinese, itn_english=config.itn_english,
+        trim_punctuation=config.trim_punctuation, app_context=config.app_context)
 
 
 def profile_for(config: ClientConfig, app_names: Sequence[str]) -> Profile:
@@ -166,7 +173,11 @@ def _apply(config: ClientConfig, base: Profile, name: str, table: Mapping[str, A
         cleanup=table.get("cleanup", base.cleanup),
         cleanup_prompt=table.get("cleanup_prompt", base.cleanup_prompt),
         chinese_script=table.get("chinese_script", base.chinese_script),
-        suffix=table.get("suffix", base.suffix))
+        suffix=table.get("suffix", base.suffix),
+        itn_chinese=table.get("itn_chinese", base.itn_chinese),
+        itn_english=table.get("itn_english", base.itn_english),
+        trim_punctuation=table.get("trim_punctuation", base.trim_punctuation),
+        app_context=table.get("app_context", base.app_context))
 
 
 def _glossary(context: str, glossary: Sequence[str]) -> tuple[str, ...]:

@@ -2,11 +2,15 @@
 
 Order, and why:
 1. sanitize: no control character the model wrote survives (a newline from the model becomes a space);
-2. voice commands: split the final into text and keys before anything rewrites the words;
-3. clean-up (optional LLM), on each text piece: the commands are already out, so it cannot eat them;
-4. Chinese script (OpenCC), then replacements: the user's replacements are inserted exactly as written, in
+2. trailing punctuation trimmed where the profile asks (before the commands, so a spoken "period" still types
+   its mark);
+3. voice commands: split the final into text and keys before anything rewrites the words;
+4. clean-up (optional LLM), on each text piece: the commands are already out, so it cannot eat them;
+5. numbers as digits (itn_zh / itn_en): after the commands, whose phrases hold no numerals, and before the script
+   conversion, which could otherwise turn "两" into "兩" first (both are read, but one order keeps it simple);
+6. Chinese script (OpenCC), then replacements: the user's replacements are inserted exactly as written, in
    whatever script they wrote them, and their keys also match text converted to the chosen script;
-5. the profile's suffix after the last text.
+7. the profile's suffix after the last text.
 Pure apart from the clean-up, which is an injected client. Compiled rules are cached per profile.
 """
 
@@ -19,6 +23,8 @@ from tray_client.sinks.keys import Key
 from tray_client.text.chinese_script import ScriptConverter
 from tray_client.text.cleanup import CleanupResult
 from tray_client.text.commands import CommandParser, CommandPlan
+from tray_client.text.itn_en import normalize_english
+from tray_client.text.itn_zh import normalize_chinese
 from tray_client.text.profiles import Profile
 from tray_client.text.replacements import Replacements
 from tray_client.text.sanitize import DEFAULT_MAX_CHARS, sanitize
@@ -49,6 +55,23 @@ class TextPlan:
         return CommandPlan(self.steps).text
 
 
+_TRIMMED = ".。,，、;；"  # "?" and "!" say something, so they stay
+
+
+def trim_trailing(text: str) -> str:
+    """`text` without the full stop or comma the model put at its end (profile option `trim_punctuation`)."""
+    return text.rstrip().rstrip(_TRIMMED).rstrip()
+
+
+def normalize_numbers(text: str, profile: Profile) -> str:
+    """Spoken numbers as digits, per the profile's languages (see itn_zh / itn_en)."""
+    if profile.itn_chinese:
+        text = normalize_chinese(text)
+    if profile.itn_english:
+        text = normalize_english(text)
+    return text
+
+
 @dataclass(frozen=True)
 class _Rules:
     commands: CommandParser
@@ -72,12 +95,12 @@ class TextStage:
         """The plan for one final transcript `raw` (exactly as the server sent it)."""
         text = sanitize(raw, self._max_chars)
         rules = self._rules_for(profile)
-        plan = rules.commands.parse(text)
+        plan = rules.commands.parse(trim_trailing(text) if profile.trim_punctuation else text)
         skipped: list[str] = []
         steps: list[str | Key] = []
         for step in plan.steps:
             if isinstance(step, str):
-                step = self._clean(step, profile, skipped)
+                step = normalize_numbers(self._clean(step, profile, skipped), profile)
                 step = rules.replacements.apply(rules.script.convert(step, language))
             steps.append(step)
         if profile.suffix and steps and isinstance(steps[-1], str):
@@ -88,7 +111,8 @@ class TextStage:
         """A partial as the final will read: sanitized, in the chosen script, with the replacements (commands
         and the clean-up wait for the final)."""
         rules = self._rules_for(profile)
-        return rules.replacements.apply(rules.script.convert(sanitize(raw, self._max_chars), language))
+        text = normalize_numbers(sanitize(raw, self._max_chars), profile)
+        return rules.replacements.apply(rules.script.convert(text, language))
 
     def _clean(self, text: str, profile: Profile, skipped: list[str]) -> str:
         if not profile.cleanup:

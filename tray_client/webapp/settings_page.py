@@ -23,11 +23,12 @@ GROUPS: Mapping[str, tuple[str, ...]] = {
     "connection": ("server", "token", "final_timeout_s", "unreachable_exit_s"),
     "microphone": ("input_device", "mode"),
     "hotkeys": ("hotkey_push_to_talk", "hotkey_toggle", "hotkey_undo", "hotkey_paste_last"),
-    "language": ("language", "chinese_script", "context"),
+    "language": ("language", "chinese_script", "context", "itn_chinese", "itn_english"),
     "output": ("output", "paste_keys", "type_delay_ms", "max_final_chars", "suffix", "voice_commands", "cleanup",
-               "cleanup_url", "cleanup_model", "cleanup_prompt", "cleanup_timeout_s", "cleanup_max_growth"),
+               "cleanup_url", "cleanup_model", "cleanup_prompt", "cleanup_timeout_s", "cleanup_max_growth",
+               "trim_punctuation"),
     "voice": ("vad", "vad_threshold", "min_silence_ms", "speculative_silence_ms", "preroll_ms", "max_utterance_s"),
-    "privacy": ("history_days",),
+    "privacy": ("history_days", "app_context", "app_context_chars"),
     "startup": ("start_listening", "overlay", "sounds", "notifications", "log_level"),
 }
 """The Settings page's sections, in order; the page names them in the user's language."""
