@@ -136,7 +136,8 @@ class InferenceWorker:
         except BaseException as error:  # reported to the loop, which exits with the message
             self._loop.call_soon_threadsafe(self._on_loaded, None, error)
             return
-        info = EngineInfo(backend.name, backend.model, tuple(backend.supported_languages))
+        info = EngineInfo(backend.name, backend.model, tuple(backend.supported_languages),
+                          final_timeout_s=backend.final_timeout_s)
         self._loop.call_soon_threadsafe(self._on_loaded, info, None)
         try:
             while True:

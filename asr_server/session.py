@@ -120,7 +120,8 @@ class Session:
         self._language = _session_language(hello.language or protocol.normalize_language(self._config.language),
                                            self._engine.supported_languages)
         self._context = hello.context or ""
-        self._send(protocol.ready(self._engine.model, self._engine.backend))
+        self._send(protocol.ready(self._engine.model, self._engine.backend,
+                                  final_timeout_s=self._engine.final_timeout_s))
 
     def _start(self, utterance_id: str | None, context: str = "") -> None:
         if self._open is not None:

@@ -195,6 +195,9 @@ class Ready:
     model: str = ""
     backend: str = ""
     silence: bool = False  # the server takes the `silence` event (older servers never say so)
+    # How long this server may take to send a final after `stop`, in seconds, when that is longer than a GPU's
+    # fraction of a second (a CPU server: many seconds). None: the server does not say (the client's own wait).
+    final_timeout_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -226,11 +229,19 @@ class ServerError:
 ServerMessage = Ready | Partial | Final | ServerError
 
 
-def ready(model: str, backend: str, *, silence: bool = True) -> str:
-    """The answer to hello: the session options are in effect, and whether the `silence` event is understood
-    (a client sends it only to a server that says so: an older server would read it as a bad message)."""
-    return _dump({"type": "ready", "protocol": PROTOCOL_VERSION, "model": model, "backend": backend,
-                  "silence": silence})
+MAX_FINAL_TIMEOUT_S = 600.0
+"""The longest final wait a server may ask a client for: past it a client would hold an utterance for nothing."""
+
+
+def ready(model: str, backend: str, *, silence: bool = True, final_timeout_s: float | None = None) -> str:
+    """The answer to hello: the session options are in effect, whether the `silence` event is understood (a client
+    sends it only to a server that says so: an older server would read it as a bad message), and, for a slow
+    server, how long a final may take (a client waits at least that long before it replays an utterance)."""
+    body: dict[str, object] = {"type": "ready", "protocol": PROTOCOL_VERSION, "model": model, "backend": backend,
+                               "silence": silence}
+    if final_timeout_s is not None:
+        body["final_timeout_s"] = final_timeout_s
+    return _dump(body)
 
 
 def partial(utterance_id: str, text: str) -> str:
@@ -251,6 +262,14 @@ def error(code: str, message: str, utterance_id: str | None = None) -> str:
     return _dump(body)
 
 
+def _final_timeout(value: object) -> float | None:
+    """A server's final wait, if it is a sane number of seconds; anything else is ignored, never an error (the
+    hint only makes a client wait longer, so a hostile server gains nothing beyond MAX_FINAL_TIMEOUT_S)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        return None
+    return min(float(value), MAX_FINAL_TIMEOUT_S)
+
+
 def parse_message(raw: str | bytes) -> ServerMessage:
     """Validate one server message; raise ProtocolError for anything protocol v1 does not define.
 
@@ -265,7 +284,7 @@ def parse_message(raw: str | bytes) -> ServerMessage:
         utterance_id = str(utterance_id)
     if kind == "ready":
         return Ready(model=str(data.get("model") or ""), backend=str(data.get("backend") or ""),
-                     silence=data.get("silence") is True)
+                     silence=data.get("silence") is True, final_timeout_s=_final_timeout(data.get("final_timeout_s")))
     if kind in ("partial", "final"):
         text = data.get("text")
         if not isinstance(text, str):

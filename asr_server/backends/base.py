@@ -28,6 +28,9 @@ class EngineInfo:
     backend: str
     model: str
     supported_languages: tuple[str, ...]
+    # A backend whose finals take seconds (the transformers backend on a CPU) says so in `ready`, so clients wait
+    # for them instead of replaying and then giving up on words the server was about to send.
+    final_timeout_s: float | None = None
 
 
 class Backend(ABC):
@@ -36,6 +39,7 @@ class Backend(ABC):
     name: str = "backend"
     model: str = ""
     supported_languages: tuple[str, ...] = ()
+    final_timeout_s: float | None = None  # see EngineInfo.final_timeout_s
 
     @abstractmethod
     def build_prompt(self, context: str, language: str | None) -> str:

@@ -19,6 +19,9 @@ from asr_server.errors import ConfigError, GpuMemoryError
 log = logging.getLogger(__name__)
 
 
+CPU_FINAL_TIMEOUT_S = 120.0
+"""How long clients should wait for a final from this backend on a CPU (the `ready` message says so)."""
+
 def _pick_device(requested: str) -> str:
     import torch
 
@@ -70,6 +73,9 @@ class TransformersBackend(QwenBackend):
             log.warning("Triton is not installed, so decoding runs eagerly (about 3x slower per token on a GPU); "
                         "on native Windows try pip install triton-windows, or run the server in WSL2")
         backend = cls(asr, config.model, config.max_new_tokens, static_cache=static)
+        if device == "cpu":
+            # A final on a CPU takes seconds, more under load: clients told so wait instead of replaying.
+            backend.final_timeout_s = CPU_FINAL_TIMEOUT_S
         if static:
             log.info("compiling the decode step for CUDA graphs (a minute or two, once per start)")
             backend.warm_up()

@@ -189,6 +189,37 @@ def test_a_missing_final_reconnects_once_then_fails():
     assert link.tick(105.0) == [Fail("late", A, "no transcript from the server")]
 
 
+def test_a_slow_server_that_says_so_in_ready_gets_its_final_wait_even_for_audio_sent_before_ready():
+    """A CPU server takes many seconds for a final; at the client's own 10 s the link replayed and then gave up on
+    words the server was about to send. Its `ready` now says how long finals may take; the client streams before
+    `ready` arrives, so an utterance already stopped gets the longer wait too, and the next connection's too."""
+    from dictation_core import protocol
+
+    link = core(final_timeout_s=10.0)
+    utterance(link, "slow", A)
+    link.data_to_send(now=0.0)  # streamed and stopped before `ready`
+    assert link.receive_text(protocol.ready("m", "transformers", final_timeout_s=120.0)) == []
+    assert link.tick(60.0) == []  # still waiting: the server said finals may take 120 s
+    assert link.tick(120.0) == [Reconnect("no final for slow")]
+    link.connection_lost()
+    link.connection_made()
+    link.receive_text(protocol.ready("m", "transformers", final_timeout_s=120.0))
+    link.data_to_send(now=200.0)
+    assert link.tick(300.0) == []
+    assert link.receive_text(final("slow", "kept")) != []  # delivered, not given up
+
+
+def test_a_server_cannot_stretch_the_final_wait_past_the_protocols_bound_or_with_nonsense():
+    from dictation_core import protocol
+
+    def hinted(value: object) -> float | None:
+        return protocol.parse_message(json.dumps({"type": "ready", "final_timeout_s": value})).final_timeout_s
+
+    assert hinted(120) == 120.0 and hinted(1e9) == protocol.MAX_FINAL_TIMEOUT_S
+    assert [hinted(v) for v in (-1, 0, "120", True, None, [1])] == [None] * 6
+    assert protocol.parse_message(protocol.ready("m", "vllm")).final_timeout_s is None  # a GPU server says nothing
+
+
 def test_refusals_disconnect_and_partials_and_id_less_finals_are_matched():
     link = core()
     ((refused,),) = [link.receive_text(error("unauthorized"))]

@@ -18,6 +18,8 @@ def test_partials_then_final_for_a_fixture_wav(tiny_checkpoint, speech):
         messages = run(dictate(server.url, [pcm], hello={"language": None, "context": "Qwen"}, ids=["a1"]))
     kinds = [m["type"] for m in messages]
     assert kinds[0] == "ready" and messages[0]["backend"] == "transformers"
+    # On the CPU a final takes seconds: the server tells clients to wait for it rather than replay at 10 s.
+    assert messages[0]["final_timeout_s"] == 120.0
     assert kinds[-1] == "final" and messages[-1]["id"] == "a1"
     partials = [m for m in messages if m["type"] == "partial"]
     assert partials, "a multi-second utterance streams partials before its final"

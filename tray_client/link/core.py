@@ -241,9 +241,14 @@ class _Wire:
     def __init__(self, *, connected: bool) -> None:
         self.connected = connected
         self.takes_silence = False  # until this connection's `ready` says so
+        self.final_timeout_s: float | None = None  # a slow server's own final wait, from its `ready`
         self.answered = False  # a final arrived on this connection: the server works (link/backoff.py)
         self._hello_due = connected
         self._on_wire: _Utterance | None = None  # started on this connection and not stopped yet
+
+    def final_wait_s(self, settings: LinkSettings) -> float:
+        """How long a final may take on this connection: ours, or longer where the server says it is slow."""
+        return max(settings.final_timeout_s, self.final_timeout_s or 0.0)
 
     def frames(self, pending: dict[str, _Utterance], audio: HeldAudio, settings: LinkSettings,
                now: float) -> list[str | bytes]:
@@ -277,7 +282,7 @@ class _Wire:
                 break  # more audio is coming; it is the last utterance
             out.append(protocol.stop())
             utterance.sent_stop = True
-            utterance.deadline = now + settings.final_timeout_s
+            utterance.deadline = now + self.final_wait_s(settings)
             self._on_wire = None
             if utterance.resend:  # a segment failed while it was still streaming: send it all again
                 utterance.resend = False
@@ -415,8 +420,15 @@ class LinkCore:
             return []
         if isinstance(message, protocol.ServerError):
             return self._on_server_error(message)
-        log.info("server ready: model %r, backend %r", message.model, message.backend)
+        log.info("server ready: model %r, backend %r%s", message.model, message.backend,
+                 f", finals may take up to {message.final_timeout_s:g} s" if message.final_timeout_s else "")
         self._wire.takes_silence = message.silence
+        self._wire.final_timeout_s = message.final_timeout_s
+        # `ready` comes after the first audio (the client streams at once): stops already sent get the longer wait.
+        extra = self._wire.final_wait_s(self.settings) - self.settings.final_timeout_s
+        for utterance in self._pending.values():
+            if extra > 0 and utterance.deadline is not None:
+                utterance.deadline += extra
         return []
 
     def tick(self, now: float) -> list[Action]:
@@ -429,7 +441,7 @@ class LinkCore:
         for utterance in late:
             if utterance.retry_or_give_up(self.settings.max_replays, "no transcript from the server"):
                 log.warning("no final for %s within %.1f s; reconnecting to replay it",
-                            utterance.utterance_id, self.settings.final_timeout_s)
+                            utterance.utterance_id, self._wire.final_wait_s(self.settings))
                 actions.append(Reconnect(f"no final for {utterance.utterance_id}"))
             else:
                 log.error("no final for %s after %d replay(s); giving up on it",
