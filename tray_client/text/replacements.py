@@ -26,17 +26,23 @@ def check_replacements(table: Mapping[str, str]) -> None:
                              "characters (dictate \"new line\" for a line break)")
 
 
-def parse_lines(text: str) -> dict[str, str]:
-    """The settings window's replacements: one `words = replacement` per line (the first "=" splits; blank
-    lines and lines starting with "#" are skipped). Raises ValueError naming the line that is not one."""
+def parse_pairs(text: str, value_name: str = "value") -> dict[str, str]:
+    """`words = value` lines, as the settings pages show tables (the first "=" splits; blank lines and lines
+    starting with "#" are skipped). Raises ValueError naming the line that is not one."""
     table: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         key, separator, value = line.partition("=")
         if not separator or not key.strip():
-            raise ValueError(f"line {number} ({line.strip()!r}): write it as words = replacement")
+            raise ValueError(f"line {number} ({line.strip()!r}): write it as words = {value_name}")
         table[key.strip()] = value.strip()
+    return table
+
+
+def parse_lines(text: str) -> dict[str, str]:
+    """The replacements as the settings pages show them (see parse_pairs), checked as replacements."""
+    table = parse_pairs(text, "replacement")
     check_replacements(table)
     return table
 

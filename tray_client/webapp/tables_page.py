@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from tray_client.config import ClientConfig
-from tray_client.text.replacements import format_lines
+from tray_client.text.replacements import format_lines, parse_pairs
 
 __all__ = ["PROFILE_KEYS", "dictionary_values", "parse_pairs", "profiles_values", "to_settings"]
 
@@ -22,19 +22,6 @@ def dictionary_values(config: ClientConfig) -> dict[str, str]:
     """The three lists as the page's text areas show them (one entry per line)."""
     return {"glossary": "".join(f"{term}\n" for term in config.glossary),
             "replacements": format_lines(config.replacements), "commands": format_lines(config.commands)}
-
-
-def parse_pairs(text: str) -> dict[str, str]:
-    """`phrase = value` lines (blank lines and `#` comments skipped); ValueError names a line that is not one."""
-    table: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        key, separator, value = line.partition("=")
-        if not separator or not key.strip():
-            raise ValueError(f"line {number} ({line.strip()!r}): write it as words = value")
-        table[key.strip()] = value.strip()
-    return table
 
 
 def profiles_values(config: ClientConfig, recent_apps: list[str]) -> dict[str, object]:
