@@ -6,8 +6,8 @@ and hands its utterances to the link (`open` / `append` / `close`). Frames come 
 (audio_source.BLOCK_FRAMES): one hand-off to the VAD thread per block, not per frame; the segmenter still sees
 every frame with the probability Silero gave it in order (exactly the cuts of frame-by-frame scoring). With
 `vad_energy_gate` on, a block that is all noise floor outside an utterance (capture/noise_gate.py) is not scored
-at all; it is off by default because it moved a cut on a real recording (BENCHMARKS.md, issue 22). The audio pump runs only while audio is
-wanted: while listening (and while an utterance is open).
+at all; it is off by default because it moved a cut on a real recording (BENCHMARKS.md, issue 22). The audio
+pump runs only while audio is wanted: while listening (and while an utterance is open).
 
 What "listening" means depends on the mode. In VAD mode speech opens an utterance. In push-to-talk and toggle
 modes only the hotkey does: listening there means the hotkey is armed (the mic is open for its pre-roll), and the
