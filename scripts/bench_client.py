@@ -20,8 +20,14 @@ Targets (reported, never enforced): silence <= 3 % of one core; RSS <= 250 MB wi
 - The live preview overlay (tray only): CPU and RSS it adds, hidden at idle and while speaking (2 partials/s),
   in a fresh interpreter on Xvfb; and the history's write time per row (INSERT + commit, WAL).
 
+- `--tray`: the tray app as a user runs it (tray, overlay, hotkeys; a fake sound card playing a -50 dBFS noise
+  floor), listening and not, with start -> tray icon, start -> VAD ready, CPU time per wall second (whole process
+  and per thread), RSS; for each `--client-root NAME=PATH` interleaved in one run (see scripts/bench_tray.py), and
+  the installed size of the client's dependencies.
+
 Usage: python scripts/bench_client.py [--quick] [--silence-s 60] [--vads torch,onnx] [--variants noise,zero]
        python scripts/bench_client.py --only-ui [--quick]   # just the overlay and history figures
+       python scripts/bench_client.py --tray --client-root before=/tmp/prev --client-root after=. [--repeats 3]
 Ends with one JSON line of the figures.
 """
 
@@ -334,7 +340,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", help="noise (-50 dBFS), zero (digital silence); default both, quick: noise")
     parser.add_argument("--only-ui", action="store_true",
                         help="only the overlay and history figures (needs Xvfb), not the client runs")
+    parser.add_argument("--tray", action="store_true", help="the tray app on Xvfb: start time, CPU, RSS per tree")
+    parser.add_argument("--client-root", action="append", default=[], metavar="NAME=PATH",
+                        help="a client tree to run (--tray; repeatable; default: this one as 'this'); "
+                             "NAME=PATH;key=value adds settings to its config (listening runs only)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per tree and listening state (--tray)")
+    parser.add_argument("--window-s", type=float, default=30.0, help="CPU window per run in seconds (--tray)")
+    parser.add_argument("--profile", help="folder for py-spy profiles of the first run of each kind (--tray)")
     args = parser.parse_args(argv)
+    if args.tray:
+        from bench_tray import tray_figures
+
+        roots = dict(item.split("=", 1) for item in args.client_root) or {"this": str(REPO_ROOT)}
+        return tray_figures(roots, repeats=args.repeats, seconds=args.window_s, profile_dir=args.profile)
     if args.only_ui:
         return ui_figures(10.0 if args.quick else 30.0, 100 if args.quick else 1000)
     silence_s = args.silence_s or (10.0 if args.quick else 60.0)

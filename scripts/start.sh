@@ -37,7 +37,7 @@ if [[ "$port" == 0 ]]; then
   exit 2
 fi
 
-install_venv() {  # install_venv VENV EXTRAS: create it, put the CPU build of torch first, then the project
+install_venv() {  # install_venv VENV EXTRAS: create it, the CPU build of torch first if EXTRAS need it, the project
   local venv=$1 extras=$2
   if [[ ! -x "$venv/bin/python" ]]; then
     echo "== creating $venv"
@@ -48,8 +48,11 @@ install_venv() {  # install_venv VENV EXTRAS: create it, put the CPU build of to
   if [[ "${SKIP_INSTALL:-0}" != 1 && ! -f "$stamp" ]]; then
     echo "== installing .[$extras] into $venv"
     "$venv/bin/python" -m pip install -q --upgrade pip
-    # The CPU build of torch first: a plain `pip install torch` pulls a multi-GB CUDA build.
-    "$venv/bin/python" -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
+    # The CPU build of torch first: a plain `pip install torch` pulls a multi-GB CUDA build. The client needs no
+    # torch (Silero runs on onnxruntime) unless it is started with --vad torch (the vad-torch extra).
+    if [[ "$extras" != client ]]; then
+      "$venv/bin/python" -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu
+    fi
     "$venv/bin/python" -m pip install -q -e ".[$extras]"
     touch "$stamp"
   fi
@@ -81,7 +84,12 @@ else
   server_env=(SKIP_INSTALL=1 "SERVER_VENV=$server_venv")
   server=(bash scripts/start_server.sh --backend transformers --device cpu "${extra[@]}" "${server_args[@]}")
 fi
-install_venv "$CLIENT_VENV" client
+client_extras=client
+if [[ " ${tray_args[*]:-} " == *" --vad torch "* || " ${tray_args[*]:-} " == *" --vad=torch "* ]]; then
+  client_extras=client,vad-torch
+  echo "== --vad torch: the client venv also gets torch (CPU build, about 750 MB); the default onnx needs none"
+fi
+install_venv "$CLIENT_VENV" "$client_extras"
 if [[ "${SKIP_INSTALL:-0}" != 1 ]]; then link_system_gi "$CLIENT_VENV"; fi  # the tray's menu (GTK/AppIndicator)
 
 # --- start both, stop both -----------------------------------------------------------------------------------

@@ -7,10 +7,10 @@
        3.11 or 3.10, in that order, through the "py" launcher, else "python" on PATH. Not simply the newest: with
        3.14, `py -3` took it and pip then tried to build PyAudio from source and failed. 32-bit and ARM64
        Pythons are refused with a one-line reason (no PyAudio / onnxruntime wheels for them).
-    2. Installs the CPU build of torch from the PyTorch index, then the client (pip install -e ".[client]").
-       The CPU build is chosen on purpose: the tray only runs Silero VAD, and the default PyPI wheel on
-       Windows is the same CPU build today but a CUDA build would be several GB. It is done again only when
-       pyproject.toml or the torch pin changes (a stamp file in .venv remembers).
+    2. Installs the client (pip install -e ".[client]"): Silero VAD runs on onnxruntime, no torch. Only when
+       started with --vad torch does it first install the CPU build of torch from the PyTorch index and then
+       ".[client,vad-torch]" (about 750 MB more; the CPU build on purpose: a CUDA build would be several GB).
+       It is done again only when pyproject.toml, the torch pin or the runtime changes (a stamp file in .venv).
     3. With -WithServer, starts the ASR server inside WSL2 in its own window (start_server_wsl.ps1) and waits
        for its /healthz, so the tray does not greet you with "cannot reach the server".
     4. Starts the tray app with pythonw.exe (no console window); its log is in %LOCALAPPDATA%.
@@ -149,6 +149,15 @@ function Invoke-Checked {
     if ($LASTEXITCODE -ne 0) { throw "$What failed (exit code $LASTEXITCODE): $Exe $($Arguments -join ' ')" }
 }
 
+function Test-TorchVad {
+    # Whether the tray is started with --vad torch ("--vad torch" or "--vad=torch"): only then is torch installed.
+    for ($i = 0; $i -lt $ClientArgs.Count; $i++) {
+        if ($ClientArgs[$i] -eq "--vad" -and $i + 1 -lt $ClientArgs.Count -and $ClientArgs[$i + 1] -eq "torch") { return $true }
+        if ($ClientArgs[$i] -eq "--vad=torch") { return $true }
+    }
+    return $false
+}
+
 function Install-Client {
     if (-not (Test-Path $VenvPython)) {
         $python = Find-Python
@@ -156,21 +165,32 @@ function Install-Client {
         Invoke-Checked "creating the venv" $python.Exe ($python.Args + @("-m", "venv", $Venv))
     }
     $hash = (Get-FileHash (Join-Path $RepoRoot "pyproject.toml") -Algorithm SHA1).Hash.Substring(0, 12)
-    $stamp = Join-Path $Venv ".installed-client-$hash-torch$TorchVersion"
+    $torchVad = Test-TorchVad
+    $extras = if ($torchVad) { "client,vad-torch" } else { "client" }
+    $runtime = if ($torchVad) { "torch$TorchVersion" } else { "onnx" }
+    $stamp = Join-Path $Venv ".installed-client-$hash-$runtime"
     if ((Test-Path $stamp) -and -not $Reinstall) { return }
-    # No -q: the first install downloads about 300 MB, and minutes behind a silent pip look like a hang.
-    Write-Host "== installing the tray client into $Venv (the first time downloads about 300 MB)"
+    # No -q: minutes behind a silent pip look like a hang.
+    if ($torchVad) {
+        Write-Host "== installing the tray client with the torch VAD into $Venv (the first time downloads about 300 MB)"
+    } else {
+        Write-Host "== installing the tray client into $Venv (about 100 MB; Silero VAD on onnxruntime, no torch)"
+    }
     Write-Host "== [1/3] pip"
     Invoke-Checked "upgrading pip" $VenvPython @("-m", "pip", "install", "--upgrade", "pip")
-    # torch first, from the CPU index: .[client] then finds it installed and does not pull another build.
-    Write-Host "== [2/3] torch $TorchVersion (CPU build; the default VAD runs on onnxruntime, --vad torch uses it)"
-    Invoke-Checked "installing torch (CPU)" $VenvPython @(
-        "-m", "pip", "install", "torch==$TorchVersion", "--index-url", $TorchIndex)
+    if ($torchVad) {
+        # torch first, from the CPU index: .[vad-torch] then finds it installed and does not pull another build.
+        Write-Host "== [2/3] torch $TorchVersion (CPU build, for --vad torch; the default onnx VAD needs none)"
+        Invoke-Checked "installing torch (CPU)" $VenvPython @(
+            "-m", "pip", "install", "torch==$TorchVersion", "--index-url", $TorchIndex)
+    } else {
+        Write-Host "== [2/3] no torch: the default VAD runs on onnxruntime (start with --vad torch to add it)"
+    }
     Push-Location $RepoRoot
     try {
         # Editable, so the tray finds assets\ (icons, sounds) in this folder.
         Write-Host "== [3/3] the client and its dependencies"
-        Invoke-Checked "installing the client" $VenvPython @("-m", "pip", "install", "-e", ".[client]")
+        Invoke-Checked "installing the client" $VenvPython @("-m", "pip", "install", "-e", ".[$extras]")
     } finally {
         Pop-Location
     }

@@ -22,8 +22,8 @@ if [ ! -f "$stamp" ]; then
   "$PY" -m pip install -q --upgrade pip
   # torch first, pinned to the CPU build on local disk; any other spec would pull a multi-GB CUDA build.
   "$PY" -m pip install -q "torch==2.13.0"
-  # client + server-cpu (qwen-asr without vLLM: vLLM needs a GPU) + dev tools.
-  "$PY" -m pip install -q -e ".[client,server-cpu,dev]"
+  # client + its torch VAD (tests run both runtimes) + server-cpu (qwen-asr without vLLM: vLLM needs a GPU) + dev.
+  "$PY" -m pip install -q -e ".[client,vad-torch,server-cpu,dev]"
   # The stand-ins and fakes the tests and scripts use: a distribution of their own, never in the product wheel.
   "$PY" -m pip install -q -e ./devtools
   touch "$stamp"

@@ -245,13 +245,13 @@ def test_microphone_that_vanishes_is_an_error_state_retried_until_it_is_back(fak
     monkeypatch.setattr(audio_source_module, "STALL_TIMEOUT_S", 0.3)
     headset = fake_mics.devices[1]
     opens: list[str] = []
-    real_frames = audio_source_module.MicSource.frames
+    real_blocks = audio_source_module.MicSource.blocks
 
-    def counted_frames(self):  # the real microphone, its opens counted
+    def counted_blocks(self):  # the real microphone, its opens counted
         opens.append(self.description)
-        return real_frames(self)
+        return real_blocks(self)
 
-    monkeypatch.setattr(audio_source_module.MicSource, "frames", counted_frames)
+    monkeypatch.setattr(audio_source_module.MicSource, "blocks", counted_blocks)
     with ProtocolServer(lambda i, a: "ok") as server:
         pipeline = Pipeline(ClientConfig(server=server.url, input_device="USB Headset", start_listening=True),
                             sink=recording_sink)
@@ -532,6 +532,8 @@ def test_a_background_task_that_dies_shows_in_the_state_and_a_notice_until_it_ru
         pipeline = Pipeline(ClientConfig(server=server.url), source=FeedSource(), sink=recording_sink)
         events = Events(pipeline)
         pipeline.start()
+        # The deadline check runs only while an utterance is unfinished (idle, nothing can be late): open one.
+        pipeline.send(Command.PTT_DOWN)
         assert events.wait(lambda e: any("link-deadlines is running again" in n.message for n in e.of(Notice)))
         assert events.wait(lambda e: e.states()[-1] is not ClientState.ERROR)
         pipeline.shutdown()

@@ -37,3 +37,43 @@ def test_onnx_vad_never_imports_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True"]
+
+
+BLOCK_PACKAGES = """
+import importlib.abc, sys
+class Absent(importlib.abc.MetaPathFinder):  # as in a venv without the vad-torch extra
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('torch', 'silero_vad'):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+sys.meta_path.insert(0, Absent())
+"""
+
+
+def test_the_default_onnx_vad_needs_neither_torch_nor_the_silero_vad_package():
+    """The client install leaves out torch and silero-vad (which requires torch): the ONNX file ships with us."""
+    code = BLOCK_PACKAGES + ("import numpy as np; from tray_client.capture.vad import SileroVad; "
+                             "v = SileroVad.load('onnx'); print(0.0 <= v.probability(np.zeros(512, np.int16)) <= 1.0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True"]
+
+
+def test_the_torch_vad_without_its_extra_says_how_to_install_it():
+    code = BLOCK_PACKAGES + ("from tray_client.capture.vad import SileroVad, VadLoadError\n"
+                             "try:\n    SileroVad.load('torch')\nexcept VadLoadError as error:\n    print(error)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "vad-torch" in result.stdout and "--vad onnx" in result.stdout
+    assert "download.pytorch.org/whl/cpu" in result.stdout  # the CPU build, not a multi-GB CUDA one
+
+
+def test_the_shipped_model_is_silero_vads_own_file():
+    import hashlib
+    from pathlib import Path
+
+    import tray_client.capture.vad as vad_module
+
+    shipped = Path(vad_module.__file__).with_name("data") / "silero_vad.onnx"
+    assert hashlib.sha256(shipped.read_bytes()).hexdigest() == (
+        "1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3")  # silero-vad 6.2.3's data/silero_vad.onnx

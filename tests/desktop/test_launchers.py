@@ -20,14 +20,17 @@ def test_bat_runs_the_ps1_next_to_it_bypassing_the_policy_and_passes_every_argum
     assert "exit /b %status%" in bat  # the script's failure is the .bat's exit code
 
 
-def test_client_launcher_installs_the_cpu_torch_pinned_like_ci_then_the_client():
+def test_client_launcher_installs_torch_only_for_the_torch_vad_pinned_like_ci_then_the_client():
     ps1 = read("start_client.ps1")
     ci_pin = re.search(r'"torch==([0-9.]+)"', read("test.sh")).group(1)
     assert re.search(r'\$TorchVersion = "([0-9.]+)"', ps1).group(1) == ci_pin
     assert '$TorchIndex = "https://download.pytorch.org/whl/cpu"' in ps1
     torch_step = ps1.index('"torch==$TorchVersion", "--index-url", $TorchIndex')
-    client_step = ps1.index('"-e", ".[client]"')
+    client_step = ps1.index('"-e", ".[$extras]"')
     assert torch_step < client_step  # torch first, or pip would pick a build itself
+    # The default (onnx) install has no torch: only --vad torch asks for the vad-torch extra, and torch with it.
+    assert '$extras = if ($torchVad) { "client,vad-torch" } else { "client" }' in ps1
+    assert ps1.rindex("if ($torchVad) {", 0, torch_step) > ps1.index("function Install-Client")
     assert "pythonw.exe" in ps1 and "-m\", \"tray_client\"" in ps1
     assert "[switch]$WithServer" in ps1 and 'Join-Path $PSScriptRoot "start_server_wsl.ps1"' in ps1
 

@@ -28,6 +28,10 @@ def _top_level(wheel: zipfile.ZipFile) -> set[str]:
 def test_the_product_wheel_ships_the_programs_and_no_dev_tools(tmp_path: Path):
     with _build_wheel(REPO_ROOT, tmp_path / "product") as wheel:
         assert _top_level(wheel) == {"asr_server", "tray_client", "dictation_core"}
+        names = set(wheel.namelist())
+        # The files the app opens at run time travel with it: the VAD model and the web app's pages.
+        assert {"tray_client/capture/data/silero_vad.onnx", "tray_client/webapp/static/index.html",
+                "tray_client/webapp/static/app.js"} <= names
 
 
 def test_the_dev_tools_are_a_distribution_of_their_own(tmp_path: Path):

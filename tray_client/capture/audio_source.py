@@ -1,7 +1,8 @@
 """Where audio comes from: the microphone (PyAudio) or a WAV file paced like one. Both yield 512-sample frames.
 
 Every source is an async iterator of np.int16 frames of 512 samples at 16 kHz mono, so the pipeline cannot tell a
-file from a mic. A device that refuses 16 kHz is opened at its native rate and resampled here. A mic that
+file from a mic. The microphone and the file also hand their frames over in blocks of BLOCK_FRAMES (`blocks()`):
+the app wakes once per block, not once per frame, which is most of what listening to silence costs. A device that refuses 16 kHz is opened at its native rate and resampled here. A mic that
 vanishes raises `MicrophoneError` (never a silent stream of nothing), so the pipeline can show it and retry.
 
 Threads: PyAudio calls its callback on its own thread; the callback only copies the bytes and hands them to the
@@ -30,6 +31,9 @@ from tray_client.capture.segmenter import FRAME_SAMPLES, SAMPLE_RATE
 log = logging.getLogger(__name__)
 
 FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
+BLOCK_FRAMES = 4
+"""Frames per microphone callback (128 ms): the app wakes ~8 times a second instead of ~31. Speech is seen at most
+one block later; the pre-roll (480 ms) still holds the audio before the onset, so nothing of it is lost."""
 STALL_TIMEOUT_S = 2.0  # a mic that delivers nothing for this long is treated as gone
 # The loop can lag behind the microphone (a slow VAD, a busy CPU). Audio is never dropped inside an utterance:
 LAG_NOTICE_FRAMES = 100  # ~3 s waiting: the user is told that transcripts come late (nothing is lost)
@@ -125,6 +129,12 @@ class WavSource:
         self.finite = True
 
     async def frames(self) -> AsyncIterator[np.ndarray]:
+        async for block in self.blocks():
+            for frame in block:
+                yield frame
+
+    async def blocks(self) -> AsyncIterator[list[np.ndarray]]:
+        """The frames in blocks of BLOCK_FRAMES, each handed over when its last sample is due (as a mic does)."""
         try:
             with wave.open(str(self.path), "rb") as wav:
                 if wav.getsampwidth() != 2 or wav.getcomptype() != "NONE":
@@ -137,12 +147,14 @@ class WavSource:
         reblocker = Reblocker(rate)
         loop = asyncio.get_running_loop()
         started = loop.time()
-        for sent, frame in enumerate([*reblocker.push(_to_mono(raw, channels)), *reblocker.flush()]):
+        frames = [*reblocker.push(_to_mono(raw, channels)), *reblocker.flush()]
+        for first in range(0, len(frames), BLOCK_FRAMES):
+            block = frames[first:first + BLOCK_FRAMES]
             if self.fast:
                 await asyncio.sleep(0)
             else:
-                await asyncio.sleep(max(0.0, started + sent * FRAME_S - loop.time()))
-            yield frame
+                await asyncio.sleep(max(0.0, started + (first + len(block) - 1) * FRAME_S - loop.time()))
+            yield block
 
 
 WASAPI = 13
@@ -327,7 +339,7 @@ class MicSource:
             except ValueError:
                 rate = int(info.get("defaultSampleRate") or 48_000)
                 log.info("%s refuses 16 kHz; opening it at %d Hz and resampling", info["name"], rate)
-            frames_per_buffer = max(1, round(FRAME_SAMPLES * rate / SAMPLE_RATE))
+            frames_per_buffer = max(1, round(BLOCK_FRAMES * FRAME_SAMPLES * rate / SAMPLE_RATE))
 
             def on_audio(data: bytes | None, count: int, timing: Any, status: int) -> tuple[None, int]:
                 # PyAudio's thread: copy and hand over; nothing else happens here.
@@ -379,7 +391,8 @@ class MicSource:
 
     def _take(self, queue: asyncio.Queue[bytes], data: bytes) -> None:
         """Queue one callback's audio (on the loop thread); say so when the loop lags behind the microphone."""
-        drop_oldest, news = self._backlog.arrived(queue.qsize(), self._in_utterance())
+        # The backlog is counted in frames: each queued callback holds BLOCK_FRAMES of them.
+        drop_oldest, news = self._backlog.arrived(queue.qsize() * BLOCK_FRAMES, self._in_utterance())
         if drop_oldest:
             with contextlib.suppress(asyncio.QueueEmpty):
                 queue.get_nowait()
@@ -388,6 +401,12 @@ class MicSource:
         queue.put_nowait(data)
 
     async def frames(self) -> AsyncIterator[np.ndarray]:
+        async for block in self.blocks():
+            for frame in block:
+                yield frame
+
+    async def blocks(self) -> AsyncIterator[list[np.ndarray]]:
+        """The frames of each callback's audio together (BLOCK_FRAMES at 16 kHz; resampling may shift one)."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[bytes] = asyncio.Queue()
         opening = self._open_in_thread(loop, queue)
@@ -409,8 +428,9 @@ class MicSource:
                 if queue.empty() and (news := self._backlog.drained()) is not None:
                     self._on_lag(*news)
                 zeros.push(data)
-                for frame in reblocker.push(_to_mono(data, self._channels)):
-                    yield frame
+                block = reblocker.push(_to_mono(data, self._channels))
+                if block:
+                    yield block
         finally:
             await asyncio.to_thread(_close_stream, audio, stream)
 

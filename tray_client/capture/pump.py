@@ -2,8 +2,12 @@
 
 It chooses the source (a test's, a WAV file or the microphone), reopens a failing microphone every few seconds,
 scores frames with Silero on the VAD worker thread (only when the segmenter needs a score), feeds the segmenter,
-and hands its utterances to the link (`open` / `append` / `close`). The audio pump runs only while audio is
-wanted: while listening (and while an utterance is open).
+and hands its utterances to the link (`open` / `append` / `close`). Frames come and are scored a block at a time
+(audio_source.BLOCK_FRAMES): one hand-off to the VAD thread per block, not per frame; the segmenter still sees
+every frame with the probability Silero gave it in order (exactly the cuts of frame-by-frame scoring). With
+`vad_energy_gate` on, a block that is all noise floor outside an utterance (capture/noise_gate.py) is not scored
+at all; it is off by default because it moved a cut on a real recording (BENCHMARKS.md, issue 22). The audio
+pump runs only while audio is wanted: while listening (and while an utterance is open).
 
 What "listening" means depends on the mode. In VAD mode speech opens an utterance. In push-to-talk and toggle
 modes only the hotkey does: listening there means the hotkey is armed (the mic is open for its pre-roll), and the
@@ -16,13 +20,14 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
 import numpy as np
 
 from tray_client._hub import Hub
 from tray_client.capture.audio_source import AudioSource, AudioSourceError, MicSource, WavSource
+from tray_client.capture.noise_gate import NoiseGate
 from tray_client.capture.segmenter import (
     SAMPLE_RATE,
     Segmenter,
@@ -38,6 +43,20 @@ from tray_client.config import ClientConfig
 from tray_client.events import Command, SpeechSegment
 
 log = logging.getLogger(__name__)
+
+WARM_FRAMES = 16
+"""Unscored noise-floor frames Silero hears again before the block that ends a gated stretch (512 ms)."""
+
+
+async def blocks_of(source: AudioSource) -> AsyncIterator[list[np.ndarray]]:
+    """The source's frames in the blocks it delivers them in (one frame per block for a source without them)."""
+    blocks = getattr(source, "blocks", None)
+    if blocks is not None:
+        async for block in blocks():
+            yield block
+        return
+    async for frame in source.frames():
+        yield [frame]
 
 MIC_RETRY_S = 3.0  # how often a missing microphone is looked for again
 MANUAL_MODES = ("ptt", "toggle")
@@ -91,6 +110,9 @@ class Capture:
         self.error = ""  # why the microphone does not work now (retried); "" when it works
         self._onset = 0  # of the open utterance, in samples since the input opened
         self._preroll = 0
+        self._gate = NoiseGate() if config.vad_energy_gate else None
+        self._unscored: list[np.ndarray] = []  # the last frames the gate left unscored since Silero's last reset
+        self._resets = 0  # Silero state resets asked for so far (a block's later frames are then scored again)
 
     @property
     def finite(self) -> bool:
@@ -199,12 +221,12 @@ class Capture:
             while True:
                 source = self._make_source()
                 try:
-                    async for frame in source.frames():
+                    async for block in blocks_of(source):
                         if self.error:
                             self.error = ""
                             self._hub.notice("info", f"{source.description} is working again")
                             self._on_change()
-                        await self._process(frame)
+                        await self._process(block)
                 except Exception as error:
                     # AudioSourceError is the expected kind (unplugged, busy); anything else is a bug in a driver
                     # or in our code, and must not end the pump quietly while the tray still shows Listening.
@@ -241,15 +263,40 @@ class Capture:
                 self.error = ""
             self._on_change()
 
-    async def _process(self, frame: np.ndarray) -> None:
-        probability = None
-        if self._segmenter.needs_vad and self._vad is not None:
-            vad = self._vad
-            probability = await asyncio.get_running_loop().run_in_executor(self._vad_pool, vad.probability, frame)
-        was_open = self._segmenter.is_open
-        self.handle(self._segmenter.feed(frame, probability))
-        if was_open != self._segmenter.is_open:
-            self._on_change()
+    async def _process(self, block: list[np.ndarray]) -> None:
+        """Score a block in one hand-off to the VAD thread, then feed its frames in order.
+
+        When an utterance ends inside the block, Silero's state is reset before the next frame (as frame by frame):
+        the frames after it are scored again, behind the reset on the same one-thread executor; so are they when
+        an utterance opens inside a block left unscored as noise floor (push-to-talk). Scored frames are never
+        scored twice: that would move Silero's state on."""
+        gate = self._gate
+        quiet = [gate.quiet(frame) if gate else False for frame in block]  # the floor follows every frame, once
+        scores = await self._scores(block, quiet)
+        for index, frame in enumerate(block):
+            was_open = self._segmenter.is_open
+            resets = self._resets
+            self.handle(self._segmenter.feed(frame, scores[index]))
+            if was_open != self._segmenter.is_open:
+                self._on_change()
+            rest = scores[index + 1:]
+            opened_unscored = self._segmenter.is_open and not was_open and None in rest
+            if rest and (self._resets != resets or opened_unscored):
+                scores[index + 1:] = await self._scores(block[index + 1:], quiet[index + 1:])
+
+    async def _scores(self, frames: list[np.ndarray], quiet: list[bool]) -> list[float | None]:
+        if not self._segmenter.needs_vad or self._vad is None:
+            return [None] * len(frames)
+        if all(quiet) and not self._segmenter.is_open:  # only the noise floor, nobody speaking: nothing to find
+            self._unscored = [*self._unscored, *frames][-WARM_FRAMES:]
+            return [None] * len(frames)
+        # Silero first hears the last unscored frames again (their scores unused): it meets the onset in the state
+        # it would have had scoring every frame, not cold (a cold state found soft onsets late, and cut them).
+        warm, self._unscored = self._unscored, []
+        vad = self._vad
+        scored = await asyncio.get_running_loop().run_in_executor(self._vad_pool, vad.probabilities,
+                                                                  [*warm, *frames])
+        return list(scored[len(warm):])
 
     # ----- segmenter events to the link -----
     def handle(self, events: list[SegmentEvent]) -> None:
@@ -278,4 +325,6 @@ class Capture:
     def _reset_vad(self) -> None:
         """Clear Silero's state on its own thread, queued behind any frame it is still scoring."""
         if self._vad is not None:
+            self._resets += 1
+            self._unscored = []  # Silero starts from scratch: what came before the reset must not warm it
             self._vad_pool.submit(self._vad.reset)

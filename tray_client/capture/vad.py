@@ -1,8 +1,9 @@
-"""Silero VAD from the `silero-vad` package: speech probability of one 512-sample frame, state reset per utterance.
+"""Silero VAD: speech probability of one 512-sample frame, state reset per utterance.
 
-The model is loaded from the files shipped inside the package (no torch.hub, no download). The default runtime is
-ONNX: `--vad onnx` runs the model on onnxruntime with numpy alone, so the client never loads torch (a peak RSS of
-101 MB against 288 MB with torch, BENCHMARKS.md). torch is imported only here and only for `--vad torch`. A
+No torch.hub, no download. The default runtime is ONNX: `--vad onnx` runs Silero's ONNX file, which ships with the
+client (capture/data/, from the silero-vad wheel), on onnxruntime with numpy alone, so the client neither loads nor
+needs torch (a peak RSS of 101 MB against 288 MB with torch, BENCHMARKS.md). `--vad torch` needs the `vad-torch`
+extra (torch and the silero-vad package, about 750 MB); torch is imported only here and only then. A
 missing Visual C++ runtime on Windows is named, with the download, instead of a bare DLL error. The instance is owned by one
 thread (the pipeline's VAD worker); Silero keeps recurrent state between calls and is not thread-safe.
 """
@@ -19,6 +20,14 @@ import numpy as np
 from tray_client.capture.segmenter import FRAME_SAMPLES, SAMPLE_RATE
 
 log = logging.getLogger(__name__)
+
+
+TORCH_MISSING = (
+    "vad=torch needs torch and silero-vad, which the default client install leaves out ({error}). Install them "
+    "(CPU build, about 750 MB): pip install torch --index-url https://download.pytorch.org/whl/cpu && "
+    "pip install -e \".[client,vad-torch]\" (the launchers do this when started with --vad torch); or use the "
+    "default --vad onnx, which needs neither"
+)
 
 
 class VadLoadError(RuntimeError):
@@ -72,6 +81,10 @@ class SileroVad:
         with torch.inference_mode():
             return float(self._model(torch.from_numpy(audio), SAMPLE_RATE).item())
 
+    def probabilities(self, frames: list[np.ndarray]) -> list[float]:
+        """`probability` of each frame in order (one hand-off from the pipeline thread for a block of them)."""
+        return [self.probability(frame) for frame in frames]
+
     def reset(self) -> None:
         """Clear the recurrent state: each utterance starts from scratch, so one cannot bias the next."""
         self._model.reset_states()
@@ -85,13 +98,17 @@ def _load_torch() -> Any:
     except ImportError as error:
         if _is_missing_dll(error):
             raise
-        raise VadLoadError(f"silero-vad or torch is missing ({error}): pip install silero-vad torch") from error
+        raise VadLoadError(TORCH_MISSING.format(error=error)) from error
     torch.set_num_threads(1)
     return load_silero_vad(onnx=False)
 
 
 def _package_file(name: str) -> Path:
-    """A file shipped in the silero-vad wheel, found without importing the package (which imports torch)."""
+    """A Silero model file: the copy shipped with the client, else the silero-vad wheel's (found without importing
+    the package, which imports torch)."""
+    shipped = Path(__file__).with_name("data") / name
+    if shipped.is_file():
+        return shipped
     spec = importlib.util.find_spec("silero_vad")
     if spec is None or not spec.submodule_search_locations:
         raise VadLoadError("silero-vad is not installed: pip install silero-vad")

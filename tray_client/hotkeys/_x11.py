@@ -85,8 +85,9 @@ class KeyGrab:
     listener still sees them through RECORD. See the module doc for `watch`.
     """
 
-    POLL_S = 0.1
-    """How often the drain thread checks for stop and `keep_while`: bounds how long a dead listener's grab lives."""
+    POLL_S = 1.0
+    """How often the drain thread checks `keep_while`: bounds how long a dead listener's grab lives. `stop()`
+    wakes it at once through a pipe, so this is not a wake-up rate that an idle app pays for (it was 10 a second)."""
 
     def __init__(self, hotkeys: Iterable[Hotkey], on_lost: Callable[[str], None] = lambda _why: None) -> None:
         self._hotkeys = list(hotkeys)
@@ -95,6 +96,7 @@ class KeyGrab:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._display: Any = None
+        self._wake: tuple[int, int] | None = None  # a pipe: stop() writes to it to wake the drain thread
 
     def start(self) -> None:
         """Register every grab, or raise HotkeyError (key not on the layout, taken by another program)."""
@@ -125,6 +127,7 @@ class KeyGrab:
         if errors:
             self._close()
             raise HotkeyError(_grab_failure(self._hotkeys, errors))
+        self._wake = os.pipe()
         self._thread = threading.Thread(target=self._drain, name="x11-hotkey-grab", daemon=True)
         self._thread.start()
 
@@ -135,10 +138,18 @@ class KeyGrab:
     def stop(self) -> None:
         """Release the grabs (closing the connection) and end the drain thread; safe to call at any point."""
         self._stop.set()
+        if self._wake is not None:
+            with contextlib.suppress(OSError):
+                os.write(self._wake[1], b"x")
         if self._thread is not None:
             self._thread.join(timeout=1.0)
             self._thread = None
         self._close()
+        if self._wake is not None:
+            for fd in self._wake:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self._wake = None
 
     def _drain(self) -> None:
         try:
@@ -147,8 +158,9 @@ class KeyGrab:
                     log.error("the hotkey listener stopped; releasing the X11 hotkey grabs so the keys work again")
                     self._on_lost("the keyboard listener stopped")
                     return
-                ready, _, _ = select.select([self._display], [], [], self.POLL_S)
-                if ready:
+                assert self._wake is not None
+                ready, _, _ = select.select([self._display, self._wake[0]], [], [], self.POLL_S)
+                if self._display in ready:
                     while self._display.pending_events():
                         self._display.next_event()
         except Exception:

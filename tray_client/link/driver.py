@@ -105,6 +105,7 @@ class Link:
         self._reconnect = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._busy = asyncio.Event()  # some utterance is unfinished: its deadlines need the tick
         self._closing = False
         self._tasks: list[asyncio.Task[None]] = []
         self._status = LinkStatus(False, NOT_CONNECTED_YET)
@@ -193,8 +194,10 @@ class Link:
     def _changed(self) -> None:
         if self._core.unfinished:
             self._idle.clear()
+            self._busy.set()
         else:
             self._idle.set()
+            self._busy.clear()
         self._dirty.set()
 
     def _apply(self, actions: list[Action]) -> None:
@@ -241,6 +244,8 @@ class Link:
     async def _tick_forever(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
+            # With no unfinished utterance nothing can be late: sleep until one opens, not 10 wake-ups a second.
+            await self._busy.wait()
             await asyncio.sleep(WATCH_INTERVAL_S)
             self._apply(self._core.tick(loop.time()))
 

@@ -3,7 +3,9 @@ the focused window. It never takes the focus and lets clicks through.
 
 Thread: the overlay owns one thread ("overlay") that runs its own Tk interpreter; nothing else touches Tk.
 Way in: `post()` puts events on a SimpleQueue (safe from the pipeline thread: a listener that never blocks);
-the Tk loop drains it every POLL_MS (IDLE_POLL_MS while hidden). `close()` asks the loop to end, destroys the window and joins the thread.
+the Tk loop drains it every POLL_MS while shown. While hidden it sleeps: on X11 (POSIX) `post()` writes a byte to
+a pipe that Tk watches (createfilehandler), so a hidden overlay costs no wake-ups at all; where Tk cannot watch a
+file (Windows) it polls every IDLE_POLL_MS. `close()` asks the loop to end, destroys the window and joins the thread.
 
 Never the focus, click-through:
 - Windows: the toplevel gets WS_EX_NOACTIVATE | WS_EX_TRANSPARENT | WS_EX_TOOLWINDOW | WS_EX_LAYERED (and
@@ -17,8 +19,10 @@ DPI: sizes are in points, scaled by Tk's pixels per point (the process is made D
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import os
 import queue
 import sys
 import threading
@@ -50,6 +54,12 @@ class Overlay:
         self._thread = threading.Thread(target=self._main, name="overlay", daemon=True)
         self._enabled = enabled
         self._started = threading.Event()
+        self._wake_lock = threading.Lock()
+        self._wake: tuple[int, int] | None = None  # (read, write): a byte wakes the hidden overlay (POSIX)
+        if os.name == "posix":
+            self._wake = os.pipe()
+            os.set_blocking(self._wake[0], False)
+            os.set_blocking(self._wake[1], False)
         self.failed: str | None = None  # why the overlay could not run (logged; the app goes on without it)
 
     def start(self) -> None:
@@ -59,17 +69,32 @@ class Overlay:
     def post(self, event: Any) -> None:
         """A pipeline event (state, partial, final); anything else is ignored. Never blocks."""
         if isinstance(event, StateChanged | PartialText | FinalText):
-            self._inbox.put(event)
+            self._put(event)
 
     def latency(self, seconds: float | None) -> None:
-        self._inbox.put(("latency", seconds))
+        self._put(("latency", seconds))
 
     def set_enabled(self, enabled: bool) -> None:
-        self._inbox.put(("enabled", enabled))
+        self._put(("enabled", enabled))
+
+    def _put(self, item: Any) -> None:
+        self._inbox.put(item)
+        with self._wake_lock:  # never a write to a closed (and perhaps reused) descriptor
+            if self._wake is not None:
+                with contextlib.suppress(OSError):  # a full pipe already wakes it
+                    os.write(self._wake[1], b"\0")
+
+    def _close_wake(self) -> None:
+        with self._wake_lock:
+            if self._wake is not None:
+                for fd in self._wake:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+                self._wake = None
 
     def close(self) -> None:
         if self._thread.is_alive():
-            self._inbox.put(("close", None))
+            self._put(("close", None))
             self._thread.join(CLOSE_TIMEOUT_S)
             if self._thread.is_alive():
                 log.warning("overlay: its thread did not end within %.1f s", CLOSE_TIMEOUT_S)
@@ -81,11 +106,13 @@ class Overlay:
         except Exception as error:  # no display, no Tk: dictation works without the overlay
             self.failed = f"the overlay cannot open a window ({error})"
             log.warning("overlay: %s", self.failed)
+            self._close_wake()
             self._started.set()
             return
         model = OverlayModel()
         model.enabled = self._enabled
-        loop = _Loop(window, model, self._inbox)
+        wake_fd = self._wake[0] if self._wake is not None and window.can_watch() else None
+        loop = _Loop(window, model, self._inbox, wake_fd)
         self._started.set()
         try:
             loop.run()
@@ -97,7 +124,10 @@ class Overlay:
             # callbacks hold the loop) and collect here, not later on whichever thread runs the GC
             # ("Tcl_AsyncDelete: async handler deleted by the wrong thread" aborts the process at exit).
             loop.window = None
+            if wake_fd is not None:
+                window.unwatch(wake_fd)
             window.release()
+            self._close_wake()
             del window, loop
             gc.collect()
 
@@ -105,18 +135,36 @@ class Overlay:
 class _Loop:
     """The overlay thread's Tk loop: drain the inbox every POLL_MS, redraw when the view changes."""
 
-    def __init__(self, window: _Window, model: OverlayModel, inbox: queue.SimpleQueue[Any]) -> None:
+    def __init__(self, window: _Window, model: OverlayModel, inbox: queue.SimpleQueue[Any],
+                 wake_fd: int | None = None) -> None:
         self.window: _Window | None = window
         self._model = model
         self._inbox = inbox
         self._shown = OverlayView()
+        self._wake_fd = wake_fd  # readable when something was posted; None: poll while hidden
+        self._scheduled = False  # a tick is due (after()); a wake-up then leaves the draining to it
 
     def run(self) -> None:
         assert self.window is not None
-        self.window.after(POLL_MS, self._tick)
+        if self._wake_fd is not None:
+            self.window.watch(self._wake_fd, self._woken)
+        self._schedule(POLL_MS)
         self.window.mainloop()
 
+    def _schedule(self, ms: int) -> None:
+        assert self.window is not None
+        self._scheduled = True
+        self.window.after(ms, self._tick)
+
+    def _woken(self, fd: int, mask: int) -> None:
+        with contextlib.suppress(OSError):  # BlockingIOError: drained already
+            while os.read(fd, 4096):
+                pass
+        if not self._scheduled and self.window is not None:
+            self._tick()
+
     def _tick(self) -> None:
+        self._scheduled = False
         window = self.window
         if window is None:
             return
@@ -134,7 +182,11 @@ class _Loop:
         if view != self._shown:
             window.show(view)
             self._shown = view
-        window.after(POLL_MS if view.visible else IDLE_POLL_MS, self._tick)
+        if view.visible:
+            self._schedule(POLL_MS)  # the fade and the hold run on time
+        elif self._wake_fd is None:
+            self._schedule(IDLE_POLL_MS)
+        # else: hidden, and only a posted event can show it again: sleep until the pipe wakes Tk
 
 
 def _apply(model: OverlayModel, item: Any, now: float) -> None:
@@ -182,6 +234,19 @@ class _Window:
 
     def after(self, ms: int, callback: Any) -> None:
         self._root.after(ms, callback)
+
+    def can_watch(self) -> bool:
+        """Whether Tk can wake on a file descriptor here (not on Windows)."""
+        return os.name == "posix" and hasattr(self._root.tk, "createfilehandler")
+
+    def watch(self, fd: int, callback: Any) -> None:
+        import tkinter as tk
+
+        self._root.tk.createfilehandler(fd, tk.READABLE, callback)
+
+    def unwatch(self, fd: int) -> None:
+        with contextlib.suppress(Exception):
+            self._root.tk.deletefilehandler(fd)
 
     def mainloop(self) -> None:
         self._root.mainloop()
