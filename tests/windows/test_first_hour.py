@@ -67,13 +67,25 @@ def second_notepad(notepad, tmp_path: Path) -> Iterator[tuple[int, str]]:
         notepad.call("notepads_close_others")
 
 
-def _click_into(display: str, title: str) -> None:
-    """The user clicks into the text of the window whose title holds `title` (X focus: Wine's foreground)."""
+def _click_into(display: str, title: str, *, other_than: str = "") -> None:
+    """The user clicks into the text of the Notepad whose title holds `title` (and not `other_than`): X focus,
+    which Wine turns into its foreground window."""
     env = {**os.environ, "DISPLAY": display}
-    found = poll(lambda: subprocess.run(["xdotool", "search", "--onlyvisible", "--name", title], env=env,
-                                        capture_output=True, text=True).stdout.split(), 20, what=f"{title} on X")
-    xdotool(display, "mousemove", "--window", found[0], "60", "60", "click", "1")
-    xdotool(display, "windowfocus", "--sync", found[0])
+
+    def named(window: str) -> str:
+        return subprocess.run(["xdotool", "getwindowname", window], env=env, capture_output=True,
+                              text=True).stdout.strip()
+
+    def matching() -> list[str]:
+        found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "Notepad"], env=env,
+                               capture_output=True, text=True).stdout.split()
+        return [window for window in found
+                if title in named(window) and not (other_than and other_than in named(window))]
+
+    window = poll(matching, 20, what=f"the Notepad {title!r} on X")[0]
+    xdotool(display, "windowraise", window)
+    xdotool(display, "mousemove", "--window", window, "60", "60", "click", "1")
+    xdotool(display, "windowfocus", "--sync", window)
 
 
 def _rows(wine_lane, name: str, since: float) -> list[dict]:
@@ -122,6 +134,7 @@ def test_closing_the_notepad_you_spoke_into_while_its_final_comes_types_it_nowhe
     tray = start_tray(start_listening=True, server=slow_server)
     tray.wait_connected(90)
     _click_into(wine_lane.display, title)
+    poll(lambda: notepad.call("foreground") == spoken_into, 20, what="the Notepad spoken into in front")
     tray.say("closed", phrases["closed"].audio.tobytes() + SILENCE_1S)
     poll(lambda: "is pinned to window" in tray.text_output(), 30, what="the utterance to start")
     notepad.call("close_window", hwnd=spoken_into)  # the user closes it while the text is on its way
@@ -143,10 +156,13 @@ def test_paste_last_types_a_final_that_lost_its_window_where_the_user_is_now(
     tray = start_tray(start_listening=True, server=slow_server)
     tray.wait_connected(90)
     tray.wait_hotkeys(90)
-    _click_into(wine_lane.display, "Untitled")  # the first Notepad: where the user speaks
+    _click_into(wine_lane.display, "Notepad", other_than=title)  # the first Notepad: where the user speaks
+    first = notepad.call("notepad_window")
+    poll(lambda: notepad.call("foreground") == first, 20, what="the first Notepad in front")
     tray.say("paste", phrases["paste"].audio.tobytes() + SILENCE_1S)
     poll(lambda: "is pinned to window" in tray.text_output(), 30, what="the utterance to start")
     _click_into(wine_lane.display, title)  # the user moves to the other Notepad before the text comes
+    poll(lambda: notepad.call("foreground") == chat, 20, what="the second Notepad in front")
 
     _wait_notice(tray, FOCUS_LOST_MESSAGE)
     (row,) = _rows(wine_lane, "paste", since)

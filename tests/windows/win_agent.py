@@ -185,6 +185,16 @@ def notepad_open(path: str, timeout: float = 20.0) -> int:
     return int(found[0])
 
 
+def notepad_window() -> int:
+    """The first Notepad's top-level window."""
+    return int(_notepad_top() or 0)
+
+
+def foreground() -> int:
+    """The window Windows has in front now (where keys go)."""
+    return int(user32.GetForegroundWindow() or 0)
+
+
 def window_move(hwnd: int, x: int, y: int, width: int = 420, height: int = 300) -> bool:
     """Move a window (so two Notepads do not overlap: a click meant for one must not land on the other)."""
     return bool(user32.MoveWindow(hwnd, x, y, width, height, True))
@@ -375,7 +385,8 @@ def run_key_value(name: str) -> str | None:
 
 
 CALLS = {function.__name__: function for function in (
-    notepad_start, notepad_focus, notepad_text, notepad_clear, notepad_open, window_move, window_text,
+    notepad_start, notepad_focus, notepad_text, notepad_clear, notepad_open, notepad_window, foreground, window_move,
+    window_text,
     notepads_close_others, send_keys, tray_windows, tray_click, menu_windows,
     menus_escape, end_session,
     dialogs, close_window, clipboard_set, clipboard_get, run_key_value, start_detached, exit_code, kill)}
