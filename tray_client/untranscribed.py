@@ -96,7 +96,11 @@ class Transcribed:
 def transcribe_wav(path: Path, url: str, token: str | None, config: config_module.ClientConfig) -> Transcribed:
     """Send one WAV to the server's /v1/audio/transcriptions and move it into `transcribed/` (the history entry
     is the caller's). Raises TranscribeError (the WAV stays) when the server cannot be reached or refuses it."""
-    import httpx
+    try:
+        import httpx
+    except ImportError as error:  # a Python set up by hand, without the client's dependencies: say how to fix it
+        raise TranscribeError(f"this Python ({sys.executable}) has no httpx, which sends kept audio to the server "
+                              f"({error}); install it with: pip install httpx. {path} is kept.") from error
 
     stage, profile = TextStage(max_chars=config.max_final_chars), base_profile(config)
     headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -3,6 +3,8 @@ command to retry when the server cannot take them."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from dictation_devtools.scripted_server import ScriptedServer
@@ -37,3 +39,16 @@ def test_a_server_that_cannot_be_reached_keeps_every_recording_and_says_how_to_r
     assert (level, code) == ("warning", "recovery") and "2 kept recording(s)" in message
     assert "untranscribed --transcribe" in message
     assert sorted(path.name for path in folder().glob("*.wav")) == ["run-1.wav", "run-2.wav"]
+
+
+def test_a_python_without_httpx_keeps_the_recordings_and_says_how_to_fix_it(monkeypatch):
+    """Seen under Wine: the tray's Python lacked httpx, the start-up transcription died with ModuleNotFoundError in
+    a worker thread, and the user got no notice at all: the words kept through a kill were never offered."""
+    save_audio("run-1", PHRASE.audio.tobytes())
+    monkeypatch.setitem(sys.modules, "httpx", None)  # `import httpx` raises ModuleNotFoundError
+    result = transcribe_waiting(ClientConfig(server=f"ws://127.0.0.1:{free_port()}"))
+    assert offered(result) == [] and result.left == 1
+    level, message, code = offer_notice(result)
+    assert (level, code) == ("warning", "recovery")
+    assert "pip install httpx" in message and "untranscribed --transcribe" in message
+    assert [path.name for path in folder().glob("*.wav")] == ["run-1.wav"]

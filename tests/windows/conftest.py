@@ -41,6 +41,13 @@ PHRASES = {
     "long_emoji": ("This is a long final that goes on and on " * 4)[:146] + " 🎉😀🎉",
     # A ZWJ family and a skin tone: undoing it a code point at a time left "Dear team OK \ud83d" in Notepad.
     "family": "Dear team OK \U0001F468\u200d\U0001F469\u200d\U0001F467 and \U0001F44D\U0001F3FD done",
+    # The first-hour journeys (test_first_hour.py): one phrase each, so the shared history tells them apart.
+    "kept": "Kept through the kill.",
+    "closed": "Closed before it came.",
+    "paste": "Paste me where I am now.",
+    "before": "Said before the hold.",
+    "held": "Only while the key is held.",
+    "after": "Said after the hold.",
 }
 """What the stand-in server "hears" in each noise burst: the words the lane checks in Notepad."""
 

@@ -20,9 +20,11 @@ EMBED_VERSION=3.12.0
 # The tray app's Windows imports (tray_client/*): pystray (+ six, pillow), pynput (+ six), websockets, numpy,
 # platformdirs, pyaudio (PortAudio for the mic list), tomli (config on 3.10; harmless on 3.12), regex (undo's
 # grapheme clusters), aiohttp and its dependencies (the web app: tray_client/webapp), comtypes (UI Automation
-# for the app context).
+# for the app context), httpx and its own dependencies (kept audio is transcribed at start over HTTP: without it
+# words kept through a kill are never offered).
 WHEELS=(pystray pynput pillow websockets "numpy==1.26.4" platformdirs pyaudio six tomli filelock regex comtypes
-        aiohttp aiohappyeyeballs aiosignal attrs frozenlist multidict propcache yarl idna typing_extensions)
+        aiohttp aiohappyeyeballs aiosignal attrs frozenlist multidict propcache yarl idna typing_extensions
+        httpx httpcore h11 anyio sniffio certifi)
 WHEELS_STAMP=$(printf '%s\n' "$EMBED_VERSION" "${WHEELS[@]}" | sha1sum | cut -c1-12)
 
 command -v wine >/dev/null || { echo "setup_wine: wine is missing: apt-get install wine wine64" >&2; exit 1; }

@@ -51,6 +51,8 @@ user32.GetWindowThreadProcessId.argtypes = [wintypes.HWND, ctypes.POINTER(wintyp
 user32.GetClassNameW.argtypes = [wintypes.HWND, wintypes.LPWSTR, ctypes.c_int]
 user32.GetWindowTextW.argtypes = [wintypes.HWND, wintypes.LPWSTR, ctypes.c_int]
 user32.IsWindowVisible.argtypes = [wintypes.HWND]
+user32.IsWindow.argtypes = [wintypes.HWND]
+user32.MoveWindow.argtypes = [wintypes.HWND, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, wintypes.BOOL]
 user32.SetForegroundWindow.argtypes = [wintypes.HWND]
 user32.GetClipboardData.restype = wintypes.HANDLE
 user32.SetClipboardData.argtypes = [wintypes.UINT, wintypes.HANDLE]
@@ -144,16 +146,77 @@ def notepad_focus() -> bool:
     return bool(user32.SetForegroundWindow(user32.FindWindowW("Notepad", None)))
 
 
+def _notepad_top() -> int:
+    """The first Notepad's window: the one `notepad_start` opened, even while a second Notepad is in front."""
+    if _notepad is not None and _notepad.poll() is None:
+        mine = [hwnd for hwnd in _top_windows() if _class_name(hwnd) == "Notepad" and _window_pid(hwnd) == _notepad.pid]
+        if mine:
+            return mine[0]
+    return user32.FindWindowW("Notepad", None)
+
+
 def notepad_text() -> str:
-    top = user32.FindWindowW("Notepad", None)
-    return _get_text(user32.FindWindowExW(top, None, "Edit", None))
+    return _get_text(user32.FindWindowExW(_notepad_top(), None, "Edit", None))
 
 
 def notepad_clear() -> str:
-    top = user32.FindWindowW("Notepad", None)
-    edit = user32.FindWindowExW(top, None, "Edit", None)
+    edit = user32.FindWindowExW(_notepad_top(), None, "Edit", None)
     user32.SendMessageW(edit, WM_SETTEXT, 0, ctypes.addressof(ctypes.create_unicode_buffer("")))
     return _get_text(edit)
+
+
+# --- a second Notepad, on a file (its title names the file, so the user can tell the two apart) ----------------
+
+_other_notepads: list[subprocess.Popen] = []
+
+
+def _titled(name: str) -> list[int]:
+    return [hwnd for hwnd in _top_windows()
+            if _class_name(hwnd) == "Notepad" and user32.IsWindowVisible(hwnd) and name in _get_text(hwnd)]
+
+
+def notepad_open(path: str, timeout: float = 20.0) -> int:
+    """Open another Notepad on the existing file `path`; returns its top-level window."""
+    name = path.replace("/", "\\").rsplit("\\", 1)[-1]
+    _other_notepads.append(subprocess.Popen(["notepad.exe", path]))
+    found = _wait(lambda: _titled(name), timeout)
+    if not found or not _wait(lambda: user32.FindWindowExW(found[0], None, "Edit", None), timeout):
+        raise RuntimeError(f"Notepad did not open a window for {path}")
+    return int(found[0])
+
+
+def notepad_window() -> int:
+    """The first Notepad's top-level window."""
+    return int(_notepad_top() or 0)
+
+
+def foreground() -> int:
+    """The window Windows has in front now (where keys go)."""
+    return int(user32.GetForegroundWindow() or 0)
+
+
+def window_move(hwnd: int, x: int, y: int, width: int = 420, height: int = 300) -> bool:
+    """Move a window (so two Notepads do not overlap: a click meant for one must not land on the other)."""
+    return bool(user32.MoveWindow(hwnd, x, y, width, height, True))
+
+
+def window_text(hwnd: int) -> str | None:
+    """The text in the Edit control of the top-level window `hwnd`; None once that window is gone."""
+    if not user32.IsWindow(hwnd):
+        return None
+    return _get_text(user32.FindWindowExW(hwnd, None, "Edit", None))
+
+
+def notepads_close_others() -> int:
+    """End every Notepad `notepad_open` started (clean-up: the first one stays for the next test)."""
+    ended = 0
+    for process in _other_notepads:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+            ended += 1
+    _other_notepads.clear()
+    return ended
 
 
 # --- keys from another program (injected) --------------------------------------------------------------------
@@ -322,7 +385,9 @@ def run_key_value(name: str) -> str | None:
 
 
 CALLS = {function.__name__: function for function in (
-    notepad_start, notepad_focus, notepad_text, notepad_clear, send_keys, tray_windows, tray_click, menu_windows,
+    notepad_start, notepad_focus, notepad_text, notepad_clear, notepad_open, notepad_window, foreground, window_move,
+    window_text,
+    notepads_close_others, send_keys, tray_windows, tray_click, menu_windows,
     menus_escape, end_session,
     dialogs, close_window, clipboard_set, clipboard_get, run_key_value, start_detached, exit_code, kill)}
 
