@@ -18,10 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+from dictation_devtools.reliability.hostile import ATTACKS, AttackReport, abuse_server, run_attack
 
-from dictation_devtools.reliability.hostile import ATTACKS, AttackReport, abuse_server, run_attack  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 MAX_FINAL_S = 1.0
 
