@@ -78,7 +78,9 @@ def test_utterances_cut_by_the_server_come_back_as_ordered_segments_exactly_once
                                                                                    recording_sink):
     sample = speech.english
     limit_s = 0.7
-    with running_server(tiny_checkpoint, max_utterance_seconds=limit_s) as server:
+    # Random weights never end a decode: each would run to 256 tokens. This test is about order and exactly-once,
+    # so a few tokens a decode do (the whole run took 4-15 minutes of CPU at the default).
+    with running_server(tiny_checkpoint, max_utterance_seconds=limit_s, max_new_tokens=16) as server:
         # The real model decodes on this CPU, in this process: under load (CI at load 4.5 on 2 cores) a final
         # took over the default 10 s, the client replayed, gave up, and ignored the late final. This test is
         # about order and exactly-once, not speed: the final deadline is far beyond any load.
