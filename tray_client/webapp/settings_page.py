@@ -27,7 +27,8 @@ GROUPS: Mapping[str, tuple[str, ...]] = {
     "output": ("output", "paste_keys", "type_delay_ms", "max_final_chars", "suffix", "voice_commands", "cleanup",
                "cleanup_url", "cleanup_model", "cleanup_prompt", "cleanup_timeout_s", "cleanup_max_growth",
                "trim_punctuation"),
-    "voice": ("vad", "vad_threshold", "min_silence_ms", "speculative_silence_ms", "preroll_ms", "max_utterance_s"),
+    "voice": ("vad", "vad_threshold", "vad_energy_gate", "min_silence_ms", "speculative_silence_ms", "preroll_ms",
+              "max_utterance_s"),
     "privacy": ("history_days", "app_context", "app_context_chars"),
     "startup": ("start_listening", "overlay", "sounds", "notifications", "log_level"),
 }
