@@ -67,7 +67,12 @@ def test_a_final_while_our_menu_is_open_lands_in_notepad_after_the_menu_closed(
         return False
 
     poll(menu_closed, 10, interval=0.5, what="the menu to close")
-    poll(lambda: notepad.call("notepad_text") == PHRASES["ascii"], 30, what="the final typed into Notepad")
+    try:
+        poll(lambda: notepad.call("notepad_text") == PHRASES["ascii"], 30, what="the final typed into Notepad")
+    except TimeoutError:
+        print("TRAY OUTPUT:\n" + tray.text_output())
+        print("NOTEPAD:", repr(notepad.call("notepad_text")))
+        raise
     rows = poll(lambda: [r for r in _history(wine_lane) if r["text"] == PHRASES["ascii"]], 30,
                 interval=1.0, what="the final in the history")
     assert rows[0]["target_app"].lower() == "notepad.exe", rows[0]
