@@ -148,6 +148,12 @@ class ClientConfig:
     hotkey_paste_last: str = field(default="<ctrl>+<alt>+v", metadata=_doc(
         "Type the last transcript into the window you are in now (after a final went to the clipboard because "
         "its window lost the focus; pynput hotkey syntax)."))
+    hotkey_voice_edit: str = field(default="<ctrl>+<alt>+e", metadata=_doc(
+        "Edit the selected text by voice: select text, press it, speak an instruction (\"make this more formal\", "
+        "\"翻译成英文\"), press it again; the LLM at cleanup_url rewrites the selection (undo restores it; pynput "
+        "hotkey syntax)."))
+    voice_edit_timeout_s: float = field(default=20.0, metadata=_doc(
+        "Longest wait for the LLM's answer to a voice edit; past it the selection is left as it was."))
     log_level: str = field(default="INFO", metadata=_doc("DEBUG, INFO, WARNING or ERROR."))
     config_file: str | None = field(default=None, metadata=_doc(
         "Read settings from this TOML file instead of the one in the user's config directory.", persist=False))
@@ -167,7 +173,7 @@ class ClientConfig:
         for name in ("preroll_ms", "type_delay_ms", "history_days", "app_context_chars"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}={getattr(self, name)}: must be zero or more")
-        for name in ("max_utterance_s", "final_timeout_s", "unreachable_exit_s"):
+        for name in ("max_utterance_s", "final_timeout_s", "unreachable_exit_s", "voice_edit_timeout_s"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}={getattr(self, name)}: must be a positive number of seconds")
         _check_text_settings(self)

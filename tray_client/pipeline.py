@@ -48,7 +48,7 @@ from tray_client.link.spool_folders import SpoolFolder, recover_leftovers
 from tray_client.recovery import RecoveryResult, offer_notice, offered, transcribe_waiting
 from tray_client.sinks import OutputError, TextSink
 from tray_client.state import Facts, derive_state
-from tray_client.text.dispatch import FollowFocus
+from tray_client.text.dispatch import FollowFocus, InstructionTaker
 from tray_client.text.profiles import base_profile
 
 log = logging.getLogger(__name__)
@@ -209,6 +209,11 @@ class Pipeline:
         """Make the voice command "scratch that" call `undo(sink)` on the output thread (it returns "" or why it
         did nothing) instead of the text stage's own Backspace undo. Call before `start`."""
         self._delivery.text.use_undo(undo)
+
+    def use_instructions(self, taker: InstructionTaker) -> None:
+        """Let `taker` (the voice edit) claim utterances whose final is an instruction, not dictation: it gets the
+        final on the output thread instead of the text stage. Call before `start`."""
+        self._delivery.text.use_instructions(taker)
 
     def flush_audio(self, timeout: float) -> bool:
         """Wait until every held utterance's audio is written and fsynced (the session may end); any thread."""

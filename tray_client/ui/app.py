@@ -60,6 +60,7 @@ from tray_client.ui.controller import (
     HOTKEY_PTT,
     HOTKEY_TOGGLE,
     HOTKEY_UNDO,
+    HOTKEY_VOICE_EDIT,
     TrayController,
 )
 from tray_client.ui.extras import Extras
@@ -204,6 +205,7 @@ class TrayApp:
                               self._controller.publish, self._controller.open_path)
         self._controller.extras = self._extras
         self._controller.add_handlers(self._extras.handlers())
+        self._attach_voice_edit(self._controller, self._extras)
         tray_x11.fix_backend(self._icon)  # before run(): it changes how the icon talks to its loop
         tray_linux.fix_gtk_backend(self._icon)
         tray_win32.fix_backend(self._icon, menu_lock=serialize_menu_updates(self._icon))
@@ -222,6 +224,19 @@ class TrayApp:
             self._inbox.put(_QUIT)
             controller.join(timeout=QUIT_BUDGET_S + 2.0)
         return 0
+
+    def _attach_voice_edit(self, controller: TrayController, extras: Extras) -> None:
+        """The voice edit hotkey's feature (voice_edit/): its messages, and the utterances it takes as
+        instructions."""
+        from tray_client.voice_edit.session import VoiceEdit
+
+        voice_edit = VoiceEdit(lambda: self._pipeline.config, self._pipeline, self._inbox.put, self._notifier.notify,
+                               extras.undo_journal, listening=lambda: controller.view.listening,
+                               chime=self._sounds.play)
+        controller.voice_edit = voice_edit
+        controller.add_handlers(voice_edit.handlers())
+        if hasattr(self._pipeline, "use_instructions"):
+            self._pipeline.use_instructions(voice_edit)
 
     def _flush_audio(self) -> None:
         """The session may end (WM_QUERYENDSESSION): make the held audio safe on disk now, without quitting."""
@@ -275,6 +290,7 @@ class TrayApp:
                 HOTKEY_TOGGLE: parse_hotkey(self._config.hotkey_toggle, "hotkey_toggle"),
                 HOTKEY_UNDO: parse_hotkey(self._config.hotkey_undo, "hotkey_undo"),
                 HOTKEY_PASTE_LAST: parse_hotkey(self._config.hotkey_paste_last, "hotkey_paste_last"),
+                HOTKEY_VOICE_EDIT: parse_hotkey(self._config.hotkey_voice_edit, "hotkey_voice_edit"),
             }
             self._hotkeys = HotkeyListener(
                 bindings,
@@ -302,6 +318,8 @@ class TrayApp:
             report = self._pipeline.shutdown(grace_seconds=QUIT_GRACE_S)
             _log_shutdown_report(report)
             self._drain_finals()
+        if self._controller is not None and self._controller.voice_edit is not None:
+            self._controller.voice_edit.close()
         if self._extras is not None:
             self._extras.close()  # after the pipeline: the finals typed in the grace period are recorded
         self._sounds.close()

@@ -36,7 +36,7 @@ from tray_client.ui.notify import Notifier
 from tray_client.ui.sounds import SoundPlayer
 from tray_client.ui.tray import TrayView, tooltip
 
-__all__ = ["HOTKEY_PASTE_LAST", "HOTKEY_PTT", "HOTKEY_TOGGLE", "HOTKEY_UNDO", "MENU_FIELDS", "IconSurface", "TrayController"]
+__all__ = ["HOTKEY_PASTE_LAST", "HOTKEY_PTT", "HOTKEY_TOGGLE", "HOTKEY_UNDO", "HOTKEY_VOICE_EDIT", "MENU_FIELDS", "IconSurface", "TrayController"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ HOTKEY_PTT = "push_to_talk"
 HOTKEY_TOGGLE = "toggle"
 HOTKEY_UNDO = "undo"
 HOTKEY_PASTE_LAST = "paste_last"
+HOTKEY_VOICE_EDIT = "voice_edit"
 MENU_FIELDS = frozenset({"listening", "mode", "output", "language", "input_device", "devices", "autostart",
                          "sounds", "last_text", "overlay", "recent", "today_p50_s"})
 """TrayView fields the menu shows (check marks, radio items, the microphone list, Copy's enabled state)."""
@@ -67,6 +68,7 @@ class TrayController:
                  extras: Any = None) -> None:
         self.config = config
         self.extras = extras  # ui.extras.Extras: history, undo, overlay, diagnostics (None in unit tests)
+        self.voice_edit: Any = None  # voice_edit.session.VoiceEdit (None in unit tests)
         self._pipeline = pipeline
         self._icon = icon
         self._notifier = notifier
@@ -190,6 +192,8 @@ class TrayController:
             self.extras.undo_last()
         elif name == HOTKEY_PASTE_LAST and not down:  # on release, for the same reason as undo
             self._paste_last()
+        elif name == HOTKEY_VOICE_EDIT and not down and self.voice_edit is not None:  # on release: it copies
+            self.voice_edit.hotkey()
         elif name == HOTKEY_TOGGLE and down:
             if self.view.mode == "toggle":
                 if not self._recording and self._disarmed("toggle"):

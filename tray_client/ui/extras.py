@@ -25,8 +25,6 @@ from tray_client.undo.journal import UndoJournal, UndoRefused
 
 __all__ = ["Extras"]
 
-
-
 log = logging.getLogger(__name__)
 
 WAIT_FOR_FOCUS_S = 30.0
@@ -50,6 +48,11 @@ class Extras:
         self._overlay: Overlay | None = None
         self._history_entries: tuple[Any, ...] = ()  # the newest history rows (for Diagnostics)
         self._web: Any = None  # the web app's server, started on first use (webapp.server.WebServer)
+
+    @property
+    def undo_journal(self) -> UndoJournal:
+        """What undo can take back; the voice edit records its replacements here too."""
+        return self._undo
 
     def handlers(self) -> dict[type, Callable[[Any], None]]:
         """The controller's handlers for what these features receive."""
@@ -143,6 +146,10 @@ class Extras:
         refused = erase(sink, plan.typed)  # exactly that text, or nothing (see undo/desktop.py)
         if refused:
             return refused
+        if plan.restore:  # a voice edit: the original text goes back where the answer was
+            from tray_client.voice_edit.output import type_lines
+
+            type_lines(sink, plan.restore)
         self._undo.done(plan)
         return ""
 

@@ -22,10 +22,11 @@ __all__ = ["GROUPS", "OTHER_PAGES", "SaveResult", "describe", "save"]
 GROUPS: Mapping[str, tuple[str, ...]] = {
     "connection": ("server", "token", "final_timeout_s", "unreachable_exit_s"),
     "microphone": ("input_device", "mode"),
-    "hotkeys": ("hotkey_push_to_talk", "hotkey_toggle", "hotkey_undo", "hotkey_paste_last"),
+    "hotkeys": ("hotkey_push_to_talk", "hotkey_toggle", "hotkey_undo", "hotkey_paste_last", "hotkey_voice_edit"),
     "language": ("language", "chinese_script", "context", "itn_chinese", "itn_english"),
     "output": ("output", "paste_keys", "type_delay_ms", "max_final_chars", "suffix", "voice_commands", "cleanup",
                "cleanup_url", "cleanup_model", "cleanup_prompt", "cleanup_timeout_s", "cleanup_max_growth",
+               "voice_edit_timeout_s",
                "trim_punctuation"),
     "voice": ("vad", "vad_threshold", "vad_energy_gate", "min_silence_ms", "speculative_silence_ms", "preroll_ms",
               "max_utterance_s"),
