@@ -53,6 +53,7 @@ from tray_client.capture.pump import starts_listening
 from tray_client.config import ClientConfig
 from tray_client.events import ClientState, Command, FinalText
 from tray_client.hotkeys import HotkeyError, HotkeyListener, parse_hotkey
+from tray_client.media.watch import start_media_watch
 from tray_client.startup import report_failed_start
 from tray_client.ui import intents, single_instance, tray_linux, tray_win32, tray_x11
 from tray_client.ui.controller import (
@@ -69,6 +70,7 @@ from tray_client.ui.notify import Notifier
 from tray_client.ui.sounds import SoundPlayer
 from tray_client.ui.tray import TrayView, build_menu, serialize_menu_updates
 from tray_client.untranscribed import HOW_TO_TRANSCRIBE
+from tray_client.voice_edit.session import attach_voice_edit
 
 __all__ = ["QUIT_BUDGET_S", "QUIT_GRACE_S", "QUIT_TEARDOWN_S", "TrayApp", "run_tray"]
 
@@ -106,6 +108,7 @@ class TrayApp:
         self._extras: Extras | None = None
         self._initial_view = TrayView(server=config.server, listening=False)
         self._hotkeys: HotkeyListener | None = None
+        self._media: Any = None  # media.watch.MediaWatch while pause_media is on
         self._icon: Any = None
         self._icon_loop_ended = threading.Event()
         self._quit_done = threading.Event()  # the Quit sequence has run to its end (the quit line is logged)
@@ -205,7 +208,8 @@ class TrayApp:
                               self._controller.publish, self._controller.open_path)
         self._controller.extras = self._extras
         self._controller.add_handlers(self._extras.handlers())
-        self._attach_voice_edit(self._controller, self._extras)
+        attach_voice_edit(self._controller, self._extras, self._pipeline, self._inbox.put, self._notifier.notify,
+                          self._sounds.play)
         tray_x11.fix_backend(self._icon)  # before run(): it changes how the icon talks to its loop
         tray_linux.fix_gtk_backend(self._icon)
         tray_win32.fix_backend(self._icon, menu_lock=serialize_menu_updates(self._icon))
@@ -224,19 +228,6 @@ class TrayApp:
             self._inbox.put(_QUIT)
             controller.join(timeout=QUIT_BUDGET_S + 2.0)
         return 0
-
-    def _attach_voice_edit(self, controller: TrayController, extras: Extras) -> None:
-        """The voice edit hotkey's feature (voice_edit/): its messages, and the utterances it takes as
-        instructions."""
-        from tray_client.voice_edit.session import VoiceEdit
-
-        voice_edit = VoiceEdit(lambda: self._pipeline.config, self._pipeline, self._inbox.put, self._notifier.notify,
-                               extras.undo_journal, listening=lambda: controller.view.listening,
-                               chime=self._sounds.play)
-        controller.voice_edit = voice_edit
-        controller.add_handlers(voice_edit.handlers())
-        if hasattr(self._pipeline, "use_instructions"):
-            self._pipeline.use_instructions(voice_edit)
 
     def _flush_audio(self) -> None:
         """The session may end (WM_QUERYENDSESSION): make the held audio safe on disk now, without quitting."""
@@ -263,6 +254,8 @@ class TrayApp:
             extras = self._extras
             assert extras is not None
             self._pipeline.subscribe(self._inbox.put)
+            if self._config.pause_media:
+                self._media = start_media_watch(self._pipeline, self._notifier.notify)
             controller.guarded("starting the history and overlay", extras.start_before_pipeline)
             self._pipeline.start()
             controller.guarded("starting to listen",
@@ -318,6 +311,8 @@ class TrayApp:
             report = self._pipeline.shutdown(grace_seconds=QUIT_GRACE_S)
             _log_shutdown_report(report)
             self._drain_finals()
+        if self._media is not None:
+            self._media.stop()  # after the pipeline: no utterance can pause anything again
         if self._controller is not None and self._controller.voice_edit is not None:
             self._controller.voice_edit.close()
         if self._extras is not None:

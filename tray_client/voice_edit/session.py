@@ -38,7 +38,7 @@ from tray_client.voice_edit.output import type_lines
 from tray_client.voice_edit.request import EditAnswer, judge_answer, request_body
 from tray_client.voice_edit.selection import ClipboardPort, Selection, X11Clipboard, read_selection
 
-__all__ = ["EditFinished", "SelectionRead", "VoiceEdit", "needs_endpoint"]
+__all__ = ["EditFinished", "SelectionRead", "VoiceEdit", "attach_voice_edit", "needs_endpoint"]
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +226,19 @@ class VoiceEdit:
                 return False
             self._claimed = utterance_id
             return True
+
+
+def attach_voice_edit(controller: Any, extras: Any, pipeline: Any, post: Callable[[object], None],
+                      notify: Callable[[str], object], chime: Callable[[str], object]) -> VoiceEdit:
+    """Wire the voice edit into the tray (ui.app): the controller's hotkey and messages, the undo journal, and the
+    utterances it takes as instructions (a pipeline without that hook, in tests, only never gets any)."""
+    voice_edit = VoiceEdit(lambda: pipeline.config, pipeline, post, notify, extras.undo_journal,
+                           listening=lambda: controller.view.listening, chime=chime)
+    controller.voice_edit = voice_edit
+    controller.add_handlers(voice_edit.handlers())
+    if hasattr(pipeline, "use_instructions"):
+        pipeline.use_instructions(voice_edit)
+    return voice_edit
 
 
 def _keys(hotkey: str) -> str:

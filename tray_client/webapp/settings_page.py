@@ -21,7 +21,7 @@ __all__ = ["GROUPS", "OTHER_PAGES", "SaveResult", "describe", "save"]
 
 GROUPS: Mapping[str, tuple[str, ...]] = {
     "connection": ("server", "token", "final_timeout_s", "unreachable_exit_s"),
-    "microphone": ("input_device", "mode"),
+    "microphone": ("input_device", "mode", "pause_media"),
     "hotkeys": ("hotkey_push_to_talk", "hotkey_toggle", "hotkey_undo", "hotkey_paste_last", "hotkey_voice_edit"),
     "language": ("language", "chinese_script", "context", "itn_chinese", "itn_english"),
     "output": ("output", "paste_keys", "type_delay_ms", "max_final_chars", "suffix", "voice_commands", "cleanup",
