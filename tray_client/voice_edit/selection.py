@@ -6,20 +6,23 @@ deselected, so an edit could rewrite text that is no longer selected, or text in
 only what is selected now, in the focused app, on every desktop and on Windows alike. To tell "copied" from
 "nothing selected" the clipboard first gets a marker of ours: the copy replaces it, or nothing does.
 
-`read_selection` is the logic over a small `ClipboardPort`; `X11Clipboard` is the X11 port (xclip, xdotool).
+`read_selection` is the logic over a small `ClipboardPort`; `X11Clipboard` is the X11 port (xclip, xdotool; the
+clipboard's text is what is kept, as in the X11 paste sink), `voice_edit._win32_selection` the Windows one (every
+format of the clipboard is kept, as in the Windows paste sink).
 """
 
 from __future__ import annotations
 
 import logging
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["COPY_WAIT_S", "ClipboardPort", "Selection", "X11Clipboard", "read_selection"]
+__all__ = ["COPY_WAIT_S", "ClipboardPort", "Selection", "X11Clipboard", "default_clipboard", "read_selection"]
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +33,13 @@ NOTHING_SELECTED = "nothing is selected: select the text to edit first, then pre
 
 
 class ClipboardPort(Protocol):
-    """The clipboard as text, and the copy key pressed in the focused window."""
+    """The clipboard as text, a snapshot of what it holds, and the copy key pressed in the focused window."""
+
+    def snapshot(self) -> object:
+        """What the user's clipboard holds now, for `restore`."""
+        ...
+
+    def restore(self, snapshot: object) -> None: ...
 
     def get(self) -> str | None:
         """The clipboard's text, None when it holds none."""
@@ -41,6 +50,8 @@ class ClipboardPort(Protocol):
     def press_copy(self) -> None:
         """Press Ctrl+C in the focused window, once the user let go of the hotkey."""
         ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -55,7 +66,7 @@ def read_selection(clipboard: ClipboardPort, *, wait_s: float = COPY_WAIT_S,
                    clock: Callable[[], float] = time.monotonic,
                    sleep: Callable[[float], None] = time.sleep) -> Selection:
     """Copy the focused app's selection and return it; the user's clipboard text is put back in every case."""
-    saved = clipboard.get()
+    saved = clipboard.snapshot()
     marker = f"qwen-dictation-selection-{uuid.uuid4().hex}"
     clipboard.set(marker)
     try:
@@ -75,15 +86,35 @@ def read_selection(clipboard: ClipboardPort, *, wait_s: float = COPY_WAIT_S,
         _restore(clipboard, saved)
 
 
-def _restore(clipboard: ClipboardPort, saved: str | None) -> None:
+def _restore(clipboard: ClipboardPort, saved: object) -> None:
     try:
-        clipboard.set(saved if saved is not None else "")
+        clipboard.restore(saved)
     except Exception as error:
         log.warning("could not put the clipboard back: %s", error)
+    finally:
+        clipboard.close()
+
+
+def default_clipboard() -> ClipboardPort:
+    """This platform's port (made on the output thread that uses it: on Windows it owns a window there)."""
+    if sys.platform == "win32":
+        from tray_client.voice_edit._win32_selection import Win32Clipboard
+
+        return Win32Clipboard()
+    return X11Clipboard()
 
 
 class X11Clipboard:
-    """The X11 CLIPBOARD through xclip, Ctrl+C through xdotool."""
+    """The X11 CLIPBOARD's text through xclip, Ctrl+C through xdotool."""
+
+    def snapshot(self) -> object:
+        return self.get()
+
+    def restore(self, snapshot: object) -> None:
+        self.set(snapshot if isinstance(snapshot, str) else "")
+
+    def close(self) -> None:
+        pass
 
     def get(self) -> str | None:
         result = subprocess.run(["xclip", "-selection", "clipboard", "-o"], capture_output=True, timeout=10)

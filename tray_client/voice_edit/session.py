@@ -36,7 +36,7 @@ from tray_client.text.writer import Written
 from tray_client.undo.journal import UndoJournal
 from tray_client.voice_edit.output import type_lines
 from tray_client.voice_edit.request import EditAnswer, judge_answer, request_body
-from tray_client.voice_edit.selection import ClipboardPort, Selection, X11Clipboard, read_selection
+from tray_client.voice_edit.selection import ClipboardPort, Selection, default_clipboard, read_selection
 
 __all__ = ["EditFinished", "SelectionRead", "VoiceEdit", "attach_voice_edit", "needs_endpoint"]
 
@@ -94,7 +94,7 @@ class VoiceEdit:
     def __init__(self, config: Callable[[], ClientConfig], pipeline: EditPipeline, post: Callable[[object], None],
                  notify: Callable[[str], object], journal: UndoJournal, *, listening: Callable[[], bool],
                  chime: Callable[[str], object] = lambda _sound: None,
-                 clipboard: Callable[[], ClipboardPort] = X11Clipboard,
+                 clipboard: Callable[[], ClipboardPort] = default_clipboard,
                  focus: Callable[[], Focus] = current_focus) -> None:
         self._config = config
         self._pipeline = pipeline

@@ -13,6 +13,7 @@ class FakeClipboard:
         self.selected = selected
         self.copy_fails = copy_fails
         self.history: list[str] = []
+        self.closed = False
 
     def get(self) -> str | None:
         return self.held
@@ -20,6 +21,15 @@ class FakeClipboard:
     def set(self, text: str) -> None:
         self.held = text
         self.history.append(text)
+
+    def snapshot(self) -> object:
+        return self.held
+
+    def restore(self, snapshot: object) -> None:
+        self.set(snapshot if isinstance(snapshot, str) else "")
+
+    def close(self) -> None:
+        self.closed = True
 
     def press_copy(self) -> None:
         if self.copy_fails:
@@ -42,7 +52,7 @@ class FakeClock:
 def test_the_selection_is_copied_and_the_users_clipboard_comes_back():
     clipboard = FakeClipboard("my clipboard", "hey can u send it")
     assert read_selection(clipboard) == Selection("hey can u send it")
-    assert clipboard.held == "my clipboard"
+    assert clipboard.held == "my clipboard" and clipboard.closed
 
 
 def test_nothing_selected_says_so_after_the_wait_and_restores_the_clipboard():

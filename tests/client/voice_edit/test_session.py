@@ -61,6 +61,15 @@ class Clipboard:
     def set(self, text: str) -> None:
         self.held = text
 
+    def snapshot(self) -> object:
+        return self.held
+
+    def restore(self, snapshot: object) -> None:
+        self.held = snapshot if isinstance(snapshot, str) else ""
+
+    def close(self) -> None:
+        pass
+
     def press_copy(self) -> None:
         if self.selected is not None:
             self.held = self.selected
