@@ -130,7 +130,8 @@ class ClientConfig:
         "Run headless (no tray icon), for scripts and servers; with input_wav it exits when the file is done.", persist=False))
     pause_media: bool = field(default=False, metadata=_doc(
         "Pause the music or video that plays while you speak (each utterance), and play it again after; only "
-        "what was playing is paused and only that is resumed, also after a crash (Linux: MPRIS players)."))
+        "what was playing is paused and only that is resumed, also after a crash (Linux: MPRIS players; Windows: "
+        "other apps' audio turned down to a fifth)."))
     start_listening: bool = field(default=False, metadata=_doc(
         "Start in the listening state (VAD mode) instead of off."))
     hotkey_push_to_talk: str = field(default="<ctrl>+<alt>+space", metadata=_doc(

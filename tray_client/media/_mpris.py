@@ -39,7 +39,10 @@ class MprisPlayers:
         (names,) = self._call("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "ListNames")
         return sorted(name for name in names if name.startswith(PREFIX))
 
-    def status(self, player: str) -> str:
+    def token(self, player: str) -> str:
+        return ""  # pausing changes nothing that needs remembering beyond the player's name
+
+    def status(self, player: str, token: str = "") -> str:
         if player not in self._names():
             return ""
         (variant,) = self._call(player, PATH, "org.freedesktop.DBus.Properties", "Get", "ss",
@@ -56,10 +59,10 @@ class MprisPlayers:
                 continue
         return found
 
-    def pause(self, player: str) -> None:
+    def pause(self, player: str, token: str = "") -> None:
         self._call(player, PATH, PLAYER, "Pause")
 
-    def play(self, player: str) -> None:
+    def play(self, player: str, token: str = "") -> None:
         self._call(player, PATH, PLAYER, "Play")
 
     def close(self) -> None:

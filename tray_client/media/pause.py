@@ -19,19 +19,25 @@ log = logging.getLogger(__name__)
 
 
 class Players(Protocol):
-    """The system's media players, by an id that stays the same while the player runs."""
+    """The system's media players, by an id that stays the same while the player runs.
+
+    `token` says what pausing will change (the volume a port that ducks turns down from; "" for one that pauses);
+    it is noted before the pause, and `status` and `play` get it back, also from the note after a crash."""
 
     def playing(self) -> list[str]:
         """The players playing now."""
         ...
 
-    def status(self, player: str) -> str:
-        """"Playing", "Paused", "Stopped", or "" when the player is gone."""
+    def token(self, player: str) -> str: ...
+
+    def pause(self, player: str, token: str) -> None: ...
+
+    def status(self, player: str, token: str) -> str:
+        """"Paused" while the player is as `pause` left it; else how it is ("Playing", "Stopped"...), or ""
+        when the player is gone."""
         ...
 
-    def pause(self, player: str) -> None: ...
-
-    def play(self, player: str) -> None: ...
+    def play(self, player: str, token: str) -> None: ...
 
 
 class PausedNote:
@@ -40,23 +46,26 @@ class PausedNote:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def save(self, players: list[str]) -> None:
+    def save(self, players: dict[str, str]) -> None:
+        """`players`: each paused player's token (see Players.pause)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".tmp")
         temporary.write_text(json.dumps({"paused": players}), encoding="utf-8")
         temporary.replace(self.path)
 
-    def load(self) -> list[str]:
+    def load(self) -> dict[str, str]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return []
+            return {}
         except (OSError, ValueError) as error:
             log.warning("the note of paused media %s is unreadable (%s); nothing is resumed from it", self.path,
                         error)
-            return []
-        players = data.get("paused", []) if isinstance(data, dict) else []
-        return [player for player in players if isinstance(player, str)]
+            return {}
+        players = data.get("paused", {}) if isinstance(data, dict) else {}
+        if not isinstance(players, dict):
+            return {}
+        return {player: token for player, token in players.items() if isinstance(token, str)}
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -68,7 +77,7 @@ class MediaPause:
     def __init__(self, players: Players, note: PausedNote) -> None:
         self._players = players
         self._note = note
-        self._paused: list[str] = []
+        self._paused: dict[str, str] = {}
 
     @property
     def paused(self) -> tuple[str, ...]:
@@ -80,11 +89,12 @@ class MediaPause:
         playing = self._players.playing()
         if not playing:
             return
-        self._note.save(playing)  # first: a crash between the pause and the note would leave them paused
         for player in playing:
             try:
-                self._players.pause(player)
-                self._paused.append(player)
+                token = self._players.token(player)
+                self._note.save({**self._paused, player: token})  # first: a crash right after the pause is undone
+                self._players.pause(player, token)
+                self._paused[player] = token
             except Exception as error:
                 log.warning("could not pause %s: %s", player, error)
         if self._paused:
@@ -97,7 +107,7 @@ class MediaPause:
         if not self._paused:
             return
         self._resume(self._paused)
-        self._paused = []
+        self._paused = {}
         self._note.clear()
 
     def recover(self) -> None:
@@ -108,12 +118,12 @@ class MediaPause:
             self._resume(left)
         self._note.clear()
 
-    def _resume(self, players: list[str]) -> None:
-        for player in players:
+    def _resume(self, players: dict[str, str]) -> None:
+        for player, token in players.items():
             try:
-                status = self._players.status(player)
+                status = self._players.status(player, token)
                 if status == "Paused":
-                    self._players.play(player)
+                    self._players.play(player, token)
                 else:  # stopped, started or closed by the user meanwhile: theirs to decide
                     log.info("not resuming %s: it is %s now", player, status or "gone")
             except Exception as error:

@@ -24,8 +24,8 @@ __all__ = ["NOT_HERE", "MediaWatch", "start_media_watch"]
 
 log = logging.getLogger(__name__)
 
-NOT_HERE = ("pause_media is on, but pausing media works only on Linux desktops (MPRIS over D-Bus) for now; "
-            "media keeps playing while you dictate")
+NOT_HERE = ("pause_media is on, but media can be paused only on Windows and on Linux desktops (MPRIS over "
+            "D-Bus); media keeps playing while you dictate")
 _STOP = object()
 
 
@@ -63,10 +63,12 @@ class MediaWatch:
 
     def _main(self) -> None:
         try:
-            pause = MediaPause(self._make_players(), self._note)
-        except Exception as error:  # no session bus: say it once, and do nothing
+            players = self._make_players()
+            players.playing()  # a first look: no session bus or no audio service is said once, here
+        except Exception as error:
             log.warning("pause_media: the media players cannot be reached (%s); media keeps playing", error)
             return
+        pause = MediaPause(players, self._note)
         pause.recover()
         while True:
             message = self._inbox.get()
@@ -90,14 +92,21 @@ def note_path() -> Path:
 
 
 def start_media_watch(pipeline: EventSource, notify: Callable[[str], object]) -> MediaWatch | None:
-    """With pause_media on (ui.app): the running watch, hearing `pipeline`, on Linux; elsewhere None, and the
-    user is told it does nothing there."""
-    if not sys.platform.startswith("linux"):
+    """With pause_media on (ui.app): the running watch, hearing `pipeline` (Windows: other apps' sessions turned
+    down; Linux: MPRIS players paused); elsewhere None, and the user is told it does nothing there."""
+    players: Callable[[], Players]
+    if sys.platform == "win32":
+        from tray_client.media._win32_duck import SessionVolumes
+
+        players = SessionVolumes
+    elif sys.platform.startswith("linux"):
+        from tray_client.media._mpris import MprisPlayers
+
+        players = MprisPlayers
+    else:
         notify(NOT_HERE)
         return None
-    from tray_client.media._mpris import MprisPlayers
-
-    watch = MediaWatch(MprisPlayers, PausedNote(note_path()))
+    watch = MediaWatch(players, PausedNote(note_path()))
     watch.start()
     pipeline.subscribe(watch.on_event)
     return watch

@@ -13,14 +13,18 @@ class FakePlayers:
     def playing(self) -> list[str]:
         return [name for name, status in self.statuses.items() if status == "Playing"]
 
-    def status(self, player: str) -> str:
+    def token(self, player: str) -> str:
+        return f"was {self.statuses[player]}"
+
+    def status(self, player: str, token: str) -> str:
+        assert token == "was Playing"
         return self.statuses.get(player, "")
 
-    def pause(self, player: str) -> None:
+    def pause(self, player: str, token: str) -> None:
         self.calls.append(("pause", player))
         self.statuses[player] = "Paused"
 
-    def play(self, player: str) -> None:
+    def play(self, player: str, token: str) -> None:
         self.calls.append(("play", player))
         self.statuses[player] = "Playing"
 
@@ -30,7 +34,7 @@ def test_only_what_played_is_paused_and_only_that_is_played_again(tmp_path):
     pause = MediaPause(players, PausedNote(tmp_path / "note.json"))
     pause.speech_started()
     assert players.calls == [("pause", "music")]
-    assert PausedNote(tmp_path / "note.json").load() == ["music"]
+    assert PausedNote(tmp_path / "note.json").load() == {"music": "was Playing"}
     pause.speech_started()  # still speaking: nothing more
     pause.speech_ended()
     assert players.calls == [("pause", "music"), ("play", "music")]
