@@ -40,8 +40,9 @@ class InstructionTaker(Protocol):
         """Pipeline thread, as an utterance starts: whether its final is an instruction for the taker."""
         ...
 
-    def finish(self, raw: str, language: str, sink: TextSink) -> Written:
-        """Output thread: handle the instruction's final instead of typing it; what was written."""
+    def finish(self, raw: str, language: str, sink: TextSink, replaced: Callable[[Focus, str, str], None]) -> Written:
+        """Output thread: handle the instruction's final instead of typing it; what was written. `replaced(target,
+        original, typed)` tells the text writer that text was typed over `original` (its spacing and undo)."""
         ...
 
 
@@ -92,7 +93,7 @@ class TextDispatch:
         taker = self._taker
         if taker is not None and utterance_id in self._instructions:
             self._instructions.discard(utterance_id)
-            return lambda: taker.finish(raw, language, sink)
+            return lambda: taker.finish(raw, language, sink, self._writer.replaced)
         # A cut utterance's continuations ("<id>.2") belong to the app of the utterance they continue.
         pinned, profile = self._apps.get(utterance_id) or self._apps.get(utterance_id.split(".")[0]) or \
             (Focus(), profile_for(config, ()))

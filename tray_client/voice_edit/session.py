@@ -169,8 +169,10 @@ class VoiceEdit:
         focus = self._focus()
         return SelectionRead(read_selection(self._clipboard()), focus)
 
-    def finish(self, raw: str, _language: str, sink: TextSink) -> Written:
-        """The instruction's final: ask the LLM, type its answer over the selection; what was written."""
+    def finish(self, raw: str, _language: str, sink: TextSink,
+               replaced: Callable[[Focus, str, str], None] = lambda _focus, _original, _typed: None) -> Written:
+        """The instruction's final: ask the LLM, type its answer over the selection (told to `replaced`, the
+        text writer's spacing and undo); what was written."""
         with self._lock:
             pending, self._pending, self._claimed = self._pending, None, ""
         try:
@@ -184,7 +186,7 @@ class VoiceEdit:
             if answer.error:
                 return Written("", instruction, "", notes=(f"Voice edit failed: {answer.error}. The selection "
                                                            "is unchanged.",))
-            return self._replace(sink, pending, instruction, answer.text)
+            return self._replace(sink, pending, instruction, answer.text, replaced)
         finally:
             self._post(EditFinished())
 
@@ -200,7 +202,8 @@ class VoiceEdit:
             return EditAnswer("", f"the LLM at {self._endpoint.url} did not answer ({_reason(error)})")
         return judge_answer(selection, reply)
 
-    def _replace(self, sink: TextSink, pending: _Pending, instruction: str, answer: str) -> Written:
+    def _replace(self, sink: TextSink, pending: _Pending, instruction: str, answer: str,
+                 replaced: Callable[[Focus, str, str], None]) -> Written:
         now = self._focus()
         if pending.focus.window and now.window != pending.focus.window:
             set_clipboard(answer)
@@ -209,6 +212,7 @@ class VoiceEdit:
                                         "text was not typed; it is on the clipboard")
         typed = type_lines(sink, answer)
         self._journal.typed(typed, now.window, time.monotonic(), restore=pending.selection)
+        replaced(now, pending.selection, typed)
         log.info("voice edit: %d characters replaced by %d", len(pending.selection), len(typed))
         return Written(answer, instruction, "", target=now)
 

@@ -176,7 +176,7 @@ def test_the_dispatch_hands_the_claimed_utterance_to_the_voice_edit_not_to_the_w
         def claim(self, utterance_id: str) -> bool:
             return utterance_id == "u-2"
 
-        def finish(self, raw: str, language: str, sink: Any) -> Any:
+        def finish(self, raw: str, language: str, sink: Any, replaced: Any) -> Any:
             self.finished.append(raw)
             return "handled"
 
