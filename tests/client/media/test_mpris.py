@@ -6,29 +6,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import _unavailable
+from tests.journeys._linux_tray_support import session_bus
 
 pytestmark = [pytest.mark.slow]
+__all__ = ["session_bus"]  # the fixture, used by name
 
 
 @pytest.fixture
-def bus(monkeypatch) -> Iterator[str]:
-    try:
-        daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    except FileNotFoundError:
-        _unavailable("dbus-daemon is missing: apt-get install dbus")
-        raise
-    address = daemon.stdout.readline().strip() if daemon.stdout else ""
-    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
-    yield address
-    daemon.kill()
-    daemon.wait(10)
+def bus(session_bus: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", session_bus)
+    return session_bus
 
 
 def start_player(name: str, status: str, calls: Path) -> subprocess.Popen:

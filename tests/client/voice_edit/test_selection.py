@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.client.test_pinning import Clock
 from tray_client.voice_edit.selection import NOTHING_SELECTED, Selection, read_selection
 
 
@@ -38,17 +39,6 @@ class FakeClipboard:
             self.held = self.selected
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 def test_the_selection_is_copied_and_the_users_clipboard_comes_back():
     clipboard = FakeClipboard("my clipboard", "hey can u send it")
     assert read_selection(clipboard) == Selection("hey can u send it")
@@ -56,7 +46,7 @@ def test_the_selection_is_copied_and_the_users_clipboard_comes_back():
 
 
 def test_nothing_selected_says_so_after_the_wait_and_restores_the_clipboard():
-    clipboard, clock = FakeClipboard("my clipboard", None), FakeClock()
+    clipboard, clock = FakeClipboard("my clipboard", None), Clock()
     assert read_selection(clipboard, wait_s=3.0, clock=clock, sleep=clock.sleep) == Selection("", NOTHING_SELECTED)
     assert clock.now >= 3.0 and clipboard.held == "my clipboard"
 

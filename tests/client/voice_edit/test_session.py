@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from dictation_devtools.fake_chat import FakeChat
+from tests.client.test_text_writer import KeyboardRecorder
 from tray_client.config import ClientConfig
 from tray_client.desktop.focus import Focus
 from tray_client.events import Command
@@ -21,23 +22,10 @@ from tray_client.voice_edit.session import EditFinished, VoiceEdit
 WINDOW = Focus("0x42", ("Editor", "editor"))
 
 
-class KeySinkRecorder:
-    spaced = True
-
-    def __init__(self) -> None:
-        self.out: list[str] = []
-
-    def emit(self, text: str) -> None:
-        self.out.append(text)
-
-    def press(self, key: Key, count: int = 1) -> None:
-        self.out.append(f"<{key.value}>" * count)
-
-
 class FakePipeline:
     """Commands recorded; output jobs run at once with the sink."""
 
-    def __init__(self, sink: KeySinkRecorder) -> None:
+    def __init__(self, sink: KeyboardRecorder) -> None:
         self.sink = sink
         self.sent: list[Command] = []
 
@@ -78,7 +66,7 @@ class Clipboard:
 class Harness:
     def __init__(self, config: ClientConfig, selected: str | None = "hey can u send it") -> None:
         self.config = config
-        self.sink = KeySinkRecorder()
+        self.sink = KeyboardRecorder()
         self.pipeline = FakePipeline(self.sink)
         self.posted: list[object] = []
         self.notices: list[str] = []
@@ -117,7 +105,7 @@ def test_press_speak_press_replaces_the_selection_and_undo_has_the_original():
         harness.edit.hotkey()
         assert harness.pipeline.sent == [Command.PTT_DOWN, Command.PTT_UP]
         written = harness.edit.finish("make this more formal", "English", harness.sink)
-    assert harness.sink.out == ["Could you please", "<newline>", "send it?"]
+    assert harness.sink.actions == ["Could you please", (Key.NEWLINE, 1), "send it?"]
     assert written.text == "Could you please\nsend it?" and written.raw == "make this more formal"
     assert written.typed == ""  # not a dictation: the undo entry below is the edit's own
     assert harness.journal.plan("0x42") == UndoPlan("Could you please\nsend it?", 25, "hey can u send it")
@@ -133,7 +121,7 @@ def test_a_failing_llm_types_nothing_and_the_note_says_why(mode):
         harness.deliver()
         harness.edit.claim("u-1")
         written = harness.edit.finish("make this more formal", "English", harness.sink)
-    assert harness.sink.out == [] and written.typed == "" and written.text == ""
+    assert harness.sink.actions == [] and written.typed == "" and written.text == ""
     assert written.notes and written.notes[0].startswith("Voice edit failed: the LLM at ")
     assert written.notes[0].endswith("The selection is unchanged.")
 
@@ -144,7 +132,7 @@ def test_a_silent_llm_is_given_up_after_the_voice_edit_timeout():
         harness.edit.hotkey()
         harness.deliver()
         written = harness.edit.finish("shorter", "English", harness.sink)
-    assert "no reply within 0.5 s" in written.notes[0] and harness.sink.out == []
+    assert "no reply within 0.5 s" in written.notes[0] and harness.sink.actions == []
 
 
 def test_nothing_selected_records_nothing_and_says_so():
@@ -165,7 +153,7 @@ def test_when_the_focus_moved_the_answer_goes_to_the_clipboard_not_into_another_
         harness.deliver()
         harness.focus = Focus("0x99", ("Chat", "chat"))
         written = harness.edit.finish("formal", "English", harness.sink)
-    assert harness.sink.out == [] and clipped == ["Formal."] and "lost the focus" in written.on_clipboard
+    assert harness.sink.actions == [] and clipped == ["Formal."] and "lost the focus" in written.on_clipboard
 
 
 def test_the_dispatch_hands_the_claimed_utterance_to_the_voice_edit_not_to_the_window():
@@ -184,9 +172,9 @@ def test_the_dispatch_hands_the_claimed_utterance_to_the_voice_edit_not_to_the_w
     dispatch = TextDispatch(config, fixed_sink=True, foreground=lambda: WINDOW)
     taker = Taker()
     dispatch.use_instructions(taker)
-    sink = KeySinkRecorder()
+    sink = KeyboardRecorder()
     for utterance in ("u-1", "u-2"):
         dispatch.started(utterance, config)
     dispatch.job("u-1", "dictated", "English", sink, config)()
     assert dispatch.job("u-2", "make it formal", "English", sink, config)() == "handled"
-    assert taker.finished == ["make it formal"] and sink.out == ["dictated"]
+    assert taker.finished == ["make it formal"] and sink.actions == ["dictated"]
