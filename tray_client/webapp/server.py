@@ -24,6 +24,7 @@ from pathlib import Path
 from aiohttp import web
 
 from tray_client.webapp.api import ApiError, AppHooks, WebApi
+from tray_client.webapp.audio_routes import add_audio_routes
 from tray_client.webapp.guard import COOKIE, CSRF_HEADER, LOGIN_PATH, Guard
 
 __all__ = ["WebServer"]
@@ -246,3 +247,4 @@ class WebServer:
         app.router.add_get("/api/startup", startup)
         app.router.add_post("/api/autostart", post(api.set_autostart))
         app.router.add_get("/api/level", level)
+        add_audio_routes(app, api)
