@@ -53,6 +53,7 @@ class AppHooks:
     autostart: Callable[[], bool] | None = None  # whether the app starts with the session
     set_autostart: Callable[[bool], None] | None = None
     kept: Kept | None = None  # where audio is kept (None: this user's folders, tray_client/keep.py)
+    running_config: Callable[[], ClientConfig] | None = None  # the running app's (its --server, its token)
 
 
 class LevelMeter(Protocol):
@@ -159,7 +160,7 @@ class WebApi:
     @property
     def audio(self) -> AudioApi:
         """Kept audio and recordings waiting for a transcript (webapp/audio_api.py)."""
-        return AudioApi(self.hooks.kept or kept(), self.config)
+        return AudioApi(self.hooks.kept or kept(), self.hooks.running_config or self.config)
 
     def close(self) -> None:
         if self._store is not None:
