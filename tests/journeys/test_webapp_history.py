@@ -23,26 +23,22 @@ import pytest
 
 from dictation_devtools.polling import wait_for
 from dictation_devtools.scripted_server import KnownPhrase, ScriptedServer
-from dictation_devtools.servers import free_port
-from dictation_devtools.speech import SAMPLE_RATE, write_wav
 from dictation_devtools.user_desktop import UserDesktop
-from tests.desktop.tray_harness import REPO_ROOT, start_tray
-from tests.journeys._webapp_support import chromium, recording_browser, show, wait_for_opened_url
-from tray_client.events import ClientState
+from tests.desktop.tray_harness import REPO_ROOT
+from tests.journeys._webapp_support import (
+    LEAD_S,
+    chromium,
+    open_from_terminal,
+    recording_browser,
+    show,
+    silence,
+    tray_with_browser,
+    wait_for_opened_url,
+)
 from tray_client.history.store import HistoryStore
 from tray_client.keep import wav_bytes
 
 pytestmark = [pytest.mark.journey, pytest.mark.slow]
-LEAD_S = 30.0
-
-
-def _silence(seconds: float) -> np.ndarray:
-    return np.zeros(int(seconds * SAMPLE_RATE), dtype=np.int16)
-
-
-def _saved(page) -> None:
-    page.wait_for_selector("#status.ok")
-    page.wait_for_selector("#status.busy", state="detached")
 
 
 @pytest.mark.desktop
@@ -51,73 +47,58 @@ def test_kept_audio_plays_and_is_heard_again_a_glossary_applies_live_and_a_left_
 ):
     english = KnownPhrase(speech.english.phrases[0].text, speech.english.phrase_audio(0))  # "... dictation test"
     assert " dictation " in english.text
-    wav = write_wav(tmp_path / "mic.wav", np.concatenate([_silence(LEAD_S), english.audio, _silence(1.2)]))
-    browser_program, opened = recording_browser(tmp_path / "browser")
-    monkeypatch.setenv("BROWSER", str(browser_program))
-    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", user_desktop.bus_address)
     shots = artifacts_dir / "webapp"
     shots.mkdir(exist_ok=True)
-    editor = user_desktop.open_target(tmp_path / "editor")
-    port = free_port()
-    home = tmp_path / "home"
-    kept = home / "state" / "qwen-dictation" / "log" / "kept-audio"
-    with ScriptedServer([english], final_delay_s=0.3, port=port, heed_glossary=True):
-        tray = start_tray(user_desktop.display, home, "--server", f"ws://127.0.0.1:{port}", "--input-wav",
-                          str(wav), as_module=True)
-        try:
-            tray.find_icon()
-            tray.wait_state(ClientState.LISTENING, 60)
-            started = time.monotonic()
-            asked = subprocess.run([sys.executable, "-m", "tray_client", "open", "settings"], env=tray.env,
-                                   cwd=REPO_ROOT, capture_output=True, text=True, timeout=90)
-            assert asked.returncode == 0, asked.stderr
-            url = wait_for_opened_url(opened)
-            with chromium() as page:
-                show(page, url)
-                assert page.input_value("#f-keep_audio_days") == "0", "off by default"
-                page.fill("#f-keep_audio_days", "7")
-                page.click("#settings-form button[type=submit]")
-                page.wait_for_selector("#status:has-text('keep_audio_days')")
-                show(page, "dictionary")
-                page.fill("#f-glossary", "DICTATION\n")
-                page.click("#dictionary-form button[type=submit]")
-                page.wait_for_selector("#status.ok:has-text('Saved')")
-                assert 'glossary = ["DICTATION"]' in (home / "config.toml").read_text()
-                assert time.monotonic() - started < LEAD_S - 2, "the browser steps took longer than the silence"
-                tray.click()
-                editor.focus()
-                expected = english.text.replace("dictation", "DICTATION")
-                assert editor.wait_for_text(expected, 90) == expected, "the glossary of the web app, no restart"
-                assert wait_for(lambda: kept.is_dir() and any(kept.glob("*.pcm")), 30, 0.1), "no audio was kept"
-                show(page, "history")
-                row = page.locator("#history-table tbody tr", has_text=expected)
-                row.wait_for()
-                player = row.locator("audio")
-                assert player.count() == 1
-                # The audio is there to play: the browser reads its length from the WAV the app serves.
-                player.evaluate("(audio) => audio.load()")
-                page.wait_for_function("(audio) => audio.readyState >= 1 && audio.duration > 1",
-                                       arg=player.element_handle())
-                row.locator("button.retranscribe").click()
-                heard = row.locator(".heard .heard-text")
-                heard.wait_for()
-                assert heard.inner_text() == expected
-                page.screenshot(path=str(shots / "tray-history-retranscribed.png"))
-                # A left click that opens the window, chosen in Settings and applied at once.
-                show(page, "settings")
-                page.select_option("#f-tray_left_click", "window")
-                page.click("#settings-form button[type=submit]")
-                page.wait_for_selector("#status:has-text('tray_left_click')")
-                clicks_before = len(opened.read_text().split())
-                tray.click()
-                assert wait_for(lambda: len(opened.read_text().split()) > clicks_before, 60, 0.1), \
-                    "a left click opened no window"
-                history_url = opened.read_text().split()[-1]
-                assert history_url.endswith("page=history")
-                show(page, history_url)
-            assert tray.quit(30) < 30
-        finally:
-            tray.close()
+    mic = np.concatenate([silence(LEAD_S), english.audio, silence(1.2)])
+    with tray_with_browser(user_desktop, tmp_path, monkeypatch, [english], mic, heed_glossary=True) as run:
+        tray, opened, home = run.tray, run.opened, run.home
+        kept = home / "state" / "qwen-dictation" / "log" / "kept-audio"
+        started = time.monotonic()
+        url = open_from_terminal(tray.env, opened)
+        with chromium() as page:
+            show(page, url)
+            assert page.input_value("#f-keep_audio_days") == "0", "off by default"
+            page.fill("#f-keep_audio_days", "7")
+            page.click("#settings-form button[type=submit]")
+            page.wait_for_selector("#status:has-text('keep_audio_days')")
+            show(page, "dictionary")
+            page.fill("#f-glossary", "DICTATION\n")
+            page.click("#dictionary-form button[type=submit]")
+            page.wait_for_selector("#status.ok:has-text('Saved')")
+            assert 'glossary = ["DICTATION"]' in (home / "config.toml").read_text()
+            assert time.monotonic() - started < LEAD_S - 2, "the browser steps took longer than the silence"
+            tray.click()
+            run.editor.focus()
+            expected = english.text.replace("dictation", "DICTATION")
+            assert run.editor.wait_for_text(expected, 90) == expected, "the glossary of the web app, no restart"
+            assert wait_for(lambda: kept.is_dir() and any(kept.glob("*.pcm")), 30, 0.1), "no audio was kept"
+            show(page, "history")
+            row = page.locator("#history-table tbody tr", has_text=expected)
+            row.wait_for()
+            player = row.locator("audio")
+            assert player.count() == 1
+            # The audio is there to play: the browser reads its length from the WAV the app serves.
+            player.evaluate("(audio) => audio.load()")
+            page.wait_for_function("(audio) => audio.readyState >= 1 && audio.duration > 1",
+                                   arg=player.element_handle())
+            row.locator("button.retranscribe").click()
+            heard = row.locator(".heard .heard-text")
+            heard.wait_for()
+            assert heard.inner_text() == expected
+            page.screenshot(path=str(shots / "tray-history-retranscribed.png"))
+            # A left click that opens the window, chosen in Settings and applied at once.
+            show(page, "settings")
+            page.select_option("#f-tray_left_click", "window")
+            page.click("#settings-form button[type=submit]")
+            page.wait_for_selector("#status:has-text('tray_left_click')")
+            clicks_before = len(opened.read_text().split())
+            tray.click()
+            assert wait_for(lambda: len(opened.read_text().split()) > clicks_before, 60, 0.1), \
+                "a left click opened no window"
+            history_url = opened.read_text().split()[-1]
+            assert history_url.endswith("page=history")
+            show(page, history_url)
+        assert tray.quit(30) < 30
 
 
 def test_a_recording_left_by_a_crash_is_transcribed_from_the_history_page(tmp_path: Path, speech,
