@@ -82,8 +82,8 @@ def link_settings(config: ClientConfig, spool_dir: str = "") -> LinkSettings:
 
 
 def spool_root() -> Path:
-    """Where each client's spool folder goes (link/spool_folders.py)."""
-    return config_module.log_path().parent / "spool"
+    """Where each client's spool folder goes (link/spool_folders.py; the folder is tray_client/keep.py's)."""
+    return kept().spool
 
 
 def keep_leftover_audio() -> list[Path]:

@@ -110,6 +110,7 @@ def test_a_glossary_changed_while_running_spells_the_next_utterance(speech, reco
         assert source.opened.wait(20)
         source.push(sample.samples[:start])
         pipeline.update_settings(glossary=["DICTATION"])
+        pipeline.update_settings(apps={"kitty": {"glossary": ["Kitty"]}}, commands={"full stop": "period"})  # Profiles
         pipeline.send(Command.TOGGLE_RECORD)
         source.push(sample.samples[start:end])
         pipeline.send(Command.TOGGLE_RECORD)
