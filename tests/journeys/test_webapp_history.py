@@ -124,6 +124,7 @@ def test_a_recording_left_by_a_crash_is_transcribed_from_the_history_page(tmp_pa
                 item = page.locator("#recovered li[data-name='s7c1-3.wav']")
                 item.wait_for()
                 assert page.locator("#history-table tbody tr", has_text=phrase.text).count() == 0
+                (artifacts_dir / "webapp").mkdir(exist_ok=True)
                 page.screenshot(path=str(artifacts_dir / "webapp" / "history-recovered.png"))
                 item.locator("button.transcribe").click()
                 page.wait_for_selector("#recovered li[data-done] .heard-text")
