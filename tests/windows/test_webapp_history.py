@@ -5,17 +5,13 @@ and moves it to `transcribed`, so the Windows paths and uploads of keep.py and a
 
 from __future__ import annotations
 
-import queue
-import subprocess
-import threading
 from pathlib import Path
 
 import pytest
 
 from dictation_devtools.scripted_server import ScriptedServer
 from tests.journeys._webapp_support import chromium, show
-from tests.windows.harness import poll
-from tests.windows.test_webapp import _linux_path
+from tests.windows.test_webapp import _linux_path, windows_open
 from tray_client.keep import wav_bytes
 
 pytestmark = [pytest.mark.journey, pytest.mark.slow]
@@ -32,24 +28,17 @@ def test_the_windows_build_transcribes_a_recovered_recording(wine_lane, agent, s
     phrase = speech.english.phrases[1].text
     with ScriptedServer.for_sample(speech.english) as server:
         config.write_text(f'server = "{server.url}"\n', encoding="utf-8")
-        process = wine_lane.start(["-m", "tray_client", "open", "history"], env={"BROWSER": "cmd.exe /c rem"},
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        lines: queue.SimpleQueue[str] = queue.SimpleQueue()
-        threading.Thread(target=lambda: [lines.put(line.decode("utf-8", "replace")) for line in process.stdout],
-                         daemon=True).start()
-        try:
-            url = poll(lambda: next((line.strip() for line in iter(lambda: lines.get(timeout=60), None)
-                                     if "/login?k=" in line), None), 90, what="the URL printed by `open`")
-            with chromium() as page:
-                show(page, url)
-                item = page.locator("#recovered li[data-name='s0win-1.wav']")
-                item.locator("button.transcribe").click()
-                page.wait_for_selector("#recovered li[data-done] .heard-text")
-                assert item.locator(".heard-text").inner_text() == phrase
-                page.locator("#history-table tbody tr", has_text=phrase).wait_for()
-                (artifacts_dir / "webapp").mkdir(exist_ok=True)
-                page.screenshot(path=str(artifacts_dir / "webapp" / "windows-history-recovered.png"))
-        finally:
-            process.terminate()
-            process.wait(30)
+        with windows_open(wine_lane, "history") as url, chromium() as page:
+            show(page, url)
+            item = page.locator("#recovered li[data-name='s0win-1.wav']")
+            before = page.locator("#history-table tbody tr[data-id]", has_text=phrase).count()
+            item.locator("button.transcribe").click()
+            page.wait_for_selector("#recovered li[data-done] .heard-text")
+            assert item.locator(".heard-text").inner_text() == phrase
+            # One more entry with those words (the lane's Windows profile keeps its history from run to run).
+            page.wait_for_function("([text, n]) => [...document.querySelectorAll('#history-table tbody tr[data-id]')]"
+                                   ".filter((row) => row.textContent.includes(text)).length > n",
+                                   arg=[phrase, before])
+            (artifacts_dir / "webapp").mkdir(exist_ok=True)
+            page.screenshot(path=str(artifacts_dir / "webapp" / "windows-history-recovered.png"))
     assert not left.exists() and (waiting / "transcribed" / "s0win-1.wav").exists()
