@@ -1,7 +1,8 @@
 """The History page's recovered audio served by the Windows build: a recording left in the Windows
 `untranscribed` folder (%LOCALAPPDATA%) is listed by `python -m tray_client open history` run by the Windows Python
 under Wine, and Transcribe (from the Linux Chromium; Wine shares the loopback network) sends it to the real server
-and moves it to `transcribed`, so the Windows paths and uploads of keep.py and audio_api.py are proven."""
+and moves it to `transcribed`, so the Windows paths and uploads of keep.py and audio_api.py are proven. And a left
+click on the Windows icon opens the window when tray_left_click says so."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from dictation_devtools.scripted_server import ScriptedServer
 from tests.journeys._webapp_support import chromium, show
+from tests.windows.harness import poll
 from tests.windows.test_webapp import _linux_path, windows_open
 from tray_client.keep import wav_bytes
 
@@ -42,3 +44,14 @@ def test_the_windows_build_transcribes_a_recovered_recording(wine_lane, agent, s
             (artifacts_dir / "webapp").mkdir(exist_ok=True)
             page.screenshot(path=str(artifacts_dir / "webapp" / "windows-history-recovered.png"))
     assert not left.exists() and (waiting / "transcribed" / "s0win-1.wav").exists()
+
+
+def test_a_left_click_opens_the_window_when_the_setting_says_so(start_tray, notepad):
+    """tray_left_click = "window": the Windows icon's left click (the shell's callback to pystray's window) starts
+    the web app and opens it, and listening stays off."""
+    tray = start_tray(tray_left_click="window")
+    tray.wait_connected()
+    seen = len(tray.tips())
+    notepad.call("tray_click", button="left")
+    poll(lambda: "web app on http://127.0.0.1:" in tray.text_output(), 60, what="the web app to start on the click")
+    assert not any(tip.startswith("Dictation: listening") for tip in tray.tips()[seen:])
