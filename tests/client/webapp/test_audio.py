@@ -22,8 +22,6 @@ from tray_client.webapp.api import AppHooks
 from tray_client.webapp.guard import Guard
 from tray_client.webapp.server import WebServer
 
-pytestmark = pytest.mark.slow  # a real server process stands behind the uploads
-
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Guard, Kept, Path]]:
