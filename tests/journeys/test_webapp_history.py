@@ -85,6 +85,7 @@ def test_kept_audio_plays_and_is_heard_again_a_glossary_applies_live_and_a_left_
             heard = row.locator(".heard .heard-text")
             heard.wait_for()
             assert heard.inner_text() == expected
+            assert row.locator(".heard button.type-heard").count() == 1, "the tray runs: the words can be typed"
             page.screenshot(path=str(shots / "tray-history-retranscribed.png"))
             # A left click that opens the window, chosen in Settings and applied at once.
             show(page, "settings")

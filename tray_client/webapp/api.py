@@ -202,6 +202,17 @@ class WebApi:
         self.hooks.type_text(self.entry(row_id).text)
         return {"typed": row_id}
 
+    def type_heard(self, values: Mapping[str, object]) -> dict[str, object]:
+        """Type words the page was given by Re-transcribe or Transcribe (they are in no entry's text), like
+        Type again."""
+        text = values.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise ApiError(400, "expected {\"text\": the words to type}")
+        if self.hooks.type_text is None:
+            raise ApiError(409, "typing needs the tray app running: start it, then use History from its menu")
+        self.hooks.type_text(text)
+        return {"typed": len(text)}
+
     def export(self, fmt: str, search: str = "", app: str = "", since: float | None = None,
                until: float | None = None) -> Download:
         entries = [entry for _id, entry in self._history().find(search, app, since, until, 1_000_000)]

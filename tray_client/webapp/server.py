@@ -241,6 +241,7 @@ class WebServer:
         app.router.add_get("/api/history", get(lambda r: api.history(**filters(r))))  # type: ignore[arg-type]
         app.router.add_delete("/api/history/{id}", get(lambda r: api.delete(row(r))))
         app.router.add_post("/api/history/{id}/type", get(lambda r: api.type_again(row(r))))
+        app.router.add_post("/api/type", post(api.type_heard))
         app.router.add_get("/api/export/{fmt}", export)
         app.router.add_get("/api/stats", get(lambda _r: api.stats()))
         app.router.add_get("/api/health", health)

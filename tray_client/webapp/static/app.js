@@ -230,18 +230,20 @@ async function historyPage(root) {
   search.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(load, 150); });
   for (const input of [app, from, to]) input.addEventListener("change", load);
   await load();
-  await recoveredList(recovered, load);
+  await recoveredList(recovered, load, () => canType);
 }
 
-function heardBox(id, result) {
-  // New words for old audio: shown to copy (or paste), never typed by themselves.
+function heardBox(id, result, canType) {
+  // New words for old audio: shown to copy or type (into the next window the user clicks), never typed by themselves.
   return $("div", { class: "heard", id },
     $("span", { class: "muted", text: `${t("heard_now")}: ` }), $("span", { class: "heard-text", text: result.text }),
     " ", $("button", { type: "button", text: t("copy"), on: { click: async () => {
-      await navigator.clipboard.writeText(result.text); status(t("copied")); } } }));
+      await navigator.clipboard.writeText(result.text); status(t("copied")); } } }),
+    canType ? [" ", $("button", { type: "button", class: "type-heard", text: t("type_again"), on: { click: async () => {
+      await api("POST", "/api/type", { text: result.text }); status(t("typing_soon")); } } })] : null);
 }
 
-async function recoveredList(section, reloadHistory) {
+async function recoveredList(section, reloadHistory, canType) {
   const data = await api("GET", "/api/recovered");
   section.hidden = !data.recordings.length;
   section.replaceChildren($("h2", { text: t("recovered") }), $("p", { class: "muted", text: t("recovered_doc") }));
@@ -257,7 +259,8 @@ async function recoveredList(section, reloadHistory) {
       status(t("sending"), "busy");
       try {
         const result = await api("POST", `/api/recovered/${name}/transcribe`);
-        row.replaceChildren($("span", { class: "muted", text: `${t("transcribed")} · ` }), heardBox(`heard-${item.name}`, result));
+        row.replaceChildren($("span", { class: "muted", text: `${t("transcribed")} · ` }),
+          heardBox(`heard-${item.name}`, result, canType()));
         row.dataset.done = "true";
         status(t("transcribed"));
         await reloadHistory();
@@ -293,7 +296,7 @@ function historyRow(entry, canType, reload) {
         try {
           const result = await api("POST", `/api/history/${entry.id}/retranscribe`);
           cell.querySelector(".heard")?.remove();
-          cell.append(heardBox(`heard-${entry.id}`, result));
+          cell.append(heardBox(`heard-${entry.id}`, result, canType));
           status(t("heard_now"));
         } catch (error) {
           status(error.message, "error");
