@@ -20,6 +20,7 @@ MODES = ("vad", "ptt", "toggle")
 OUTPUTS = ("type", "clipboard", "stdout")
 VADS = ("onnx", "torch")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LEFT_CLICKS = ("listen", "window")
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,12 @@ class ClientConfig:
     history_days: int = field(default=30, metadata=_doc(
         "Keep dictated text in the history (history.sqlite3 in the user's data directory) this many days; 0 "
         "keeps nothing."))
+    keep_audio_days: int = field(default=0, metadata=_doc(
+        "Keep each dictated utterance's audio this many days (kept-audio/ in the log folder), to play it back "
+        "and re-transcribe it from the History page; 0 (the default) keeps none."))
+    tray_left_click: str = field(default="listen", metadata=_doc(
+        "What a left click on the tray icon does: listen (turn listening on or off) or window (open the app's "
+        "window, the History page)."))
     overlay: bool = field(default=True, metadata=_doc(
         "Show the live preview overlay (partial text while you speak, then the final) near the bottom of the "
         "screen; it never takes the focus."))
@@ -169,12 +176,13 @@ class ClientConfig:
         _check_choice("output", self.output, OUTPUTS)
         _check_choice("vad", self.vad, VADS)
         _check_choice("log_level", self.log_level.upper(), LOG_LEVELS)
+        _check_choice("tray_left_click", self.tray_left_click, LEFT_CLICKS)
         if not 0.0 < self.vad_threshold < 1.0:
             raise ConfigError(f"vad_threshold={self.vad_threshold}: use a probability between 0 and 1 (e.g. 0.5)")
         for name in ("min_silence_ms", "max_final_chars"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}={getattr(self, name)}: must be positive")
-        for name in ("preroll_ms", "type_delay_ms", "history_days", "app_context_chars"):
+        for name in ("preroll_ms", "type_delay_ms", "history_days", "keep_audio_days", "app_context_chars"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}={getattr(self, name)}: must be zero or more")
         for name in ("max_utterance_s", "final_timeout_s", "unreachable_exit_s", "voice_edit_timeout_s"):

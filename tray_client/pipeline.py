@@ -41,6 +41,7 @@ from tray_client.config import ClientConfig
 from tray_client.delivery import Delivery, save_audio
 from tray_client.desktop.context_reader import ContextReader
 from tray_client.events import ClientState, Command, PipelineEvent, StateChanged
+from tray_client.keep import KeptAudio, kept
 from tray_client.link.core import Unsent
 from tray_client.link.driver import Link, LinkSettings, LinkStatus
 from tray_client.link.journal import AudioJournal
@@ -57,7 +58,8 @@ SINK_CLOSE_TIMEOUT_S = 1.5  # the typer waits for its last keys to settle (x11_k
 JOURNAL_CLOSE_TIMEOUT_S = 1.0  # the last writes and an fsync of the write-ahead audio (link/journal.py)
 SHUTDOWN_SLACK_S = 2.0 + JOURNAL_CLOSE_TIMEOUT_S  # beyond the grace and the sink's close, for the pipeline thread to finish its work
 SETTINGS = ("mode", "output", "language", "input_device", "server", "token", "context", "chinese_script",
-            "voice_commands", "replacements")  # the text ones apply from the next utterance (its profile)
+            "voice_commands", "replacements", "glossary", "commands", "apps", "keep_audio_days")
+# The text ones (glossary and [apps] profiles too) apply from the next utterance: its profile is read then.
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,8 @@ def link_settings(config: ClientConfig, spool_dir: str = "") -> LinkSettings:
 
 
 def spool_root() -> Path:
-    """Where each client's spool folder goes (link/spool_folders.py)."""
-    return config_module.log_path().parent / "spool"
+    """Where each client's spool folder goes (link/spool_folders.py; the folder is tray_client/keep.py's)."""
+    return kept().spool
 
 
 def keep_leftover_audio() -> list[Path]:
@@ -124,7 +126,9 @@ class Pipeline:
         self._output_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="output")
         session, counter = uuid.uuid4().hex[:8], itertools.count(1)
         self._spool = SpoolFolder(spool_root())
-        self._journal = AudioJournal(self._spool.path)  # every utterance's audio on disk until it is delivered
+        # Every utterance's audio on disk until it is delivered, then kept keep_audio_days (read at each keep).
+        kept_audio = KeptAudio(kept().audio, lambda: self._config.keep_audio_days)
+        self._journal = AudioJournal(self._spool.path, keep=kept_audio.keep)
         self._link_settings = settings = functools.partial(link_settings, spool_dir=str(self._spool.path))
         self._delivery = Delivery(config, hub=self._hub, pool=self._output_pool, sink=sink,
                                   on_change=self._refresh, on_command=self._on_command)

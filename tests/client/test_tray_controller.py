@@ -243,3 +243,13 @@ def test_paste_last_types_the_last_transcript_on_the_hotkeys_release_and_from_th
     controller.handle(intents.HotkeyUp(HOTKEY_PASTE_LAST))
     controller.handle(intents.PasteLast())
     assert pipeline.retyped == ["the build is green.", "the build is green."]
+
+
+def test_the_left_click_setting_saved_in_the_web_app_applies_to_the_menu_at_once(app):
+    controller, icon, pipeline = app
+    assert controller.view.tray_left_click == "listen"
+    controller.handle(intents.SetSetting("tray_left_click", "window", save=False))  # the web app saved it
+    assert controller.view.tray_left_click == "window" and icon.menu_updates == 1
+    assert pipeline.settings == [], "a tray setting: the pipeline is not asked"
+    controller.handle(intents.SetSetting("tray_left_click", "double"))
+    assert controller.view.tray_left_click == "window" and "tray_left_click" in icon.notifications[-1][0]

@@ -46,7 +46,7 @@ HOTKEY_UNDO = "undo"
 HOTKEY_PASTE_LAST = "paste_last"
 HOTKEY_VOICE_EDIT = "voice_edit"
 MENU_FIELDS = frozenset({"listening", "mode", "output", "language", "input_device", "devices", "autostart",
-                         "sounds", "last_text", "overlay", "recent", "today_p50_s"})
+                         "sounds", "last_text", "overlay", "recent", "today_p50_s", "tray_left_click"})
 """TrayView fields the menu shows (check marks, radio items, the microphone list, Copy's enabled state)."""
 VIEW_FIELDS = frozenset(field.name for field in dataclasses.fields(TrayView))
 
@@ -79,7 +79,7 @@ class TrayController:
         self.view = TrayView(
             server=config.server, mode=config.mode, output=config.output if config.output != "stdout" else "type",
             language=config.language, input_device=config.input_device, sounds=config.sounds, overlay=config.overlay,
-            autostart=_safe_autostart_state(),
+            autostart=_safe_autostart_state(), tray_left_click=config.tray_left_click,
         )
         self._handlers: dict[type, Callable[[Any], None]] = {
             StateChanged: self._on_state,
@@ -225,6 +225,8 @@ class TrayController:
             return
         if key == "sounds":
             self._sounds.enabled = bool(value)
+        elif key == "tray_left_click":
+            pass  # the menu reads it from the view (published below)
         elif key == "overlay":
             if self.extras is not None:
                 value = self.extras.set_overlay(bool(value))  # off when it cannot be shown (no Tk)

@@ -193,7 +193,8 @@ class Extras:
                 type_text=lambda text: self._post(intents.TypeText(text, when_focus_moves=True)),
                 copy_text=lambda text: self._post(intents.CopyText(text)),
                 health=diagnostics.health_summary, devices=list_input_devices, level=MicLevel,
-                autostart=autostart.is_enabled, set_autostart=lambda on: self._post(intents.SetAutostart(on))))
+                autostart=autostart.is_enabled, set_autostart=lambda on: self._post(intents.SetAutostart(on)),
+                running_config=lambda: self._pipeline.config))  # uploads go to the server the app uses
         return self._web
 
     def _on_settings_saved(self, message: intents.SettingsSaved) -> None:

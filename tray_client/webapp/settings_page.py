@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from tray_client.config import LOG_LEVELS, MODES, OUTPUTS, VADS, ClientConfig
+from tray_client.config import LEFT_CLICKS, LOG_LEVELS, MODES, OUTPUTS, VADS, ClientConfig
 from tray_client.sinks.keys import PASTE_KEYS
 from tray_client.text.chinese_script import SCRIPTS
 from tray_client.ui.settings_model import EDITABLE, LIVE, check
@@ -30,14 +30,14 @@ GROUPS: Mapping[str, tuple[str, ...]] = {
                "trim_punctuation"),
     "voice": ("vad", "vad_threshold", "vad_energy_gate", "min_silence_ms", "speculative_silence_ms", "preroll_ms",
               "max_utterance_s"),
-    "privacy": ("history_days", "app_context", "app_context_chars"),
-    "startup": ("start_listening", "overlay", "sounds", "notifications", "log_level"),
+    "privacy": ("history_days", "keep_audio_days", "app_context", "app_context_chars"),
+    "startup": ("start_listening", "tray_left_click", "overlay", "sounds", "notifications", "log_level"),
 }
 """The Settings page's sections, in order; the page names them in the user's language."""
 OTHER_PAGES = frozenset({"glossary", "replacements", "commands", "apps"})
 CHOICES: Mapping[str, tuple[str, ...]] = {
     "mode": MODES, "output": OUTPUTS, "vad": VADS, "log_level": LOG_LEVELS, "chinese_script": SCRIPTS,
-    "paste_keys": tuple(PASTE_KEYS),
+    "paste_keys": tuple(PASTE_KEYS), "tray_left_click": LEFT_CLICKS,
 }
 
 
