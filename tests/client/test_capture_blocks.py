@@ -9,7 +9,6 @@ gate) on recordings and compare it with the frame-by-frame reference the segment
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 from collections.abc import AsyncIterator
 
 import numpy as np
@@ -87,22 +86,18 @@ def run_capture(samples: np.ndarray, *, gate: bool = False) -> list[bytes]:
     real = SileroVad.load("onnx")
     vad = CountingVad(real._model, "onnx")
     sink = Utterances()
-    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="vad")
     counter = iter(range(1, 10_000))
 
     async def main() -> None:
         capture = Capture(ClientConfig(start_listening=True, vad_energy_gate=gate), source=BlockSource(samples), hub=Hub(), sink=sink,
-                          vad_pool=pool, new_id=lambda: f"u{next(counter)}", on_change=lambda: None,
+                          new_id=lambda: f"u{next(counter)}", on_change=lambda: None,
                           on_fail=lambda problem: None)
         capture.vad_loaded(vad)
         while not capture.input_ended:
             await asyncio.sleep(0.01)
         await capture.stop(1.0)
 
-    try:
-        asyncio.run(main())
-    finally:
-        pool.shutdown()
+    asyncio.run(main())
     return [bytes(pcm) for pcm in sink.audio.values()]
 
 

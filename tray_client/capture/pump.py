@@ -1,9 +1,9 @@
 """Capture: from the audio source to utterances on the link, on the pipeline's asyncio thread.
 
 It chooses the source (a test's, a WAV file or the microphone), reopens a failing microphone every few seconds,
-scores frames with Silero on the VAD worker thread (only when the segmenter needs a score), feeds the segmenter,
+scores frames with Silero on this thread (only when the segmenter needs a score), feeds the segmenter,
 and hands its utterances to the link (`open` / `append` / `close`). Frames come and are scored a block at a time
-(audio_source.BLOCK_FRAMES): one hand-off to the VAD thread per block, not per frame; the segmenter still sees
+(audio_source.BLOCK_FRAMES): one wake-up per block, not per frame; the segmenter still sees
 every frame with the probability Silero gave it in order (exactly the cuts of frame-by-frame scoring). With
 `vad_energy_gate` on, a block that is all noise floor outside an utterance (capture/noise_gate.py) is not scored
 at all; it is off by default because it moved a cut on a real recording (BENCHMARKS.md, issue 22). The audio
@@ -17,7 +17,6 @@ VAD never opens an utterance on its own (before, speech with no key held was typ
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -88,13 +87,12 @@ class Capture:
     """The audio pump, the VAD schedule and the segmenter. Use it on the pipeline thread only."""
 
     def __init__(self, config: ClientConfig, *, source: AudioSource | None, hub: Hub, sink: UtteranceSink,
-                 vad_pool: concurrent.futures.Executor, new_id: Callable[[], str],
+                 new_id: Callable[[], str],
                  on_change: Callable[[], None], on_fail: Callable[[str], None]) -> None:
         self._config = config
         self._source_override = source
         self._hub = hub
         self._sink = sink
-        self._vad_pool = vad_pool
         self._on_change = on_change
         self._on_fail = on_fail
         self._segmenter = Segmenter(segmenter_settings(config), new_id)
@@ -226,7 +224,7 @@ class Capture:
                             self.error = ""
                             self._hub.notice("info", f"{source.description} is working again")
                             self._on_change()
-                        await self._process(block)
+                        self._process(block)
                 except Exception as error:
                     # AudioSourceError is the expected kind (unplugged, busy); anything else is a bug in a driver
                     # or in our code, and must not end the pump quietly while the tray still shows Listening.
@@ -263,16 +261,16 @@ class Capture:
                 self.error = ""
             self._on_change()
 
-    async def _process(self, block: list[np.ndarray]) -> None:
-        """Score a block in one hand-off to the VAD thread, then feed its frames in order.
+    def _process(self, block: list[np.ndarray]) -> None:
+        """Score a block, then feed its frames in order.
 
         When an utterance ends inside the block, Silero's state is reset before the next frame (as frame by frame):
-        the frames after it are scored again, behind the reset on the same one-thread executor; so are they when
-        an utterance opens inside a block left unscored as noise floor (push-to-talk). Scored frames are never
-        scored twice: that would move Silero's state on."""
+        the frames after it are scored again, after the reset; so are they when an utterance opens inside a block
+        left unscored as noise floor (push-to-talk). Scored frames are never scored twice: that would move
+        Silero's state on."""
         gate = self._gate
         quiet = [gate.quiet(frame) if gate else False for frame in block]  # the floor follows every frame, once
-        scores = await self._scores(block, quiet)
+        scores = self._scores(block, quiet)
         for index, frame in enumerate(block):
             was_open = self._segmenter.is_open
             resets = self._resets
@@ -282,9 +280,9 @@ class Capture:
             rest = scores[index + 1:]
             opened_unscored = self._segmenter.is_open and not was_open and None in rest
             if rest and (self._resets != resets or opened_unscored):
-                scores[index + 1:] = await self._scores(block[index + 1:], quiet[index + 1:])
+                scores[index + 1:] = self._scores(block[index + 1:], quiet[index + 1:])
 
-    async def _scores(self, frames: list[np.ndarray], quiet: list[bool]) -> list[float | None]:
+    def _scores(self, frames: list[np.ndarray], quiet: list[bool]) -> list[float | None]:
         if not self._segmenter.needs_vad or self._vad is None:
             return [None] * len(frames)
         if all(quiet) and not self._segmenter.is_open:  # only the noise floor, nobody speaking: nothing to find
@@ -293,9 +291,7 @@ class Capture:
         # Silero first hears the last unscored frames again (their scores unused): it meets the onset in the state
         # it would have had scoring every frame, not cold (a cold state found soft onsets late, and cut them).
         warm, self._unscored = self._unscored, []
-        vad = self._vad
-        scored = await asyncio.get_running_loop().run_in_executor(self._vad_pool, vad.probabilities,
-                                                                  [*warm, *frames])
+        scored = self._vad.probabilities([*warm, *frames])
         return list(scored[len(warm):])
 
     # ----- segmenter events to the link -----
@@ -323,8 +319,8 @@ class Capture:
             self._on_change()
 
     def _reset_vad(self) -> None:
-        """Clear Silero's state on its own thread, queued behind any frame it is still scoring."""
+        """Clear Silero's state before the next frame is scored."""
         if self._vad is not None:
             self._resets += 1
             self._unscored = []  # Silero starts from scratch: what came before the reset must not warm it
-            self._vad_pool.submit(self._vad.reset)
+            self._vad.reset()
