@@ -36,6 +36,7 @@ from typing import Any
 
 from tray_client import config as config_module
 from tray_client._hub import Hub
+from tray_client._memory import return_freed_memory
 from tray_client.capture.audio_source import AudioSource
 from tray_client.capture.pump import Capture
 from tray_client.capture.vad import SileroVad, VadLoadError
@@ -281,6 +282,8 @@ class Pipeline:
             await self._stop_event.wait()
             return
         self._capture.vad_loaded(vad)
+        # Start-up is over once the model is in: what it freed goes back to the OS, not kept by malloc for good
+        asyncio.get_running_loop().run_in_executor(None, return_freed_memory)
         self._refresh()
         await self._stop_event.wait()
 
