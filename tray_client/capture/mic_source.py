@@ -49,15 +49,16 @@ class MicSource:
         self._on_lag = on_lag or (lambda level, message: log.warning("%s", message))  # (level, message)
         self._backlog = Backlog(self.description)
         self._channels = 1
+        self._waiting = 0  # frames queued for the loop (the backlog)
 
-    def _open(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[bytes]) -> tuple[Any, Any, int]:
+    def _open(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[tuple[bytes, int]]) -> tuple[Any, Any, int]:
         """Open the device (blocking; run in a worker thread). Returns (pyaudio, stream, rate).
 
         Under the PortAudio lock: never at the same time as the tray's device listing (see _PortAudioUse)."""
         with devices.PORTAUDIO.lock:
             return self._open_locked(loop, queue)
 
-    def _open_locked(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[bytes]) -> tuple[Any, Any, int]:
+    def _open_locked(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[tuple[bytes, int]]) -> tuple[Any, Any, int]:
         try:
             import pyaudio
         except ImportError as error:
@@ -74,12 +75,18 @@ class MicSource:
             except ValueError:
                 rate = int(info.get("defaultSampleRate") or 48_000)
                 log.info("%s refuses 16 kHz; opening it at %d Hz and resampling", info["name"], rate)
-            frames_per_buffer = max(1, round(BLOCK_FRAMES * FRAME_SAMPLES * rate / SAMPLE_RATE))
+            frames_per_buffer = max(1, round(FRAME_SAMPLES * rate / SAMPLE_RATE))  # one 32 ms frame
+            gathered: list[bytes] = []
 
             def on_audio(data: bytes | None, count: int, timing: Any, status: int) -> tuple[None, int]:
-                # PyAudio's thread: copy and hand over; nothing else happens here.
+                # PyAudio's thread, every 32 ms: gather BLOCK_FRAMES frames before waking the loop, but inside an
+                # utterance hand each frame over at once, so that its end is seen when it happens (a whole block
+                # added 76 ms p50 to every end of speech; BENCHMARKS.md, issue 22). Nothing else happens here.
                 if data:
-                    loop.call_soon_threadsafe(self._take, queue, bytes(data))
+                    gathered.append(bytes(data))
+                    if len(gathered) >= BLOCK_FRAMES or self._in_utterance():
+                        loop.call_soon_threadsafe(self._take, queue, (b"".join(gathered), len(gathered)))
+                        gathered.clear()
                 return None, pyaudio.paContinue
 
             try:
@@ -109,7 +116,7 @@ class MicSource:
             raise
 
     def _open_in_thread(self, loop: asyncio.AbstractEventLoop,
-                        queue: asyncio.Queue[bytes]) -> concurrent.futures.Future[tuple[Any, Any, int]]:
+                        queue: asyncio.Queue[tuple[bytes, int]]) -> concurrent.futures.Future[tuple[Any, Any, int]]:
         """Open the device on a short-lived thread (PortAudio blocks), outside the loop's task list."""
         future: concurrent.futures.Future[tuple[Any, Any, int]] = concurrent.futures.Future()
 
@@ -124,16 +131,16 @@ class MicSource:
         threading.Thread(target=work, name="mic-open", daemon=True).start()
         return future
 
-    def _take(self, queue: asyncio.Queue[bytes], data: bytes) -> None:
-        """Queue one callback's audio (on the loop thread); say so when the loop lags behind the microphone."""
-        # The backlog is counted in frames: each queued callback holds BLOCK_FRAMES of them.
-        drop_oldest, news = self._backlog.arrived(queue.qsize() * BLOCK_FRAMES, self._in_utterance())
+    def _take(self, queue: asyncio.Queue[tuple[bytes, int]], item: tuple[bytes, int]) -> None:
+        """Queue audio of `item[1]` frames (on the loop thread); say so when the loop lags behind the microphone."""
+        drop_oldest, news = self._backlog.arrived(self._waiting, self._in_utterance())
         if drop_oldest:
             with contextlib.suppress(asyncio.QueueEmpty):
-                queue.get_nowait()
+                self._waiting -= queue.get_nowait()[1]
         if news is not None:
             self._on_lag(*news)
-        queue.put_nowait(data)
+        self._waiting += item[1]
+        queue.put_nowait(item)
 
     async def frames(self) -> AsyncIterator[np.ndarray]:
         async for block in self.blocks():
@@ -141,9 +148,10 @@ class MicSource:
                 yield frame
 
     async def blocks(self) -> AsyncIterator[list[np.ndarray]]:
-        """The frames of each callback's audio together (BLOCK_FRAMES at 16 kHz; resampling may shift one)."""
+        """The frames handed over together: BLOCK_FRAMES while nobody speaks, one at a time inside an utterance
+        (resampling may shift one)."""
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[bytes] = asyncio.Queue()
+        queue: asyncio.Queue[tuple[bytes, int]] = asyncio.Queue()
         opening = self._open_in_thread(loop, queue)
         try:
             audio, stream, rate = await asyncio.shield(asyncio.wrap_future(opening))
@@ -157,9 +165,10 @@ class MicSource:
         try:
             while True:
                 try:
-                    data = await asyncio.wait_for(queue.get(), STALL_TIMEOUT_S)
+                    data, count = await asyncio.wait_for(queue.get(), STALL_TIMEOUT_S)
                 except TimeoutError as error:
                     raise MicrophoneError(f"{self.description} stopped delivering audio (unplugged?)") from error
+                self._waiting -= count
                 if queue.empty() and (news := self._backlog.drained()) is not None:
                     self._on_lag(*news)
                 zeros.push(data)
@@ -168,8 +177,6 @@ class MicSource:
                     yield block
         finally:
             await asyncio.to_thread(_close_stream, audio, stream)
-
-
 
 
 def _close_when_opened(opening: concurrent.futures.Future[tuple[Any, Any, int]]) -> None:

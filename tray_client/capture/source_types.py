@@ -12,8 +12,9 @@ if TYPE_CHECKING:
 
 FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
 BLOCK_FRAMES = 4
-"""Frames per microphone callback (128 ms): the app wakes ~8 times a second instead of ~31. Speech is seen at most
-one block later; the pre-roll (480 ms) still holds the audio before the onset, so nothing of it is lost."""
+"""Frames handed over at once while nobody speaks (128 ms): the app wakes ~8 times a second instead of ~31. Speech
+is seen at most one block later; the pre-roll (480 ms) still holds the audio before the onset, so nothing of it is
+lost. Inside an utterance the microphone hands each frame over as it comes, so its end is seen at once."""
 
 
 class AudioSourceError(RuntimeError):
