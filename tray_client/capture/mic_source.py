@@ -22,7 +22,7 @@ from tray_client.capture.backlog import Backlog
 from tray_client.capture.quiet_stderr import quiet_stderr
 from tray_client.capture.reblock import Reblocker, to_mono
 from tray_client.capture.segmenter import FRAME_SAMPLES, SAMPLE_RATE
-from tray_client.capture.source_types import BLOCK_FRAMES, MicrophoneError
+from tray_client.capture.source_types import BLOCK_FRAMES, CALLBACK_FRAMES, MicrophoneError
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +75,18 @@ class MicSource:
             except ValueError:
                 rate = int(info.get("defaultSampleRate") or 48_000)
                 log.info("%s refuses 16 kHz; opening it at %d Hz and resampling", info["name"], rate)
-            frames_per_buffer = max(1, round(FRAME_SAMPLES * rate / SAMPLE_RATE))  # one 32 ms frame
+            frames_per_buffer = max(1, round(CALLBACK_FRAMES * FRAME_SAMPLES * rate / SAMPLE_RATE))
             gathered: list[bytes] = []
 
             def on_audio(data: bytes | None, count: int, timing: Any, status: int) -> tuple[None, int]:
-                # PyAudio's thread, every 32 ms: gather BLOCK_FRAMES frames before waking the loop, but inside an
-                # utterance hand each frame over at once, so that its end is seen when it happens (a whole block
-                # added 76 ms p50 to every end of speech; BENCHMARKS.md, issue 22). Nothing else happens here.
+                # PyAudio's thread, every CALLBACK_FRAMES: gather BLOCK_FRAMES frames before waking the loop, but
+                # inside an utterance hand the audio over at once, so that its end is seen soon after it happens
+                # (whole blocks added 76 ms p50 to every end of speech; BENCHMARKS.md, issue 22).
                 if data:
                     gathered.append(bytes(data))
-                    if len(gathered) >= BLOCK_FRAMES or self._in_utterance():
-                        loop.call_soon_threadsafe(self._take, queue, (b"".join(gathered), len(gathered)))
+                    if len(gathered) * CALLBACK_FRAMES >= BLOCK_FRAMES or self._in_utterance():
+                        loop.call_soon_threadsafe(self._take, queue,
+                                                  (b"".join(gathered), len(gathered) * CALLBACK_FRAMES))
                         gathered.clear()
                 return None, pyaudio.paContinue
 
@@ -148,7 +149,7 @@ class MicSource:
                 yield frame
 
     async def blocks(self) -> AsyncIterator[list[np.ndarray]]:
-        """The frames handed over together: BLOCK_FRAMES while nobody speaks, one at a time inside an utterance
+        """The frames handed over together: BLOCK_FRAMES while nobody speaks, CALLBACK_FRAMES inside an utterance
         (resampling may shift one)."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[bytes, int]] = asyncio.Queue()

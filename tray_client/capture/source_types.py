@@ -14,7 +14,11 @@ FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
 BLOCK_FRAMES = 4
 """Frames handed over at once while nobody speaks (128 ms): the app wakes ~8 times a second instead of ~31. Speech
 is seen at most one block later; the pre-roll (480 ms) still holds the audio before the onset, so nothing of it is
-lost. Inside an utterance the microphone hands each frame over as it comes, so its end is seen at once."""
+lost. Inside an utterance the microphone hands its audio over every CALLBACK_FRAMES, so its end is seen sooner."""
+CALLBACK_FRAMES = 2
+"""Frames per microphone callback (64 ms). Each callback wakes PortAudio's thread: 32 ms callbacks cost 0.5 % of a
+core more on a noise floor (with the bench's sound card stand-in) and broke the 1 % target; 64 ms ones add at most
+32 ms (16 ms on average) to seeing an end of speech, against up to 96 ms with whole blocks (BENCHMARKS.md)."""
 
 
 class AudioSourceError(RuntimeError):
