@@ -238,6 +238,7 @@ class Capture:
                     if not isinstance(error, AudioSourceError):
                         log.exception("%s failed unexpectedly", source.description)
                         problem = f"{source.description} failed unexpectedly ({type(error).__name__}: {error})"
+                    self._release_held()  # the failed stream's last frames, before the next stream's first
                     self.handle(self._segmenter.finish("input_error"))
                     if finite:
                         self._hub.notice("error", problem, code="capture")
@@ -263,6 +264,7 @@ class Capture:
                     return
         finally:
             if not finite or self._stopping:
+                self._release_held()
                 self.handle(self._segmenter.finish("off"))
             if self.error and not finite:
                 self.error = ""
