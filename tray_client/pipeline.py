@@ -10,7 +10,9 @@ only way in from other threads. The parts, each used on the pipeline thread only
 Thread map (each thread has one owner and one way in):
 - pipeline thread (owned here): an asyncio loop that owns capture, link, delivery, the state and the listeners.
   Way in: `send`, `update_settings`, `shutdown`, all through `loop.call_soon_threadsafe` / run_coroutine_threadsafe.
-- VAD worker (one-thread executor): owns the Silero model (stateful, not thread-safe). Way in: run_in_executor.
+- Silero (stateful, not thread-safe) is loaded on the loop's default executor and then used by the pipeline thread
+  alone: a block of 4 frames costs well under a millisecond, and a hand-off to a VAD thread and back cost more CPU
+  than the model itself (two thread wake-ups per block; BENCHMARKS.md, issue 22).
 - output worker (one-thread executor): owns the text sink (xdotool, clipboard, stdout), so a slow typer never
   blocks the audio. Way in: run_in_executor, one final at a time, in order.
 - PyAudio's callback thread (inside MicSource): hands bytes over with call_soon_threadsafe, nothing else.
@@ -34,6 +36,7 @@ from typing import Any
 
 from tray_client import config as config_module
 from tray_client._hub import Hub
+from tray_client._memory import return_freed_memory
 from tray_client.capture.audio_source import AudioSource
 from tray_client.capture.pump import Capture
 from tray_client.capture.vad import SileroVad, VadLoadError
@@ -122,7 +125,6 @@ class Pipeline:
         self._stop_event = asyncio.Event()
         self._recovery = "waiting"  # for the leftovers; then "due" (for the server), "running", "done"
         # No thread starts here: executors start their worker on the first job.
-        self._vad_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="vad")
         self._output_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="output")
         session, counter = uuid.uuid4().hex[:8], itertools.count(1)
         self._spool = SpoolFolder(spool_root())
@@ -140,7 +142,7 @@ class Pipeline:
         # Utterances go to the link through the text stage's focus watch: it notes the app each one is for.
         self._follow = focus = FollowFocus(self._link, self._delivery.text, lambda: self._config, settings,
                                            context_reader=None if sink is not None else ContextReader)
-        self._capture = Capture(config, source=source, hub=self._hub, sink=focus, vad_pool=self._vad_pool,
+        self._capture = Capture(config, source=source, hub=self._hub, sink=focus,
                                 new_id=lambda: f"{session}-{next(counter)}", on_change=self._refresh,
                                 on_fail=self._fail)
 
@@ -279,7 +281,7 @@ class Pipeline:
         leftovers = asyncio.get_running_loop().run_in_executor(None, keep_leftover_audio)
         leftovers.add_done_callback(self._leftovers_kept)
         try:
-            vad = await asyncio.get_running_loop().run_in_executor(self._vad_pool, SileroVad.load, self._config.vad)
+            vad = await asyncio.get_running_loop().run_in_executor(None, SileroVad.load, self._config.vad)
         except VadLoadError as error:
             # Stay up in ERROR with the fix on screen (a tray that vanished would hide it); headless exits 3.
             self._hub.notice("error", str(error))
@@ -289,6 +291,8 @@ class Pipeline:
             await self._stop_event.wait()
             return
         self._capture.vad_loaded(vad)
+        # Start-up is over once the model is in: what it freed goes back to the OS, not kept by malloc for good
+        asyncio.get_running_loop().run_in_executor(None, return_freed_memory)
         self._refresh()
         await self._stop_event.wait()
 
@@ -409,7 +413,6 @@ class Pipeline:
         unsent = await self._link.aclose()
         saved = await loop.run_in_executor(None, self._keep_unsent, unsent)
         await self._delivery.stop(SINK_CLOSE_TIMEOUT_S)
-        self._vad_pool.shutdown(wait=False, cancel_futures=True)
         self._follow.shutdown()
         dropped = [u.utterance_id for u in unsent]
         if dropped:
