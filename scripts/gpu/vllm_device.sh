@@ -26,13 +26,14 @@
 #   collect            copy logs and results to $OUT
 #   stop               end asr_server and vLLM (by pid)
 set -uo pipefail
-STASH=/root/stash SITE=/root/site RUN=/root/run CK=/root/ck G=${GPU_PAYLOAD:-.gpu}
+# (paths, ports and the Python can be overridden, so the stages can be tried against a fake engine elsewhere)
+STASH=/root/stash SITE=/root/site RUN=${GPU_RUN:-/root/run} CK=${GPU_CHECKPOINT:-/root/ck} G=${GPU_PAYLOAD:-.gpu}
 mkdir -p "$RUN" "$STASH"
 export PYTHONPATH=$SITE:$PWD PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 VLLM_NO_USAGE_STATS=1 \
   DO_NOT_TRACK=1 VLLM_USE_FLASHINFER_SAMPLER=0 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 \
   NVSHMEM_DISABLE_NVLS=1
-PY=python3
-ENGINE_PORT=8000 ASR_PORT=8765
+PY=${PYTHON:-python3}
+ENGINE_PORT=${ENGINE_PORT:-8000} ASR_PORT=${ASR_PORT:-8765}
 stamp() { echo "== $(date +%T) $*"; }
 
 stage=${1:-}
