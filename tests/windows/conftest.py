@@ -17,8 +17,7 @@ import pytest
 from dictation_devtools.desktop import XDisplay
 from dictation_devtools.servers import free_port, start_server_process, wait_healthy
 from dictation_devtools.stand_in_backends import KnownPhrase, ScriptedBackend
-from tests.conftest import _unavailable
-from tests.windows.harness import (
+from dictation_devtools.wine.harness import (
     REPO_ROOT,
     Agent,
     TrayProcess,
@@ -27,6 +26,7 @@ from tests.windows.harness import (
     focus_notepad,
     xdotool,
 )
+from tests.conftest import _unavailable
 
 CACHE = REPO_ROOT / ".wine-lane"
 

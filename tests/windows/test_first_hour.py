@@ -25,8 +25,8 @@ import pytest
 
 from dictation_devtools.servers import free_port, start_server_process, wait_healthy
 from dictation_devtools.stand_in_backends import KnownPhrase, ScriptedBackend
+from dictation_devtools.wine.harness import focus_notepad, poll, win_path, xdotool
 from tests.windows.conftest import PHRASES
-from tests.windows.harness import focus_notepad, poll, win_path, xdotool
 from tests.windows.test_focus_pinning import _history
 from tray_client.desktop.pinning import FOCUS_LOST_MESSAGE
 from tray_client.ui.app import APP_ID

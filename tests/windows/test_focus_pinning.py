@@ -15,8 +15,8 @@ import pytest
 
 from dictation_devtools.servers import free_port, start_server_process, wait_healthy
 from dictation_devtools.stand_in_backends import KnownPhrase, ScriptedBackend
+from dictation_devtools.wine.harness import focus_notepad, poll
 from tests.windows.conftest import PHRASES
-from tests.windows.harness import focus_notepad, poll
 from tests.windows.test_menu_and_hotkeys import _open_menu_on_screen
 
 pytestmark = [pytest.mark.journey, pytest.mark.slow]
