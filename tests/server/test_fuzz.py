@@ -65,6 +65,7 @@ def test_every_bad_message_gets_an_error_and_nothing_else_breaks(fuzz_server, se
     assert not errors.records, [r.getMessage() for r in errors.records]
 
 
+@pytest.mark.slow  # 40 hypothesis connections
 @settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(rng=st.randoms(use_true_random=False))
