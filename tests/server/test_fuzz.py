@@ -19,6 +19,9 @@ from dictation_devtools.servers import running_server
 from dictation_devtools.stand_in_backends import CostModel, ModelledBackend
 from dictation_devtools.ws_client import run
 
+# 80 seeds, 40 hypothesis connections and a storm: about 25 s, so out of the quick loop (docs/testing.md).
+pytestmark = pytest.mark.slow
+
 
 class ErrorLog(logging.Handler):
     """Collects every ERROR (and worse) record the server logs, with its traceback."""
@@ -65,7 +68,6 @@ def test_every_bad_message_gets_an_error_and_nothing_else_breaks(fuzz_server, se
     assert not errors.records, [r.getMessage() for r in errors.records]
 
 
-@pytest.mark.slow  # 40 hypothesis connections
 @settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(rng=st.randoms(use_true_random=False))
