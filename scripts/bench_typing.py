@@ -161,7 +161,7 @@ def bench_wine(argv: list[str]) -> int:
     import threading
 
     from dictation_devtools.desktop import start_display
-    from tests.windows.harness import REPO_ROOT, WineLane, focus_notepad
+    from dictation_devtools.wine.harness import REPO_ROOT, WineLane, focus_notepad
 
     display = start_display()
     lane = WineLane.build(REPO_ROOT / ".wine-lane", display.name, sys.executable)

@@ -7,9 +7,13 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from dictation_devtools.scripted_server import ScriptedServer
 from tests.client.protocol_server import Faults, ProtocolServer, free_port, phrase_transcriber
 from tray_client.config import log_path
+
+pytestmark = pytest.mark.slow  # every test here starts the app (python -m tray_client)
 
 
 def run_cli(*args: str, timeout: float = 90, **kwargs) -> subprocess.CompletedProcess:

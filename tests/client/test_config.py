@@ -57,6 +57,7 @@ def test_saved_settings_load_back_and_run_time_flags_are_not_saved(tmp_path):
     assert loaded.input_wav is None and loaded.fast is False and loaded.no_tray is False
 
 
+@pytest.mark.slow  # starts the app (python -m tray_client --print-config)
 def test_print_config_shows_effective_values():
     result = subprocess.run([sys.executable, "-m", "tray_client", "--print-config", "--preroll-ms", "320"],
                             capture_output=True, text=True, timeout=60)  # inherits the tmp XDG dirs

@@ -64,8 +64,12 @@ def _protocol_server() -> Iterator[Target]:
         yield Target("protocol_server", server.url, knows_text=True)
 
 
+# The two servers on the random-weight checkpoint decode on the CPU: slow (`pytest -m "not slow"` checks the
+# protocol against the other three).
 @pytest.fixture(scope="module", params=["asr_server-scripted", "asr_server-modelled",
-                                        "asr_server-transformers", "asr_server-fake-engine", "protocol_server"])
+                                        pytest.param("asr_server-transformers", marks=pytest.mark.slow),
+                                        pytest.param("asr_server-fake-engine", marks=pytest.mark.slow),
+                                        "protocol_server"])
 def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     """Each server under test in turn, with a token required and utterances cut at CUT_SECONDS."""
     name = request.param

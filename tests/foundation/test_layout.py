@@ -37,13 +37,8 @@ def test_the_shared_core_imports_neither_program():
     assert offenders(["dictation_core"], ("asr_server", "tray_client")) == []
 
 
-# Known exception, to be removed: bench_typing.py --wine drives the Windows lane's Wine harness, which still lives
-# in tests/windows (moving it into dictation_devtools is the fix).
-KNOWN_TEST_IMPORTS = ["scripts/bench_typing.py imports tests.windows.harness"]
-
-
 def test_dev_tools_and_scripts_import_no_test_code():
-    assert offenders(["dictation_devtools", "scripts"], ("tests",)) == KNOWN_TEST_IMPORTS
+    assert offenders(["dictation_devtools", "scripts"], ("tests",)) == []
 
 
 def test_scripts_do_not_change_sys_path():

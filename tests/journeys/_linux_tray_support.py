@@ -3,17 +3,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from dictation_devtools.desktop import XDisplay
+from dictation_devtools.scripted_server import KnownPhrase, ScriptedServer
+from dictation_devtools.servers import free_port
 from tests.conftest import _unavailable
-from tests.desktop.tray_harness import xrun
+from tests.desktop.tray_harness import TrayProcess, start_tray, xrun
+from tray_client.events import ClientState
 
 
 @pytest.fixture
@@ -63,3 +67,20 @@ def window_height(display: XDisplay, window: str) -> int:
 def menu_opened(display: XDisplay, before: set[str]) -> bool:
     """A tall popup (the tray menu, with all its items) appeared since `before`."""
     return any(window_height(display, window) > 300 for window in visible_windows(display) - before)
+
+
+@contextlib.contextmanager
+def listening_tray(display: XDisplay, home: Path, phrases: Sequence[KnownPhrase], mic_wav: Path) -> Iterator[TrayProcess]:
+    """The app as a user starts it (`python -m tray_client`, a private `home`), its microphone playing `mic_wav`,
+    against the real server whose scripted backend hears `phrases`: yielded once its icon is in the tray and it
+    is listening; closed after, the server with it."""
+    port = free_port()
+    with ScriptedServer(list(phrases), final_delay_s=0.3, port=port):
+        tray = start_tray(display, home, "--server", f"ws://127.0.0.1:{port}", "--input-wav", str(mic_wav),
+                          as_module=True)
+        try:
+            tray.find_icon()
+            tray.wait_state(ClientState.LISTENING, 60)
+            yield tray
+        finally:
+            tray.close()

@@ -14,12 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dictation_devtools.scripted_server import KnownPhrase, ScriptedServer
-from dictation_devtools.servers import free_port
+from dictation_devtools.scripted_server import KnownPhrase
 from dictation_devtools.speech import SAMPLE_RATE, write_wav
 from dictation_devtools.user_desktop import UserDesktop
-from tests.desktop.tray_harness import REPO_ROOT, start_tray
-from tray_client.events import ClientState
+from tests.desktop.tray_harness import REPO_ROOT
+from tests.journeys._linux_tray_support import listening_tray
 
 pytestmark = [pytest.mark.journey, pytest.mark.slow, pytest.mark.desktop]
 
@@ -38,29 +37,21 @@ def test_first_dictation_in_english_and_chinese_lands_in_the_editor_and_the_hist
                                                           mandarin.audio, _silence(0.6)]))
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", user_desktop.bus_address)  # the app's notices reach dunst
     editor = user_desktop.open_target(tmp_path / "editor")
-    port = free_port()
     home = tmp_path / "home"
-    with ScriptedServer([english, mandarin], final_delay_s=0.3, port=port):
-        tray = start_tray(user_desktop.display, home, "--server", f"ws://127.0.0.1:{port}", "--input-wav",
-                          str(wav), as_module=True)
-        try:
-            tray.find_icon()
-            tray.wait_state(ClientState.LISTENING, 60)
-            tray.click()  # Listening on, as the README says: a left click
-            editor.focus()  # the click went to the tray: the user clicks back into their editor
-            expected = f"{english.text} {mandarin.text}"
-            assert editor.wait_for_text(expected, 60) == expected
-            assert editor.settled_text() == expected  # nothing more, nothing twice
-            history = subprocess.run([sys.executable, "-m", "tray_client", "history", "--json"], env=tray.env,
-                                     cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
-            assert history.returncode == 0, history.stderr
-            entries = json.loads(history.stdout)
-            assert [entry["text"] for entry in reversed(entries)] == [english.text, mandarin.text]
-            assert all(entry["target_app"] for entry in entries), entries  # where each went is recorded
-            # A working first run shows no problem to fix: no error notification at all.
-            assert [n for n in user_desktop.notifications() if "Cannot reach" in n.body or "error" in n.body.lower()] \
-                == []
-            assert tray.quit(30) < 30
-        finally:
-            tray.close()
+    with listening_tray(user_desktop.display, home, [english, mandarin], wav) as tray:
+        tray.click()  # Listening on, as the README says: a left click
+        editor.focus()  # the click went to the tray: the user clicks back into their editor
+        expected = f"{english.text} {mandarin.text}"
+        assert editor.wait_for_text(expected, 60) == expected
+        assert editor.settled_text() == expected  # nothing more, nothing twice
+        history = subprocess.run([sys.executable, "-m", "tray_client", "history", "--json"], env=tray.env,
+                                 cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+        assert history.returncode == 0, history.stderr
+        entries = json.loads(history.stdout)
+        assert [entry["text"] for entry in reversed(entries)] == [english.text, mandarin.text]
+        assert all(entry["target_app"] for entry in entries), entries  # where each went is recorded
+        # A working first run shows no problem to fix: no error notification at all.
+        assert [n for n in user_desktop.notifications() if "Cannot reach" in n.body or "error" in n.body.lower()] \
+            == []
+        assert tray.quit(30) < 30
     assert "quit" in tray.log_text().lower()

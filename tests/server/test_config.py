@@ -68,6 +68,7 @@ def test_unknown_toml_key_is_refused(tmp_path):
         load_config(["--config", str(path)])
 
 
+@pytest.mark.slow  # starts the server (python -m asr_server)
 @pytest.mark.parametrize("argv", [
     ["--model", "/definitely/not/here"],
     ["--model", "Qwen/x", "--host", "192.168.1.5"],

@@ -19,6 +19,9 @@ from dictation_devtools.servers import running_server
 from dictation_devtools.stand_in_backends import CostModel, ModelledBackend
 from dictation_devtools.ws_client import run
 
+# 80 seeds, 40 hypothesis connections and a storm: about 25 s, so out of the quick loop (docs/testing.md).
+pytestmark = pytest.mark.slow
+
 
 class ErrorLog(logging.Handler):
     """Collects every ERROR (and worse) record the server logs, with its traceback."""

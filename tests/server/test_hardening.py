@@ -366,6 +366,7 @@ sys.exit(main(["--model", "stand-in/model", "--port", sys.argv[1]], lambda confi
 """
 
 
+@pytest.mark.slow  # starts a server process
 def test_sigterm_during_a_decode_exits_cleanly_not_with_134(tmp_path):
     port = free_port()
     log = tmp_path / "server.log"

@@ -145,6 +145,7 @@ def test_when_the_engine_dies_the_server_is_stopped_and_the_script_fails(tmp_pat
         launcher.stop()
 
 
+@pytest.mark.slow  # runs scripts/start_server.sh
 def test_more_gpus_than_present_and_no_gpu_at_all_say_what_to_do(tmp_path):
     result = _run(tmp_path, "--model", "Qwen/Qwen3-ASR-1.7B", "--gpus", "3")
     assert result.returncode == 1 and "--gpus 3 but nvidia-smi shows 2 GPU(s)" in result.stderr
@@ -161,6 +162,7 @@ def test_an_engine_url_starts_only_the_server(tmp_path, tiny_checkpoint):
     assert not (tmp_path / "engine.json").exists()
 
 
+@pytest.mark.slow  # builds a venv
 @pytest.mark.skipif(not os.access("/mnt", os.W_OK), reason="needs a writable /mnt to stand in for a Windows drive")
 def test_a_repository_under_mnt_gets_its_venv_in_the_linux_home(tmp_path):
     with tempfile.TemporaryDirectory(dir="/mnt") as drive:

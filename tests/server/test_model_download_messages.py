@@ -10,6 +10,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from asr_server.backends.qwen_common import explain_load_error
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -21,6 +23,7 @@ def test_the_download_hint_names_the_model_that_was_asked_for():
     assert "1.7B" not in str(error)
 
 
+@pytest.mark.slow  # a Python that imports qwen_asr (torch, transformers): half a minute
 def test_hub_retry_warnings_are_printed_once_each_in_the_server_format():
     # The real huggingface_hub retry loop, on a host that cannot resolve, with the server's logging set up as
     # `python -m asr_server` does and the backend's import of qwen_asr.

@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 
 from asr_server.backends import qwen_output
 
-upstream = pytest.importorskip("qwen_asr.inference.utils")
+
+@pytest.fixture(scope="module")
+def upstream():
+    """qwen_asr's own parser. Importing qwen_asr imports torch and transformers (half a minute on 2 busy cores), so
+    it happens only in the tests that compare with it (slow), never while pytest collects this file."""
+    return pytest.importorskip("qwen_asr.inference.utils")
 
 CASES = [
     None, "", "   ", "language English<asr_text>hello world", "language Chinese\n<asr_text>你好",
@@ -22,19 +27,22 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("raw", CASES)
 @pytest.mark.parametrize("forced", [None, "English"])
-def test_parse_matches_upstream(raw, forced):
+def test_parse_matches_upstream(upstream, raw, forced):
     assert qwen_output.parse_asr_output(raw, forced) == upstream.parse_asr_output(raw, user_language=forced)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet="ab <>_langueEsr\n", max_size=80))
-def test_parse_matches_upstream_on_any_text(raw):
+def test_parse_matches_upstream_on_any_text(upstream, raw):
     assert qwen_output.parse_asr_output(raw) == upstream.parse_asr_output(raw)
 
 
-def test_languages_and_padding_match_upstream():
+@pytest.mark.slow
+def test_languages_and_padding_match_upstream(upstream):
     assert tuple(upstream.SUPPORTED_LANGUAGES) == qwen_output.SUPPORTED_LANGUAGES
     assert qwen_output.MIN_ASR_INPUT_SECONDS == upstream.MIN_ASR_INPUT_SECONDS
 

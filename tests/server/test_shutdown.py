@@ -5,9 +5,12 @@ from __future__ import annotations
 import socket
 import time
 
+import pytest
+
 from dictation_devtools.servers import free_port, start_server_process, wait_healthy
 
 
+@pytest.mark.slow  # starts a server process
 def test_sigterm_with_a_silent_client_connected_exits_within_seconds(tmp_path):
     port = free_port()
     server = start_server_process(["dictation_devtools.stand_in_server", "--", "--port", str(port)],

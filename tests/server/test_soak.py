@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from dictation_devtools.fuzz.soak import soak
 from dictation_devtools.servers import free_port, start_server_process, wait_healthy
+
+pytestmark = pytest.mark.slow  # a server process and 16 users in real time
 
 
 def test_sixteen_real_time_sessions_leave_nothing_behind(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from asr_server.backends import DecodeItem, create_backend
 from asr_server.config import ServerConfig
@@ -57,6 +58,7 @@ def test_static_kv_cache_decodes_exactly_as_the_dynamic_cache(tiny_checkpoint):
     assert all(length % 1024 == 0 for _, length in shapes)
 
 
+@pytest.mark.slow  # imports transformers and torch: seconds on a busy machine
 def test_static_cache_pool_reuses_grows_and_evicts_the_least_recently_used():
     from transformers import Qwen3Config
 

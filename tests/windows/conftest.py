@@ -5,6 +5,7 @@ Every test here is marked `windows`. On CI (CI=true) a missing Wine fails the la
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import sys
@@ -17,8 +18,7 @@ import pytest
 from dictation_devtools.desktop import XDisplay
 from dictation_devtools.servers import free_port, start_server_process, wait_healthy
 from dictation_devtools.stand_in_backends import KnownPhrase, ScriptedBackend
-from tests.conftest import _unavailable
-from tests.windows.harness import (
+from dictation_devtools.wine.harness import (
     REPO_ROOT,
     Agent,
     TrayProcess,
@@ -27,6 +27,7 @@ from tests.windows.harness import (
     focus_notepad,
     xdotool,
 )
+from tests.conftest import _unavailable
 
 CACHE = REPO_ROOT / ".wine-lane"
 
@@ -91,20 +92,40 @@ def agent(wine_lane: WineLane) -> Iterator[Agent]:
     agent.close()
 
 
-@pytest.fixture(scope="session")
-def server_url(phrases: dict[str, KnownPhrase], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The real asr_server with the scripted stand-in backend, on Linux loopback (the Windows client's WSL2)."""
-    folder = tmp_path_factory.mktemp("wine-server")
+SLOW_FINAL_DELAY_S = 2.0
+"""Each decode step of the slow server takes this long: the final is still on its way while the user acts."""
+
+
+@contextlib.contextmanager
+def stand_in_server(phrases: dict[str, KnownPhrase], folder: Path, *options: str) -> Iterator[str]:
+    """The real asr_server with the scripted stand-in backend (`options` are the stand-in's) on Linux loopback
+    (the Windows client's WSL2); its URL. Stopped on exit."""
     ScriptedBackend(list(phrases.values())).save(folder / "phrases.npz")
     port = free_port()
     process = start_server_process(["dictation_devtools.stand_in_server", "--phrases", str(folder / "phrases.npz"),
-                                    "--", "--port", str(port)], log_path=folder / "server.log")
+                                    *options, "--", "--port", str(port)], log_path=folder / "server.log")
     try:
         wait_healthy(port, timeout=60, process=process)
         yield f"ws://127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server_url(phrases: dict[str, KnownPhrase], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The stand-in server, answering at once."""
+    with stand_in_server(phrases, tmp_path_factory.mktemp("wine-server")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def slow_server_url(phrases: dict[str, KnownPhrase], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The stand-in server taking SLOW_FINAL_DELAY_S per decode step: a final is still on its way while the user
+    acts (opens a menu, closes the window, clicks into another)."""
+    with stand_in_server(phrases, tmp_path_factory.mktemp("wine-slow-server"),
+                         "--final-delay-s", str(SLOW_FINAL_DELAY_S)) as url:
+        yield url
 
 
 @pytest.fixture

@@ -23,35 +23,16 @@ from pathlib import Path
 
 import pytest
 
-from dictation_devtools.servers import free_port, start_server_process, wait_healthy
-from dictation_devtools.stand_in_backends import KnownPhrase, ScriptedBackend
+from dictation_devtools.servers import free_port
+from dictation_devtools.wine.harness import focus_notepad, poll, win_path, xdotool
 from tests.windows.conftest import PHRASES
-from tests.windows.harness import focus_notepad, poll, win_path, xdotool
 from tests.windows.test_focus_pinning import _history
 from tray_client.desktop.pinning import FOCUS_LOST_MESSAGE
 from tray_client.ui.app import APP_ID
 
 pytestmark = [pytest.mark.journey, pytest.mark.slow]
 
-FINAL_DELAY_S = 2.0
-"""Each decode step of the server takes this long: the final is still on its way while the user acts."""
 SILENCE_1S = bytes(2 * 16_000)
-
-
-@pytest.fixture(scope="module")
-def slow_server(phrases: dict[str, KnownPhrase], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("wine-first-hour-server")
-    ScriptedBackend(list(phrases.values())).save(folder / "phrases.npz")
-    port = free_port()
-    process = start_server_process(["dictation_devtools.stand_in_server", "--phrases", str(folder / "phrases.npz"),
-                                    "--final-delay-s", str(FINAL_DELAY_S), "--", "--port", str(port)],
-                                   log_path=folder / "server.log")
-    try:
-        wait_healthy(port, timeout=60, process=process)
-        yield f"ws://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -128,10 +109,10 @@ def test_killed_with_words_held_for_a_down_server_they_are_offered_at_the_next_s
 
 
 def test_closing_the_notepad_you_spoke_into_while_its_final_comes_types_it_nowhere_else(
-        start_tray, notepad, second_notepad, phrases, wine_lane, slow_server):
+        start_tray, notepad, second_notepad, phrases, wine_lane, slow_server_url):
     spoken_into, title = second_notepad
     since = time.time()
-    tray = start_tray(start_listening=True, server=slow_server)
+    tray = start_tray(start_listening=True, server=slow_server_url)
     tray.wait_connected(90)
     _click_into(wine_lane.display, title)
     poll(lambda: notepad.call("foreground") == spoken_into, 20, what="the Notepad spoken into in front")
@@ -150,10 +131,10 @@ def test_closing_the_notepad_you_spoke_into_while_its_final_comes_types_it_nowhe
 
 
 def test_paste_last_types_a_final_that_lost_its_window_where_the_user_is_now(
-        start_tray, notepad, second_notepad, phrases, wine_lane, slow_server):
+        start_tray, notepad, second_notepad, phrases, wine_lane, slow_server_url):
     chat, title = second_notepad
     since = time.time()
-    tray = start_tray(start_listening=True, server=slow_server)
+    tray = start_tray(start_listening=True, server=slow_server_url)
     tray.wait_connected(90)
     tray.wait_hotkeys(90)
     _click_into(wine_lane.display, "Notepad", other_than=title)  # the first Notepad: where the user speaks

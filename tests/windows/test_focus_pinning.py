@@ -9,37 +9,14 @@ the text lands there, and the history says notepad.exe.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
-from dictation_devtools.servers import free_port, start_server_process, wait_healthy
-from dictation_devtools.stand_in_backends import KnownPhrase, ScriptedBackend
+from dictation_devtools.wine.harness import focus_notepad, poll
 from tests.windows.conftest import PHRASES
-from tests.windows.harness import focus_notepad, poll
 from tests.windows.test_menu_and_hotkeys import _open_menu_on_screen
 
 pytestmark = [pytest.mark.journey, pytest.mark.slow]
-
-FINAL_DELAY_S = 2.0
-"""Each decode step of the server takes this long: the final is still on its way when the menu opens."""
-
-
-@pytest.fixture(scope="module")
-def slow_server_url(phrases: dict[str, KnownPhrase], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("wine-slow-server")
-    ScriptedBackend(list(phrases.values())).save(folder / "phrases.npz")
-    port = free_port()
-    process = start_server_process(["dictation_devtools.stand_in_server", "--phrases", str(folder / "phrases.npz"),
-                                    "--final-delay-s", str(FINAL_DELAY_S), "--", "--port", str(port)],
-                                   log_path=folder / "server.log")
-    try:
-        wait_healthy(port, timeout=60, process=process)
-        yield f"ws://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
 
 def _history(wine_lane) -> list[dict]:
     """The history as `python -m tray_client history --json` prints it in the same Windows user profile."""

@@ -8,8 +8,8 @@ hotkeys must ignore those. A click on the icon is the callback message the shell
 
 from __future__ import annotations
 
+from dictation_devtools.wine.harness import focus_notepad, poll, xdotool
 from tests.windows.conftest import PHRASES
-from tests.windows.harness import focus_notepad, poll, xdotool
 
 VK_CONTROL, VK_MENU, VK_D = 0x11, 0x12, 0x44
 

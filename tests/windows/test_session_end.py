@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from dictation_devtools.servers import free_port
-from tests.windows.harness import poll
+from dictation_devtools.wine.harness import poll
 from tray_client.ui.app import APP_ID
 
 pytestmark = [pytest.mark.journey, pytest.mark.slow]

@@ -11,7 +11,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.windows.harness import win_path
+from dictation_devtools.wine.harness import win_path
 
 
 def run_windows(wine_lane, code: str, result: Path) -> dict:

@@ -2,7 +2,7 @@
 
 What each check reads is what Windows received: the tooltip and balloon text and the icon handle passed to
 Shell_NotifyIconW (and whether it accepted them), the popup menu's HMENU items just before it is shown, Notepad's
-text through WM_GETTEXT. Only the microphone and the VAD are stood in (tests/windows/wine_stand_ins.py).
+text through WM_GETTEXT. Only the microphone and the VAD are stood in (dictation_devtools/wine/wine_stand_ins.py).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from dictation_devtools.wine.harness import focus_notepad, poll
 from tests.windows.conftest import PHRASES
-from tests.windows.harness import focus_notepad, poll
 from tray_client.events import ClientState
 from tray_client.ui.icons import icon_path, load_state_icon
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dictation_devtools.wine.harness import focus_notepad, poll
 from tests.windows.conftest import PHRASES
-from tests.windows.harness import focus_notepad, poll
 
 
 def test_ascii_accents_cjk_and_characters_outside_the_bmp_arrive_exactly(start_tray, notepad, phrases, wine_lane):

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from dictation_devtools.wine.harness import focus_notepad, poll, xdotool
 from tests.windows.conftest import PHRASES
-from tests.windows.harness import focus_notepad, poll, xdotool
 
 pytestmark = [pytest.mark.journey, pytest.mark.slow]
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from dictation_devtools.wine.harness import poll
 from tests.journeys._webapp_support import chromium, show
-from tests.windows.harness import poll
 
 pytestmark = [pytest.mark.journey, pytest.mark.slow]
 PAGES = ("settings", "history", "dictionary", "profiles", "stats")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
+from dictation_devtools.wine.harness import REPO_ROOT, focus_notepad, poll, win_path
 from tests.windows.conftest import PHRASES
-from tests.windows.harness import REPO_ROOT, focus_notepad, poll, win_path
 
 APP_ID = "qwen-dictation"
 
@@ -34,7 +34,7 @@ def test_autostart_writes_and_removes_the_hkcu_run_entry(wine_lane, agent):
 
 
 def wine_lane_python_dir(lane) -> str:
-    from tests.windows.harness import win_path
+    from dictation_devtools.wine.harness import win_path
 
     return win_path(lane.python_dir)
 

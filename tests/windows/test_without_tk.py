@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.windows.harness import poll
+from dictation_devtools.wine.harness import poll
 from tests.windows.test_menu_and_hotkeys import _menu_after_right_click
 
 pytestmark = [pytest.mark.journey, pytest.mark.slow]

@@ -1,4 +1,4 @@
-"""Chinese and English ITN against tables of real sentences (tests/client/data/itn_*.tsv), and in the stage."""
+"""Chinese and English ITN against tables of real sentences (tests/client/text/data/itn_*.tsv), and in the stage."""
 
 from __future__ import annotations
 

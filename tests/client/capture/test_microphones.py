@@ -150,7 +150,7 @@ def test_a_missing_microphone_gives_one_notification_that_points_to_the_tray_men
     """It gave two for one event (the capture notice and the error state, worded apart), and the advice named
     --input-device, a command-line flag a tray user never sees."""
     from tests.client.protocol_server import ProtocolServer
-    from tests.client.test_tray_controller import StandInPipeline, Win32LikeIcon
+    from tests.client.ui.test_tray_controller import StandInPipeline, Win32LikeIcon
     from tray_client.config import ClientConfig
     from tray_client.events import ClientState, StateChanged
     from tray_client.pipeline import Pipeline

@@ -4,7 +4,7 @@ the next start."""
 
 from __future__ import annotations
 
-from tests.client.test_tray_controller import app  # noqa: F401 - the fixture
+from tests.client.ui.test_tray_controller import app  # noqa: F401 - the fixture
 from tray_client.ui import intents
 from tray_client.ui.extras import Extras
 

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
+from tests.client.link.test_link import Collector, send_utterance
 from tests.client.protocol_server import ProtocolServer
-from tests.client.test_link import Collector, send_utterance
 from tray_client.link.core import LinkCore
 
 

@@ -3,7 +3,7 @@
 - `WineLane`: the cached prefix + embeddable CPython built by setup_wine.sh, a persistent wineserver for the
   session, and `start()` / `run()` for Windows Python processes whose sys.path has the repo (through a .pth:
   the embeddable Python's ._pth file makes it ignore PYTHONPATH).
-- `Agent`: tests/windows/win_agent.py in its own Windows process, the "other program" on the desktop.
+- `Agent`: dictation_devtools/wine/win_agent.py in its own Windows process, the "other program" on the desktop.
 - `TrayProcess`: `python.exe -m tray_client` with the lane's stand-ins (wine_stand_ins.py) and its tray tap.
 - Keys the *user* presses go through the X server (xdotool on Xvfb): Wine's X11 driver turns them into hardware
   input, so the low-level hook sees them without LLKHF_INJECTED, as a physical keyboard. Keys from the agent go

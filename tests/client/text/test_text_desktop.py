@@ -11,7 +11,7 @@ import pytest
 from dictation_devtools.desktop import start_tk_target
 from dictation_devtools.polling import wait_for
 from tests.client.protocol_server import ProtocolServer, phrase_transcriber
-from tests.client.test_typing_desktop import dictate
+from tests.client.sinks.test_typing_desktop import dictate
 from tray_client.capture.audio_source import WavSource
 from tray_client.capture.segmenter import FRAME_SAMPLES
 from tray_client.config import ClientConfig

@@ -10,8 +10,8 @@ import logging
 
 import pytest
 
+from tests.client.link.test_link import CHUNK, Collector, echo_length, send_utterance, wait_until
 from tests.client.protocol_server import Faults, ProtocolServer
-from tests.client.test_link import CHUNK, Collector, echo_length, send_utterance, wait_until
 from tray_client.link.backoff import BACKOFF_INITIAL_S, JITTER, UNSTABLE_AFTER
 from tray_client.link.core import MAX_DROP_REPLAYS
 from tray_client.link.driver import Link, LinkSettings

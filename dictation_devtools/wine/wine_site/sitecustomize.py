@@ -1,7 +1,7 @@
 """Runs at the start of every Windows Python of the lane (the harness puts this folder on its path).
 
 Only the app under test has WINE_LANE_CONTROL set: there it installs the lane's stand-ins and tray tap
-(tests/windows/wine_stand_ins.py). The lane's other Windows processes (the agent) start unchanged.
+(dictation_devtools/wine/wine_stand_ins.py). The lane's other Windows processes (the agent) start unchanged.
 """
 
 import os
@@ -15,7 +15,7 @@ sys.modules.setdefault("_wmi", None)
 if os.environ.get("WINE_LANE_CONTROL"):
     from pathlib import Path
 
-    from tests.windows.wine_stand_ins import install
+    from dictation_devtools.wine.wine_stand_ins import install
 
     install(Path(os.environ["WINE_LANE_CONTROL"]))
 
