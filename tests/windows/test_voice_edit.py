@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from dictation_devtools.fake_chat import FakeChat
-from tests.windows.harness import focus_notepad, poll, xdotool
+from dictation_devtools.wine.harness import focus_notepad, poll, xdotool
 
 pytestmark = [pytest.mark.journey, pytest.mark.slow]
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from dictation_devtools.scripted_server import ScriptedServer
+from dictation_devtools.wine.harness import poll
 from tests.journeys._webapp_support import chromium, show
-from tests.windows.harness import poll
 from tests.windows.test_webapp import _linux_path, windows_open
 from tray_client.keep import wav_bytes
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.client.test_pinning import Clock
+from tests.client.desktop.test_pinning import Clock
 from tray_client.voice_edit.selection import NOTHING_SELECTED, Selection, read_selection
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from dictation_devtools.fake_chat import FakeChat
-from tests.client.test_text_writer import KeyboardRecorder
+from tests.client.text.test_text_writer import KeyboardRecorder
 from tray_client.config import ClientConfig
 from tray_client.desktop.focus import Focus
 from tray_client.events import Command
