@@ -15,6 +15,7 @@ from asr_server.backends.base import DecodeItem
 from asr_server.backends.qwen_common import QwenBackend, explain_load_error, import_qwen_asr
 from asr_server.config import ServerConfig
 from asr_server.errors import ConfigError, GpuMemoryError
+from dictation_core.protocol import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class TransformersBackend(QwenBackend):
         say so and decode eagerly: slower, but the server works."""
         import numpy as np
 
-        item = DecodeItem(self.build_prompt("", None), np.zeros(16000, dtype=np.float32))
+        item = DecodeItem(self.build_prompt("", None), np.zeros(SAMPLE_RATE, dtype=np.float32))
         try:
             for batch in (1, 2):
                 self.generate([item] * batch)
