@@ -29,10 +29,11 @@ import numpy as np
 import psutil
 from websockets.asyncio.client import connect
 
+from dictation_core.protocol import SAMPLE_RATE
 from dictation_devtools.servers import free_port, start_server_process, wait_healthy
 from dictation_devtools.stand_in_backends import KnownPhrase, ScriptedBackend
 
-RATE = 16_000
+RATE = SAMPLE_RATE
 PATH = "/v1/audio/transcriptions"
 # The settings every attack runs against: the defaults, except deadlines short enough for a test to wait out.
 SERVER_FLAGS = ["--hello-timeout-seconds", "2", "--upload-head-timeout-seconds", "2",
