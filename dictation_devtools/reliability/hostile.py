@@ -324,7 +324,7 @@ def _post(port: int, body: bytes, content_type: str, headers: str = "", host: st
     return _http(port, head + body, timeout)
 
 
-def silence_flac(seconds: int, rate: int = 16000, unknown_length: bool = False) -> bytes:
+def silence_flac(seconds: int, rate: int = SAMPLE_RATE, unknown_length: bool = False) -> bytes:
     """A FLAC of digital silence: a few hundred bytes per minute that decode to `seconds` of audio."""
     import soundfile
 

@@ -77,9 +77,9 @@ def test_the_sample_rate_is_defined_once_in_the_protocol():
     assert definitions == ["dictation_core/protocol.py: SAMPLE_RATE = 16000"]
 
 
-def test_the_programs_have_no_literal_16000():
+def test_the_programs_and_dev_tools_have_no_literal_16000():
     literals = []
-    for folder in ("asr_server", "tray_client"):
+    for folder in ("asr_server", "tray_client", "dictation_devtools"):
         for path in sorted((REPO_ROOT / folder).rglob("*.py")):
             literals += [f"{path.relative_to(REPO_ROOT)}:{node.lineno}"
                          for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
