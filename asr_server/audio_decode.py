@@ -16,7 +16,9 @@ from math import ceil, gcd
 
 import numpy as np
 
-OUTPUT_RATE = 16_000
+from dictation_core.protocol import SAMPLE_RATE
+
+OUTPUT_RATE = SAMPLE_RATE
 _BLOCK_SECONDS = 10.0  # decoded per read: large enough that the resampling filter is built rarely
 _UNKNOWN_FRAMES = 1 << 62  # libsndfile's "length not in the header" is SF_COUNT_MAX
 

@@ -5,27 +5,32 @@ one is a final decode) puts hundreds of steps in front of everybody else's final
 most `max_active` steps at the engine; its further steps wait here, finals first, and past `max_held` the
 session refuses them with a clear error (a final) or skips them (a partial). Other connections never wait behind
 more than `max_active` steps of any one connection. Pure: no I/O, no clock.
+
+The session sees the quota as it would see the engine: `offer` gives a future at once, whether the step went to the
+engine or waits here; cancelling it withdraws the step from either place; `promote` turns a step into its final
+wherever it is (a held step here, a sent one by the engine's own rule).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from concurrent.futures import Future
 
 import numpy as np
 
-from asr_server.scheduler import DecodeJob
+from asr_server.engine.base import DecodeRequest, Engine, StepOutput
 
 
 class StepQuota:
-    """Admits one session's decode steps to `submit` within its share; call `done` when a step's result is in."""
+    """Admits one session's decode steps to `engine` within its share."""
 
-    def __init__(self, submit: Callable[[DecodeJob], None], max_active: int, max_held: int) -> None:
-        self._submit = submit
+    def __init__(self, engine: Engine, max_active: int, max_held: int) -> None:
+        self._engine = engine
         self._max_active = max(1, max_active)
         self._max_held = max(0, max_held)
-        self._active: set[int] = set()
-        self._held: deque[DecodeJob] = deque()
+        self._requests: dict[Future[StepOutput | None], DecodeRequest] = {}  # every step offered, not yet answered
+        self._active: dict[Future[StepOutput | None], Future[StepOutput | None]] = {}  # ours -> the engine's
+        self._held: deque[Future[StepOutput | None]] = deque()
 
     @property
     def active(self) -> int:
@@ -37,46 +42,65 @@ class StepQuota:
         """Steps waiting in this session's own queue."""
         return len(self._held)
 
-    def offer(self, job: DecodeJob) -> bool:
-        """Send `job` now or hold it; False when the session's queue is full (the caller answers the client)."""
+    def request(self, future: Future[StepOutput | None]) -> DecodeRequest | None:
+        """The step `future` answers for (as promoted), while it is not answered yet."""
+        return self._requests.get(future)
+
+    def offer(self, request: DecodeRequest) -> Future[StepOutput | None] | None:
+        """Send `request` now or hold it; None when the session's queue is full (the caller answers the client).
+
+        The future's first callback is this quota's own: by the time the caller's callbacks run, the step's slot
+        has gone to the next held step (a final before any partial)."""
+        future: Future[StepOutput | None] = Future()
+        if len(self._active) >= self._max_active and len(self._held) >= self._max_held:
+            return None
+        self._requests[future] = request
+        future.add_done_callback(self._settled)
         if len(self._active) < self._max_active:
-            self._send(job)
-            return True
-        if len(self._held) < self._max_held:
-            self._held.append(job)
-            return True
-        return False
+            self._send(future)
+        else:
+            self._held.append(future)
+        return future
 
-    def done(self, job: DecodeJob) -> None:
-        """`job`'s result arrived: its slot goes to the next held step (a final before any partial)."""
-        self._active.discard(id(job))
-        self._release()
-
-    def promote(self, job: DecodeJob, audio: np.ndarray) -> bool:
-        """A held step becomes the final decoding `audio` (True), like InferenceWorker.promote for queued jobs."""
-        if not any(held is job for held in self._held):
+    def promote(self, future: Future[StepOutput | None], audio: np.ndarray) -> bool:
+        """The step behind `future` becomes the final decoding `audio` (`DecodeRequest.as_final`): in place while
+        it is held here, by the engine's rule once sent. False: neither can change it any more."""
+        request = self._requests.get(future)
+        if request is None:
             return False
-        job.audio = audio
-        job.urgent = True
+        final = request.as_final(audio)
+        sent = self._active.get(future)
+        if sent is not None and not self._engine.promote(sent, final):
+            return False
+        self._requests[future] = final
         return True
 
-    def withdraw(self, job: DecodeJob) -> bool:
-        """Forget `job` (its utterance was cancelled or the connection closed); True if it had been sent."""
-        was_active = id(job) in self._active
-        self._active.discard(id(job))
-        self._held = deque(held for held in self._held if held is not job)
-        if was_active:
-            self._release()
-        return was_active
+    def _send(self, future: Future[StepOutput | None]) -> None:
+        sent = self._engine.submit(self._requests[future])
+        self._active[future] = sent
+        sent.add_done_callback(lambda answer: _pass_on(answer, future))
 
-    def _send(self, job: DecodeJob) -> None:
-        self._active.add(id(job))
-        self._submit(job)
-
-    def _release(self) -> None:
+    def _settled(self, future: Future[StepOutput | None]) -> None:
+        """Answered or withdrawn: the slot goes to the next held step; a withdrawn step's work is aborted."""
+        self._requests.pop(future, None)
+        sent = self._active.pop(future, None)
+        if future.cancelled():
+            if sent is not None:
+                sent.cancel()
+            self._held = deque(held for held in self._held if held is not future)
         while self._held and len(self._active) < self._max_active:
-            job = next((held for held in self._held if held.urgent), self._held[0])
-            # By identity: deque.remove compares with ==, and a job's == compares its numpy audio (it raised).
-            self._held = deque(held for held in self._held if held is not job)
-            if not job.cancelled():
-                self._send(job)
+            # By identity: a step's == would compare its numpy audio (it raised).
+            chosen = next((held for held in self._held if self._requests[held].urgent), self._held[0])
+            self._held = deque(held for held in self._held if held is not chosen)
+            self._send(chosen)
+
+
+def _pass_on(answer: Future[StepOutput | None], future: Future[StepOutput | None]) -> None:
+    """The engine's answer becomes the session's (unless the session withdrew the step meanwhile)."""
+    if future.done() or answer.cancelled():
+        return
+    error = answer.exception()
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(answer.result())

@@ -1,12 +1,15 @@
-"""The inference thread: the only thread that loads, calls and closes the model.
+"""The local engine: the inference thread, the only thread that loads, calls and closes the model.
 
-The asyncio loop submits one `DecodeJob` per utterance step (never blocking: a lock-protected list and a
+It implements `engine.base.Engine` in process. The asyncio loop submits one `DecodeRequest` per utterance step (never blocking: a lock-protected list and a
 condition). The thread takes everything waiting, oldest first, up to `max_batch`, and runs ONE
 `backend.generate` for the batch. Urgent steps (stopped utterances, whose final the user is waiting for) go in a
 batch of their own ahead of partials, because a batch lasts as long as its longest generated output. Results go back to
 the loop with `call_soon_threadsafe`, so session state is only ever touched on the loop.
 
 If a batched generate raises, each item is retried alone, so one bad utterance fails only its own session.
+
+Promote to final, here: a step still waiting in the queue is replaced by its final (one decode instead of a partial
+and then a final, in the next urgent batch); a step the thread has taken cannot change.
 """
 
 from __future__ import annotations
@@ -16,59 +19,38 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import Future
+from dataclasses import dataclass
 
-import numpy as np
-
-from asr_server.backends.base import Backend, DecodeItem, EngineInfo
-from asr_server.streaming import StepOutput
+from asr_server.backends.base import Backend, DecodeItem
+from asr_server.engine.base import DecodeFailed, DecodeRequest, EngineInfo, EngineStats, OnLoaded, StepOutput
+from dictation_core.protocol import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 INFERENCE_THREAD = "asr-inference"  # the thread that runs the backend (__main__ waits for it at exit)
 
 
-@dataclass(eq=False)  # a job is itself, not its fields: comparing fields compares numpy audio, which raises
-class DecodeJob:
-    """One utterance step waiting for the model. `done` runs on the event loop with the output or the error."""
+@dataclass(eq=False)
+class _Queued:
+    """A request waiting for the thread, and the future that answers it."""
 
-    label: str
-    context: str
-    language: str | None
-    audio: np.ndarray
-    prefix_raw: str | None
-    rollback_tokens: int
-    urgent: bool
-    done: Callable[[StepOutput | None, str | None], None]
-    cancelled: Callable[[], bool] = lambda: False
-    submitted_at: float = field(default_factory=time.monotonic)
-    # Set before `done` when the engine refused this step itself (HTTP 4xx): sending it again cannot help.
-    refused: bool = False
-
-
-@dataclass(frozen=True)
-class SchedulerStats:
-    """Counters for /healthz, logs and benchmarks."""
-
-    steps: int
-    items: int
-    largest_batch: int
-    failed_items: int
-    audio_seconds: float
+    request: DecodeRequest
+    future: Future[StepOutput | None]
 
 
 class InferenceWorker:
-    """Owns the backend on one thread. `start` loads it; `submit` queues a job from the loop; `close` ends it."""
+    """The local Engine: owns the backend on one thread. `start` loads it; `submit` queues a step from the loop;
+    `close` ends it."""
 
     def __init__(self, load_backend: Callable[[], Backend], loop: asyncio.AbstractEventLoop, max_batch: int,
-                 on_loaded: Callable[[EngineInfo | None, BaseException | None], None],
-                 max_partial_batch: int = 0) -> None:
+                 on_loaded: OnLoaded, max_partial_batch: int = 0) -> None:
         self._load_backend = load_backend
         self._loop = loop
         self._max_batch = max(1, max_batch)
         self._max_partial_batch = min(self._max_batch, max_partial_batch) if max_partial_batch > 0 \
             else self._max_batch
         self._on_loaded = on_loaded
-        self._jobs: list[DecodeJob] = []
+        self._jobs: list[_Queued] = []
         self._wakeup = threading.Condition()
         self._closing = False
         self._thread = threading.Thread(target=self._run, name=INFERENCE_THREAD, daemon=True)
@@ -77,45 +59,60 @@ class InferenceWorker:
         self._largest_batch = 0
         self._failed_items = 0
         self._audio_seconds = 0.0
+        self._loaded = False
 
     def start(self) -> None:
         """Start the thread; it loads the model first and reports through `on_loaded` on the loop."""
         self._thread.start()
 
-    def submit(self, job: DecodeJob) -> None:
-        """Queue a job (called on the loop); never waits for the model."""
+    def submit(self, request: DecodeRequest) -> Future[StepOutput | None]:
+        """Queue a step (called on the loop); never waits for the model. Cancelling the future drops it if the
+        thread has not taken it yet."""
+        future: Future[StepOutput | None] = Future()
         with self._wakeup:
-            self._jobs.append(job)
+            self._jobs.append(_Queued(request, future))
             self._wakeup.notify()
+        future.add_done_callback(self._dropped)
+        return future
 
-    def promote(self, job: DecodeJob, audio: np.ndarray) -> bool:
-        """Make a job that is still waiting urgent, decoding `audio` instead; False if the thread already took it.
-
-        When a user stops speaking while their partial step is queued, that step becomes the final: one decode
-        instead of a partial and then a final, and it runs in the next urgent batch.
-        """
+    def promote(self, future: Future[StepOutput | None], final: DecodeRequest) -> bool:
+        """The step behind `future` becomes `final` if it is still waiting; False if the thread already took it."""
         with self._wakeup:
-            if not any(queued is job for queued in self._jobs):
-                return False
-            job.audio = audio
-            job.urgent = True
-            return True
+            for queued in self._jobs:
+                if queued.future is future:
+                    queued.request = final
+                    return True
+            return False
 
-    def cancel(self, job: DecodeJob) -> None:
-        """Nobody waits for this job any more: drop it if the thread has not taken it yet."""
-        with self._wakeup:
-            self._jobs = [queued for queued in self._jobs if queued is not job]
+    def _dropped(self, future: Future[StepOutput | None]) -> None:
+        if future.cancelled():
+            with self._wakeup:
+                self._jobs = [queued for queued in self._jobs if queued.future is not future]
 
     @property
     def queued(self) -> int:
-        """Jobs waiting for a step (for /healthz)."""
+        """Steps waiting for the thread (for /healthz)."""
         with self._wakeup:
             return len(self._jobs)
 
     @property
-    def stats(self) -> SchedulerStats:
+    def waiting(self) -> float:
+        """The same as `queued`: the thread is the whole engine."""
+        return float(self.queued)
+
+    @property
+    def reachable(self) -> bool:
+        """True once the model is loaded: an engine in this process is never out of reach."""
+        return self._loaded
+
+    def health(self) -> dict[str, object] | None:
+        """None: /healthz's own counters say everything about this engine."""
+        return None
+
+    @property
+    def stats(self) -> EngineStats:
         """Counters so far."""
-        return SchedulerStats(self._steps, self._items, self._largest_batch, self._failed_items,
+        return EngineStats(self._steps, self._items, self._largest_batch, self._failed_items,
                               self._audio_seconds)
 
     def close(self, timeout: float = 5.0) -> None:
@@ -138,6 +135,7 @@ class InferenceWorker:
             return
         info = EngineInfo(backend.name, backend.model, tuple(backend.supported_languages),
                           final_timeout_s=backend.final_timeout_s)
+        self._loaded = True
         self._loop.call_soon_threadsafe(self._on_loaded, info, None)
         try:
             while True:
@@ -149,24 +147,25 @@ class InferenceWorker:
         finally:
             backend.close()
 
-    def _next_batch(self) -> list[DecodeJob] | None:
+    def _next_batch(self) -> list[_Queued] | None:
         with self._wakeup:
             while not self._jobs and not self._closing:
                 self._wakeup.wait()
             if self._closing:
                 return None
-            live = [job for job in self._jobs if not job.cancelled()]
-            live.sort(key=lambda job: job.submitted_at)
+            live = [job for job in self._jobs if not job.future.cancelled()]
+            live.sort(key=lambda job: job.request.submitted_at)
             # Steps of stopped utterances (finals) run in a batch of their own: a batch lasts as long as its
             # longest output, and a final's short continuation should not wait for another session's long partial.
-            urgent = [job for job in live if job.urgent]
+            urgent = [job for job in live if job.request.urgent]
             chosen = urgent[: self._max_batch] if urgent else live[: self._max_partial_batch]
             taken = {id(job) for job in chosen}
             self._jobs = [job for job in live if id(job) not in taken]
             return chosen
 
-    def _decode(self, backend: Backend, batch: list[DecodeJob]) -> None:
+    def _decode(self, backend: Backend, queued: list[_Queued]) -> None:
         started = time.monotonic()
+        batch = [job.request for job in queued]
         try:
             outputs = self._run_batch(backend, batch)
             results: list[tuple[StepOutput | None, str | None]] = [(output, None) for output in outputs]
@@ -180,13 +179,13 @@ class InferenceWorker:
         self._steps += 1
         self._items += len(batch)
         self._largest_batch = max(self._largest_batch, len(batch))
-        self._audio_seconds += sum(len(job.audio) for job in batch) / 16000
+        self._audio_seconds += sum(len(job.audio) for job in batch) / SAMPLE_RATE
         self._failed_items += sum(1 for output, _ in results if output is None)
         log.debug("step of %d items in %.3f s", len(batch), time.monotonic() - started)
-        for job, (output, error) in zip(batch, results, strict=True):
-            self._loop.call_soon_threadsafe(job.done, output, error)
+        for job, (output, error) in zip(queued, results, strict=True):
+            self._loop.call_soon_threadsafe(_settle, job.future, output, error)
 
-    def _decode_alone(self, backend: Backend, job: DecodeJob) -> tuple[StepOutput | None, str | None]:
+    def _decode_alone(self, backend: Backend, job: DecodeRequest) -> tuple[StepOutput | None, str | None]:
         try:
             return self._run_batch(backend, [job])[0], None
         except Exception as error:
@@ -194,7 +193,7 @@ class InferenceWorker:
             return None, _describe(error)
 
     @staticmethod
-    def _run_batch(backend: Backend, batch: list[DecodeJob]) -> list[StepOutput]:
+    def _run_batch(backend: Backend, batch: list[DecodeRequest]) -> list[StepOutput]:
         prefixes = [backend.rollback(job.prefix_raw, job.rollback_tokens) if job.prefix_raw else ""
                     for job in batch]
         items = [DecodeItem(backend.build_prompt(job.context, job.language) + prefix, job.audio)
@@ -208,6 +207,16 @@ class InferenceWorker:
             language, text = backend.parse(raw, job.language)
             outputs.append(StepOutput(raw=raw, language=language, text=text))
         return outputs
+
+
+def _settle(future: Future[StepOutput | None], output: StepOutput | None, error: str | None) -> None:
+    """On the loop: answer `future` unless it was cancelled meanwhile."""
+    if future.done():
+        return
+    if output is not None:
+        future.set_result(output)
+    else:
+        future.set_exception(DecodeFailed(error or "the decode failed"))
 
 
 def _describe(error: BaseException) -> str:

@@ -1,10 +1,12 @@
 """The network glue: a websockets server on one port for protocol v1 and GET /healthz.
 
 Thin on purpose: the HTTP gate (health, auth, capacity) is `_gate`, each connection is a `Session` fed from
-`_serve_connection`, and the model lives behind the `InferenceWorker`. The loop never waits on inference.
+`_serve_connection`, and the model lives behind an `Engine` (engine/base.py): the local one (scheduler.py) or the
+HTTP one (engine/dispatcher.py), chosen once in `start`. The loop never waits on inference.
 
-Thread map: the asyncio loop (this module, sessions, streams) and the inference thread (scheduler.py, backends).
-They meet only in `InferenceWorker.submit` (loop -> thread) and `call_soon_threadsafe` (thread -> loop).
+Thread map: the asyncio loop (this module, sessions, streams, the HTTP engine) and, for the local engine, the
+inference thread (scheduler.py, backends). They meet only in `InferenceWorker.submit` (loop -> thread) and
+`call_soon_threadsafe` (thread -> loop).
 """
 
 from __future__ import annotations
@@ -12,23 +14,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import hmac
 import json
 import logging
 import threading
 from collections.abc import Callable
 from http import HTTPStatus
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
+from asr_server.auth import token_matches
 from asr_server.backends import Backend, create_backend
-from asr_server.backends.base import EngineInfo
 from asr_server.budget import AddressBudget
 from asr_server.config import ServerConfig
 from asr_server.connection import Connection
-from asr_server.engine import EngineDispatcher
+from asr_server.engine.base import Engine, EngineInfo
+from asr_server.engine.dispatcher import EngineDispatcher
 from asr_server.errors import AsrServerError, ModelLoadError
 from asr_server.http_upload import ConnectionLimits, RoutingConnection, routing_connection
 from asr_server.metrics import CONTENT_TYPE, ServerMetrics
@@ -47,19 +49,6 @@ _TRANSPORT_LIMIT_MIN = 1 << 20
 _OPEN_TIMEOUT = 10.0  # seconds for a WebSocket handshake (websockets' default)
 
 
-def token_matches(expected: str, request: Request) -> bool:
-    """The token from `Authorization: Bearer T` or `?token=T`, compared in constant time."""
-    offered = ""
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        offered = value.strip()
-    else:
-        values = parse_qs(urlsplit(request.path).query).get("token", [])
-        offered = values[0] if values else ""
-    return hmac.compare_digest(offered.encode("utf-8"), expected.encode("utf-8"))
-
-
 class AsrServer:
     """Streaming Qwen3-ASR over WebSocket. `await start()` listens at once and loads the model in the background.
 
@@ -69,7 +58,7 @@ class AsrServer:
     def __init__(self, config: ServerConfig, backend_factory: BackendFactory | None = None) -> None:
         self.config = config
         self._backend_factory = backend_factory
-        self._worker: InferenceWorker | EngineDispatcher | None = None
+        self._worker: Engine | None = None
         self._server: Server | None = None
         self._engine: EngineInfo | None = None
         self._load_error: BaseException | None = None
@@ -94,9 +83,7 @@ class AsrServer:
                                            self._on_loaded, self.config.max_partial_batch_size)
         self._worker.start()
         transport_limit = max(_TRANSPORT_LIMIT_MIN, _TRANSPORT_LIMIT_FACTOR * self.config.max_frame_bytes)
-        worker = self._worker
-        uploads = TranscriptionEndpoint(self.config, lambda: self._engine, lambda job: worker.submit(job),
-                                        self._policy)
+        uploads = TranscriptionEndpoint(self.config, lambda: self._engine, self._worker.submit, self._policy)
         self._uploads = uploads
         limits = ConnectionLimits(
             open_timeout=_OPEN_TIMEOUT, head_timeout=self.config.upload_head_timeout_seconds,
@@ -161,21 +148,18 @@ class AsrServer:
             await self._worker.aclose()
 
     def _engine_waiting(self) -> float:
-        return self._worker.load.waiting if isinstance(self._worker, EngineDispatcher) else \
-            float(self._worker.queued if self._worker is not None else 0)
+        return self._worker.waiting if self._worker is not None else 0.0
 
     def _engine_up(self) -> float:
-        if isinstance(self._worker, EngineDispatcher):
-            return 1.0 if self._worker.reachable else 0.0
-        return 1.0 if self.loaded else 0.0
+        return 1.0 if self._worker is not None and self._worker.reachable else 0.0
 
     def health(self, detailed: bool = True) -> dict[str, object]:
         """The /healthz body; `detailed` adds the engine's URL and last error (only for a request with the token:
         they tell a stranger where the engine is and what went wrong with it)."""
         stats = self._worker.stats if self._worker is not None else None
         status = "ok" if self.loaded else ("failed" if self._load_error else "loading")
-        engine = self._worker.health() if isinstance(self._worker, EngineDispatcher) else None
-        if engine is not None and self.loaded and not engine["reachable"]:
+        engine = self._worker.health() if self._worker is not None else None
+        if self._worker is not None and self.loaded and not self._worker.reachable:
             status = "engine_down"
         body: dict[str, object] = {
             "status": status,
@@ -265,7 +249,7 @@ class AsrServer:
             return None
 
         connection = Connection(websocket, self.config, self.metrics, lambda send: Session(
-            self.config, engine, send, worker.submit, worker.promote, worker.cancel, self.metrics), admit)
+            self.config, engine, send, worker, self.metrics), admit)
         await connection.serve()
 
 

@@ -9,61 +9,55 @@ resumes. The session then decodes the utterance as if it had stopped, at the fin
 - the guess fails: nothing is lost, `stop` takes the ordinary path.
 
 The decode the user waits for after the end of speech then runs during the silence the client counts anyway.
-Pure bookkeeping on the asyncio thread; the session gives it the ways to send, abort and finish.
+Pure bookkeeping on the asyncio thread: it sends through the session's quota, aborts by cancelling a guess's
+future, and hands the session each final it decided.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 
-from asr_server.scheduler import DecodeJob
-from asr_server.streaming import StepOutput, UtteranceStream
+from asr_server.engine.base import DecodeRequest, StepOutput
+from asr_server.fair_share import StepQuota
+from asr_server.streaming import UtteranceStream
 
 
 @dataclass(eq=False)
 class _Guess:
-    number: int
-    job: DecodeJob
+    future: Future[StepOutput | None]
     samples: int  # the utterance's length when the guess was sent
     output: StepOutput | None = None
     adopted: bool = False  # stop came with no audio since: this guess is the final
 
 
 class SpeculativeFinals:
-    """One session's guesses, at most one per utterance."""
+    """One session's guesses, at most one per utterance, sent through the session's `quota`.
 
-    def __init__(self, offer: Callable[[DecodeJob], bool], withdraw: Callable[[DecodeJob], None],
-                 answered: Callable[[DecodeJob], None],
-                 finish: Callable[[UtteranceStream, StepOutput], None],
-                 fall_back: Callable[[UtteranceStream], None]) -> None:
-        self._offer = offer
-        self._withdraw = withdraw
-        self._answered = answered
-        self._finish = finish
-        self._fall_back = fall_back
+    `settled(stream, output)` runs once for each guess that became the final: `output` is the final's text, or None
+    when the guess failed and the stop takes the ordinary path."""
+
+    def __init__(self, quota: StepQuota,
+                 settled: Callable[[UtteranceStream, StepOutput | None], None]) -> None:
+        self._quota = quota
+        self._settled = settled
         self._guesses: dict[UtteranceStream, _Guess] = {}
-        self._numbers = itertools.count(1)
         self.started = 0
         self.used = 0
 
-    def start(self, stream: UtteranceStream, make_job: Callable[[Callable[..., None]], DecodeJob | None]) -> None:
-        """Send a guess for `stream` unless one for exactly this audio is out already."""
+    def start(self, stream: UtteranceStream, request: DecodeRequest) -> None:
+        """Send `request` as the guess for `stream` unless one for exactly this audio is out already."""
         guess = self._guesses.get(stream)
         if guess is not None and guess.samples == stream.total_samples:
             return
         self.drop(stream)
-        number = next(self._numbers)
-        job = make_job(lambda output, error, number=number: self._done(stream, number, output))
-        if job is None:
+        future = self._quota.offer(request)
+        if future is None:
             return
-        guess = _Guess(number, job, stream.total_samples)
-        self._guesses[stream] = guess
-        if not self._offer(job):
-            del self._guesses[stream]
-            return
+        self._guesses[stream] = _Guess(future, stream.total_samples)
         self.started += 1
+        future.add_done_callback(lambda answer: self._done(stream, answer))
 
     def stop(self, stream: UtteranceStream) -> bool:
         """`stream` stopped: True if its guess is (or will be) the final; False to take the ordinary path."""
@@ -74,7 +68,7 @@ class SpeculativeFinals:
         self.used += 1
         if guess.output is not None:
             del self._guesses[stream]
-            self._finish(stream, guess.output)
+            self._settled(stream, guess.output)
         else:
             guess.adopted = True
         return True
@@ -88,23 +82,23 @@ class SpeculativeFinals:
         """Speech resumed, the utterance was cancelled or the connection closed: forget the guess."""
         guess = self._guesses.pop(stream, None)
         if guess is not None and guess.output is None:
-            self._withdraw(guess.job)
+            guess.future.cancel()  # aborts its request at the engine
 
-    def _done(self, stream: UtteranceStream, number: int, output: StepOutput | None) -> None:
+    def _done(self, stream: UtteranceStream, answer: Future[StepOutput | None]) -> None:
         guess = self._guesses.get(stream)
-        if guess is None or guess.number != number:
+        if guess is None or guess.future is not answer:
             return  # dropped meanwhile
-        self._answered(guess.job)
         if stream.finished:
             del self._guesses[stream]
             return
+        output = answer.result() if answer.exception() is None else None
         if output is None:  # failed or skipped: stop takes the ordinary path
             del self._guesses[stream]
             if guess.adopted:
-                self._fall_back(stream)
+                self._settled(stream, None)
             return
         if guess.adopted:
             del self._guesses[stream]
-            self._finish(stream, output)
+            self._settled(stream, output)
         else:
             guess.output = output

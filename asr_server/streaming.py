@@ -28,9 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from asr_server.backends.qwen_output import MIN_ASR_INPUT_SECONDS
+from asr_server.engine.base import StepOutput
 from dictation_core.joining import join_text
+from dictation_core.protocol import SAMPLE_RATE
 
-SAMPLE_RATE = 16_000
 BYTES_PER_SAMPLE = 2
 
 
@@ -67,15 +68,6 @@ class StepInput:
     rollback_tokens: int
     is_final: bool
     urgent: bool
-
-
-@dataclass(frozen=True)
-class StepOutput:
-    """The worker's answer for one step: raw model text (prefix included) and its parsed language and text."""
-
-    raw: str
-    language: str
-    text: str
 
 
 class UtteranceStream:

@@ -17,25 +17,22 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import numpy as np
-from websockets.datastructures import Headers
-from websockets.http11 import Request
 
 from asr_server.audio_decode import AudioFileError, TooLongError, decode_upload
 from asr_server.audio_windows import quiet_windows
-from asr_server.backends.base import EngineInfo
+from asr_server.auth import headers_token_matches
 from asr_server.budget import AddressBudget
 from asr_server.config import ServerConfig
+from asr_server.engine.base import DecodeFailed, DecodeRequest, EngineInfo, StepOutput
 from asr_server.http_upload import HttpRequest, HttpResponse, PostHandler
 from asr_server.origin import OriginPolicy
-from asr_server.scheduler import DecodeJob
-from asr_server.streaming import SAMPLE_RATE, StepOutput
 from dictation_core.joining import join_text
-from dictation_core.protocol import normalize_language
+from dictation_core.protocol import SAMPLE_RATE, normalize_language
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +77,7 @@ class TranscriptionEndpoint(PostHandler):
     """Answers `POST /v1/audio/transcriptions` through the server's decoder (`submit`, as sessions use it)."""
 
     def __init__(self, config: ServerConfig, engine: Callable[[], EngineInfo | None],
-                 submit: Callable[[DecodeJob], object], policy: OriginPolicy | None = None) -> None:
+                 submit: Callable[[DecodeRequest], Future[StepOutput | None]], policy: OriginPolicy | None = None) -> None:
         self._config = config
         self._engine = engine
         self._submit = submit
@@ -114,7 +111,7 @@ class TranscriptionEndpoint(PostHandler):
         if request.method != "POST" or path != PATH:
             return error_response(404, f"no such endpoint: {request.method} {path} "
                                   f"(this server answers POST {PATH} and WebSocket)")
-        if self._config.token and not _token_ok(self._config.token, request):
+        if self._config.token and not headers_token_matches(self._config.token, request.headers, request.target):
             log.warning("refused an upload from %s: missing or wrong token", request.remote)
             return error_response(401, "missing or wrong token: send 'Authorization: Bearer <token>'")
         if self._engine() is None:
@@ -204,20 +201,13 @@ class TranscriptionEndpoint(PostHandler):
             return await self._decode_window(audio, context, language)
 
     async def _decode_window(self, audio: np.ndarray, context: str, language: str | None) -> StepOutput:
-        loop = asyncio.get_running_loop()
         while True:
-            answer: asyncio.Future[tuple[StepOutput | None, str | None]] = loop.create_future()
-
-            def done(output: StepOutput | None, error: str | None,
-                     answer: asyncio.Future[tuple[StepOutput | None, str | None]] = answer) -> None:
-                if not answer.done():
-                    answer.set_result((output, error))
-
-            self._submit(DecodeJob(label="upload", context=context, language=language, audio=audio,
-                                   prefix_raw=None, rollback_tokens=0, urgent=False, done=done))
-            output, error = await answer
-            if error is not None:
-                raise RequestError(502, f"decoding failed: {error}")
+            step = self._submit(DecodeRequest(label="upload", context=context, language=language, audio=audio,
+                                              prefix_raw=None, rollback_tokens=0, urgent=False))
+            try:
+                output = await asyncio.wrap_future(step)  # cancelled with the upload: the step is withdrawn too
+            except DecodeFailed as error:
+                raise RequestError(502, f"decoding failed: {error}") from error
             if output is not None:
                 return output
             await asyncio.sleep(_SKIPPED_RETRY_SECONDS)  # shed by a full engine queue: not lost, sent again
@@ -295,15 +285,6 @@ class _Form:
         name = disposition.get(b"name", b"").decode("utf-8", "replace")
         if name:
             self.fields[name] = b"".join(self._data)
-
-
-def _token_ok(expected: str, request: HttpRequest) -> bool:
-    from asr_server.server import token_matches
-
-    headers = Headers()
-    if "authorization" in request.headers:
-        headers["Authorization"] = request.headers["authorization"]
-    return token_matches(expected, Request(request.target, headers))
 
 
 def _address(remote: str) -> str:

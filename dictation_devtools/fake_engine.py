@@ -46,6 +46,8 @@ from typing import Any
 
 import numpy as np
 
+from dictation_core.protocol import SAMPLE_RATE
+
 ASSISTANT = "<|im_start|>assistant\n"
 # vLLM's audio processing fails on this many samples or fewer (WhisperFeatureExtractor: reflect padding of n_fft/2).
 MIN_REFUSED_SAMPLES = 200
@@ -106,7 +108,7 @@ def decode_wav(data: bytes) -> np.ndarray:
     """16 kHz mono 16-bit WAV bytes -> float32 in [-1, 1] (what vLLM's audio loader yields at the model's rate)."""
     try:
         with wave.open(io.BytesIO(data)) as reader:
-            if (reader.getframerate(), reader.getnchannels(), reader.getsampwidth()) != (16000, 1, 2):
+            if (reader.getframerate(), reader.getnchannels(), reader.getsampwidth()) != (SAMPLE_RATE, 1, 2):
                 raise BadRequest(f"fake engine takes 16 kHz mono 16-bit WAV, got {reader.getparams()}")
             frames = reader.readframes(reader.getnframes())
     except (wave.Error, EOFError) as error:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dictation_core.protocol import SAMPLE_RATE
+
 paInt16 = 8  # PyAudio's constants, same values
 paContinue = 0
 
@@ -23,8 +25,8 @@ class FakeDevice:
     """One input device: what it is called and which rates it accepts."""
 
     name: str
-    rates: tuple[int, ...] = (16_000,)
-    default_rate: int = 16_000
+    rates: tuple[int, ...] = (SAMPLE_RATE,)
+    default_rate: int = SAMPLE_RATE
     tone_hz: float = 440.0
     plugged: bool = True
     opened_at: list[int] = field(default_factory=list)  # rate of every successful open

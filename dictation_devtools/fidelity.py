@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from dictation_core.protocol import SAMPLE_RATE
+
 FRAME_SAMPLES = 512
 ORACLE_PAD_MS = 100.0  # speech regions are widened by this much on each side: soft onsets and tails count
 

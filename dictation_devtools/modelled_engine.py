@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from dictation_core.protocol import SAMPLE_RATE
 from dictation_devtools.fake_engine import Aborted, EngineCall, FakeEngine, continuation
 from dictation_devtools.stand_in_backends import KnownPhrase, transcript
 
-SAMPLE_RATE = 16000
 _GONE_CHECK_SECONDS = 0.05  # how often disconnected clients are looked for (vLLM notices them asynchronously)
 
 

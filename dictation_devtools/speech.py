@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from dictation_core.protocol import SAMPLE_RATE
 
 ENGLISH_PHRASES = [
     "hello world this is a dictation test",

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from asr_server.backends.base import Backend, DecodeItem
+from dictation_core.protocol import SAMPLE_RATE
 
 PROMPT_END = "<|im_start|>assistant\n"
 
@@ -108,7 +109,7 @@ class _StandIn(Backend):
             # The header is generated only when the prompt does not already hold it (no forced language, no prefix).
             generated_header = self.cost.header_tokens if self.cost and not tag else 0
             tokens.append(len(continuation.split()) + generated_header)
-        seconds = [len(item.audio) / 16000 for item in items]
+        seconds = [len(item.audio) / SAMPLE_RATE for item in items]
         delay = self.cost.step_seconds(seconds, tokens) if self.cost else 0.0
         if delay > 0:
             time.sleep(delay)
@@ -134,7 +135,7 @@ class ModelledBackend(_StandIn):
 
     def _texts(self, items: list[DecodeItem]) -> list[str]:
         assert self.cost is not None
-        return [" ".join(f"w{n}" for n in range(round(len(item.audio) / 16000 * self.cost.tokens_per_second)))
+        return [" ".join(f"w{n}" for n in range(round(len(item.audio) / SAMPLE_RATE * self.cost.tokens_per_second)))
                 for item in items]
 
 

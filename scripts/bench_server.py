@@ -41,7 +41,8 @@ from typing import Any
 import numpy as np
 from websockets.asyncio.client import connect
 
-from asr_server.streaming import StepOutput, StreamSettings, UtteranceStream
+from asr_server.engine.base import StepOutput
+from asr_server.streaming import StreamSettings, UtteranceStream
 from dictation_devtools.servers import free_port, get_health, start_server_process, wait_healthy
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -21,25 +21,13 @@ class DecodeItem:
     audio: np.ndarray
 
 
-@dataclass(frozen=True)
-class EngineInfo:
-    """What a loaded engine reports: `ready` and /healthz show it, sessions check languages against it."""
-
-    backend: str
-    model: str
-    supported_languages: tuple[str, ...]
-    # A backend whose finals take seconds (the transformers backend on a CPU) says so in `ready`, so clients wait
-    # for them instead of replaying and then giving up on words the server was about to send.
-    final_timeout_s: float | None = None
-
-
 class Backend(ABC):
     """A loaded ASR model. `name` and `model` are reported in `ready` and `/healthz`."""
 
     name: str = "backend"
     model: str = ""
     supported_languages: tuple[str, ...] = ()
-    final_timeout_s: float | None = None  # see EngineInfo.final_timeout_s
+    final_timeout_s: float | None = None  # see engine.base.EngineInfo.final_timeout_s
 
     @abstractmethod
     def build_prompt(self, context: str, language: str | None) -> str:

@@ -22,6 +22,7 @@ from asr_server.backends.transformers_compat import (
 )
 from asr_server.config import ServerConfig
 from asr_server.errors import ConfigError, GpuMemoryError, ModelLoadError
+from dictation_core.protocol import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class TransformersBackend(QwenBackend):
         say so and decode eagerly: slower, but the server works."""
         import numpy as np
 
-        item = DecodeItem(self.build_prompt("", None), np.zeros(16000, dtype=np.float32))
+        item = DecodeItem(self.build_prompt("", None), np.zeros(SAMPLE_RATE, dtype=np.float32))
         try:
             for batch in (1, 2):
                 self.generate([item] * batch)

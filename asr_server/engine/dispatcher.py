@@ -1,12 +1,13 @@
 """The asyncio side of the HTTP engine: one chat completion per utterance step, on the event loop.
 
-It offers sessions what the inference thread offers them (`submit`, `promote`, plus `cancel`), but batching,
-ordering and preemption happen in vLLM:
+It implements `engine.base.Engine` as the inference thread does, but batching, ordering and preemption happen in
+vLLM:
 
 - every step is sent at once: the engine batches it with everyone else's steps, token by token;
 - a final (a stopped utterance's step) goes at `PRIORITY_FINAL`, partials at `PRIORITY_PARTIAL`;
-- `promote` (the utterance stopped while its partial is in flight) cancels that request, which closes its HTTP
-  connection so vLLM aborts it, and sends the step again as the final with the rest of the audio;
+- promote to final, here: the utterance stopped while its partial is in flight, so that request is cancelled
+  (closing its HTTP connection, so vLLM aborts it) and the step goes again as the final with the rest of the
+  audio, answering the same future;
 - while the engine's own queue (`vllm:num_requests_waiting`, polled from its /metrics) is at or above
   `--shed-queue-depth`, or the engine does not answer, partial steps are not sent at all (`done(None, None)`: skipped, the next audio retries);
   finals are never shed;
@@ -25,19 +26,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import Future
+from typing import TYPE_CHECKING
 
 import httpx
 
-from asr_server.backends.base import EngineInfo
 from asr_server.config import ServerConfig
+from asr_server.engine.base import DecodeFailed, DecodeRequest, EngineInfo, EngineStats, OnLoaded, StepOutput
 from asr_server.engine.client import EngineClient, EngineLoad
 from asr_server.engine.request import PRIORITY_FINAL, PRIORITY_PARTIAL, chat_request
 from asr_server.errors import EngineError, EngineRefused
 from asr_server.metrics import ServerMetrics
-from asr_server.scheduler import DecodeJob, SchedulerStats
-from asr_server.streaming import SAMPLE_RATE, StepOutput
+from dictation_core.protocol import SAMPLE_RATE
 
 if TYPE_CHECKING:
     from asr_server.backends.qwen_common import QwenText
@@ -60,7 +60,7 @@ class EngineDispatcher:
     name = "vllm"
 
     def __init__(self, config: ServerConfig,
-                 on_loaded: Callable[[EngineInfo | None, BaseException | None], None],
+                 on_loaded: OnLoaded,
                  metrics: ServerMetrics | None = None) -> None:
         self._config = config
         self._metrics = metrics
@@ -71,7 +71,7 @@ class EngineDispatcher:
                                     max_answer_chars=_CHARS_PER_TOKEN * config.max_new_tokens)
         self._text: QwenText | None = None
         self._model = ""
-        self._tasks: dict[int, tuple[DecodeJob, asyncio.Task[None]]] = {}
+        self._tasks: dict[Future[StepOutput | None], tuple[DecodeRequest, asyncio.Task[None]]] = {}
         self._background: list[asyncio.Task[None]] = []
         self.reachable = False
         self.load = EngineLoad(0, 0)
@@ -83,7 +83,7 @@ class EngineDispatcher:
         self.shed = 0
         self.cancelled = 0
         self.held_for_finals = 0
-        self._finals_sent: dict[int, float] = {}  # id(job) -> when, for finals in flight
+        self._finals_sent: dict[Future[StepOutput | None], float] = {}  # when each final in flight was sent
 
     # -- lifecycle ------------------------------------------------------------------------------------------
 
@@ -152,7 +152,7 @@ class EngineDispatcher:
                 self.reachable = False
             await asyncio.sleep(_POLL_SECONDS)
 
-    # -- the scheduler interface ----------------------------------------------------------------------------
+    # -- the Engine protocol (engine/base.py) ---------------------------------------------------------------
 
     @property
     def queued(self) -> int:
@@ -160,84 +160,97 @@ class EngineDispatcher:
         return len(self._tasks)
 
     @property
-    def stats(self) -> SchedulerStats:
+    def waiting(self) -> float:
+        """Requests waiting in the engine's own queue (its /metrics, polled)."""
+        return float(self.load.waiting)
+
+    @property
+    def stats(self) -> EngineStats:
         """Counters so far (a step is one request; vLLM does the batching)."""
-        return SchedulerStats(self._requests, self._requests, 1 if self._requests else 0, self._failed,
+        return EngineStats(self._requests, self._requests, 1 if self._requests else 0, self._failed,
                               self._audio_seconds)
 
-    def submit(self, job: DecodeJob) -> None:
-        """Send the step now (a partial is skipped while the engine is down or its queue is too deep)."""
-        if not job.urgent and (not self.reachable or self.load.waiting >= self._config.shed_queue_depth):
+    def submit(self, request: DecodeRequest) -> Future[StepOutput | None]:
+        """Send the step now (a partial is skipped while the engine is down or its queue is too deep); cancelling
+        the future aborts the request."""
+        future: Future[StepOutput | None] = Future()
+        if not request.urgent and (not self.reachable or self.load.waiting >= self._config.shed_queue_depth):
             self.shed += 1
-            log.debug("engine queue at %d: skipping a partial step of %s", self.load.waiting, job.label)
-            asyncio.get_running_loop().call_soon(job.done, None, None)
-            return
-        if not job.urgent and self.finals_waiting():
+            log.debug("engine queue at %d: skipping a partial step of %s", self.load.waiting, request.label)
+            asyncio.get_running_loop().call_soon(_settle, future, None)
+            return future
+        if not request.urgent and self.finals_waiting():
             self.held_for_finals += 1
-            asyncio.get_running_loop().call_soon(job.done, None, None)
-            return
-        self._send(job)
+            asyncio.get_running_loop().call_soon(_settle, future, None)
+            return future
+        future.add_done_callback(self._withdrawn)
+        self._send(future, request)
+        return future
 
     def finals_waiting(self) -> bool:
         """True while a final sent by us has gone unanswered for longer than FINAL_WAIT_SECONDS."""
         oldest = min(self._finals_sent.values(), default=None)
         return oldest is not None and time.monotonic() - oldest >= FINAL_WAIT_SECONDS
 
-    def _final_sent(self, job: DecodeJob) -> None:
-        self._finals_sent[id(job)] = time.monotonic()
-        asyncio.get_running_loop().call_later(FINAL_WAIT_SECONDS, self._make_room_for, id(job))
+    def _final_sent(self, future: Future[StepOutput | None]) -> None:
+        self._finals_sent[future] = time.monotonic()
+        asyncio.get_running_loop().call_later(FINAL_WAIT_SECONDS, self._make_room_for, future)
 
-    def _make_room_for(self, key: int) -> None:
+    def _make_room_for(self, final: Future[StepOutput | None]) -> None:
         """A final is still unanswered after FINAL_WAIT_SECONDS: abort the partials in flight (skipped steps)."""
-        if key not in self._finals_sent:
+        if final not in self._finals_sent:
             return
-        partials = [(job, task) for job, task in self._tasks.values() if not job.urgent and not task.done()]
-        for job, task in partials:
-            del self._tasks[id(job)]
+        partials = [(future, task) for future, (request, task) in self._tasks.items()
+                    if not request.urgent and not task.done()]
+        for future, task in partials:
+            del self._tasks[future]
             task.cancel()
             self.held_for_finals += 1
-            asyncio.get_running_loop().call_soon(job.done, None, None)
+            asyncio.get_running_loop().call_soon(_settle, future, None)
         if partials:
             log.debug("a final waits: aborted %d partials in flight", len(partials))
 
-    def promote(self, job: DecodeJob, audio: Any) -> bool:
-        """The utterance stopped while its partial is in flight: abort that request and send the final instead."""
-        entry = self._tasks.get(id(job))
+    def promote(self, future: Future[StepOutput | None], final: DecodeRequest) -> bool:
+        """The utterance stopped while its partial is in flight: abort that request and send `final` instead, which
+        answers the same future. False once the answer is in (or the step was never sent)."""
+        entry = self._tasks.get(future)
         if entry is None or entry[1].done():
             return False
         entry[1].cancel()
         self.cancelled += 1
-        job.audio = audio
-        job.urgent = True
-        self._send(job)
+        self._send(future, final)
         return True
 
-    def cancel(self, job: DecodeJob) -> None:
+    def _withdrawn(self, future: Future[StepOutput | None]) -> None:
         """Nobody waits for this step any more (session closed, utterance cancelled): abort its request."""
-        entry = self._tasks.pop(id(job), None)
-        self._finals_sent.pop(id(job), None)
+        if not future.cancelled():
+            return
+        entry = self._tasks.pop(future, None)
+        self._finals_sent.pop(future, None)
         if entry is not None and not entry[1].done():
             entry[1].cancel()
             self.cancelled += 1
 
-    def _send(self, job: DecodeJob) -> None:
-        task = asyncio.create_task(self._decode(job), name=f"decode {job.label}")
-        self._tasks[id(job)] = (job, task)
-        if job.urgent:
-            self._final_sent(job)
+    def _send(self, future: Future[StepOutput | None], request: DecodeRequest) -> None:
+        task = asyncio.create_task(self._decode(future, request), name=f"decode {request.label}")
+        self._tasks[future] = (request, task)
+        if request.urgent:
+            self._final_sent(future)
 
-    async def _decode(self, job: DecodeJob) -> None:
+    async def _decode(self, future: Future[StepOutput | None], request: DecodeRequest) -> None:
         me = asyncio.current_task()
         try:
-            output, error = await self._request(job)
+            answer: StepOutput | DecodeFailed = await self._request(request)
+        except DecodeFailed as failure:
+            answer = failure
         finally:
-            entry = self._tasks.get(id(job))
+            entry = self._tasks.get(future)
             if entry is not None and entry[1] is me:
-                del self._tasks[id(job)]
-                self._finals_sent.pop(id(job), None)
-        job.done(output, error)
+                del self._tasks[future]
+                self._finals_sent.pop(future, None)
+        _settle(future, answer)
 
-    async def _request(self, job: DecodeJob) -> tuple[StepOutput | None, str | None]:
+    async def _request(self, job: DecodeRequest) -> StepOutput:
         assert self._text is not None, "submit() before the engine loaded"
         prefix = self._text.rollback(job.prefix_raw, job.rollback_tokens) if job.prefix_raw else ""
         body = chat_request(self._model, context=job.context, language=job.language, audio=job.audio,
@@ -253,12 +266,12 @@ class EngineDispatcher:
                 self._metrics.decoded(job.urgent, time.monotonic() - started, ok=False)
             self._failed += 1
             self.last_decode_ok, self.last_error = False, str(error)
-            job.refused = isinstance(error, EngineRefused)
-            if job.refused:
+            refused = isinstance(error, EngineRefused)
+            if refused:
                 log.error("the engine refused a step of %s (not sent again): %s", job.label, error)
             else:
                 log.warning("decode failed for %s: %s", job.label, error)
-            return None, str(error)
+            raise DecodeFailed(str(error), refused=refused) from error
         self.last_decode_ok = True
         if self._metrics is not None:
             self._metrics.decoded(job.urgent, time.monotonic() - started, ok=True)
@@ -269,7 +282,7 @@ class EngineDispatcher:
             language, text = await asyncio.to_thread(self._text.parse, raw, job.language)
         else:
             language, text = self._text.parse(raw, job.language)
-        return StepOutput(raw=raw, language=language, text=text), None
+        return StepOutput(raw=raw, language=language, text=text)
 
     def health(self) -> dict[str, object]:
         """The engine's part of /healthz."""
@@ -280,3 +293,12 @@ class EngineDispatcher:
                 "shed_partials": self.shed, "held_for_finals": self.held_for_finals, "aborted": self.cancelled,
                 "priority": self._client.send_priority}
 
+
+def _settle(future: Future[StepOutput | None], answer: StepOutput | DecodeFailed | None) -> None:
+    """On the loop: answer `future` (None: skipped) unless it was cancelled meanwhile."""
+    if future.done():
+        return
+    if isinstance(answer, DecodeFailed):
+        future.set_exception(answer)
+    else:
+        future.set_result(answer)

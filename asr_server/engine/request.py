@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 
 from asr_server.backends.qwen_output import MIN_ASR_INPUT_SECONDS
+from dictation_core.protocol import SAMPLE_RATE
 
-SAMPLE_RATE = 16_000
 MIN_ENGINE_SAMPLES = round(MIN_ASR_INPUT_SECONDS * SAMPLE_RATE)
 
 # vLLM's priority policy serves lower values first. Only a value other than 0 needs

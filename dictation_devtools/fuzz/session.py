@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from dictation_core.protocol import SAMPLE_RATE
 from dictation_devtools.fuzz.messages import Oracle, Owed
 from dictation_devtools.ws_client import recv_until, send_utterance
 
@@ -70,7 +71,7 @@ async def fuzz_connection(url: str, messages: list[str | bytes], settle: float =
 
 async def steady_dictation(url: str, utterances: int, seconds: float = 1.5) -> tuple[int, int]:
     """A well-behaved user: real-time-ish utterances with ids; returns (finals received, utterances sent)."""
-    pcm = (b"\x10\x02" * 16000)[: int(seconds * 32000)]
+    pcm = (b"\x10\x02" * SAMPLE_RATE)[: int(seconds * 2 * SAMPLE_RATE)]
     finals = 0
     async with connect(url) as websocket:
         for index in range(utterances):

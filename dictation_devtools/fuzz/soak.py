@@ -16,6 +16,7 @@ import numpy as np
 import psutil
 from websockets.asyncio.client import connect
 
+from dictation_core.protocol import SAMPLE_RATE
 from dictation_devtools.servers import get_health
 
 FRAME_SAMPLES = 512
@@ -56,10 +57,10 @@ async def _user(url: str, until: float, utterance_seconds: float, gap: float, in
             result.utterances += 1
             await websocket.send(json.dumps({"event": "start", "id": utterance_id}))
             started = loop.time()
-            frames = round(utterance_seconds * 16000 / FRAME_SAMPLES)
+            frames = round(utterance_seconds * SAMPLE_RATE / FRAME_SAMPLES)
             for n in range(frames):
                 await websocket.send(frames_pool[n % len(frames_pool)])
-                await asyncio.sleep(max(0.0, started + (n + 1) * FRAME_SAMPLES / 16000 - loop.time()))
+                await asyncio.sleep(max(0.0, started + (n + 1) * FRAME_SAMPLES / SAMPLE_RATE - loop.time()))
             await websocket.send(json.dumps({"event": "stop"}))
             finals = 0
             while True:

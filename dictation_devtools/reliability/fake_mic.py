@@ -16,10 +16,11 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from dictation_core.protocol import SAMPLE_RATE
 from dictation_devtools.fake_pyaudio import FakeDevice, FakeHardware
 from dictation_devtools.modules import swapped_module
 
-RATE = 16_000
+RATE = SAMPLE_RATE
 
 
 class TapeMic(FakeDevice):

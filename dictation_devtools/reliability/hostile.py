@@ -29,10 +29,11 @@ import numpy as np
 import psutil
 from websockets.asyncio.client import connect
 
+from dictation_core.protocol import SAMPLE_RATE
 from dictation_devtools.servers import free_port, start_server_process, wait_healthy
 from dictation_devtools.stand_in_backends import KnownPhrase, ScriptedBackend
 
-RATE = 16_000
+RATE = SAMPLE_RATE
 PATH = "/v1/audio/transcriptions"
 # The settings every attack runs against: the defaults, except deadlines short enough for a test to wait out.
 SERVER_FLAGS = ["--hello-timeout-seconds", "2", "--upload-head-timeout-seconds", "2",
@@ -323,7 +324,7 @@ def _post(port: int, body: bytes, content_type: str, headers: str = "", host: st
     return _http(port, head + body, timeout)
 
 
-def silence_flac(seconds: int, rate: int = 16000, unknown_length: bool = False) -> bytes:
+def silence_flac(seconds: int, rate: int = SAMPLE_RATE, unknown_length: bool = False) -> bytes:
     """A FLAC of digital silence: a few hundred bytes per minute that decode to `seconds` of audio."""
     import soundfile
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from dictation_core.protocol import SAMPLE_RATE
 from dictation_devtools.reliability.dictation import Dictation
 from dictation_devtools.reliability.fake_mic import TapeMic, installed
 from dictation_devtools.servers import running_server
@@ -116,8 +117,8 @@ def mic_run(dictation: Dictation, *, name: str, unplug_at_s: float | None = None
     sample = dictation.sample
     mic = TapeMic(sample.samples, speed=speed)
     if unplug_at_s is not None:
-        mic.unplug_at = round(unplug_at_s * 16_000)
-        mic.resume_at = round(resume_at_s * 16_000) if resume_at_s is not None else None
+        mic.unplug_at = round(unplug_at_s * SAMPLE_RATE)
+        mic.resume_at = round(resume_at_s * SAMPLE_RATE) if resume_at_s is not None else None
     backend = ScriptedBackend.load(dictation.phrases_file)
     sink = LineSink()
     with _patched(stall_timeout_s, retry_s), installed(mic), \

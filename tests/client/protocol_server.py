@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from asr_server.server import token_matches
+from asr_server.auth import token_matches
 from dictation_core import protocol
 from dictation_devtools.servers import free_port
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from websockets.asyncio.client import connect
 
+from asr_server.engine.base import StepOutput
 from asr_server.engine.request import (
     MIN_ENGINE_SAMPLES,
     PRIORITY_PARTIAL,
@@ -18,7 +19,7 @@ from asr_server.engine.request import (
     padded_for_engine,
     wav_base64,
 )
-from asr_server.streaming import StepOutput, StreamSettings, UtteranceStream
+from asr_server.streaming import StreamSettings, UtteranceStream
 from dictation_devtools.fake_engine import BadRequest, EngineCall, FakeEngine
 from dictation_devtools.servers import running_server
 from dictation_devtools.ws_client import recv_until, run, send_utterance

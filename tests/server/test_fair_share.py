@@ -3,42 +3,55 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 
 import numpy as np
 
+from asr_server.engine.base import DecodeRequest, StepOutput
 from asr_server.fair_share import StepQuota
-from asr_server.scheduler import DecodeJob
 from dictation_devtools.fake_engine import FakeEngine
 from dictation_devtools.servers import running_server
 from dictation_devtools.ws_client import recv_until, run, send_utterance
+from tests.server._recording_engine import RecordingEngine
+
+ANSWER = StepOutput(raw="x", language="English", text="x")
 
 
-def job(name: str, urgent: bool = False) -> DecodeJob:
-    return DecodeJob(label=name, context="", language=None, audio=np.zeros(1, np.float32), prefix_raw=None,
-                     rollback_tokens=0, urgent=urgent, done=lambda output, error: None)
+def job(name: str, urgent: bool = False) -> DecodeRequest:
+    return DecodeRequest(label=name, context="", language=None, audio=np.zeros(1, np.float32), prefix_raw=None,
+                         rollback_tokens=0, urgent=urgent)
 
 
 def test_quota_sends_up_to_its_share_holds_the_rest_and_refuses_past_the_bound():
-    sent: list[str] = []
-    quota = StepQuota(lambda j: sent.append(j.label), max_active=2, max_held=2)
-    a, b, c, d, e = job("a"), job("b"), job("c"), job("d", urgent=True), job("e")
-    assert [quota.offer(x) for x in (a, b, c, d, e)] == [True, True, True, True, False]
-    assert sent == ["a", "b"] and quota.held == 2
-    quota.done(a)
-    assert sent == ["a", "b", "d"], "a held final goes before a held partial"
-    assert quota.withdraw(b) is True and sent == ["a", "b", "d", "c"], "a withdrawn step frees its slot"
-    assert quota.withdraw(c) is True and quota.active == 1 and quota.held == 0
+    engine = RecordingEngine()
+    quota = StepQuota(engine, max_active=2, max_held=2)
+    futures = [quota.offer(x) for x in (job("a"), job("b"), job("c"), job("d", urgent=True), job("e"))]
+    a, b, c, _, e = futures
+    assert e is None and None not in futures[:4]
+    assert [r.label for r in engine.jobs] == ["a", "b"] and quota.held == 2
+    engine.answer(ANSWER)
+    assert a.result() is ANSWER
+    assert [r.label for r in engine.jobs] == ["b", "d"], "a held final goes before a held partial"
+    b.cancel()
+    assert [r.label for r in engine.cancelled] == ["b"], "a withdrawn step is aborted at the engine"
+    assert [r.label for r in engine.jobs] == ["d", "c"], "a withdrawn step frees its slot"
+    c.cancel()
+    assert quota.active == 1 and quota.held == 0
 
 
-def test_a_held_step_is_promoted_in_place():
-    quota = StepQuota(lambda j: None, max_active=1, max_held=1)
-    first, second = job("a"), job("b")
-    quota.offer(first)
-    quota.offer(second)
+def test_a_held_step_is_promoted_in_place_and_a_sent_one_by_the_engines_rule():
+    engine = RecordingEngine(promotes=False)
+    quota = StepQuota(engine, max_active=1, max_held=1)
+    first, second = quota.offer(job("a")), quota.offer(job("b"))
+    assert first is not None and second is not None
     audio = np.ones(5, np.float32)
     assert quota.promote(first, audio) is False, "a step already sent is the engine's to promote"
-    assert quota.promote(second, audio) is True and second.urgent and second.audio is audio
+    assert quota.promote(second, audio) is True
+    promoted = quota.request(second)
+    assert promoted is not None and promoted.urgent and promoted.audio is audio and promoted.label == "b"
+    engine.promotes = True
+    assert quota.promote(first, audio) is True and engine.jobs[0].urgent and engine.jobs[0].audio is audio
 
 
 def pcm(amplitude: int, seconds: float) -> bytes:
@@ -97,14 +110,14 @@ def test_a_held_final_behind_held_partials_of_real_audio_is_released_first():
     """Held steps carry their audio: the final taken out of the queue must be found by identity. By equality
     (the dataclass's ==, comparing numpy arrays) it raised "operands could not be broadcast", which ended the
     connection handler and lost the utterances (seen in start.sh's CPU run under load)."""
-    sent: list[DecodeJob] = []
-    quota = StepQuota(sent.append, max_active=1, max_held=3)
+    engine = RecordingEngine()
+    quota = StepQuota(engine, max_active=1, max_held=3)
     running, partial, final = job("u-1"), job("u-1"), job("u-1", urgent=True)  # one utterance's steps
-    partial.audio = np.zeros(16_000, np.float32)
-    final.audio = np.zeros(57_856, np.float32)
+    partial = dataclasses.replace(partial, audio=np.zeros(16_000, np.float32))
+    final = dataclasses.replace(final, audio=np.zeros(57_856, np.float32))
     for step in (running, partial, final):
-        assert quota.offer(step)
-    quota.done(running)
-    assert sent[-1] is final and quota.held == 1
-    quota.done(final)
-    assert sent[-1] is partial and quota.held == 0
+        assert quota.offer(step) is not None
+    engine.answer(ANSWER)
+    assert engine.jobs == [final] and quota.held == 1
+    engine.answer(ANSWER)
+    assert engine.jobs == [partial] and quota.held == 0

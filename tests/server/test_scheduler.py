@@ -8,7 +8,8 @@ import threading
 import numpy as np
 
 from asr_server.backends.base import Backend, DecodeItem
-from asr_server.scheduler import DecodeJob, InferenceWorker
+from asr_server.engine.base import DecodeRequest
+from asr_server.scheduler import InferenceWorker
 
 
 class RecordingBackend(Backend):
@@ -53,18 +54,20 @@ def test_finals_batch_alone_ahead_of_partials_and_failures_stay_with_their_job()
         await loaded.wait()
         done = asyncio.Event()
 
-        def job(label: str, urgent: bool) -> DecodeJob:
-            def finished(output: object, error: object) -> None:
-                results[label] = (output, error)
+        def job(label: str, urgent: bool) -> None:
+            def finished(future) -> None:
+                assert asyncio.get_running_loop() is loop, "answered on the event loop"
+                error = future.exception()
+                results[label] = (None if error else future.result(), str(error) if error else None)
                 if len(results) == 6:
                     done.set()
-            return DecodeJob(label=label, context=label, language=None, audio=np.zeros(160, np.float32),
-                             prefix_raw=None, rollback_tokens=5, urgent=urgent, done=finished)
+            worker.submit(DecodeRequest(label=label, context=label, language=None, audio=np.zeros(160, np.float32),
+                                        prefix_raw=None, rollback_tokens=5, urgent=urgent)).add_done_callback(finished)
 
-        worker.submit(job("first", False))
+        job("first", False)
         assert await asyncio.to_thread(backend.waiting.wait, 10), "the thread takes it and blocks in generate"
         for label, urgent in [("p1", False), ("p2", False), ("f1", True), ("boom", True), ("p3", False)]:
-            worker.submit(job(label, urgent))
+            job(label, urgent)
         for _ in range(5):  # first, [f1, boom], the retries of f1 and boom alone, then the partials
             backend.gate.release()
         await asyncio.wait_for(done.wait(), 60)

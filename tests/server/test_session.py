@@ -11,12 +11,11 @@ import json
 import numpy as np
 import pytest
 
-from asr_server.backends.base import EngineInfo
 from asr_server.config import ServerConfig
-from asr_server.scheduler import DecodeJob
+from asr_server.engine.base import DecodeRequest, EngineInfo, StepOutput
 from asr_server.session import Session
-from asr_server.streaming import StepOutput
 from dictation_core import protocol
+from tests.server._recording_engine import RecordingEngine
 
 ENGINE = EngineInfo(backend="stand-in", model="tiny", supported_languages=("Chinese", "English"))
 
@@ -31,19 +30,11 @@ class Harness:
     def __init__(self, worker_promotes: bool = False, **settings: object) -> None:
         config = ServerConfig(**{"model": "tiny", "backend": "transformers", **settings})
         self.sent: list[dict] = []
-        self.jobs: list[DecodeJob] = []
-        self.cancelled: list[DecodeJob] = []
-        self.promoted: list[tuple[DecodeJob, int]] = []
-
-        def promote(job: DecodeJob, audio: np.ndarray) -> bool:
-            """The worker's promote: True means the job had not started, and now decodes `audio` as the final."""
-            if worker_promotes:
-                self.promoted.append((job, len(audio)))
-                job.audio, job.urgent = audio, True
-            return worker_promotes
-
-        self.session = Session(config, ENGINE, lambda text: self.sent.append(json.loads(text)), self.jobs.append,
-                               promote, cancel=self.cancelled.append)
+        self.engine = RecordingEngine(promotes=worker_promotes)
+        self.jobs = self.engine.jobs
+        self.cancelled = self.engine.cancelled
+        self.promoted = self.engine.promoted
+        self.session = Session(config, ENGINE, lambda text: self.sent.append(json.loads(text)), self.engine)
 
     def text(self, event: dict | str) -> None:
         self.session.on_text(event if isinstance(event, str) else json.dumps(event))
@@ -59,16 +50,13 @@ class Harness:
         for offset in range(0, len(audio), 32000):  # 1 s frames, as the tray client sends at most
             self.session.on_binary(audio[offset:offset + 32000])
 
-    def answer(self, text: str, language: str = "English") -> DecodeJob:
+    def answer(self, text: str, language: str = "English") -> DecodeRequest:
         """Answer the oldest job as the model would."""
-        job = self.jobs.pop(0)
-        job.done(StepOutput(raw=f"language {language}<asr_text>{text}", language=language, text=text), None)
-        return job
+        return self.engine.answer(StepOutput(raw=f"language {language}<asr_text>{text}", language=language,
+                                             text=text))
 
-    def fail(self, why: str = "engine gone") -> DecodeJob:
-        job = self.jobs.pop(0)
-        job.done(None, why)
-        return job
+    def fail(self, why: str = "engine gone") -> DecodeRequest:
+        return self.engine.fail(why)
 
     def of_type(self, kind: str) -> list[dict]:
         return [m for m in self.sent if m["type"] == kind]
@@ -170,7 +158,6 @@ def test_cancel_sends_nothing_more_for_the_utterance_and_aborts_its_step():
     job = harness.jobs[0]
     harness.text({"event": "cancel"})
     assert harness.cancelled == [job], "the step at the engine is aborted"
-    job.done(StepOutput(raw="x", language="English", text="late"), None)  # a result that was already on its way
     assert harness.sent == []
 
 
@@ -242,7 +229,6 @@ def test_after_close_nothing_is_sent_and_steps_in_flight_are_aborted():
     job = harness.jobs[0]
     harness.session.close()
     assert harness.cancelled == [job]
-    job.done(StepOutput(raw="x", language="English", text="late"), None)
     assert harness.sent == []
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from asr_server.streaming import StepOutput, StreamSettings, UtteranceStream
+from asr_server.engine.base import StepOutput
+from asr_server.streaming import StreamSettings, UtteranceStream
 
 SETTINGS = StreamSettings.from_seconds(chunk_seconds=1.0, window_seconds=20.0, unfixed_chunk_num=2,
                                        unfixed_token_num=5)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from dictation_core.protocol import SAMPLE_RATE
+
 FRAME_SAMPLES = 512  # Silero VAD's window at 16 kHz: 32 ms
 FRAME_MS = FRAME_SAMPLES * 1000 / SAMPLE_RATE
 NEGATIVE_MARGIN = 0.15  # hysteresis: speech continues until the probability drops this far below the threshold
