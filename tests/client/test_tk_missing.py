@@ -11,6 +11,7 @@ import urllib.request
 
 import pytest
 
+from tests.client.test_tray_controller import StandInPipeline
 from tray_client.config import ClientConfig
 from tray_client.ui import intents
 from tray_client.ui.controller import TrayController
@@ -35,14 +36,9 @@ class Surface:
         self.notifications.append(message)
 
 
-class Pipeline:
-    config = ClientConfig()
-
+class Pipeline(StandInPipeline):
     def subscribe(self, listener) -> None:
         raise AssertionError("no overlay may be started without Tk")
-
-    def update_settings(self, **changes) -> None:
-        pass
 
 
 @pytest.fixture

@@ -16,11 +16,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tray_client.events import FinalText, PipelineEvent, RecoveredText, SpeechSegment
 from tray_client.history.store import HistoryEntry, HistoryStore, median_or_none, start_of_today
 from tray_client.history.tracker import UtteranceTracker
+
+if TYPE_CHECKING:
+    from tray_client.config import ClientConfig
+    from tray_client.port import PipelinePort
 
 __all__ = ["RECENT_COUNT", "RECOVERED_OUTPUT", "HistoryRecorder", "HistorySnapshot", "start_recorder"]
 
@@ -140,7 +144,7 @@ class HistoryRecorder:
                                last_latency_s=recent[0].latency_s if recent else None, write_s=write_s)
 
 
-def start_recorder(config: Any, pipeline: Any,
+def start_recorder(config: ClientConfig, pipeline: PipelinePort,
                    on_snapshot: Callable[[HistorySnapshot], None] | None = None) -> HistoryRecorder:
     """A started recorder subscribed to `pipeline`, following `config` (history_days, output, input_wav/fast)."""
     from tray_client.history.store import history_path

@@ -53,6 +53,7 @@ from tray_client.capture.pump import starts_listening
 from tray_client.config import ClientConfig
 from tray_client.events import ClientState, Command, FinalText
 from tray_client.hotkeys import HotkeyError, HotkeyListener, parse_hotkey
+from tray_client.port import PipelinePort, ShutdownReport
 from tray_client.startup import report_failed_start
 from tray_client.ui import intents, single_instance, tray_linux, tray_win32, tray_x11
 from tray_client.ui.controller import (
@@ -95,9 +96,9 @@ _QUIT = intents.Quit()
 class TrayApp:
     """Wires the pipeline, the tray icon, the hotkeys and the controller (see the thread map above)."""
 
-    def __init__(self, config: ClientConfig, pipeline: Any = None) -> None:
+    def __init__(self, config: ClientConfig, pipeline: PipelinePort | None = None) -> None:
         self._config = config
-        self._pipeline = pipeline
+        self._pipeline: PipelinePort | None = pipeline
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()  # SimpleQueue: safe from signal handlers
         self._sounds = SoundPlayer(enabled=config.sounds)
         self._notifier = Notifier(enabled=config.notifications)
@@ -195,12 +196,13 @@ class TrayApp:
             from tray_client.pipeline import Pipeline
 
             self._pipeline = Pipeline(self._config)
+        pipeline = self._pipeline
         self._icon = pystray.Icon(APP_ID, load_state_icon(ClientState.OFF), "Dictation", build_menu(self))
         self._notifier.icon = self._icon
         if backend.advice:  # the icon has no menu: say so on screen, not only in the log
             self._notifier.notify(backend.advice)
-        self._controller = TrayController(self._config, self._pipeline, self._icon, self._notifier, self._sounds)
-        self._extras = Extras(self._config, self._pipeline, self._inbox.put, self._notifier.notify,
+        self._controller = TrayController(self._config, pipeline, self._icon, self._notifier, self._sounds)
+        self._extras = Extras(self._config, pipeline, self._inbox.put, self._notifier.notify,
                               self._controller.publish, self._controller.open_path)
         self._controller.extras = self._extras
         self._controller.add_handlers(self._extras.handlers())
@@ -225,8 +227,7 @@ class TrayApp:
 
     def _flush_audio(self) -> None:
         """The session may end (WM_QUERYENDSESSION): make the held audio safe on disk now, without quitting."""
-        flush = getattr(self._pipeline, "flush_audio", None)
-        if flush is not None and not flush(SESSION_END_FLUSH_S):
+        if self._pipeline is not None and not self._pipeline.flush_audio(SESSION_END_FLUSH_S):
             log.warning("the held audio was not all on disk within %.1f s", SESSION_END_FLUSH_S)
 
     def _quit_for_session_end(self) -> None:
@@ -240,16 +241,16 @@ class TrayApp:
 
     def _controller_main(self, icon: Any) -> None:
         """The tray-controller thread: start everything, then handle the inbox until Quit."""
-        controller = self._controller
-        assert controller is not None
+        controller, pipeline = self._controller, self._pipeline
+        assert controller is not None and pipeline is not None
         try:
             icon.visible = True
             controller.guarded("showing the icon", controller.publish)
             extras = self._extras
             assert extras is not None
-            self._pipeline.subscribe(self._inbox.put)
+            pipeline.subscribe(self._inbox.put)
             controller.guarded("starting the history and overlay", extras.start_before_pipeline)
-            self._pipeline.start()
+            pipeline.start()
             controller.guarded("starting to listen",
                                lambda: controller.set_listening(starts_listening(self._config), chime=False))
             controller.guarded("starting the hotkeys", self._start_hotkeys)
@@ -320,14 +321,14 @@ class TrayApp:
                     self._controller.view = dataclasses.replace(self._controller.view, last_text=message.text)
 
 
-def _log_shutdown_report(report: Any) -> None:
+def _log_shutdown_report(report: ShutdownReport) -> None:
     """Say whether Quit dropped utterances that were still waiting for their final (never silently)."""
-    if not getattr(report, "clean", True):
+    if not report.clean:
         log.warning("quit: the pipeline did not stop in time; utterances still waiting for a final may be lost")
     elif report.dropped:
         log.warning("quit: %d utterance(s) still waiting for their final were dropped: %s; their audio is kept in %s"
                     " (%s)", report.dropped, ", ".join(report.dropped_ids) or "ids unknown",
-                    ", ".join(getattr(report, "saved", ())) or "no file (see the errors above)", HOW_TO_TRANSCRIBE)
+                    ", ".join(report.saved) or "no file (see the errors above)", HOW_TO_TRANSCRIBE)
     else:
         log.info("quit: no utterance was dropped")
 

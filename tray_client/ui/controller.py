@@ -17,7 +17,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tray_client.config import ClientConfig, config_path, log_path, replace, save_config
 from tray_client.events import (
@@ -30,11 +30,15 @@ from tray_client.events import (
     StateChanged,
 )
 from tray_client.link.driver import NOT_CONNECTED_YET
+from tray_client.port import PipelinePort
 from tray_client.ui import _desktop, autostart, intents, tray_x11
 from tray_client.ui.icons import load_state_icon
 from tray_client.ui.notify import Notifier
 from tray_client.ui.sounds import SoundPlayer
 from tray_client.ui.tray import TrayView, tooltip
+
+if TYPE_CHECKING:
+    from tray_client.ui.extras import Extras
 
 __all__ = ["HOTKEY_PASTE_LAST", "HOTKEY_PTT", "HOTKEY_TOGGLE", "HOTKEY_UNDO", "MENU_FIELDS", "IconSurface", "TrayController"]
 
@@ -62,9 +66,9 @@ class IconSurface(Protocol):
 class TrayController:
     """Turns pipeline events and intents into icon, menu, sound and notification changes and pipeline commands."""
 
-    def __init__(self, config: ClientConfig, pipeline: Any, icon: IconSurface, notifier: Notifier,
+    def __init__(self, config: ClientConfig, pipeline: PipelinePort, icon: IconSurface, notifier: Notifier,
                  sounds: SoundPlayer, *, list_devices: Callable[[], list[str]] | None = None,
-                 extras: Any = None) -> None:
+                 extras: Extras | None = None) -> None:
         self.config = config
         self.extras = extras  # ui.extras.Extras: history, undo, overlay, diagnostics (None in unit tests)
         self._pipeline = pipeline

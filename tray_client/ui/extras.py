@@ -17,6 +17,7 @@ from typing import Any
 from tray_client.config import ClientConfig, log_path
 from tray_client.events import FinalText, Notice
 from tray_client.history.recorder import RECENT_COUNT, HistoryRecorder, HistorySnapshot, start_recorder
+from tray_client.port import PipelinePort
 from tray_client.ui import _desktop, diagnostics, intents
 from tray_client.ui.overlay import Overlay
 from tray_client.ui.tk_support import tk_missing
@@ -36,7 +37,7 @@ FOCUS_POLL_S = 0.1
 class Extras:
     """History, undo, overlay and diagnostics, driven by the controller (see the module doc)."""
 
-    def __init__(self, config: ClientConfig, pipeline: Any, post: Callable[[Any], None],
+    def __init__(self, config: ClientConfig, pipeline: PipelinePort, post: Callable[[Any], None],
                  notify: Callable[[str], Any], publish: Callable[..., None], open_path: Callable[[Any], None]) -> None:
         self._config = config
         self._pipeline = pipeline
@@ -72,8 +73,7 @@ class Extras:
             self.set_overlay(True)
         self._history = start_recorder(self._config, self._pipeline, on_snapshot=self._post)
         self._history.refresh()
-        if hasattr(self._pipeline, "use_undo"):  # the voice command "scratch that" undoes like the hotkey
-            self._pipeline.use_undo(self.voice_undo)
+        self._pipeline.use_undo(self.voice_undo)  # the voice command "scratch that" undoes like the hotkey
 
     def start_key_watch(self) -> None:
         """Undo needs to know whether the user typed since a final; without the watch it refuses to act."""
