@@ -28,7 +28,6 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,16 +39,20 @@ from tray_client.capture.vad import SileroVad, VadLoadError
 from tray_client.config import ClientConfig
 from tray_client.delivery import Delivery, save_audio
 from tray_client.desktop.context_reader import ContextReader
-from tray_client.events import ClientState, Command, PipelineEvent, StateChanged
+from tray_client.events import ClientState, Command, NoticeCode, PipelineEvent, StateChanged
 from tray_client.link.core import Unsent
 from tray_client.link.driver import Link, LinkSettings, LinkStatus
 from tray_client.link.journal import AudioJournal
 from tray_client.link.spool_folders import SpoolFolder, recover_leftovers
+from tray_client.port import SettingValue, ShutdownReport, VoiceUndo
 from tray_client.recovery import RecoveryResult, offer_notice, offered, transcribe_waiting
 from tray_client.sinks import OutputError, TextSink
 from tray_client.state import Facts, derive_state
 from tray_client.text.dispatch import FollowFocus
 from tray_client.text.profiles import base_profile
+from tray_client.text.writer import Written
+
+__all__ = ["Pipeline", "ShutdownReport", "link_settings"]
 
 log = logging.getLogger(__name__)
 
@@ -58,19 +61,6 @@ JOURNAL_CLOSE_TIMEOUT_S = 1.0  # the last writes and an fsync of the write-ahead
 SHUTDOWN_SLACK_S = 2.0 + JOURNAL_CLOSE_TIMEOUT_S  # beyond the grace and the sink's close, for the pipeline thread to finish its work
 SETTINGS = ("mode", "output", "language", "input_device", "server", "token", "context", "chinese_script",
             "voice_commands", "replacements")  # the text ones apply from the next utterance (its profile)
-
-
-@dataclass(frozen=True)
-class ShutdownReport:
-    """What shutdown left behind: utterances that never got their final within the grace period.
-
-    When the pipeline thread did not stop in time (`clean` False), what it dropped is not known: `dropped` then
-    counts only what is known (0), and the caller must say that utterances may be lost."""
-
-    dropped: int
-    dropped_ids: tuple[str, ...] = ()
-    clean: bool = True
-    saved: tuple[str, ...] = ()  # WAV files of the dropped utterances' audio (the words are kept, never lost)
 
 
 def link_settings(config: ClientConfig, spool_dir: str = "") -> LinkSettings:
@@ -97,7 +87,7 @@ def tell_kept(hub: Hub, saved: list[Path]) -> None:
     if saved:
         hub.notice("warning", f"{len(saved)} utterance(s) left by a run that ended before their transcript came "
                    f"are saved as audio in {saved[0].parent}; their text is offered in Recent once the server "
-                   f"answers (nothing is typed)", code="recovered",
+                   f"answers (nothing is typed)", code=NoticeCode.RECOVERED,
                    path=str(saved[0].parent))
 
 
@@ -172,7 +162,7 @@ class Pipeline:
         """Post a command (listen on/off, push-to-talk, toggle, reconnect) from any thread."""
         self._call(self._on_command, command)
 
-    def update_settings(self, **changes: Any) -> None:
+    def update_settings(self, **changes: SettingValue) -> None:
         """Change mode, output, language, input_device, server, token or context from any thread.
 
         Raises ConfigError here, in the caller's thread, for an unknown key or a bad value."""
@@ -196,7 +186,7 @@ class Pipeline:
             result.set_exception(OutputError("the pipeline is not running"))
         return result
 
-    def retype(self, text: str) -> concurrent.futures.Future[Any]:
+    def retype(self, text: str) -> concurrent.futures.Future[Written]:
         """Type `text` again into the window in front (Recent -> Type again, Paste last), on the output thread
         after the finals, spaced like the next dictation; the future's result is the text writer's Written."""
         return self.run_output(lambda sink: self._delivery.text.retype(sink, text))
@@ -205,7 +195,7 @@ class Pipeline:
         """Undo the last final on the output thread, after the finals still being typed: "" or why not."""
         return self.run_output(self._delivery.text.undo)
 
-    def use_undo(self, undo: Callable[[TextSink], str]) -> None:
+    def use_undo(self, undo: VoiceUndo) -> None:
         """Make the voice command "scratch that" call `undo(sink)` on the output thread (it returns "" or why it
         did nothing) instead of the text stage's own Backspace undo. Call before `start`."""
         self._delivery.text.use_undo(undo)
@@ -252,7 +242,7 @@ class Pipeline:
             self.done_error = f"pipeline failed: {error}"
             self._state = ClientState.ERROR
             self._hub.emit(StateChanged(ClientState.ERROR, message))
-            self._hub.notice("error", message, code="fault")
+            self._hub.notice("error", message, code=NoticeCode.FAULT)
             self._done.set()
         finally:
             # Let every task finish its cleanup (a microphone closes its stream in a worker thread) before the
@@ -360,7 +350,7 @@ class Pipeline:
 
     def _on_link_status(self, status: LinkStatus) -> None:
         if status.error:
-            self._hub.notice("error", status.detail, code="auth_refused")
+            self._hub.notice("error", status.detail, code=NoticeCode.AUTH_REFUSED)
         self._recover_when_up()
         self._refresh()
 
@@ -368,7 +358,7 @@ class Pipeline:
         """A supervised background task died (and is being restarted), or runs again after that."""
         if error is not None:
             self._faults[task] = f"internal error in {task} ({type(error).__name__}: {error}); restarted it"
-            self._hub.notice("error", f"{self._faults[task]}; see the log", code="fault")
+            self._hub.notice("error", f"{self._faults[task]}; see the log", code=NoticeCode.FAULT)
         elif self._faults.pop(task, None) is not None:
             self._hub.notice("info", f"{task} is running again")
         self._refresh()

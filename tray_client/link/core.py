@@ -34,6 +34,7 @@ from pathlib import Path
 from dictation_core import protocol
 
 # The reconnect policy lives next door (pure too); these names are part of the link's face.
+from tray_client.events import NoticeCode
 from tray_client.link.backoff import BACKOFF_INITIAL_S, Backoff  # noqa: F401
 from tray_client.link.backoff import UNREACHABLE_MAX_S as BACKOFF_MAX_S  # noqa: F401
 from tray_client.link.journal import AudioJournal
@@ -135,7 +136,7 @@ class Tell:
 
     level: str
     message: str
-    code: str = "spilled"  # the pipeline's Notice code (events.Notice)
+    code: NoticeCode = NoticeCode.SPILLED  # the pipeline's Notice code
 
 
 Action = Deliver | ShowPartial | Fail | Reconnect | Disconnect | Tell
@@ -597,7 +598,7 @@ class _UnreadableReplies:
         self._told = True
         return [Tell("warning", f"the server sent a reply this client cannot read ({what}); it is ignored, and "
                      "an utterance it answered is sent again. Update the server or the client if this repeats.",
-                     code="bad_reply")]
+                     code=NoticeCode.BAD_REPLY)]
 
     def connection_ended(self) -> None:
         if self._on_connection > 1:

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tray_client._supervise import FaultCallback, supervised
+from tray_client.events import NoticeCode
 from tray_client.link import core as core_module
 from tray_client.link.backoff import Backoff, Ending
 from tray_client.link.core import (
@@ -76,7 +77,7 @@ FinalCallback = Callable[[str, str, str], None]  # utterance id, raw text, langu
 PartialCallback = Callable[[str, str], None]
 FailedCallback = Callable[[str, bytes, str], None]  # utterance id, its audio, why
 StatusCallback = Callable[[LinkStatus], None]
-NoticeCallback = Callable[[str, str, str], None]  # level, message, code (events.Notice.code)
+NoticeCallback = Callable[[str, str, NoticeCode], None]  # level, message, code (events.Notice.code)
 
 
 class Link:
@@ -291,7 +292,7 @@ class Link:
                 log.warning("%s", retry.unstable)
                 self._set_status(LinkStatus(False, retry.unstable, unstable=True))
                 if retry.tell:
-                    self._guarded(self._on_notice, "error", retry.unstable, "server_unstable")
+                    self._guarded(self._on_notice, "error", retry.unstable, NoticeCode.SERVER_UNSTABLE)
             elif not self._status.error and self._status.connected:
                 self._set_status(LinkStatus(False, "connection lost; reconnecting"))
             self._reconnect.clear()
