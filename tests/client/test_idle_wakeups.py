@@ -49,7 +49,7 @@ def test_the_link_does_not_tick_while_no_utterance_is_unfinished(monkeypatch):
 @pytest.mark.desktop
 def test_a_hidden_overlay_sleeps_and_still_shows_a_posted_event_at_once(x_display):
     from tray_client.events import ClientState, PartialText, StateChanged
-    from tray_client.ui import overlay as overlay_module
+    from tray_client.ui.overlay import window as overlay_module
 
     ticks: list[float] = []
     real_tick = overlay_module._Loop._tick

@@ -15,14 +15,14 @@ from tray_client.events import ClientState, Command, FinalText, Notice, Pipeline
 from tray_client.link.driver import NOT_CONNECTED_YET
 from tray_client.port import SettingValue, ShutdownReport, VoiceUndo
 from tray_client.text.writer import Written
-from tray_client.ui import intents
-from tray_client.ui._desktop import wsl_server_command
-from tray_client.ui._fit import NOTIFY_MESSAGE_MAX, TOOLTIP_MAX, utf16_units
-from tray_client.ui.controller import TrayController
-from tray_client.ui.extras import Extras
-from tray_client.ui.notify import Notifier
-from tray_client.ui.sounds import SoundPlayer
-from tray_client.ui.tray import serialize_menu_updates
+from tray_client.ui.tray import intents
+from tray_client.ui.tray._desktop import wsl_server_command
+from tray_client.ui.tray._fit import NOTIFY_MESSAGE_MAX, TOOLTIP_MAX, utf16_units
+from tray_client.ui.tray.controller import TrayController
+from tray_client.ui.tray.features import Features
+from tray_client.ui.tray.menu import serialize_menu_updates
+from tray_client.ui.tray.notify import Notifier
+from tray_client.ui.tray.sounds import SoundPlayer
 
 
 class StandInPipeline:
@@ -107,7 +107,7 @@ class Win32LikeIcon:
 def app(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setattr("tray_client.ui.controller._safe_autostart_state", lambda: False)
+    monkeypatch.setattr("tray_client.ui.tray.controller._safe_autostart_state", lambda: False)
     icon = Win32LikeIcon()
     pipeline = StandInPipeline()
     config = ClientConfig(config_file=str(tmp_path / "config.toml"))
@@ -119,7 +119,7 @@ def app(tmp_path, monkeypatch):
 
 def test_every_intent_type_has_a_handler(app):
     controller, _, pipeline = app
-    controller.add_handlers(Extras(controller.config, pipeline, print, print, controller.publish, print).handlers())
+    controller.add_handlers(Features(controller.config, pipeline, print, print, controller.publish, print).handlers())
     for intent_type in typing.get_args(intents.Intent):
         if intent_type is not intents.Quit:  # Quit ends the loop in TrayApp, before the controller
             assert intent_type in controller._handlers, intent_type
@@ -249,12 +249,12 @@ def test_in_push_to_talk_mode_the_toggle_hotkey_arms_the_key_and_a_disarmed_key_
 
 
 def test_paste_last_types_the_last_transcript_on_the_hotkeys_release_and_from_the_menu(app, tmp_path):
-    from tray_client.ui.controller import HOTKEY_PASTE_LAST
+    from tray_client.ui.tray.controller import HOTKEY_PASTE_LAST
 
     controller, icon, pipeline = app
-    controller.extras = Extras(controller.config, pipeline, print,
+    controller.features = Features(controller.config, pipeline, print,
                                lambda message: icon.notifications.append((message, "")), controller.publish, print)
-    controller.add_handlers(controller.extras.handlers())
+    controller.add_handlers(controller.features.handlers())
     controller.handle(intents.PasteLast())
     assert pipeline.retyped == [] and "Nothing to paste yet" in icon.notifications[-1][0]
 

@@ -29,7 +29,7 @@ from tests.windows.conftest import PHRASES
 from tests.windows.harness import focus_notepad, poll, win_path, xdotool
 from tests.windows.test_focus_pinning import _history
 from tray_client.desktop.pinning import FOCUS_LOST_MESSAGE
-from tray_client.ui.app import APP_ID
+from tray_client.ui.tray.app import APP_ID
 
 pytestmark = [pytest.mark.journey, pytest.mark.slow]
 

@@ -10,7 +10,7 @@ Thread map (each thread has one owner and one way in):
                                                                                   TrayView, config, sounds and
                                                                                   notifications; sends Commands to
                                                                                   the pipeline; sets icon image,
-                                                                                  title, menu) and Extras; Quit
+                                                                                  title, menu) and Features; Quit
     pipeline (asyncio) Pipeline.start()            Pipeline.send / update_settings  mic -> VAD -> server -> typing;
                                                                                   its events are put in _inbox
     PortAudio callback Pipeline (mic source)       -                              audio into the asyncio loop
@@ -26,7 +26,7 @@ Thread map (each thread has one owner and one way in):
 
 Nothing mutable is shared: the pipeline, the hotkeys and the tray reach the controller only through `_inbox`;
 the controller reaches the pipeline only through its thread-safe commands. What goes into `_inbox` is typed:
-pipeline events (tray_client.events), history snapshots and intents (tray_client.ui.intents); the controller
+pipeline events (tray_client.events), history snapshots and intents (tray_client.ui.tray.intents); the controller
 handles each in isolation, so one failing handler never ends the app (see controller.py). The menu reads `TrayView`, an
 immutable snapshot the controller replaces whole. On X11 no connection to the X server is shared either: the
 icon's loop, the controller (through tray_x11) and the hotkey grab each open their own.
@@ -55,19 +55,22 @@ from tray_client.events import ClientState, Command, FinalText
 from tray_client.hotkeys import HotkeyError, HotkeyListener, parse_hotkey
 from tray_client.port import PipelinePort, ShutdownReport
 from tray_client.startup import report_failed_start
-from tray_client.ui import intents, single_instance, tray_linux, tray_win32, tray_x11
-from tray_client.ui.controller import (
+from tray_client.ui.tray import intents, single_instance
+from tray_client.ui.tray import linux as tray_linux
+from tray_client.ui.tray import win32 as tray_win32
+from tray_client.ui.tray import x11 as tray_x11
+from tray_client.ui.tray.controller import (
     HOTKEY_PASTE_LAST,
     HOTKEY_PTT,
     HOTKEY_TOGGLE,
     HOTKEY_UNDO,
     TrayController,
 )
-from tray_client.ui.extras import Extras
-from tray_client.ui.icons import load_state_icon
-from tray_client.ui.notify import Notifier
-from tray_client.ui.sounds import SoundPlayer
-from tray_client.ui.tray import TrayView, build_menu, serialize_menu_updates
+from tray_client.ui.tray.features import Features
+from tray_client.ui.tray.icons import load_state_icon
+from tray_client.ui.tray.menu import TrayView, build_menu, serialize_menu_updates
+from tray_client.ui.tray.notify import Notifier
+from tray_client.ui.tray.sounds import SoundPlayer
 from tray_client.untranscribed import HOW_TO_TRANSCRIBE
 
 __all__ = ["QUIT_BUDGET_S", "QUIT_GRACE_S", "QUIT_TEARDOWN_S", "TrayApp", "run_tray"]
@@ -103,7 +106,7 @@ class TrayApp:
         self._sounds = SoundPlayer(enabled=config.sounds)
         self._notifier = Notifier(enabled=config.notifications)
         self._controller: TrayController | None = None
-        self._extras: Extras | None = None
+        self._features: Features | None = None
         self._initial_view = TrayView(server=config.server, listening=False)
         self._hotkeys: HotkeyListener | None = None
         self._icon: Any = None
@@ -202,10 +205,10 @@ class TrayApp:
         if backend.advice:  # the icon has no menu: say so on screen, not only in the log
             self._notifier.notify(backend.advice)
         self._controller = TrayController(self._config, pipeline, self._icon, self._notifier, self._sounds)
-        self._extras = Extras(self._config, pipeline, self._inbox.put, self._notifier.notify,
+        self._features = Features(self._config, pipeline, self._inbox.put, self._notifier.notify,
                               self._controller.publish, self._controller.open_path)
-        self._controller.extras = self._extras
-        self._controller.add_handlers(self._extras.handlers())
+        self._controller.features = self._features
+        self._controller.add_handlers(self._features.handlers())
         tray_x11.fix_backend(self._icon)  # before run(): it changes how the icon talks to its loop
         tray_linux.fix_gtk_backend(self._icon)
         tray_win32.fix_backend(self._icon, menu_lock=serialize_menu_updates(self._icon))
@@ -246,15 +249,15 @@ class TrayApp:
         try:
             icon.visible = True
             controller.guarded("showing the icon", controller.publish)
-            extras = self._extras
-            assert extras is not None
+            features = self._features
+            assert features is not None
             pipeline.subscribe(self._inbox.put)
-            controller.guarded("starting the history and overlay", extras.start_before_pipeline)
+            controller.guarded("starting the history and overlay", features.start_before_pipeline)
             pipeline.start()
             controller.guarded("starting to listen",
                                lambda: controller.set_listening(starts_listening(self._config), chime=False))
             controller.guarded("starting the hotkeys", self._start_hotkeys)
-            controller.guarded("watching the keys for undo", extras.start_key_watch)
+            controller.guarded("watching the keys for undo", features.start_key_watch)
             controller.refresh_devices()
             while True:
                 try:
@@ -297,14 +300,14 @@ class TrayApp:
         started = time.monotonic()
         if self._hotkeys is not None:
             self._hotkeys.stop()
-        if self._extras is not None:
-            self._extras.stop_keys()
+        if self._features is not None:
+            self._features.stop_keys()
         if self._pipeline is not None:
             report = self._pipeline.shutdown(grace_seconds=QUIT_GRACE_S)
             _log_shutdown_report(report)
             self._drain_finals()
-        if self._extras is not None:
-            self._extras.close()  # after the pipeline: the finals typed in the grace period are recorded
+        if self._features is not None:
+            self._features.close()  # after the pipeline: the finals typed in the grace period are recorded
         self._sounds.close()
         if not self._icon_loop_ended.is_set():
             self._icon.stop()
@@ -370,7 +373,7 @@ def _restore_signals(previous: dict[int, Any]) -> None:
 def run_tray(config: ClientConfig) -> int:
     """Entry point from `python -m tray_client`: run the tray app until Quit; return the exit code.
 
-    A second copy for the same user only says that the first runs, and exits 0 (ui/single_instance.py)."""
+    A second copy for the same user only says that the first runs, and exits 0 (ui/tray/single_instance.py)."""
     if single_instance.another_copy_runs():
         report_failed_start(single_instance.ALREADY_RUNNING, title="Dictation is already running")
         return 0

@@ -31,14 +31,16 @@ from tray_client.events import (
 )
 from tray_client.link.driver import NOT_CONNECTED_YET
 from tray_client.port import PipelinePort
-from tray_client.ui import _desktop, autostart, intents, tray_x11
-from tray_client.ui.icons import load_state_icon
-from tray_client.ui.notify import Notifier
-from tray_client.ui.sounds import SoundPlayer
-from tray_client.ui.tray import TrayView, tooltip
+from tray_client.ui.settings import autostart
+from tray_client.ui.tray import _desktop, intents
+from tray_client.ui.tray import x11 as tray_x11
+from tray_client.ui.tray.icons import load_state_icon
+from tray_client.ui.tray.menu import TrayView, tooltip
+from tray_client.ui.tray.notify import Notifier
+from tray_client.ui.tray.sounds import SoundPlayer
 
 if TYPE_CHECKING:
-    from tray_client.ui.extras import Extras
+    from tray_client.ui.tray.features import Features
 
 __all__ = ["HOTKEY_PASTE_LAST", "HOTKEY_PTT", "HOTKEY_TOGGLE", "HOTKEY_UNDO", "MENU_FIELDS", "IconSurface", "TrayController"]
 
@@ -68,9 +70,9 @@ class TrayController:
 
     def __init__(self, config: ClientConfig, pipeline: PipelinePort, icon: IconSurface, notifier: Notifier,
                  sounds: SoundPlayer, *, list_devices: Callable[[], list[str]] | None = None,
-                 extras: Extras | None = None) -> None:
+                 features: Features | None = None) -> None:
         self.config = config
-        self.extras = extras  # ui.extras.Extras: history, undo, overlay, diagnostics (None in unit tests)
+        self.features = features  # ui.tray.features: history, undo, preview, settings, diagnostics (None in unit tests)
         self._pipeline = pipeline
         self._icon = icon
         self._notifier = notifier
@@ -104,11 +106,11 @@ class TrayController:
             intents.HotkeyUp: lambda i: self._on_hotkey(i.name, down=False),
             intents.HotkeysLost: lambda i: self._say(f"Hotkeys are off: {i.why}; use the tray icon"),
         }
-        if extras is not None:
-            self.add_handlers(extras.handlers())
+        if features is not None:
+            self.add_handlers(features.handlers())
 
     def add_handlers(self, handlers: dict[type, Callable[[Any], None]]) -> None:
-        """Handle more message types (a feature's own intents, see ui.extras)."""
+        """Handle more message types (a feature's own intents, see ui/tray/features.py)."""
         self._handlers.update(handlers)
 
     def handle(self, message: Any) -> None:
@@ -175,8 +177,8 @@ class TrayController:
 
     def _on_final(self, event: FinalText) -> None:
         self.publish(last_text=event.text)
-        if self.extras is not None:
-            self.extras.on_final(event)
+        if self.features is not None:
+            self.features.on_final(event)
 
     def _on_notice(self, notice: Notice) -> None:
         if notice.level in ("warning", "error"):
@@ -188,10 +190,10 @@ class TrayController:
                 return
             self._pipeline.send(Command.PTT_DOWN if down else Command.PTT_UP)
             self._sounds.play("start" if down else "stop")
-        elif name == HOTKEY_UNDO and not down and self.extras is not None:
+        elif name == HOTKEY_UNDO and not down and self.features is not None:
             # On release: while the keys are down X11's passive grab sends every key, our Backspaces too, to
             # the grabbing client instead of the focused window.
-            self.extras.undo_last()
+            self.features.undo_last()
         elif name == HOTKEY_PASTE_LAST and not down:  # on release, for the same reason as undo
             self._paste_last()
         elif name == HOTKEY_TOGGLE and down:
@@ -214,8 +216,8 @@ class TrayController:
 
     def _paste_last(self) -> None:
         """Type the last transcript where the user is now (Paste last)."""
-        if self.extras is not None:
-            self.extras.type_again(self.view.last_text)
+        if self.features is not None:
+            self.features.type_again(self.view.last_text)
 
     def _change_setting(self, key: str, value: Any, *, save: bool = True) -> None:
         try:
@@ -226,8 +228,8 @@ class TrayController:
         if key == "sounds":
             self._sounds.enabled = bool(value)
         elif key == "overlay":
-            if self.extras is not None:
-                value = self.extras.set_overlay(bool(value))  # off when it cannot be shown (no Tk)
+            if self.features is not None:
+                value = self.features.set_overlay(bool(value))  # off when it cannot be shown (no Tk)
         else:
             self._pipeline.update_settings(**{key: value})
         if key == "mode":
