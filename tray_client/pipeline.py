@@ -5,6 +5,8 @@ only way in from other threads. The parts, each used on the pipeline thread only
 - `capture.pump.Capture`: source choice, microphone retry, VAD scheduling, segmenter -> link;
 - `link.driver.Link` around the pure `link.core.LinkCore`: the WebSocket session, replay, ordered finals;
 - `delivery.Delivery`: finals -> sanitize -> spacing -> sink, saving the audio of failed utterances;
+- `leftovers.Leftovers`: audio kept across runs (earlier runs' leftovers recovered, unsent audio kept at shutdown);
+- `output_jobs.OutputJobs`: undo and type again from any thread onto the output thread, behind the finals;
 - `state.derive_state`: the tray state, a pure function of the parts' facts.
 
 Thread map (each thread has one owner and one way in):
@@ -28,8 +30,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tray_client import config as config_module
 from tray_client._hub import Hub
@@ -37,27 +38,28 @@ from tray_client.capture.audio_source import AudioSource
 from tray_client.capture.pump import Capture
 from tray_client.capture.vad import SileroVad, VadLoadError
 from tray_client.config import ClientConfig
-from tray_client.delivery import Delivery, save_audio
+from tray_client.delivery import Delivery
 from tray_client.desktop.context_reader import ContextReader
 from tray_client.events import ClientState, Command, NoticeCode, PipelineEvent, StateChanged
-from tray_client.link.core import Unsent
+from tray_client.leftovers import JOURNAL_CLOSE_TIMEOUT_S, Leftovers, keep_leftover_audio, spool_root
 from tray_client.link.driver import Link, LinkSettings, LinkStatus
 from tray_client.link.journal import AudioJournal
-from tray_client.link.spool_folders import SpoolFolder, recover_leftovers
+from tray_client.link.spool_folders import SpoolFolder
+from tray_client.output_jobs import OutputJobs
 from tray_client.port import SettingValue, ShutdownReport, VoiceUndo
-from tray_client.recovery import RecoveryResult, offer_notice, offered, transcribe_waiting
-from tray_client.sinks import OutputError, TextSink
+from tray_client.sinks import TextSink
 from tray_client.state import Facts, derive_state
 from tray_client.text.dispatch import FollowFocus
 from tray_client.text.profiles import base_profile
 from tray_client.text.writer import Written
 
-__all__ = ["Pipeline", "ShutdownReport", "link_settings"]
+__all__ = ["Pipeline", "ShutdownReport", "keep_leftover_audio", "link_settings", "spool_root"]
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
 SINK_CLOSE_TIMEOUT_S = 1.5  # the typer waits for its last keys to settle (x11_keymap.SETTLE_S) before unbinding
-JOURNAL_CLOSE_TIMEOUT_S = 1.0  # the last writes and an fsync of the write-ahead audio (link/journal.py)
 SHUTDOWN_SLACK_S = 2.0 + JOURNAL_CLOSE_TIMEOUT_S  # beyond the grace and the sink's close, for the pipeline thread to finish its work
 SETTINGS = ("mode", "output", "language", "input_device", "server", "token", "context", "chinese_script",
             "voice_commands", "replacements")  # the text ones apply from the next utterance (its profile)
@@ -67,28 +69,6 @@ def link_settings(config: ClientConfig, spool_dir: str = "") -> LinkSettings:
     return LinkSettings(url=config.server, token=config.token, language=config.language,
                         context=base_profile(config).context, final_timeout_s=config.final_timeout_s,
                         spool_dir=spool_dir)
-
-
-def spool_root() -> Path:
-    """Where each client's spool folder goes (link/spool_folders.py)."""
-    return config_module.log_path().parent / "spool"
-
-
-def keep_leftover_audio() -> list[Path]:
-    """Save as WAVs what clients that died left in their spool folders (a worker thread: it reads the disk)."""
-    try:
-        return recover_leftovers(spool_root(), save_audio)
-    except Exception:  # never let this stop the start; the files stay where they are
-        log.exception("could not look for audio that an earlier run left in %s", spool_root())
-        return []
-
-
-def tell_kept(hub: Hub, saved: list[Path]) -> None:
-    if saved:
-        hub.notice("warning", f"{len(saved)} utterance(s) left by a run that ended before their transcript came "
-                   f"are saved as audio in {saved[0].parent}; their text is offered in Recent once the server "
-                   f"answers (nothing is typed)", code=NoticeCode.RECOVERED,
-                   path=str(saved[0].parent))
 
 
 class Pipeline:
@@ -108,7 +88,6 @@ class Pipeline:
         self._stopping = False  # shutdown began: commands are ignored
         self._stopped = False  # shutdown ended: the last state shown is OFF
         self._stop_event = asyncio.Event()
-        self._recovery = "waiting"  # for the leftovers; then "due" (for the server), "running", "done"
         # No thread starts here: executors start their worker on the first job.
         self._vad_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="vad")
         self._output_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="output")
@@ -126,6 +105,10 @@ class Pipeline:
         # Utterances go to the link through the text stage's focus watch: it notes the app each one is for.
         self._follow = focus = FollowFocus(self._link, self._delivery.text, lambda: self._config, settings,
                                            context_reader=None if sink is not None else ContextReader)
+        self._jobs = OutputJobs(lambda: self._loop, self._delivery, lambda: self._stopping)
+        self._leftovers = Leftovers(hub=self._hub, journal=self._journal, spool=self._spool,
+                                    config=lambda: self._config, on_change=self._refresh,
+                                    ready=lambda: self._link.connected and not self._stopping)
         self._capture = Capture(config, source=source, hub=self._hub, sink=focus, vad_pool=self._vad_pool,
                                 new_id=lambda: f"{session}-{next(counter)}", on_change=self._refresh,
                                 on_fail=self._fail)
@@ -173,32 +156,23 @@ class Pipeline:
         config_module.replace(self._config, **changes)  # validate now
         self._call(self._apply_settings, changes)
 
-    def run_output(self, job: Callable[[TextSink], Any]) -> concurrent.futures.Future[Any]:
-        """Run `job(sink)` on the output thread, queued behind the finals still being typed (undo, type again).
-
-        The future fails with OutputError when there is no working output."""
-        result: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        try:
-            if self._loop is None:
-                raise RuntimeError("not started")
-            self._loop.call_soon_threadsafe(lambda: self._delivery.run_output(job, result, self._stopping))
-        except RuntimeError:  # not started, or shut down: the loop is closed
-            result.set_exception(OutputError("the pipeline is not running"))
-        return result
+    def run_output(self, job: Callable[[TextSink], T]) -> concurrent.futures.Future[T]:
+        """Run `job(sink)` on the output thread, queued behind the finals still being typed (output_jobs.py)."""
+        return self._jobs.run(job)
 
     def retype(self, text: str) -> concurrent.futures.Future[Written]:
         """Type `text` again into the window in front (Recent -> Type again, Paste last), on the output thread
         after the finals, spaced like the next dictation; the future's result is the text writer's Written."""
-        return self.run_output(lambda sink: self._delivery.text.retype(sink, text))
+        return self._jobs.retype(text)
 
     def undo_last(self) -> concurrent.futures.Future[str]:
         """Undo the last final on the output thread, after the finals still being typed: "" or why not."""
-        return self.run_output(self._delivery.text.undo)
+        return self._jobs.undo_last()
 
     def use_undo(self, undo: VoiceUndo) -> None:
         """Make the voice command "scratch that" call `undo(sink)` on the output thread (it returns "" or why it
         did nothing) instead of the text stage's own Backspace undo. Call before `start`."""
-        self._delivery.text.use_undo(undo)
+        self._jobs.use_undo(undo)
 
     def flush_audio(self, timeout: float) -> bool:
         """Wait until every held utterance's audio is written and fsynced (the session may end); any thread."""
@@ -257,8 +231,7 @@ class Pipeline:
     async def _main(self) -> None:
         self._link.start()
         self._delivery.open_sink()
-        leftovers = asyncio.get_running_loop().run_in_executor(None, keep_leftover_audio)
-        leftovers.add_done_callback(self._leftovers_kept)
+        self._leftovers.start()
         try:
             vad = await asyncio.get_running_loop().run_in_executor(self._vad_pool, SileroVad.load, self._config.vad)
         except VadLoadError as error:
@@ -272,36 +245,6 @@ class Pipeline:
         self._capture.vad_loaded(vad)
         self._refresh()
         await self._stop_event.wait()
-
-    # ----- kept audio from earlier runs (recovery.py) -----
-    def _leftovers_kept(self, done: asyncio.Future[list[Path]]) -> None:
-        tell_kept(self._hub, done.result())
-        self._recovery = "due"
-        self._recover_when_up()
-
-    def _recover_when_up(self) -> None:
-        """Once per start, after the leftovers are WAVs and the server answered: transcribe and offer them."""
-        if self._recovery != "due" or not self._link.connected or self._stopping:
-            return
-        self._recovery = "running"
-        job = asyncio.get_running_loop().run_in_executor(None, transcribe_waiting, self._config)
-        job.add_done_callback(self._recovered)
-
-    def _recovered(self, job: asyncio.Future[RecoveryResult]) -> None:
-        self._recovery = "done"
-        self._refresh()
-        if job.cancelled():
-            return
-        if job.exception() is not None:
-            log.error("transcribing kept audio at start failed", exc_info=job.exception())
-            return
-        result = job.result()
-        for event in offered(result):
-            self._hub.emit(event)
-        notice = offer_notice(result)
-        if notice is not None:
-            level, message, code = notice
-            self._hub.notice(level, message, code=code)
 
     def _fail(self, message: str) -> None:
         if self.done_error is None:
@@ -322,7 +265,7 @@ class Pipeline:
             self._state = shown[0]
             self._hub.emit(StateChanged(*shown))
         # A headless run over a file also waits for the kept audio of earlier runs it is transcribing.
-        if capture.input_ended and link.unfinished == 0 and delivery.pending == 0 and self._recovery != "running":
+        if capture.input_ended and link.unfinished == 0 and delivery.pending == 0 and not self._leftovers.running:
             self._done.set()
 
     def _on_command(self, command: Command) -> None:
@@ -351,7 +294,7 @@ class Pipeline:
     def _on_link_status(self, status: LinkStatus) -> None:
         if status.error:
             self._hub.notice("error", status.detail, code=NoticeCode.AUTH_REFUSED)
-        self._recover_when_up()
+        self._leftovers.server_up()
         self._refresh()
 
     def _on_fault(self, task: str, error: BaseException | None) -> None:
@@ -363,22 +306,6 @@ class Pipeline:
             self._hub.notice("info", f"{task} is running again")
         self._refresh()
 
-    def _keep_unsent(self, unsent: list[Unsent]) -> list[str]:
-        """Save each unsent utterance's audio as a WAV, and only then delete its write-ahead file (a worker thread:
-        it waits for the disk). A file whose WAV could not be written stays for the next start to keep."""
-        saved = []
-        for utterance in unsent:
-            path = save_audio(utterance.utterance_id, utterance.audio) if utterance.audio else None
-            if path is not None:
-                saved.append(str(path))
-            if path is not None or not utterance.audio:
-                self._journal.forget(utterance.utterance_id)
-        if not self._journal.close(JOURNAL_CLOSE_TIMEOUT_S):
-            log.error("the audio journal did not finish writing within %.1f s; the next start keeps what it wrote",
-                      JOURNAL_CLOSE_TIMEOUT_S)
-        self._spool.release()
-        return saved
-
     async def _shutdown(self, grace: float) -> ShutdownReport:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
@@ -388,7 +315,7 @@ class Pipeline:
         while self._delivery.pending and loop.time() < deadline:
             await asyncio.sleep(0.02)
         unsent = await self._link.aclose()
-        saved = await loop.run_in_executor(None, self._keep_unsent, unsent)
+        saved = await loop.run_in_executor(None, self._leftovers.keep_unsent, unsent)
         await self._delivery.stop(SINK_CLOSE_TIMEOUT_S)
         self._vad_pool.shutdown(wait=False, cancel_futures=True)
         self._follow.shutdown()
