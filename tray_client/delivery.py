@@ -12,16 +12,14 @@ import concurrent.futures
 import dataclasses
 import logging
 import threading
-import wave
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tray_client import untranscribed
 from tray_client._hub import Hub
-from tray_client.capture.segmenter import SAMPLE_RATE
 from tray_client.config import ClientConfig
 from tray_client.events import Command, FinalText, NoticeCode, PartialText
+from tray_client.recordings import HOW_TO_TRANSCRIBE, save_audio
 from tray_client.sinks import OutputError, TextOnClipboard, TextSink, make_sink
 from tray_client.text.dispatch import TextDispatch
 from tray_client.text.sanitize import sanitize
@@ -168,28 +166,11 @@ class Delivery:
         """An utterance got no transcript: save its audio as a WAV and tell the user; return the WAV (None: not
         saved)."""
         path = save_audio(utterance_id, audio)
-        where = f"; its audio is saved in {path} ({untranscribed.HOW_TO_TRANSCRIBE})" if path else ""
+        where = f"; its audio is saved in {path} ({HOW_TO_TRANSCRIBE})" if path else ""
         self._hub.notice("error", f"an utterance got no transcript ({why}){where}", code=NoticeCode.UNTRANSCRIBED,
                          utterance_id=utterance_id, path=str(path or ""))
         self._on_change()
         return path
-
-
-def save_audio(utterance_id: str, audio: bytes) -> Path | None:
-    """Keep an untranscribed utterance as a WAV file under the log directory's `untranscribed/`."""
-    try:
-        folder = untranscribed.folder()
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{utterance_id}.wav"
-        with wave.open(str(path), "wb") as wav:
-            wav.setnchannels(1)
-            wav.setsampwidth(2)
-            wav.setframerate(SAMPLE_RATE)
-            wav.writeframes(audio)
-        return path
-    except OSError:
-        log.exception("could not save the audio of %s", utterance_id)
-        return None
 
 
 class _Quitting(Exception):

@@ -58,7 +58,8 @@ class FinalText:
     raw: str = ""  # the server's text before sanitizing (history keeps both)
     typed: str = ""  # exactly what the sink was given, spacing included (undo deletes this many characters)
     typing_s: float = 0.0  # seconds the sink took to output it (a part of the end-of-speech latency)
-    app: str = ""  # where it went: the app it was typed into, "clipboard" when it was not typed, "" unknown
+    app: str = ""  # where it went: the app of the focus it was pinned to and typed into (desktop/focus.py),
+    # "clipboard" when it was not typed, "" unknown; the history records this, never asking the OS again
     window: str = ""  # the window it was typed into (HWND / X id; "" unknown or not typed): undo checks it
 
 

@@ -23,7 +23,7 @@ from tray_client.config import ClientConfig
 from tray_client.events import ClientState, Command, Notice, NoticeCode, PipelineEvent, StateChanged
 from tray_client.history.recorder import start_recorder
 from tray_client.pipeline import Pipeline, ShutdownReport
-from tray_client.untranscribed import HOW_TO_TRANSCRIBE
+from tray_client.recordings import HOW_TO_TRANSCRIBE
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@
 only way in from other threads. The parts, each used on the pipeline thread only:
 - `capture.pump.Capture`: source choice, microphone retry, VAD scheduling, segmenter -> link;
 - `link.driver.Link` around the pure `link.core.LinkCore`: the WebSocket session, replay, ordered finals;
-- `delivery.Delivery`: finals -> sanitize -> spacing -> sink, saving the audio of failed utterances;
+- `delivery.Delivery`: finals -> the text stage (sanitized there, once) -> sink, saving the audio of failed ones;
 - `leftovers.Leftovers`: audio kept across runs (earlier runs' leftovers recovered, unsent audio kept at shutdown);
 - `output_jobs.OutputJobs`: undo and type again from any thread onto the output thread, behind the finals;
 - `state.derive_state`: the tray state, a pure function of the parts' facts.

@@ -25,19 +25,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 from tray_client import config as config_module
 from tray_client.history.store import HistoryEntry, HistoryStore, history_path
+from tray_client.recordings import HOW_TO_TRANSCRIBE, folder
 from tray_client.text.profiles import base_profile
 from tray_client.text.stage import TextStage
 
 __all__ = ["HOW_TO_TRANSCRIBE", "TranscribeError", "Transcribed", "folder", "history_entry", "main",
            "transcribe_wav", "transcriptions_url", "waiting_wavs"]
 
-HOW_TO_TRANSCRIBE = "get the text later with: python -m tray_client untranscribed --transcribe"
 UPLOAD_TIMEOUT_S = 120.0  # a long recording on a CPU server takes a while; the server cuts it into windows
-
-
-def folder() -> Path:
-    """Where delivery.save_audio and the crash recovery put the WAVs."""
-    return config_module.log_path().parent / "untranscribed"
 
 
 def transcriptions_url(server: str) -> str:

@@ -54,6 +54,7 @@ from tray_client.config import ClientConfig
 from tray_client.events import ClientState, Command, FinalText
 from tray_client.hotkeys import HotkeyError, HotkeyListener, parse_hotkey
 from tray_client.port import PipelinePort, ShutdownReport
+from tray_client.recordings import HOW_TO_TRANSCRIBE
 from tray_client.startup import report_failed_start
 from tray_client.ui.tray import intents, single_instance
 from tray_client.ui.tray import linux as tray_linux
@@ -71,7 +72,6 @@ from tray_client.ui.tray.icons import load_state_icon
 from tray_client.ui.tray.menu import TrayView, build_menu, serialize_menu_updates
 from tray_client.ui.tray.notify import Notifier
 from tray_client.ui.tray.sounds import SoundPlayer
-from tray_client.untranscribed import HOW_TO_TRANSCRIBE
 
 __all__ = ["QUIT_BUDGET_S", "QUIT_GRACE_S", "QUIT_TEARDOWN_S", "TrayApp", "run_tray"]
 
