@@ -9,7 +9,7 @@ from tray_client.config import ClientConfig
 from tray_client.desktop.app_context import AppText, compose, may_send, near_caret
 from tray_client.desktop.context_reader import ContextReader
 from tray_client.desktop.focus import Focus
-from tray_client.link.driver import LinkSettings
+from tray_client.link.core import LinkSettings
 from tray_client.pipeline import link_settings
 from tray_client.text.dispatch import FollowFocus, TextDispatch
 

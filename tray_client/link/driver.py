@@ -32,21 +32,20 @@ from dataclasses import dataclass
 from tray_client._supervise import FaultCallback, supervised
 from tray_client.events import NoticeCode
 from tray_client.link import core as core_module
-from tray_client.link.core import (
+from tray_client.link.actions import (
     TOKEN_ADVICE,
     Action,
     AuthRefused,
     Deliver,
     Disconnect,
     Fail,
-    LinkCore,
     LinkError,
-    LinkSettings,
     Reconnect,
     ShowPartial,
     Tell,
     Unsent,
 )
+from tray_client.link.core import LinkCore, LinkSettings
 from tray_client.link.journal import AudioJournal
 from tray_client.link.reconnects import Reconnects
 

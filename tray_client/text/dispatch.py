@@ -26,7 +26,7 @@ from tray_client.text.writer import TextWriter, Written
 
 if TYPE_CHECKING:
     from tray_client.config import ClientConfig
-    from tray_client.link.driver import LinkSettings
+    from tray_client.link.core import LinkSettings
 
 __all__ = ["FollowFocus", "TextDispatch", "UtteranceLink"]
 
