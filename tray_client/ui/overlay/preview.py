@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from tray_client.port import PipelinePort
 from tray_client.ui.overlay.tk_support import tk_missing
@@ -22,7 +21,7 @@ log = logging.getLogger(__name__)
 class Preview:
     """Starts the overlay on first use and turns it on and off (tray-controller thread)."""
 
-    def __init__(self, pipeline: PipelinePort, notify: Callable[[str], Any], publish: Callable[..., None]) -> None:
+    def __init__(self, pipeline: PipelinePort, notify: Callable[[str], object], publish: Callable[..., None]) -> None:
         self._pipeline = pipeline
         self._notify = notify
         self._publish = publish

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tray_client.config import ClientConfig
 from tray_client.events import Notice
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 class SettingsWindow:
     """Opens the web app's pages and applies what it saved (tray-controller thread; the server has its own)."""
 
-    def __init__(self, config: ClientConfig, post: Callable[[Any], None], notify: Callable[[str], Any],
+    def __init__(self, config: ClientConfig, post: intents.Post, notify: Callable[[str], object],
                  health: Callable[[str, str | None], dict[str, object]]) -> None:
         self._config = config
         self._post = post
@@ -30,7 +30,7 @@ class SettingsWindow:
         self._health = health  # the server's health line, for the web app's status
         self._web: WebServer | None = None  # started on first use (the HTTP stack is imported then)
 
-    def handlers(self) -> dict[type, Callable[[Any], None]]:
+    def handlers(self) -> dict[type, intents.Handler]:
         return {
             intents.OpenSettings: lambda i: self.open(i.page),
             intents.SettingsSaved: self._on_saved,

@@ -102,14 +102,14 @@ class TrayApp:
     def __init__(self, config: ClientConfig, pipeline: PipelinePort | None = None) -> None:
         self._config = config
         self._pipeline: PipelinePort | None = pipeline
-        self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()  # SimpleQueue: safe from signal handlers
+        self._inbox: queue.SimpleQueue[intents.Message] = queue.SimpleQueue()  # SimpleQueue: safe from signal handlers
         self._sounds = SoundPlayer(enabled=config.sounds)
         self._notifier = Notifier(enabled=config.notifications)
         self._controller: TrayController | None = None
         self._features: Features | None = None
         self._initial_view = TrayView(server=config.server, listening=False)
         self._hotkeys: HotkeyListener | None = None
-        self._icon: Any = None
+        self._icon: Any = None  # a pystray.Icon (pystray has no type hints)
         self._icon_loop_ended = threading.Event()
         self._quit_done = threading.Event()  # the Quit sequence has run to its end (the quit line is logged)
 
@@ -350,7 +350,7 @@ QUIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SI
 """SIGHUP too: a desktop session that ends (logout) hangs up on its processes; its default would end us unsaved."""
 
 
-def _install_quit_signals(inbox: queue.SimpleQueue[Any]) -> dict[int, Any]:
+def _install_quit_signals(inbox: queue.SimpleQueue[intents.Message]) -> dict[int, Any]:
     """SIGTERM/SIGINT/SIGHUP post Quit, so `kill`, Ctrl+C and a logout end as cleanly as the menu item."""
     previous: dict[int, Any] = {}
     if threading.current_thread() is not threading.main_thread():

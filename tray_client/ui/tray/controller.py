@@ -30,7 +30,7 @@ from tray_client.events import (
     StateChanged,
 )
 from tray_client.link.driver import NOT_CONNECTED_YET
-from tray_client.port import PipelinePort
+from tray_client.port import PipelinePort, SettingValue
 from tray_client.ui.settings import autostart
 from tray_client.ui.tray import _desktop, intents
 from tray_client.ui.tray import x11 as tray_x11
@@ -85,7 +85,7 @@ class TrayController:
             language=config.language, input_device=config.input_device, sounds=config.sounds, overlay=config.overlay,
             autostart=_safe_autostart_state(),
         )
-        self._handlers: dict[type, Callable[[Any], None]] = {
+        self._handlers: dict[type, intents.Handler] = {
             StateChanged: self._on_state,
             FinalText: self._on_final,
             Notice: self._on_notice,
@@ -109,11 +109,11 @@ class TrayController:
         if features is not None:
             self.add_handlers(features.handlers())
 
-    def add_handlers(self, handlers: dict[type, Callable[[Any], None]]) -> None:
+    def add_handlers(self, handlers: dict[type, intents.Handler]) -> None:
         """Handle more message types (a feature's own intents, see ui/tray/features.py)."""
         self._handlers.update(handlers)
 
-    def handle(self, message: Any) -> None:
+    def handle(self, message: intents.Message) -> None:
         """Handle one event or intent; a failure is logged and shown, never raised (see the module doc)."""
         handler = self._handlers.get(type(message))
         if handler is None:
@@ -219,7 +219,7 @@ class TrayController:
         if self.features is not None:
             self.features.type_again(self.view.last_text)
 
-    def _change_setting(self, key: str, value: Any, *, save: bool = True) -> None:
+    def _change_setting(self, key: str, value: SettingValue, *, save: bool = True) -> None:
         try:
             self.config = replace(self.config, **{key: value})
         except ValueError as error:

@@ -157,7 +157,7 @@ class DiagnosticsItem:
     """The tray's Diagnostics item (tray-controller thread): gathers and writes the report aside, then opens it."""
 
     def __init__(self, config: Callable[[], ClientConfig], facts: Callable[[], tuple[tuple[HistoryEntry, ...],
-                 tuple[str, ...]]], post: Callable[[Any], None], notify: Callable[[str], Any],
+                 tuple[str, ...]]], post: intents.Post, notify: Callable[[str], object],
                  open_path: Callable[[Path], None]) -> None:
         self._config = config  # the settings in effect (the pipeline's)
         self._facts = facts  # the newest history rows, and notes on the parts that failed
@@ -165,7 +165,7 @@ class DiagnosticsItem:
         self._notify = notify
         self._open = open_path
 
-    def handlers(self) -> dict[type, Callable[[Any], None]]:
+    def handlers(self) -> dict[type, intents.Handler]:
         return {
             intents.ShowDiagnostics: lambda _i: self.start(),
             intents.DiagnosticsWritten: self._on_written,

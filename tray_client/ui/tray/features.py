@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from tray_client.config import ClientConfig
 from tray_client.events import FinalText
@@ -19,6 +18,7 @@ from tray_client.history.store import HistoryEntry
 from tray_client.port import PipelinePort
 from tray_client.ui.overlay.preview import Preview
 from tray_client.ui.settings.window import SettingsWindow
+from tray_client.ui.tray import intents
 from tray_client.ui.tray.diagnostics import DiagnosticsItem, health_summary
 from tray_client.ui.tray.recent import Recent
 from tray_client.ui.tray.type_again import TypeAgain
@@ -30,8 +30,8 @@ __all__ = ["Features"]
 class Features:
     """Builds the features and is the controller's one way to them (see the module doc)."""
 
-    def __init__(self, config: ClientConfig, pipeline: PipelinePort, post: Callable[[Any], None],
-                 notify: Callable[[str], Any], publish: Callable[..., None],
+    def __init__(self, config: ClientConfig, pipeline: PipelinePort, post: intents.Post,
+                 notify: Callable[[str], object], publish: Callable[..., None],
                  open_path: Callable[[Path], None]) -> None:
         self._config = config
         self.preview = Preview(pipeline, notify, publish)
@@ -41,9 +41,9 @@ class Features:
         self.settings_window = SettingsWindow(config, post, notify, health=health_summary)
         self.diagnostics = DiagnosticsItem(lambda: pipeline.config, self._diagnostic_facts, post, notify, open_path)
 
-    def handlers(self) -> dict[type, Callable[[Any], None]]:
+    def handlers(self) -> dict[type, intents.Handler]:
         """The controller's handlers for what these features receive."""
-        handlers: dict[type, Callable[[Any], None]] = {}
+        handlers: dict[type, intents.Handler] = {}
         for part in (self.recent, self.undo, self.again, self.settings_window, self.diagnostics):
             handlers.update(part.handlers())
         return handlers

@@ -7,12 +7,12 @@ after each row; this part, on the tray-controller thread, turns it into menu cha
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from tray_client.config import ClientConfig
 from tray_client.history.recorder import RECENT_COUNT, HistoryRecorder, HistorySnapshot, start_recorder
 from tray_client.history.store import HistoryEntry
 from tray_client.port import PipelinePort
+from tray_client.ui.tray import intents
 
 __all__ = ["Recent"]
 
@@ -20,7 +20,7 @@ __all__ = ["Recent"]
 class Recent:
     """Starts the history recorder and shows its snapshots in the menu (tray-controller thread)."""
 
-    def __init__(self, config: ClientConfig, pipeline: PipelinePort, post: Callable[[Any], None],
+    def __init__(self, config: ClientConfig, pipeline: PipelinePort, post: intents.Post,
                  publish: Callable[..., None], on_latency: Callable[[float | None], None]) -> None:
         self._config = config
         self._pipeline = pipeline
@@ -35,7 +35,7 @@ class Recent:
         """Why the history does not record, or None."""
         return self._history.failed if self._history is not None else None
 
-    def handlers(self) -> dict[type, Callable[[Any], None]]:
+    def handlers(self) -> dict[type, intents.Handler]:
         return {HistorySnapshot: self._on_history}
 
     def start(self) -> None:

@@ -10,7 +10,6 @@ import concurrent.futures
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 from tray_client.events import FinalText, Notice
 from tray_client.port import PipelinePort
@@ -27,12 +26,12 @@ FOCUS_POLL_S = 0.1
 class TypeAgain:
     """Types or copies a text the user picked again (tray-controller thread; the typing on the output thread)."""
 
-    def __init__(self, pipeline: PipelinePort, post: Callable[[Any], None], notify: Callable[[str], Any]) -> None:
+    def __init__(self, pipeline: PipelinePort, post: intents.Post, notify: Callable[[str], object]) -> None:
         self._pipeline = pipeline
         self._post = post
         self._notify = notify
 
-    def handlers(self) -> dict[type, Callable[[Any], None]]:
+    def handlers(self) -> dict[type, intents.Handler]:
         return {
             intents.CopyText: lambda i: _desktop.copy_to_clipboard(i.text),
             intents.TypeText: self._on_type_text,

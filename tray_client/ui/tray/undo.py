@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from collections.abc import Callable
-from typing import Any
 
 from tray_client.events import FinalText, Notice
 from tray_client.port import PipelinePort
@@ -25,13 +23,13 @@ __all__ = ["UndoControl"]
 class UndoControl:
     """The undo journal, its key watch, and the two ways in (hotkey/menu, voice)."""
 
-    def __init__(self, pipeline: PipelinePort, post: Callable[[Any], None]) -> None:
+    def __init__(self, pipeline: PipelinePort, post: intents.Post) -> None:
         self._pipeline = pipeline
         self._post = post
         self._journal = UndoJournal()
         self._key_watch: KeyWatch | None = None
 
-    def handlers(self) -> dict[type, Callable[[Any], None]]:
+    def handlers(self) -> dict[type, intents.Handler]:
         return {intents.UndoLast: lambda _i: self.undo_last()}
 
     def attach(self) -> None:
