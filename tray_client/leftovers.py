@@ -3,7 +3,8 @@
 At start: what clients that died left in their spool folders is saved as WAVs (a worker thread), then, once
 the server answers, transcribed and offered in Recent (recovery.py; never typed). At shutdown: each utterance
 that never got its final is saved as a WAV before its write-ahead file goes, and this run's spool folder is
-released. Everything but the two worker-thread jobs runs on the pipeline thread.
+released; an utterance the link gave up on likewise keeps its WAV before its write-ahead file goes. Everything
+but the two worker-thread jobs runs on the pipeline thread.
 """
 
 from __future__ import annotations
@@ -56,13 +57,15 @@ class Leftovers:
     """Earlier runs' audio recovered once per start; this run's unsent audio kept at shutdown."""
 
     def __init__(self, *, hub: Hub, journal: AudioJournal, spool: SpoolFolder, config: Callable[[], ClientConfig],
-                 ready: Callable[[], bool], on_change: Callable[[], None]) -> None:
+                 ready: Callable[[], bool], on_change: Callable[[], None],
+                 save: Callable[[str, bytes, str], Path | None]) -> None:
         self._hub = hub
         self._journal = journal
         self._spool = spool
         self._config = config
         self._ready = ready  # the server answered and the pipeline is not stopping
         self._on_change = on_change
+        self._save = save  # an utterance the link gave up on: its WAV, and the user told (delivery.on_failed)
         self._state = "waiting"  # for the leftovers; then "due" (for the server), "running", "done"
 
     @property
@@ -103,6 +106,11 @@ class Leftovers:
         if notice is not None:
             level, message, code = notice
             self._hub.notice(level, message, code=code)
+
+    def link_gave_up(self, utterance_id: str, audio: bytes, why: str) -> None:
+        """The link gave up on an utterance: its WAV first, then its write-ahead file may go."""
+        if self._save(utterance_id, audio, why) is not None or not audio:
+            self._journal.forget(utterance_id)
 
     def keep_unsent(self, unsent: list[Unsent]) -> list[str]:
         """Save each unsent utterance's audio as a WAV, and only then delete its write-ahead file (a worker thread:

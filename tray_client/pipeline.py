@@ -97,8 +97,12 @@ class Pipeline:
         self._link_settings = settings = functools.partial(link_settings, spool_dir=str(self._spool.path))
         self._delivery = Delivery(config, hub=self._hub, pool=self._output_pool, sink=sink,
                                   on_change=self._refresh, on_command=self._on_command)
+        self._leftovers = Leftovers(hub=self._hub, journal=self._journal, spool=self._spool,
+                                    config=lambda: self._config, on_change=self._refresh,
+                                    save=self._delivery.on_failed,
+                                    ready=lambda: self._link.connected and not self._stopping)
         self._link = Link(settings(config), on_final=self._delivery.on_final,
-                          on_failed=self._on_failed, on_status=self._on_link_status,
+                          on_failed=self._leftovers.link_gave_up, on_status=self._on_link_status,
                           on_partial=self._delivery.on_partial, on_fault=self._on_fault,
                           on_notice=lambda level, message, code: self._hub.notice(level, message, code=code),
                           journal=self._journal)
@@ -106,9 +110,6 @@ class Pipeline:
         self._follow = focus = FollowFocus(self._link, self._delivery.text, lambda: self._config, settings,
                                            context_reader=None if sink is not None else ContextReader)
         self._jobs = OutputJobs(lambda: self._loop, self._delivery, lambda: self._stopping)
-        self._leftovers = Leftovers(hub=self._hub, journal=self._journal, spool=self._spool,
-                                    config=lambda: self._config, on_change=self._refresh,
-                                    ready=lambda: self._link.connected and not self._stopping)
         self._capture = Capture(config, source=source, hub=self._hub, sink=focus, vad_pool=self._vad_pool,
                                 new_id=lambda: f"{session}-{next(counter)}", on_change=self._refresh,
                                 on_fail=self._fail)
@@ -219,14 +220,7 @@ class Pipeline:
             self._hub.notice("error", message, code=NoticeCode.FAULT)
             self._done.set()
         finally:
-            # Let every task finish its cleanup (a microphone closes its stream in a worker thread) before the
-            # loop goes, as asyncio.run does; a task destroyed while pending would leak its device.
-            leftover = asyncio.all_tasks(self._loop)
-            for task in leftover:
-                task.cancel()
-            self._loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
-            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
-            self._loop.close()
+            _close_loop(self._loop)
 
     async def _main(self) -> None:
         self._link.start()
@@ -286,11 +280,6 @@ class Pipeline:
         self._capture.configure(self._config)
         self._refresh()
 
-    def _on_failed(self, utterance_id: str, audio: bytes, why: str) -> None:
-        """The link gave up on an utterance: its WAV first, then its write-ahead file may go."""
-        if self._delivery.on_failed(utterance_id, audio, why) is not None or not audio:
-            self._journal.forget(utterance_id)
-
     def _on_link_status(self, status: LinkStatus) -> None:
         if status.error:
             self._hub.notice("error", status.detail, code=NoticeCode.AUTH_REFUSED)
@@ -329,3 +318,14 @@ class Pipeline:
         self._stop_event.set()
         self._done.set()
         return ShutdownReport(len(dropped), tuple(dropped), saved=tuple(saved))
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Let every task finish its cleanup (a microphone closes its stream in a worker thread) before the loop
+    goes, as asyncio.run does; a task destroyed while pending would leak its device."""
+    leftover = asyncio.all_tasks(loop)
+    for task in leftover:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
