@@ -253,7 +253,7 @@ def test_paste_last_types_the_last_transcript_on_the_hotkeys_release_and_from_th
 
     controller, icon, pipeline = app
     controller.features = Features(controller.config, pipeline, print,
-                               lambda message: icon.notifications.append((message, "")), controller.publish, print)
+                                   lambda message: icon.notifications.append((message, "")), controller.publish, print)
     controller.add_handlers(controller.features.handlers())
     controller.handle(intents.PasteLast())
     assert pipeline.retyped == [] and "Nothing to paste yet" in icon.notifications[-1][0]

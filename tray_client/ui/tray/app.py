@@ -206,7 +206,7 @@ class TrayApp:
             self._notifier.notify(backend.advice)
         self._controller = TrayController(self._config, pipeline, self._icon, self._notifier, self._sounds)
         self._features = Features(self._config, pipeline, self._inbox.put, self._notifier.notify,
-                              self._controller.publish, self._controller.open_path)
+                                  self._controller.publish, self._controller.open_path)
         self._controller.features = self._features
         self._controller.add_handlers(self._features.handlers())
         tray_x11.fix_backend(self._icon)  # before run(): it changes how the icon talks to its loop
