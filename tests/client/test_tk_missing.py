@@ -53,7 +53,7 @@ def no_tk(monkeypatch, tmp_path):
     controller = TrayController(config, Pipeline(), surface, Notifier(surface, repeat_after_s=0.0),
                                 SoundPlayer(enabled=False))
     features = Features(config, Pipeline(), controller.handle, controller._notifier.notify, controller.publish,
-                    controller.open_path)
+                        controller.open_path)
     controller.features = features
     controller.add_handlers(features.handlers())
     return controller, surface

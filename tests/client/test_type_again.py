@@ -22,7 +22,7 @@ def test_type_again_is_spaced_like_the_next_dictation(speech, recording_sink, tm
         typed = len(recording_sink.emitted)
         posted: list[object] = []
         features = Features(config, pipeline, posted.append, lambda _message: None, lambda **_changes: None,
-                        lambda _path: None)
+                            lambda _path: None)
         features.handlers()[intents.TypeText](intents.TypeText("Again."))
         assert wait_for(lambda: len(recording_sink.emitted) > typed, 10)
         pipeline.shutdown()
