@@ -18,7 +18,7 @@ from tray_client import config as config_module
 from tray_client._hub import Hub
 from tray_client.config import ClientConfig
 from tray_client.events import NoticeCode
-from tray_client.link.core import Unsent
+from tray_client.link.actions import Unsent
 from tray_client.link.journal import AudioJournal
 from tray_client.link.spool_folders import SpoolFolder, recover_leftovers
 from tray_client.recordings import save_audio

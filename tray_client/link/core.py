@@ -33,19 +33,7 @@ from pathlib import Path
 
 from dictation_core import protocol
 from tray_client.events import NoticeCode
-from tray_client.link.actions import (  # noqa: F401 - the actions are part of the core's face
-    TOKEN_ADVICE,
-    Action,
-    AuthRefused,
-    Deliver,
-    Disconnect,
-    Fail,
-    LinkError,
-    Reconnect,
-    ShowPartial,
-    Tell,
-    Unsent,
-)
+from tray_client.link.actions import Action, Deliver, Fail, Reconnect, ShowPartial, Tell, Unsent
 from tray_client.link.backoff import BACKOFF_INITIAL_S, Backoff  # noqa: F401
 from tray_client.link.backoff import UNREACHABLE_MAX_S as BACKOFF_MAX_S  # noqa: F401
 from tray_client.link.journal import AudioJournal
