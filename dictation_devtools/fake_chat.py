@@ -2,8 +2,8 @@
 stands in for the user's local LLM (vLLM, Ollama, llama.cpp).
 
 Modes: "clean" removes fillers and capitalises the first letter (what a good model does), "slow" answers after
-`delay_s`, "runaway" appends a long ramble, "broken" answers HTTP 500, "not_json" answers text. Every request body
-is recorded in `requests`.
+`delay_s`, "runaway" appends a long ramble, "broken" answers HTTP 500, "not_json" answers text, "answer" answers
+`answer` whatever was asked (the voice edit's rewrite). Every request body is recorded in `requests`.
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ def clean_like_a_model(text: str) -> str:
 class FakeChat:
     """Runs the endpoint on a free port in a thread; use as a context manager."""
 
-    def __init__(self, mode: str = "clean", delay_s: float = 0.0) -> None:
+    def __init__(self, mode: str = "clean", delay_s: float = 0.0, answer: str = "") -> None:
         self.mode = mode
+        self.answer = answer
         self.delay_s = delay_s
         self.requests: list[dict[str, Any]] = []
         fake = self
@@ -57,7 +58,7 @@ class FakeChat:
             return
         if self.mode == "slow":
             time.sleep(self.delay_s)  # the fake model is slow; the client must not wait for it
-        content = clean_like_a_model(text)
+        content = self.answer if self.mode == "answer" else clean_like_a_model(text)
         if self.mode == "runaway":
             content += " Sure! Here is the cleaned text, and also a poem about it." * 3
         payload = b"not json" if self.mode == "not_json" else json.dumps(

@@ -57,12 +57,15 @@ class ScriptedServer:
     `final_delay_s` delays every decode step by that long (NEVER: until the server stops)."""
 
     def __init__(self, phrases: Iterable[KnownPhrase], *, final_delay_s: float = 0.0, token: str | None = None,
-                 port: int = 0) -> None:
+                 port: int = 0, heed_glossary: bool = False) -> None:
+        """`heed_glossary`: words are spelled as the client's glossary spells them (stand_in_backends.
+        glossary_spelling), so a test sees a glossary change in what is typed."""
         self.log = ServerLog()
         self._release = threading.Event()
         held = final_delay_s == NEVER
         cost = CostModel(final_delay_s, 0.0, 0.0, 0.0) if final_delay_s and not held else None
-        self._backend = ScriptedBackend(list(phrases), cost, hold=self._release if held else None)
+        self._backend = ScriptedBackend(list(phrases), cost, hold=self._release if held else None,
+                                        heed_glossary=heed_glossary)
         self._settings = {"token": token, "port": port}
         self._stack = contextlib.ExitStack()
         self.url = ""

@@ -164,6 +164,22 @@ def transcript(pcm: bytes, phrases: Iterable[KnownPhrase], joiner: str = " ") ->
     return joiner.join(text for _, text in sorted(found))
 
 
+def glossary_spelling(text: str, context: str) -> str:
+    """What a context-biased model does, in a form a test can predict: a word that equals a term of the context
+    (one per line) but for case and punctuation is written as the term ("qwen" with "Qwen-3" -> "Qwen-3")."""
+    terms = {_letters(term): term.strip() for term in context.splitlines() if _letters(term)}
+    return " ".join(terms.get(_letters(word), word) for word in text.split(" "))
+
+
+def _letters(word: str) -> str:
+    return "".join(char for char in word.lower() if char.isalnum())
+
+
+def _prompt_context(prompt: str) -> str:
+    """The system turn of a stand-in prompt (build_prompt): the hello's context."""
+    return prompt.split("<|im_start|>system\n", 1)[-1].split("<|im_end|>", 1)[0]
+
+
 def _find_aligned(haystack: bytes, needle: bytes) -> int:
     start = haystack.find(needle)
     while start >= 0 and start % 2:
@@ -177,18 +193,22 @@ class ScriptedBackend(_StandIn):
     name = "scripted"
 
     def __init__(self, phrases: list[KnownPhrase], cost: CostModel | None = None, joiner: str = " ",
-                 hold: threading.Event | None = None) -> None:
+                 hold: threading.Event | None = None, heed_glossary: bool = False) -> None:
         super().__init__(cost)
         self.phrases = phrases
         self.joiner = joiner
         self.hold = hold  # decode only once this is set: a server whose results do not come until a test says so
+        self.heed_glossary = heed_glossary  # spell words as the context's terms do (see glossary_spelling)
         self.model = "scripted"
 
     def _texts(self, items: list[DecodeItem]) -> list[str]:
         if self.hold is not None:
             self.hold.wait()
-        return [transcript(np.round(item.audio * 32768).astype("<i2").tobytes(), self.phrases, self.joiner)
-                for item in items]
+        texts = [transcript(np.round(item.audio * 32768).astype("<i2").tobytes(), self.phrases, self.joiner)
+                 for item in items]
+        if not self.heed_glossary:
+            return texts
+        return [glossary_spelling(text, _prompt_context(item.prompt)) for item, text in zip(items, texts, strict=True)]
 
     def save(self, path: Path) -> None:
         """Write the phrases so a server in another process can load them (`load`)."""

@@ -182,7 +182,7 @@ def time_vad(kind: str, fixture: Fixture, frames: int) -> dict[str, float]:
 def plumbing_cpu(fixture: Fixture, url: str, silence_s: float, workdir: Path) -> dict[str, float]:
     """CPU of the real pipeline on silence with the model taken out (the VAD answers 0.0 at once).
 
-    Everything else is real: WavSource pacing, the per-frame hand-off to the VAD thread and back, segmenter,
+    Everything else is real: WavSource pacing, the block hand-off to the pipeline thread, segmenter,
     link. Run in this process with `SileroVad.probability` replaced, so the difference from the client subprocess
     is what the model itself costs; the rest is per-frame plumbing."""
     from tray_client.capture.vad import SileroVad

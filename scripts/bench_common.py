@@ -129,11 +129,12 @@ def build_fixture(workdir: Path, texts: Sequence[str], *, lead_s: float, gap_s: 
 
 @dataclass
 class ServerProcess:
-    """A stand-in asr_server process: its URL, its log file (for decode step times) and the process."""
+    """A stand-in asr_server process: its URL, its log file (for decode step times) and the process; both None
+    for a server that runs elsewhere (a benchmark's --url)."""
 
     url: str
-    log_path: Path
-    process: subprocess.Popen[bytes]
+    log_path: Path | None
+    process: subprocess.Popen[bytes] | None
 
 
 @contextlib.contextmanager

@@ -15,8 +15,18 @@
 #    collect (logs and results into $OUT), stop. With a 10-minute limit a call, split it as on 2026-12-07
 #    (BENCHMARKS.md): call 3 `vllm_device.sh setup; engine; asr; smoke`, call 4 `vllm_device.sh bench LEVELS`.
 #    The machine receives the checkout the session started in: from another worktree, put this repo
-#    (git archive HEAD) and its .gpu/ files under that checkout's ignored .gpu/repo/ and run from there. ENGINE_ARGS adds vLLM flags (e.g. "--max-num-seqs 512");
+#    (git archive HEAD) under that checkout's ignored .gpu/repo/, run from there with GPU_PAYLOAD=.. (the payload
+#    stays in .gpu/). ENGINE_ARGS adds vLLM flags (e.g. "--max-num-seqs 512");
 #    UTIL sets --gpu-memory-utilization (default 0.5); SIZE the model (1.7B or 0.6B).
+# 3. Settings sweeps on the same warm machine, engine and asr_server already up (`run`, or its split calls):
+#      bash scripts/bench_gpu_engine.sh sweep [LEVELS]      asr_server settings, one engine: each set in SWEEP
+#                                                            (';'-separated; default below) restarts asr_server
+#                                                            alone (~15 s) and benches LEVELS (default 128,256)
+#      ENGINE_ARGS="--async-scheduling" bash scripts/bench_gpu_engine.sh engine-sweep [LEVELS]
+#                                                            restart vLLM with those flags (~2.5 min), then bench
+#    Every bench runs under cpu_sample.py: which process (load client, asr_server, vLLM front end or core) was busy.
+#    What the device budget allows: setup + engine start take ~7 min of it before the first figure, each asr
+#    setting ~1.5 min at 128,256 x spread,burst, each engine setting ~4 min.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 D=scripts/gpu/vllm_device.sh
@@ -34,5 +44,26 @@ run)
   bash $D collect
   bash $D stop
   ;;
-*) sed -n 2,19p "$0"; exit 2 ;;
+sweep)
+  levels=${2:-128,256}
+  IFS=';' read -r -a sets <<< "${SWEEP:- ;--shed-queue-depth 4;--max-session-steps 1;--chunk-seconds 1.5}"
+  for flags in "${sets[@]}"; do
+    # shellcheck disable=SC2086  # each set is several flags
+    bash $D asr $flags || continue
+    label=$(echo $flags)
+    echo "== asr_server flags: ${label:-(defaults)}"
+    bash $D bench "$levels" spread,burst
+  done
+  bash $D collect
+  ;;
+engine-sweep)
+  bash $D stop
+  # start_server.sh adds ENGINE_ARGS from the environment
+  bash $D engine --gpu-memory-utilization "${UTIL:-0.5}" --max-model-len 4096 || exit 1
+  bash $D asr || exit 1
+  echo "== vLLM flags: ${ENGINE_ARGS:-(defaults)}"
+  bash $D bench "${2:-128,256}" spread,burst
+  bash $D collect
+  ;;
+*) sed -n 2,31p "$0"; exit 2 ;;
 esac

@@ -41,16 +41,24 @@ the audio part of the hangover: what the software adds after the audio says the 
 With --overlay, the typing run is repeated with the tray's live preview overlay and history recorder subscribed
 to the pipeline (sink "type+overlay"): the two typing runs' totals show what the overlay adds to typing.
 
+With --url ws://HOST:PORT the same client pipeline and fixture run against a server already running there (a
+real deployment: asr_server in front of vLLM on a GPU) instead of a stand-in started here. Its log is not ours to
+read, so the server's share is not taken apart: "uplink" is then everything from the end decided to the final's
+output starting (stop over the WebSocket, the server's queue, the engine's decode, the final back), "decode" and
+"downlink" are 0, and the target is the total over the min silence. Its words are unknown too: the finals must
+come one per phrase (their text is reported, not required to match).
+
 Usage: python scripts/bench_latency.py [--quick] [--utterances 24] [--costs 0,1] [--vad torch] [--cli] [--type]
-       [--overlay]
+       [--overlay] [--url ws://HOST:PORT]
 The full mode (no --quick) runs costs 0 and 1 to stdout, the shipped CLI at cost 0, and typing at cost 0 without
-and with the overlay.
+and with the overlay (with --url: one stdout run, the CLI and typing, all against that server).
 Ends with one JSON line of the figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -58,7 +66,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +79,7 @@ from bench_common import (
     PHRASES,
     REPO_ROOT,
     Fixture,
+    ServerProcess,
     build_fixture,
     client_env,
     empty_config,
@@ -152,7 +164,7 @@ class Utterance:
 
 @dataclass
 class Run:
-    """One pass over the fixture at one decode cost."""
+    """One pass over the fixture at one decode cost (or against one running server)."""
 
     cost_scale: float
     sink: str
@@ -161,6 +173,49 @@ class Run:
     split_or_missed: int
     finals_ok: bool
     utterances: list[Utterance]
+    texts_match: bool = True
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the client connects: a stand-in started here (cost scale, which server), or a running `url`."""
+
+    cost_scale: float = 0.0
+    engine: bool = True
+    url: str | None = None
+
+    def label(self) -> str:
+        return self.url if self.url else f"cost {self.cost_scale:g}"
+
+
+@contextlib.contextmanager
+def server_for(target: Target, fixture: Fixture, workdir: Path, log_level: str = "INFO") -> Iterator[ServerProcess]:
+    """The server a run talks to: the running one at `target.url` (no process, no log), or a stand-in."""
+    if target.url:
+        yield ServerProcess(target.url, None, None)
+        return
+    with stand_in_server(fixture, workdir, cost_scale=target.cost_scale, log_level=log_level,
+                         engine=target.engine) as server:
+        yield server
+
+
+def health_url(url: str) -> str:
+    """ws://host:port/path?token=T -> http://host:port/healthz (wss -> https)."""
+    parts = urllib.parse.urlsplit(url)
+    scheme = {"ws": "http", "wss": "https"}[parts.scheme]
+    return urllib.parse.urlunsplit((scheme, parts.netloc, "/healthz", "", ""))
+
+
+def check_reachable(url: str) -> str | None:
+    """None when the server at `url` answers /healthz (any HTTP status: it is there); else what to fix."""
+    try:
+        with urllib.request.urlopen(health_url(url), timeout=10):
+            return None
+    except urllib.error.HTTPError:
+        return None
+    except (OSError, ValueError) as error:
+        return (f"cannot reach the server at {url} ({error}); start it (scripts/start_server.sh) or pass the "
+                "ws://HOST:PORT it listens on")
 
 
 def decode_steps(log_path: Path) -> list[tuple[float, float]]:
@@ -175,15 +230,15 @@ def decode_steps(log_path: Path) -> list[tuple[float, float]]:
     return steps
 
 
-def run_once(fixture: Fixture, workdir: Path, *, cost_scale: float, vad: str, min_silence_ms: int,
-             sink_kind: str, engine: bool = True) -> Run:
-    """Play the fixture through the in-process pipeline against a stand-in server; time every utterance."""
+def run_once(fixture: Fixture, workdir: Path, *, target: Target, vad: str, min_silence_ms: int,
+             sink_kind: str) -> Run:
+    """Play the fixture through the in-process pipeline against the target server; time every utterance."""
     segments: list[tuple[float, SpeechSegment, int]] = []
     finals: list[FinalText] = []
     source = TimedSource(WavSource(fixture.path))
-    out_path = workdir / f"stdout-{cost_scale:g}.txt"
+    out_path = workdir / "stdout.txt"
     cleanup: list[Any] = []
-    with stand_in_server(fixture, workdir, cost_scale=cost_scale, log_level="DEBUG", engine=engine) as server:
+    with server_for(target, fixture, workdir, log_level="DEBUG") as server:
         if sink_kind.startswith("type"):
             inner, cleanup = _tk_typer(workdir)
         else:
@@ -209,17 +264,21 @@ def run_once(fixture: Fixture, workdir: Path, *, cost_scale: float, vad: str, mi
         pipeline.shutdown(grace_seconds=1.0)
         for extra in extras:
             extra.close()
-        time.sleep(0.2)  # the server logs its last step before the final leaves; let the file catch up
-        steps = decode_steps(server.log_path)
+        if server.log_path is not None:
+            time.sleep(0.2)  # the server logs its last step before the final leaves; let the file catch up
+        steps = decode_steps(server.log_path) if server.log_path is not None else []
     typed_ok = True
     for item in cleanup:
         typed_ok = _close(item, fixture) and typed_ok
     if not done:
-        print(f"# cost {cost_scale:g}: the pipeline did not finish (error: {pipeline.done_error})", file=sys.stderr)
+        print(f"# {target.label()}: the pipeline did not finish (error: {pipeline.done_error})", file=sys.stderr)
     utterances, split = _measure(fixture, source, segments, sink, steps, min_silence_ms / 1000)
     expected = [p.text for p in fixture.phrases]
-    finals_ok = [f.text for f in finals] == expected and typed_ok
-    return Run(cost_scale, sink_kind, len(fixture.phrases), len(utterances), split, finals_ok, utterances)
+    texts_match = [f.text for f in finals] == expected
+    # A running server's words are its model's, not ours: there every phrase must get one final, text aside.
+    finals_ok = (len(finals) == len(expected) if target.url else texts_match) and typed_ok
+    return Run(target.cost_scale, sink_kind, len(fixture.phrases), len(utterances), split, finals_ok, utterances,
+               texts_match)
 
 
 def _measure(fixture: Fixture, source: TimedSource, segments: list[tuple[float, SpeechSegment, int]],
@@ -269,8 +328,7 @@ def _measure(fixture: Fixture, source: TimedSource, segments: list[tuple[float, 
     return utterances, missing
 
 
-def run_cli(fixture: Fixture, workdir: Path, *, cost_scale: float, vad: str, min_silence_ms: int,
-            engine: bool = True) -> dict[str, Any]:
+def run_cli(fixture: Fixture, workdir: Path, *, target: Target, vad: str, min_silence_ms: int) -> dict[str, Any]:
     """Cross-check with the shipped CLI: `python -m tray_client --no-tray ... --output stdout` as a subprocess.
 
     Only the end points are visible from outside: each stdout line's arrival (read through the pipe), and the
@@ -279,7 +337,7 @@ def run_cli(fixture: Fixture, workdir: Path, *, cost_scale: float, vad: str, min
     (wall - P) over all utterances bounds that lag best."""
     out: list[tuple[float, str]] = []
     err: list[tuple[float, str]] = []
-    with stand_in_server(fixture, workdir, cost_scale=cost_scale, engine=engine) as server:
+    with server_for(target, fixture, workdir) as server:
         command = [sys.executable, "-m", "tray_client", "--no-tray", "--server", server.url, "--input-wav",
                    str(fixture.path), "--output", "stdout", "--vad", vad, "--min-silence-ms", str(min_silence_ms),
                    "--config-file", str(empty_config(workdir))]
@@ -296,7 +354,8 @@ def run_cli(fixture: Fixture, workdir: Path, *, cost_scale: float, vad: str, min
     ended = [(stamp, float(match.group(1))) for _, line in err
              if (match := ENDED_LINE.search(line)) and (stamp := log_time(line)) is not None]
     texts = [line for _, line in out]
-    ok = code == 0 and texts == [p.text for p in fixture.phrases] and len(ended) == len(texts)
+    expected = [p.text for p in fixture.phrases]
+    ok = code == 0 and (len(texts) == len(expected) if target.url else texts == expected) and len(ended) == len(texts)
     if not ok or not ended:
         return {"ok": False, "exit_code": code, "totals_ms": []}
     start = min(stamp - position + FRAME_S for stamp, position in ended)
@@ -365,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server", default="engine", choices=("engine", "batched"),
                         help="asr_server in front of the modelled engine over HTTP (default), or its in-process "
                              "batching scheduler")
+    parser.add_argument("--url", help="measure against a server already running at ws://HOST:PORT (a real "
+                                      "deployment) instead of a stand-in started here")
     parser.add_argument("--vad", default="torch", choices=("torch", "onnx"))
     parser.add_argument("--min-silence-ms", type=int, default=ClientConfig().min_silence_ms)
     parser.add_argument("--cli", action="store_true",
@@ -374,69 +435,87 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overlay", action="store_true",
                         help="with --type: type again with the live preview overlay and the history running")
     args = parser.parse_args(argv)
+    if args.url is not None:
+        if urllib.parse.urlsplit(args.url).scheme not in ("ws", "wss") or not urllib.parse.urlsplit(args.url).netloc:
+            parser.error(f"--url {args.url!r}: give the server's WebSocket address, e.g. ws://127.0.0.1:8765")
+        if args.costs:
+            parser.error("--costs sets the stand-in's modelled decode cost; a server at --url decodes at its own")
+        problem = check_reachable(args.url)
+        if problem:
+            print(f"bench_latency: {problem}", file=sys.stderr)
+            return 2
     count = min(len(PHRASES), args.utterances or (8 if args.quick else 24))
     if not args.quick:  # the full (recorded) run cross-checks the CLI and types into a window too
         args.cli = True
         args.type = args.type or not missing_desktop_tools()
         args.overlay = args.type
     costs = [float(c) for c in (args.costs or ("0" if args.quick else "0,1")).split(",")]
+    engine = args.server == "engine"
+    targets = [Target(url=args.url)] if args.url else [Target(cost, engine) for cost in costs]
     print(f"# bench_latency: {machine_line()}")
     print(f"# {count} utterances per run, VAD {args.vad}, min silence {args.min_silence_ms} ms, "
-          f"decode cost scales {costs}, sinks {'stdout, xdotool' if args.type else 'stdout'}, "
-          f"server {args.server}")
-    engine = args.server == "engine"
-    runs: list[Run] = []
+          + (f"server at {args.url}" if args.url else f"decode cost scales {costs}, server {args.server}")
+          + f", sinks {'stdout, xdotool' if args.type else 'stdout'}")
+    runs: list[tuple[Target, Run]] = []
     with scratch_dir("bench_latency-") as scratch:
         workdir = Path(scratch)
         fixture = build_fixture(workdir, PHRASES[:count], lead_s=1.0, gap_s=GAP_S, tail_s=GAP_S,
                                 noise_dbfs=NOISE_DBFS, name="latency")
-        plan = [(cost, "stdout") for cost in costs] + ([(costs[0], "type")] if args.type else [])
-        plan += [(costs[0], "type+overlay")] if args.type and args.overlay else []
-        for cost, sink_kind in plan:
-            run_dir = workdir / f"cost{cost:g}-{sink_kind}"
+        plan = [(target, "stdout") for target in targets] + ([(targets[0], "type")] if args.type else [])
+        plan += [(targets[0], "type+overlay")] if args.type and args.overlay else []
+        for number, (target, sink_kind) in enumerate(plan):
+            run_dir = workdir / f"run{number}-{sink_kind}"
             run_dir.mkdir()
-            run = run_once(fixture, run_dir, cost_scale=cost, vad=args.vad, min_silence_ms=args.min_silence_ms,
-                           sink_kind=sink_kind, engine=engine)
-            runs.append(run)
-            print(f"# cost {cost:g}, {sink_kind}: {run.measured}/{run.phrases} utterances measured, "
+            run = run_once(fixture, run_dir, target=target, vad=args.vad, min_silence_ms=args.min_silence_ms,
+                           sink_kind=sink_kind)
+            runs.append((target, run))
+            print(f"# {target.label()}, {sink_kind}: {run.measured}/{run.phrases} utterances measured, "
                   f"finals {'ok' if run.finals_ok else 'WRONG'}", flush=True)
         cli: dict[str, Any] = {}
         if args.cli:
             cli_dir = workdir / "cli"
             cli_dir.mkdir()
-            cli = run_cli(fixture, cli_dir, cost_scale=costs[0], vad=args.vad, min_silence_ms=args.min_silence_ms,
-                          engine=engine)
-            print(f"# CLI subprocess, cost {costs[0]:g}: {'ok' if cli['ok'] else 'FAILED'}", flush=True)
-    summaries = []
-    for run in runs:
-        summary = summarize(run)
-        summaries.append({"cost_scale": run.cost_scale, "sink": run.sink, "measured": run.measured,
-                          "phrases": run.phrases, "finals_ok": run.finals_ok, "ms": summary})
-        print(f"\nCost scale {run.cost_scale:g}, sink {run.sink}: {run.measured} utterances; ms from the last "
-              f"speech sample (p50 / p90 / max)")
-        print_table(["component", "p50", "p90", "max"],
-                    [[name, summary[name]["p50"], summary[name]["p90"], summary[name]["max"]]
-                     for name in COMPONENTS])
-        beyond = summary["beyond"]["p50"]
-        print(f"target: beyond (total - {args.min_silence_ms} ms min silence - decode) p50 {beyond:.1f} ms "
-              f"<= {TARGET_BEYOND_MS:.0f} ms: {'met' if beyond <= TARGET_BEYOND_MS else 'NOT met'}; "
-              f"overhead after the audio decided it (p50) {summary['overhead']['p50']:.1f} ms")
-        over = summary["total"]["p50"] - args.min_silence_ms
-        print(f"target: total p50 {summary['total']['p50']:.1f} ms <= min silence + "
-              f"{TARGET_TOTAL_OVER_SILENCE_MS:.0f} ms: {'met' if over <= TARGET_TOTAL_OVER_SILENCE_MS else 'NOT met'}"
-              f" ({over:+.1f} ms; p90 total {summary['total']['p90']:.1f} ms)")
+            cli = run_cli(fixture, cli_dir, target=targets[0], vad=args.vad, min_silence_ms=args.min_silence_ms)
+            print(f"# CLI subprocess, {targets[0].label()}: {'ok' if cli['ok'] else 'FAILED'}", flush=True)
+    summaries = [_report(target, run, args.min_silence_ms) for target, run in runs]
     if cli.get("ok"):
-        print(f"\nShipped CLI as a subprocess (stdout read through a pipe), cost {costs[0]:g}: total from the last "
-              f"speech sample to the stdout line, p50 {cli['p50_ms']:.1f} / p90 {cli['p90_ms']:.1f} / max "
+        print(f"\nShipped CLI as a subprocess (stdout read through a pipe), {targets[0].label()}: total from the "
+              f"last speech sample to the stdout line, p50 {cli['p50_ms']:.1f} / p90 {cli['p90_ms']:.1f} / max "
               f"{cli['max_ms']:.1f} ms over {len(cli['totals_ms'])} utterances (compare with 'total' above)")
     figures = {"bench": "latency", "quick": args.quick, "machine": machine_line(), "vad": args.vad,
-               "server": args.server,
+               "server": "url" if args.url else args.server, "url": args.url,
                "min_silence_ms": args.min_silence_ms, "target_beyond_p50_ms": TARGET_BEYOND_MS,
                "runs": summaries, "cli": cli,
-               "utterances": [{"cost_scale": r.cost_scale, "sink": r.sink, **asdict(u)} for r in runs
+               "utterances": [{"cost_scale": r.cost_scale, "sink": r.sink, **asdict(u)} for _, r in runs
                               for u in r.utterances]}
     print(json.dumps(figures, allow_nan=True))
     return 0
+
+
+def _report(target: Target, run: Run, min_silence_ms: int) -> dict[str, Any]:
+    """Print one run's table and targets; its summary for the JSON line."""
+    summary = summarize(run)
+    where = f"Server {target.url}" if target.url else f"Cost scale {target.cost_scale:g}"
+    print(f"\n{where}, sink {run.sink}: {run.measured} utterances; ms from the last speech sample (p50 / p90 / max)")
+    if target.url:
+        print("(a running server: 'uplink' holds everything from the end decided to the final arriving, the "
+              "engine's decode included; 'decode' and 'downlink' are not visible from here)")
+    print_table(["component", "p50", "p90", "max"],
+                [[name, summary[name]["p50"], summary[name]["p90"], summary[name]["max"]] for name in COMPONENTS])
+    if not target.url:  # "beyond" takes the decode out, which only a stand-in's log shows
+        beyond = summary["beyond"]["p50"]
+        print(f"target: beyond (total - {min_silence_ms} ms min silence - decode) p50 {beyond:.1f} ms "
+              f"<= {TARGET_BEYOND_MS:.0f} ms: {'met' if beyond <= TARGET_BEYOND_MS else 'NOT met'}; "
+              f"overhead after the audio decided it (p50) {summary['overhead']['p50']:.1f} ms")
+    over = summary["total"]["p50"] - min_silence_ms
+    print(f"target: total p50 {summary['total']['p50']:.1f} ms <= min silence + "
+          f"{TARGET_TOTAL_OVER_SILENCE_MS:.0f} ms: {'met' if over <= TARGET_TOTAL_OVER_SILENCE_MS else 'NOT met'}"
+          f" ({over:+.1f} ms; p90 total {summary['total']['p90']:.1f} ms)")
+    if target.url and not run.texts_match:
+        print("finals' words differ from the phrases spoken (expected from a real or random-weight model; the "
+              "latency stands)")
+    return {"cost_scale": run.cost_scale, "sink": run.sink, "measured": run.measured, "phrases": run.phrases,
+            "finals_ok": run.finals_ok, "texts_match": run.texts_match, "url": target.url, "ms": summary}
 
 
 if __name__ == "__main__":

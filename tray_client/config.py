@@ -20,6 +20,7 @@ MODES = ("vad", "ptt", "toggle")
 OUTPUTS = ("type", "clipboard", "stdout")
 VADS = ("onnx", "torch")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LEFT_CLICKS = ("listen", "window")
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,10 @@ class ClientConfig:
     speculative_silence_ms: int = field(default=150, metadata=_doc(
         "Silence inside an utterance after which the server is told, so it decodes the final while the rest of "
         "min_silence_ms passes (0 = off). The audio after it is sent only if speech resumes."))
-    vad_energy_gate: bool = field(default=False, metadata=_doc(
-        "Skip Silero on audio that is only the mic's noise floor while nobody speaks: listening costs less CPU "
-        "(about a third), but a soft start can be cut differently (BENCHMARKS.md, issue 22)."))
+    vad_energy_gate: bool = field(default=True, metadata=_doc(
+        "Hold audio that is only the mic's noise floor unscored while nobody speaks, and score it only when sound "
+        "rises above the floor: listening costs a fraction of the CPU, and the cuts stay those of scoring every "
+        "frame (BENCHMARKS.md, issue 22). Off: Silero scores every frame."))
     preroll_ms: int = field(default=480, metadata=_doc(
         "Audio kept from before the detected onset and sent first, so first syllables are never clipped."))
     max_utterance_s: float = field(default=30.0, metadata=_doc(
@@ -128,6 +130,10 @@ class ClientConfig:
         "suffix for that app. Terminals paste by default."))
     no_tray: bool = field(default=False, metadata=_doc(
         "Run headless (no tray icon), for scripts and servers; with input_wav it exits when the file is done.", persist=False))
+    pause_media: bool = field(default=False, metadata=_doc(
+        "Pause the music or video that plays while you speak (each utterance), and play it again after; only "
+        "what was playing is paused and only that is resumed, also after a crash (Linux: MPRIS players; Windows: "
+        "other apps' audio turned down to a fifth)."))
     start_listening: bool = field(default=False, metadata=_doc(
         "Start in the listening state (VAD mode) instead of off."))
     hotkey_push_to_talk: str = field(default="<ctrl>+<alt>+space", metadata=_doc(
@@ -139,6 +145,12 @@ class ClientConfig:
     history_days: int = field(default=30, metadata=_doc(
         "Keep dictated text in the history (history.sqlite3 in the user's data directory) this many days; 0 "
         "keeps nothing."))
+    keep_audio_days: int = field(default=0, metadata=_doc(
+        "Keep each dictated utterance's audio this many days (kept-audio/ in the log folder), to play it back "
+        "and re-transcribe it from the History page; 0 (the default) keeps none."))
+    tray_left_click: str = field(default="listen", metadata=_doc(
+        "What a left click on the tray icon does: listen (turn listening on or off) or window (open the app's "
+        "window, the History page)."))
     overlay: bool = field(default=True, metadata=_doc(
         "Show the live preview overlay (partial text while you speak, then the final) near the bottom of the "
         "screen; it never takes the focus."))
@@ -148,6 +160,12 @@ class ClientConfig:
     hotkey_paste_last: str = field(default="<ctrl>+<alt>+v", metadata=_doc(
         "Type the last transcript into the window you are in now (after a final went to the clipboard because "
         "its window lost the focus; pynput hotkey syntax)."))
+    hotkey_voice_edit: str = field(default="<ctrl>+<alt>+e", metadata=_doc(
+        "Edit the selected text by voice: select text, press it, speak an instruction (\"make this more formal\", "
+        "\"翻译成英文\"), press it again; the LLM at cleanup_url rewrites the selection (undo restores it; pynput "
+        "hotkey syntax)."))
+    voice_edit_timeout_s: float = field(default=20.0, metadata=_doc(
+        "Longest wait for the LLM's answer to a voice edit; past it the selection is left as it was."))
     log_level: str = field(default="INFO", metadata=_doc("DEBUG, INFO, WARNING or ERROR."))
     config_file: str | None = field(default=None, metadata=_doc(
         "Read settings from this TOML file instead of the one in the user's config directory.", persist=False))
@@ -159,15 +177,16 @@ class ClientConfig:
         _check_choice("output", self.output, OUTPUTS)
         _check_choice("vad", self.vad, VADS)
         _check_choice("log_level", self.log_level.upper(), LOG_LEVELS)
+        _check_choice("tray_left_click", self.tray_left_click, LEFT_CLICKS)
         if not 0.0 < self.vad_threshold < 1.0:
             raise ConfigError(f"vad_threshold={self.vad_threshold}: use a probability between 0 and 1 (e.g. 0.5)")
         for name in ("min_silence_ms", "max_final_chars"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}={getattr(self, name)}: must be positive")
-        for name in ("preroll_ms", "type_delay_ms", "history_days", "app_context_chars"):
+        for name in ("preroll_ms", "type_delay_ms", "history_days", "keep_audio_days", "app_context_chars"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}={getattr(self, name)}: must be zero or more")
-        for name in ("max_utterance_s", "final_timeout_s", "unreachable_exit_s"):
+        for name in ("max_utterance_s", "final_timeout_s", "unreachable_exit_s", "voice_edit_timeout_s"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name}={getattr(self, name)}: must be a positive number of seconds")
         _check_text_settings(self)

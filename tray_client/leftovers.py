@@ -14,10 +14,10 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from tray_client import config as config_module
 from tray_client._hub import Hub
 from tray_client.config import ClientConfig
 from tray_client.events import NoticeCode
+from tray_client.keep import kept
 from tray_client.link.actions import Unsent
 from tray_client.link.journal import AudioJournal
 from tray_client.link.spool_folders import SpoolFolder, recover_leftovers
@@ -32,8 +32,8 @@ JOURNAL_CLOSE_TIMEOUT_S = 1.0  # the last writes and an fsync of the write-ahead
 
 
 def spool_root() -> Path:
-    """Where each client's spool folder goes (link/spool_folders.py)."""
-    return config_module.log_path().parent / "spool"
+    """Where each client's spool folder goes (link/spool_folders.py; the folder is tray_client/keep.py's)."""
+    return kept().spool
 
 
 def keep_leftover_audio() -> list[Path]:

@@ -12,7 +12,9 @@ only way in from other threads. The parts, each used on the pipeline thread only
 Thread map (each thread has one owner and one way in):
 - pipeline thread (owned here): an asyncio loop that owns capture, link, delivery, the state and the listeners.
   Way in: `send`, `update_settings`, `shutdown`, all through `loop.call_soon_threadsafe` / run_coroutine_threadsafe.
-- VAD worker (one-thread executor): owns the Silero model (stateful, not thread-safe). Way in: run_in_executor.
+- Silero (stateful, not thread-safe) is loaded on the loop's default executor and then used by the pipeline thread
+  alone: a block of 4 frames costs well under a millisecond, and a hand-off to a VAD thread and back cost more CPU
+  than the model itself (two thread wake-ups per block; BENCHMARKS.md, issue 22).
 - output worker (one-thread executor): owns the text sink (xdotool, clipboard, stdout), so a slow typer never
   blocks the audio. Way in: run_in_executor, one final at a time, in order.
 - PyAudio's callback thread (inside MicSource): hands bytes over with call_soon_threadsafe, nothing else.
@@ -34,6 +36,7 @@ from typing import Any, TypeVar
 
 from tray_client import config as config_module
 from tray_client._hub import Hub
+from tray_client._memory import return_freed_memory
 from tray_client.capture.audio_source import AudioSource
 from tray_client.capture.pump import Capture
 from tray_client.capture.vad import SileroVad, VadLoadError
@@ -41,6 +44,7 @@ from tray_client.config import ClientConfig
 from tray_client.delivery import Delivery
 from tray_client.desktop.context_reader import ContextReader
 from tray_client.events import ClientState, Command, NoticeCode, PipelineEvent, StateChanged
+from tray_client.keep import KeptAudio, kept
 from tray_client.leftovers import JOURNAL_CLOSE_TIMEOUT_S, Leftovers, keep_leftover_audio, spool_root
 from tray_client.link.driver import Link, LinkSettings, LinkStatus
 from tray_client.link.journal import AudioJournal
@@ -49,7 +53,7 @@ from tray_client.output_jobs import OutputJobs
 from tray_client.port import SettingValue, ShutdownReport, VoiceUndo
 from tray_client.sinks import TextSink
 from tray_client.state import Facts, derive_state
-from tray_client.text.dispatch import FollowFocus
+from tray_client.text.dispatch import FollowFocus, InstructionTaker
 from tray_client.text.profiles import base_profile
 from tray_client.text.writer import Written
 
@@ -62,7 +66,8 @@ log = logging.getLogger(__name__)
 SINK_CLOSE_TIMEOUT_S = 1.5  # the typer waits for its last keys to settle (x11_keymap.SETTLE_S) before unbinding
 SHUTDOWN_SLACK_S = 2.0 + JOURNAL_CLOSE_TIMEOUT_S  # beyond the grace and the sink's close, for the pipeline thread to finish its work
 SETTINGS = ("mode", "output", "language", "input_device", "server", "token", "context", "chinese_script",
-            "voice_commands", "replacements")  # the text ones apply from the next utterance (its profile)
+            "voice_commands", "replacements", "glossary", "commands", "apps", "keep_audio_days")
+# The text ones (glossary and [apps] profiles too) apply from the next utterance: its profile is read then.
 
 
 def link_settings(config: ClientConfig, spool_dir: str = "") -> LinkSettings:
@@ -89,11 +94,12 @@ class Pipeline:
         self._stopped = False  # shutdown ended: the last state shown is OFF
         self._stop_event = asyncio.Event()
         # No thread starts here: executors start their worker on the first job.
-        self._vad_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="vad")
         self._output_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="output")
         session, counter = uuid.uuid4().hex[:8], itertools.count(1)
         self._spool = SpoolFolder(spool_root())
-        self._journal = AudioJournal(self._spool.path)  # every utterance's audio on disk until it is delivered
+        # Every utterance's audio on disk until it is delivered, then kept keep_audio_days (read at each keep).
+        kept_audio = KeptAudio(kept().audio, lambda: self._config.keep_audio_days)
+        self._journal = AudioJournal(self._spool.path, keep=kept_audio.keep)
         self._link_settings = settings = functools.partial(link_settings, spool_dir=str(self._spool.path))
         self._delivery = Delivery(config, hub=self._hub, pool=self._output_pool, sink=sink,
                                   on_change=self._refresh, on_command=self._on_command)
@@ -110,7 +116,7 @@ class Pipeline:
         self._follow = focus = FollowFocus(self._link, self._delivery.text, lambda: self._config, settings,
                                            context_reader=None if sink is not None else ContextReader)
         self._jobs = OutputJobs(lambda: self._loop, self._delivery, lambda: self._stopping)
-        self._capture = Capture(config, source=source, hub=self._hub, sink=focus, vad_pool=self._vad_pool,
+        self._capture = Capture(config, source=source, hub=self._hub, sink=focus,
                                 new_id=lambda: f"{session}-{next(counter)}", on_change=self._refresh,
                                 on_fail=self._fail)
 
@@ -175,6 +181,11 @@ class Pipeline:
         did nothing) instead of the text stage's own Backspace undo. Call before `start`."""
         self._jobs.use_undo(undo)
 
+    def use_instructions(self, taker: InstructionTaker) -> None:
+        """Let `taker` (the voice edit) claim utterances whose final is an instruction, not dictation: it gets the
+        final on the output thread instead of the text stage. Call before `start`."""
+        self._delivery.text.use_instructions(taker)
+
     def flush_audio(self, timeout: float) -> bool:
         """Wait until every held utterance's audio is written and fsynced (the session may end); any thread."""
         return self._journal.flush(timeout)
@@ -227,7 +238,7 @@ class Pipeline:
         self._delivery.open_sink()
         self._leftovers.start()
         try:
-            vad = await asyncio.get_running_loop().run_in_executor(self._vad_pool, SileroVad.load, self._config.vad)
+            vad = await asyncio.get_running_loop().run_in_executor(None, SileroVad.load, self._config.vad)
         except VadLoadError as error:
             # Stay up in ERROR with the fix on screen (a tray that vanished would hide it); headless exits 3.
             self._hub.notice("error", str(error))
@@ -237,6 +248,8 @@ class Pipeline:
             await self._stop_event.wait()
             return
         self._capture.vad_loaded(vad)
+        # Start-up is over once the model is in: what it freed goes back to the OS, not kept by malloc for good
+        asyncio.get_running_loop().run_in_executor(None, return_freed_memory)
         self._refresh()
         await self._stop_event.wait()
 
@@ -306,7 +319,6 @@ class Pipeline:
         unsent = await self._link.aclose()
         saved = await loop.run_in_executor(None, self._leftovers.keep_unsent, unsent)
         await self._delivery.stop(SINK_CLOSE_TIMEOUT_S)
-        self._vad_pool.shutdown(wait=False, cancel_futures=True)
         self._follow.shutdown()
         dropped = [u.utterance_id for u in unsent]
         if dropped:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import concurrent.futures
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from tray_client.config import ClientConfig
     from tray_client.events import Command, PipelineEvent
     from tray_client.sinks import TextSink
+    from tray_client.text.dispatch import InstructionTaker
     from tray_client.text.writer import Written
 
 __all__ = ["PipelinePort", "SettingValue", "ShutdownReport", "VoiceUndo"]
@@ -26,6 +27,8 @@ SettingValue = str | bool | int | float | dict[str, str] | None
 
 VoiceUndo = Callable[["TextSink"], str]
 """Undo the last final through a sink (output thread); "" when it deleted, else why it did nothing."""
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,11 @@ class PipelinePort(Protocol):
         """Change live settings; raises ConfigError here for an unknown key or a bad value."""
         ...
 
+    def run_output(self, job: Callable[[TextSink], T]) -> concurrent.futures.Future[T]:
+        """Run `job(sink)` on the output thread, behind the finals still being typed (the voice edit's copy and
+        answer)."""
+        ...
+
     def retype(self, text: str) -> concurrent.futures.Future[Written]:
         """Type `text` again where the user is now, on the output thread after the finals."""
         ...
@@ -75,6 +83,10 @@ class PipelinePort(Protocol):
 
     def use_undo(self, undo: VoiceUndo) -> None:
         """Make the voice command "scratch that" call `undo` (call before `start`)."""
+        ...
+
+    def use_instructions(self, taker: InstructionTaker) -> None:
+        """Let `taker` (the voice edit) claim utterances whose final is an instruction (call before `start`)."""
         ...
 
     def flush_audio(self, timeout: float) -> bool:

@@ -12,7 +12,6 @@ import logging
 import wave
 from pathlib import Path
 
-from tray_client import config as config_module
 from tray_client.capture.segmenter import SAMPLE_RATE
 
 __all__ = ["HOW_TO_TRANSCRIBE", "folder", "save_audio"]
@@ -23,8 +22,10 @@ HOW_TO_TRANSCRIBE = "get the text later with: python -m tray_client untranscribe
 
 
 def folder() -> Path:
-    """Where `save_audio` and the crash recovery put the WAVs."""
-    return config_module.log_path().parent / "untranscribed"
+    """Where `save_audio` and the crash recovery put the WAVs (tray_client/keep.py)."""
+    from tray_client.keep import kept
+
+    return kept().untranscribed
 
 
 def save_audio(utterance_id: str, audio: bytes) -> Path | None:

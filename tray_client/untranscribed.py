@@ -29,8 +29,8 @@ from tray_client.recordings import HOW_TO_TRANSCRIBE, folder
 from tray_client.text.profiles import base_profile
 from tray_client.text.stage import TextStage
 
-__all__ = ["HOW_TO_TRANSCRIBE", "TranscribeError", "Transcribed", "folder", "history_entry", "main",
-           "transcribe_wav", "transcriptions_url", "waiting_wavs"]
+__all__ = ["HOW_TO_TRANSCRIBE", "Heard", "TranscribeError", "Transcribed", "folder", "history_entry", "main",
+           "transcribe_audio", "transcribe_wav", "transcriptions_url", "waiting_wavs"]
 
 UPLOAD_TIMEOUT_S = 120.0  # a long recording on a CPU server takes a while; the server cuts it into windows
 
@@ -88,35 +88,54 @@ class Transcribed:
     wav: Path
 
 
-def transcribe_wav(path: Path, url: str, token: str | None, config: config_module.ClientConfig) -> Transcribed:
-    """Send one WAV to the server's /v1/audio/transcriptions and move it into `transcribed/` (the history entry
-    is the caller's). Raises TranscribeError (the WAV stays) when the server cannot be reached or refuses it."""
+@dataclass(frozen=True)
+class Heard:
+    """What the server heard in one upload, through the user's text rules."""
+
+    text: str
+    raw: str
+    language: str
+    audio_s: float
+
+
+def transcribe_audio(name: str, wav: bytes, url: str, token: str | None, config: config_module.ClientConfig) -> Heard:
+    """Send one WAV's bytes to the server's /v1/audio/transcriptions (blocking: a worker thread). Raises
+    TranscribeError, saying how to fix it, when the server cannot be reached or refuses it."""
     try:
         import httpx
     except ImportError as error:  # a Python set up by hand, without the client's dependencies: say how to fix it
         raise TranscribeError(f"this Python ({sys.executable}) has no httpx, which sends kept audio to the server "
-                              f"({error}); install it with: pip install httpx. {path} is kept.") from error
+                              f"({error}); install it with: pip install httpx") from error
 
     stage, profile = TextStage(max_chars=config.max_final_chars), base_profile(config)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     form = {"response_format": "verbose_json", "language": config.language or "", "prompt": profile.context}
     try:
-        response = httpx.post(url, headers=headers, timeout=UPLOAD_TIMEOUT_S,
-                              files={"file": (path.name, path.read_bytes(), "audio/wav")},
+        response = httpx.post(url, headers=headers, timeout=UPLOAD_TIMEOUT_S, files={"file": (name, wav, "audio/wav")},
                               data={key: value for key, value in form.items() if value})
     except httpx.HTTPError as error:
         raise TranscribeError(f"the server at {url} cannot be reached ({error}); start it (python -m asr_server) "
-                              f"or give --server. {path} is kept.") from error
+                              f"or give --server") from error
     if response.status_code != 200:
-        raise TranscribeError(f"the server refused {path.name}: HTTP {response.status_code} "
-                              f"{response.text.strip()[:300]}. It is kept.")
+        raise TranscribeError(f"the server refused {name}: HTTP {response.status_code} "
+                              f"{response.text.strip()[:300]}")
     answer = response.json()
     raw, language = str(answer.get("text", "")), str(answer.get("language", ""))
     text = stage.preview(raw, profile, language)  # sanitized, in the chosen script, with replacements
+    return Heard(text, raw, language, float(answer.get("duration", 0.0)))
+
+
+def transcribe_wav(path: Path, url: str, token: str | None, config: config_module.ClientConfig) -> Transcribed:
+    """Send one WAV to the server's /v1/audio/transcriptions and move it into `transcribed/` (the history entry
+    is the caller's). Raises TranscribeError (the WAV stays) when the server cannot be reached or refuses it."""
+    try:
+        heard = transcribe_audio(path.name, path.read_bytes(), url, token, config)
+    except TranscribeError as error:
+        raise TranscribeError(f"{error}. {path} is kept.") from error
     done = path.parent / "transcribed"
     done.mkdir(parents=True, exist_ok=True)
     path.replace(done / path.name)
-    return Transcribed(path.stem, text, raw, language, float(answer.get("duration", 0.0)), done / path.name)
+    return Transcribed(path.stem, heard.text, heard.raw, heard.language, heard.audio_s, done / path.name)
 
 
 def history_entry(done: Transcribed, output: str) -> HistoryEntry:

@@ -24,6 +24,13 @@ def import_qwen_asr(extra: str) -> Any:
     except ImportError as error:
         raise BackendUnavailable(f"the qwen-asr package is not installed ({error}); install the server with "
                                  f"pip install -e '.[{extra}]' (or run scripts/start_server.sh)") from error
+    except (TypeError, AttributeError) as error:  # qwen-asr 0.0.6 on transformers 5: a decorator it calls changed
+        from asr_server.backends.transformers_compat import incompatible_hint
+
+        hint = incompatible_hint(error)
+        if hint is None:
+            raise
+        raise BackendUnavailable(hint) from error
     quiet_hub_logging()  # imported with qwen_asr: its messages once each, in our format
     return qwen_asr
 

@@ -13,8 +13,15 @@ from typing import Any
 from asr_server.backends._static_cache import StaticCachePool, adapt_thinker, compile_available
 from asr_server.backends.base import DecodeItem
 from asr_server.backends.qwen_common import QwenBackend, explain_load_error, import_qwen_asr
+from asr_server.backends.transformers_compat import (
+    incompatible_hint,
+    load_kwargs,
+    model_inputs,
+    restore_position_tables,
+    tie_output_embeddings,
+)
 from asr_server.config import ServerConfig
-from asr_server.errors import ConfigError, GpuMemoryError
+from asr_server.errors import ConfigError, GpuMemoryError, ModelLoadError
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +68,17 @@ class TransformersBackend(QwenBackend):
         log.info("loading %s with transformers on %s (%s)", config.model, device, dtype)
         try:
             asr = qwen_asr.Qwen3ASRModel.from_pretrained(
-                config.model, dtype=dtype, device_map=device, max_new_tokens=config.max_new_tokens)
+                config.model, dtype=dtype, device_map=device, max_new_tokens=config.max_new_tokens,
+                **load_kwargs(config.model))
         except torch.cuda.OutOfMemoryError as error:
             raise GpuMemoryError(f"the model does not fit in GPU memory ({error}); close other GPU programs, "
                                  "use a smaller model or --device cpu") from error
         except Exception as error:
-            raise explain_load_error(config.model, error) from error
+            hint = incompatible_hint(error)
+            raise (ModelLoadError(f"could not load the model {config.model}: {hint}") if hint
+                   else explain_load_error(config.model, error)) from error
+        tie_output_embeddings(asr.model)
+        restore_position_tables(asr.model)
         # Without Triton (native Windows) generate cannot compile, and a static cache alone is no faster.
         static = device == "cuda" and compile_available()
         if device == "cuda" and not static:
@@ -104,6 +116,7 @@ class TransformersBackend(QwenBackend):
         model = self._asr.model
         inputs = processor(text=[item.prompt for item in items], audio=[item.audio for item in items],
                            return_tensors="pt", padding=True)
+        inputs = model_inputs(inputs)
         inputs = inputs.to(model.device).to(model.dtype)
         extra: dict[str, Any] = {}
         if self._caches is not None:
@@ -114,3 +127,4 @@ class TransformersBackend(QwenBackend):
         sequences = out.sequences if hasattr(out, "sequences") else out
         return list(processor.batch_decode(sequences[:, inputs["input_ids"].shape[1]:],
                                            skip_special_tokens=True, clean_up_tokenization_spaces=False))
+

@@ -18,7 +18,7 @@ from dictation_devtools.reliability.dictation import Dictation
 from dictation_devtools.reliability.fake_mic import TapeMic, installed
 from dictation_devtools.servers import running_server
 from dictation_devtools.stand_in_backends import ScriptedBackend
-from tray_client.capture import audio_source as audio_source_module
+from tray_client.capture import mic_source as mic_source_module
 from tray_client.capture import pump as pump_module
 from tray_client.config import ClientConfig
 from tray_client.events import ClientState, FinalText, Notice, PipelineEvent, StateChanged
@@ -99,12 +99,12 @@ class MicRun:
 @contextlib.contextmanager
 def _patched(stall_timeout_s: float, retry_s: float) -> Iterator[None]:
     """How fast a dead mic is noticed and retried (product defaults: 2 s and 3 s), restored after."""
-    saved = audio_source_module.STALL_TIMEOUT_S, pump_module.MIC_RETRY_S
-    audio_source_module.STALL_TIMEOUT_S, pump_module.MIC_RETRY_S = stall_timeout_s, retry_s
+    saved = mic_source_module.STALL_TIMEOUT_S, pump_module.MIC_RETRY_S
+    mic_source_module.STALL_TIMEOUT_S, pump_module.MIC_RETRY_S = stall_timeout_s, retry_s
     try:
         yield
     finally:
-        audio_source_module.STALL_TIMEOUT_S, pump_module.MIC_RETRY_S = saved
+        mic_source_module.STALL_TIMEOUT_S, pump_module.MIC_RETRY_S = saved
 
 
 def mic_run(dictation: Dictation, *, name: str, unplug_at_s: float | None = None, resume_at_s: float | None = None,

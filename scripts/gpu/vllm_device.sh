@@ -17,20 +17,23 @@
 #                      weight checkpoint (1.7B by default) in /root/ck
 #   engine [ARGS]      start the engine through scripts/start_server.sh's own checks (vllm --version, priority in
 #                      the startup log) with `vllm serve`; extra vLLM flags in ENGINE_ARGS; wait for /health
-#   asr [FLAGS]        start asr_server --backend vllm in front of it (--max-new-tokens 24, --max-sessions 300)
+#   asr [FLAGS]        (re)start asr_server --backend vllm in front of it (--max-new-tokens 24, --max-sessions 300);
+#                      a running one is stopped first, so one engine serves a sweep of asr_server settings
 #   smoke              one direct probe set (what the engine accepts and refuses) + the import-time figure
-#   bench LEVELS STOPS bench_server.py --url with real speech at each session count, spread and/or burst stops
+#   bench LEVELS STOPS bench_server.py --url with real speech at each session count, spread and/or burst stops,
+#                      under cpu_sample.py (which process was busy: load client, asr_server, vLLM front end/core)
 #   direct             engine_direct.py: TTFT / per-token at concurrency 1 and 64
 #   collect            copy logs and results to $OUT
 #   stop               end asr_server and vLLM (by pid)
 set -uo pipefail
-STASH=/root/stash SITE=/root/site RUN=/root/run CK=/root/ck G=.gpu
+# (paths, ports and the Python can be overridden, so the stages can be tried against a fake engine elsewhere)
+STASH=/root/stash SITE=/root/site RUN=${GPU_RUN:-/root/run} CK=${GPU_CHECKPOINT:-/root/ck} G=${GPU_PAYLOAD:-.gpu}
 mkdir -p "$RUN" "$STASH"
 export PYTHONPATH=$SITE:$PWD PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 VLLM_NO_USAGE_STATS=1 \
   DO_NOT_TRACK=1 VLLM_USE_FLASHINFER_SAMPLER=0 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 \
   NVSHMEM_DISABLE_NVLS=1
-PY=python3
-ENGINE_PORT=8000 ASR_PORT=8765
+PY=${PYTHON:-python3}
+ENGINE_PORT=${ENGINE_PORT:-8000} ASR_PORT=${ASR_PORT:-8765}
 stamp() { echo "== $(date +%T) $*"; }
 
 stage=${1:-}
@@ -88,7 +91,10 @@ engine)
   nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv
   ;;
 asr)
-  stamp "asr_server --backend vllm"
+  if [[ -f $RUN/asr.pid ]] && kill -TERM "$(cat $RUN/asr.pid)" 2>/dev/null; then
+    for i in $(seq 1 100); do kill -0 "$(cat $RUN/asr.pid)" 2>/dev/null || break; sleep 0.1; done
+  fi
+  stamp "asr_server --backend vllm $*"
   setsid nohup $PY -m asr_server --backend vllm --model $CK --engine-url http://127.0.0.1:$ENGINE_PORT/v1 \
     --port $ASR_PORT --max-sessions 300 --max-new-tokens 24 --log-level INFO "$@" > "$RUN/asr.log" 2>&1 < /dev/null &
   echo $! > "$RUN/asr.pid"
@@ -110,8 +116,9 @@ smoke)
   done
   ;;
 bench)
-  $PY scripts/bench_server.py --url ws://127.0.0.1:$ASR_PORT --wavs $G/wavs --sessions "${1:-1,8,32,64,128}" \
-    --stops "${2:-spread,burst}" --utterances "${UTTERANCES:-2}" --final-timeout 60 2>&1 | tee -a "$RUN/bench.txt"
+  $PY scripts/gpu/cpu_sample.py -- $PY scripts/bench_server.py --url ws://127.0.0.1:$ASR_PORT --wavs $G/wavs \
+    --sessions "${1:-1,8,32,64,128}" --stops "${2:-spread,burst}" --utterances "${UTTERANCES:-2}" \
+    --final-timeout 60 2>&1 | tee -a "$RUN/bench.txt"
   curl -s http://127.0.0.1:$ASR_PORT/healthz; echo
   nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv
   grep -c -E 'WARNING|ERROR' "$RUN/asr.log"; grep -E 'WARNING|ERROR' "$RUN/asr.log" | cut -c20-200 | sort | uniq -c | sort -rn | head -5

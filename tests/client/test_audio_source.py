@@ -10,7 +10,7 @@ import wave
 import numpy as np
 import pytest
 
-from tray_client.capture import audio_source as audio_source_module
+from tray_client.capture import mic_source as mic_source_module
 from tray_client.capture.audio_source import (
     MicrophoneError,
     MicSource,
@@ -125,7 +125,7 @@ def test_microphone_is_chosen_by_name_or_index_and_resampled_when_16k_is_refused
 
 
 def test_unplugged_microphone_raises_instead_of_going_silent(fake_mics, monkeypatch):
-    monkeypatch.setattr(audio_source_module, "STALL_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(mic_source_module, "STALL_TIMEOUT_S", 0.3)
     received = 0
 
     async def scenario() -> None:
@@ -180,7 +180,7 @@ def test_microphone_stopped_while_opening_is_closed_once_open(fake_mics, monkeyp
 
 
 def test_the_audio_queue_keeps_everything_inside_an_utterance_and_says_when_it_lags_and_catches_up():
-    from tray_client.capture.audio_source import LAG_NOTICE_FRAMES, MAX_BACKLOG_FRAMES, Backlog
+    from tray_client.capture.backlog import LAG_NOTICE_FRAMES, MAX_BACKLOG_FRAMES, Backlog
 
     backlog = Backlog("microphone 'x'")
     assert backlog.arrived(LAG_NOTICE_FRAMES - 1, in_utterance=False) == (False, None)

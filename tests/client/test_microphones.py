@@ -14,7 +14,7 @@ import numpy as np
 
 from dictation_devtools.fake_pyaudio import FakeDevice, FakeHardware
 from dictation_devtools.polling import wait_for
-from tray_client.capture import audio_source as audio_source_module
+from tray_client.capture import devices, mic_source
 from tray_client.capture.audio_source import WASAPI, MicSource, list_input_devices, pick_host_api
 
 HEADSET = "Headset Microphone (Jabra Evolve2 65 Bluetooth)"
@@ -59,9 +59,9 @@ def windows_pyaudio() -> types.ModuleType:
 
 def test_windows_lists_each_microphone_once_by_its_full_wasapi_name(monkeypatch):
     monkeypatch.setitem(sys.modules, "pyaudio", windows_pyaudio())
-    monkeypatch.setattr(audio_source_module.sys, "platform", "win32")
+    monkeypatch.setattr(devices.sys, "platform", "win32")
     assert list_input_devices() == [HEADSET, "Microphone Array (Realtek)"]
-    default = audio_source_module._find_device(sys.modules["pyaudio"].PyAudio(), None)
+    default = devices.find_device(sys.modules["pyaudio"].PyAudio(), None)
     assert default["name"] == HEADSET and default["hostApi"] == 2  # WASAPI's default, not MME's
 
 
@@ -110,7 +110,7 @@ class ZerosThenSound(FakeDevice):
 def test_a_microphone_of_exact_zeros_is_reported_with_how_to_allow_it(monkeypatch):
     from dictation_devtools.fake_pyaudio import FakeHardware
 
-    monkeypatch.setattr(audio_source_module, "ZERO_AUDIO_S", 0.3)
+    monkeypatch.setattr(mic_source, "ZERO_AUDIO_S", 0.3)
     mic = ZerosThenSound("Denied Mic")
     monkeypatch.setitem(sys.modules, "pyaudio", FakeHardware(mic).module())
     said: list[tuple[str, str]] = []
@@ -134,9 +134,8 @@ def test_a_microphone_of_exact_zeros_is_reported_with_how_to_allow_it(monkeypatc
 
 def test_the_microphone_list_is_known_while_listening_even_when_the_mic_opened_first(fake_mics, monkeypatch):
     """--start-listening opens the mic before the tray's first refresh: the Microphone menu stayed empty."""
-    from tray_client.capture import audio_source
 
-    monkeypatch.setattr(audio_source, "_PORTAUDIO", audio_source._PortAudioUse())  # a fresh start: nothing read
+    monkeypatch.setattr(devices, "PORTAUDIO", devices._PortAudioUse())  # a fresh start: nothing read
 
     async def scenario() -> list[str]:
         async with contextlib.aclosing(MicSource("built-in").frames()) as stream:

@@ -18,7 +18,8 @@ from dictation_devtools.scripted_server import ScriptedServer
 from tests.client.protocol_server import Faults, ProtocolServer, free_port, phrase_transcriber
 from tray_client import _supervise
 from tray_client import pipeline as pipeline_module
-from tray_client.capture import audio_source as audio_source_module
+from tray_client.capture import backlog as backlog_module
+from tray_client.capture import mic_source as mic_source_module
 from tray_client.capture import pump as pump_module
 from tray_client.capture.segmenter import FRAME_SAMPLES
 from tray_client.capture.vad import SileroVad
@@ -84,7 +85,9 @@ def test_wav_through_pipeline_outputs_one_final_per_phrase_in_order(speech, reco
     assert [e.text for e in events.of(FinalText)] == texts
     assert pipeline.last_final == texts[-1]
     assert report.dropped == 0 and report.clean
-    assert resets == ["vad_0"] * len(texts)  # Silero state cleared after every utterance, on its own thread
+    # Silero's state is cleared after every utterance, on the pipeline thread, which scores every frame: no hand-off
+    # to a VAD thread and back (two wake-ups per block cost more CPU than the model; BENCHMARKS.md, issue 22)
+    assert resets == ["pipeline"] * len(texts)
     segments = events.of(SpeechSegment)
     assert [round(s.preroll_s, 2) for s in segments] == [0.48] * len(texts)
     for phrase, segment in zip(sample.phrases, segments, strict=True):
@@ -242,16 +245,16 @@ def test_text_settings_changed_while_running_shape_the_next_final(speech, record
 def test_microphone_that_vanishes_is_an_error_state_retried_until_it_is_back(fake_mics, recording_sink,
                                                                              monkeypatch):
     monkeypatch.setattr(pump_module, "MIC_RETRY_S", 0.2)
-    monkeypatch.setattr(audio_source_module, "STALL_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(mic_source_module, "STALL_TIMEOUT_S", 0.3)
     headset = fake_mics.devices[1]
     opens: list[str] = []
-    real_blocks = audio_source_module.MicSource.blocks
+    real_blocks = mic_source_module.MicSource.blocks
 
     def counted_blocks(self):  # the real microphone, its opens counted
         opens.append(self.description)
         return real_blocks(self)
 
-    monkeypatch.setattr(audio_source_module.MicSource, "blocks", counted_blocks)
+    monkeypatch.setattr(mic_source_module.MicSource, "blocks", counted_blocks)
     with ProtocolServer(lambda i, a: "ok") as server:
         pipeline = Pipeline(ClientConfig(server=server.url, input_device="USB Headset", start_listening=True),
                             sink=recording_sink)
@@ -487,7 +490,7 @@ class CountingMic(FakeDevice):
 def test_a_lagging_loop_never_drops_audio_inside_an_utterance_and_the_user_is_told(recording_sink, monkeypatch):
     hardware = FakeHardware(CountingMic("Counting Microphone"))
     monkeypatch.setitem(sys.modules, "pyaudio", hardware.module())
-    monkeypatch.setattr(audio_source_module, "LAG_NOTICE_FRAMES", 4)
+    monkeypatch.setattr(backlog_module, "LAG_NOTICE_FRAMES", 4)
     stalled = threading.Event()
 
     def stall_once_speech_starts(event) -> None:  # the loop lags (a slow VAD, a busy CPU) for ~20 frames

@@ -22,8 +22,8 @@ def _signature(owner: type, name: str) -> str:
 
 
 def test_the_port_names_what_the_tray_uses():
-    assert MEMBERS == ["config", "flush_audio", "retype", "send", "shutdown", "start", "subscribe",
-                       "undo_last", "update_settings", "use_undo"]
+    assert MEMBERS == ["config", "flush_audio", "retype", "run_output", "send", "shutdown", "start", "subscribe",
+                       "undo_last", "update_settings", "use_instructions", "use_undo"]
 
 
 @pytest.mark.parametrize("implementation", [Pipeline, StandInPipeline])

@@ -7,11 +7,11 @@ import time
 import pytest
 
 from dictation_devtools.fake_chat import FakeChat
+from tray_client.text.chat import chat_completions_url
 from tray_client.text.cleanup import (
     DEFAULT_PROMPT,
     CleanupClient,
     CleanupSettings,
-    chat_completions_url,
     judge_reply,
 )
 

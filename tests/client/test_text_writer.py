@@ -164,3 +164,19 @@ def test_a_partial_previews_with_the_profile_of_the_app_its_utterance_is_for():
     assert dispatch.preview("s-1", "这是简体中文") == "這是簡體中文"
     assert dispatch.preview("s-1.2", "简体") == "簡體"  # a cut utterance's continuation
     assert dispatch.preview("s-2", "这是简体中文") == "这是简体中文"
+
+
+def test_a_voice_edit_and_its_undo_leave_the_spacing_as_the_window_shows_it():
+    """A voice edit types over a selection outside the writer; its undo (the app's journal, which types the
+    original back) used to pop the dictation before it from the writer's footprints, so the next final was
+    spaced as if that dictation had been undone too."""
+    config = ClientConfig()
+    writer, sink = TextWriter(TextStage()), KeyboardRecorder()
+    writer.external_undo = lambda _sink: ""  # the app's undo deleted and typed back the original
+    profile = profile_for(config, NOTES)
+    writer.write(sink, ("type", "ctrl+v"), profile, NOTES, "Hello there.")
+    writer.replaced(Focus("", NOTES), "can u come", "Can you come?")
+    assert writer.write(sink, ("type", "ctrl+v"), profile, NOTES, "Thanks.").typed == " Thanks."
+    assert writer.undo(sink) == ""  # "Thanks." undone
+    assert writer.undo(sink) == ""  # the edit undone: "can u come" is back before the caret
+    assert writer.write(sink, ("type", "ctrl+v"), profile, NOTES, "Bye.").typed == " Bye."

@@ -7,6 +7,7 @@ import concurrent.futures
 import threading
 import typing
 from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 
@@ -14,6 +15,8 @@ from tray_client.config import ClientConfig
 from tray_client.events import ClientState, Command, FinalText, Notice, PipelineEvent, StateChanged
 from tray_client.link.driver import NOT_CONNECTED_YET
 from tray_client.port import SettingValue, ShutdownReport, VoiceUndo
+from tray_client.sinks import TextSink
+from tray_client.text.dispatch import InstructionTaker
 from tray_client.text.writer import Written
 from tray_client.ui.tray import intents
 from tray_client.ui.tray._desktop import wsl_server_command
@@ -23,6 +26,8 @@ from tray_client.ui.tray.features import Features
 from tray_client.ui.tray.menu import serialize_menu_updates
 from tray_client.ui.tray.notify import Notifier
 from tray_client.ui.tray.sounds import SoundPlayer
+
+T = TypeVar("T")
 
 
 class StandInPipeline:
@@ -36,6 +41,7 @@ class StandInPipeline:
         self.retyped: list[str] = []
         self.undos = 0
         self.voice_undo: VoiceUndo | None = None
+        self.taker: InstructionTaker | None = None
         self.started = False
 
     @property
@@ -54,6 +60,9 @@ class StandInPipeline:
     def update_settings(self, **changes: SettingValue) -> None:
         self.settings.append(changes)
 
+    def run_output(self, job: Callable[[TextSink], T]) -> concurrent.futures.Future[T]:
+        return concurrent.futures.Future()  # queued behind the finals: not run here
+
     def retype(self, text: str) -> concurrent.futures.Future[Written]:
         self.retyped.append(text)
         return concurrent.futures.Future()  # still typing: no report yet
@@ -64,6 +73,9 @@ class StandInPipeline:
 
     def use_undo(self, undo: VoiceUndo) -> None:
         self.voice_undo = undo
+
+    def use_instructions(self, taker: InstructionTaker) -> None:
+        self.taker = taker
 
     def flush_audio(self, timeout: float) -> bool:
         return True
@@ -264,3 +276,13 @@ def test_paste_last_types_the_last_transcript_on_the_hotkeys_release_and_from_th
     controller.handle(intents.HotkeyUp(HOTKEY_PASTE_LAST))
     controller.handle(intents.PasteLast())
     assert pipeline.retyped == ["the build is green.", "the build is green."]
+
+
+def test_the_left_click_setting_saved_in_the_web_app_applies_to_the_menu_at_once(app):
+    controller, icon, pipeline = app
+    assert controller.view.tray_left_click == "listen"
+    controller.handle(intents.SetSetting("tray_left_click", "window", save=False))  # the web app saved it
+    assert controller.view.tray_left_click == "window" and icon.menu_updates == 1
+    assert pipeline.settings == [], "a tray setting: the pipeline is not asked"
+    controller.handle(intents.SetSetting("tray_left_click", "double"))
+    assert controller.view.tray_left_click == "window" and "tray_left_click" in icon.notifications[-1][0]

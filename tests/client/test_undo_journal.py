@@ -61,3 +61,12 @@ def test_done_for_a_stale_plan_removes_nothing():
     journal.typed("two", "w1", at=2.0)  # a final was typed between the plan and its deletion
     journal.done(stale)
     assert journal.plan("w1") == UndoPlan("two", 3)
+
+
+def test_undo_of_a_voice_edit_deletes_the_answer_and_gives_back_the_text_it_replaced():
+    journal = UndoJournal()
+    journal.typed("Hello", "w1", at=1.0)
+    journal.typed("Could you send it?", "w1", at=2.0, restore="can u send it")
+    assert journal.plan("w1") == UndoPlan("Could you send it?", 18, "can u send it")
+    journal.done(journal.plan("w1"))
+    assert journal.plan("w1") == UndoPlan("Hello", 5)  # a dictation: nothing to type back

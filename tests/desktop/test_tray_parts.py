@@ -91,6 +91,18 @@ def test_menu_has_every_item_and_listening_is_the_default(pystray_dummy):
     assert actions.calls == [("toggle_listening",)]
 
 
+def test_a_left_click_opens_the_window_when_the_setting_says_so(pystray_dummy):
+    actions = RecordingActions(TrayView(listening=True, tray_left_click="window"))
+    menu = build_menu(actions)
+    items = menu_items(menu)
+    assert items["History…"].default and not items["Listening"].default
+    menu(None)  # a left click
+    assert actions.calls == [("history",)]
+    actions.current = replace(actions.current, tray_left_click="listen")  # changed in Settings: no restart
+    menu(None)
+    assert actions.calls == [("history",), ("toggle_listening",)]
+
+
 def test_menu_radios_follow_the_view_and_call_the_actions(pystray_dummy):
     actions = RecordingActions(TrayView(mode="ptt", output="clipboard", language="Chinese",
                                         devices=("USB Mic",), input_device="USB Mic"))

@@ -22,22 +22,23 @@ import numpy as np
 import pytest
 
 from dictation_devtools.polling import wait_for
-from dictation_devtools.scripted_server import KnownPhrase, ScriptedServer
-from dictation_devtools.servers import free_port
-from dictation_devtools.speech import SAMPLE_RATE, write_wav
+from dictation_devtools.scripted_server import KnownPhrase
 from dictation_devtools.user_desktop import UserDesktop
-from tests.desktop.tray_harness import REPO_ROOT, start_tray
-from tests.journeys._webapp_support import chromium, recording_browser, show, wait_for_opened_url
-from tray_client.events import ClientState
+from tests.desktop.tray_harness import REPO_ROOT
+from tests.journeys._webapp_support import (
+    LEAD_S,
+    chromium,
+    open_from_terminal,
+    recording_browser,
+    show,
+    silence,
+    tray_with_browser,
+    wait_for_opened_url,
+)
 from tray_client.history.store import HistoryEntry, HistoryStore
 
 pytestmark = [pytest.mark.journey, pytest.mark.slow]
 PAGES = ("settings", "history", "dictionary", "profiles", "stats")
-LEAD_S = 30.0
-
-
-def _silence(seconds: float) -> np.ndarray:
-    return np.zeros(int(seconds * SAMPLE_RATE), dtype=np.int16)
 
 
 @pytest.mark.desktop
@@ -46,74 +47,56 @@ def test_settings_and_dictionary_from_the_browser_apply_to_the_next_dictation_an
 ):
     english = KnownPhrase(speech.english.phrases[0].text, speech.english.phrase_audio(0))  # "... dictation test"
     mandarin = KnownPhrase(speech.mandarin.phrases[1].text, speech.mandarin.phrase_audio(1))  # 今天天气很好
-    # The "microphone" plays from the tray's start; the user is quiet while they set things up in the browser
-    # (LEAD_S; the steps take ~10 s), then speaks with listening on.
-    wav = write_wav(tmp_path / "mic.wav", np.concatenate([_silence(LEAD_S), english.audio, _silence(1.2),
-                                                          mandarin.audio, _silence(0.6)]))
-    browser_program, opened = recording_browser(tmp_path / "browser")
-    monkeypatch.setenv("BROWSER", str(browser_program))
-    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", user_desktop.bus_address)
     shots = artifacts_dir / "webapp"
     shots.mkdir(exist_ok=True)
-    editor = user_desktop.open_target(tmp_path / "editor")
-    port = free_port()
-    home = tmp_path / "home"
-    with ScriptedServer([english, mandarin], final_delay_s=0.3, port=port):
-        tray = start_tray(user_desktop.display, home, "--server", f"ws://127.0.0.1:{port}", "--input-wav",
-                          str(wav), as_module=True)
-        try:
-            tray.find_icon()
-            tray.wait_state(ClientState.LISTENING, 60)
-            started = time.monotonic()
-            # The user asks for the app's window from a terminal; the tray opens it in the default browser.
-            asked = subprocess.run([sys.executable, "-m", "tray_client", "open", "settings"], env=tray.env,
-                                   cwd=REPO_ROOT, capture_output=True, text=True, timeout=90)
-            assert asked.returncode == 0, asked.stderr
-            url = wait_for_opened_url(opened)
-            assert url.startswith("http://127.0.0.1:") and url.endswith("page=settings")
-            with chromium() as page:
-                show(page, url)
-                # A wrong value: the loader's message beside the field, nothing written.
-                page.fill("#f-vad_threshold", "2")
-                page.click("#settings-form button[type=submit]")
-                page.wait_for_selector("#f-vad_threshold-error:has-text('between 0 and 1')")
-                assert "vad_threshold" not in (home / "config.toml").read_text()
-                page.fill("#f-vad_threshold", "0.5")
-                page.select_option("#f-chinese_script", "traditional")
-                page.click("#settings-form button[type=submit]")
-                page.wait_for_selector("#status:has-text('chinese_script')")
-                page.screenshot(path=str(shots / "tray-settings-saved.png"))
-                assert 'chinese_script = "traditional"' in (home / "config.toml").read_text()
-                show(page, "dictionary")
-                page.fill("#f-replacements", "dictation = Qwen Dictation\n")
-                page.click("#dictionary-form button[type=submit]")
-                page.wait_for_selector("#status.ok:has-text('Saved')")
-                assert "[replacements]" in (home / "config.toml").read_text()
-                # Both apply at once: the next dictation (listening on with a click) uses them.
-                assert time.monotonic() - started < LEAD_S - 2, "the browser steps took longer than the silence"
-                tray.click()
-                editor.focus()
-                expected = "hello world this is a Qwen Dictation test 今天天氣很好"
-                assert editor.wait_for_text(expected, 90) == expected
-                # The history, searched in Chinese (the words as heard, simplified, find the typed entry).
-                show(page, "history")
-                page.fill("#history-search", "天气")
-                page.wait_for_selector("#history-table[data-shown^='q=%E5%A4%A9%E6%B0%94&']")
-                page.wait_for_selector("#history-table tbody tr:has-text('今天天氣很好')")
-                assert page.locator("#history-table tbody tr").count() == 1
-                page.screenshot(path=str(shots / "tray-history-search.png"))
-                page.fill("#history-search", "")
-                page.wait_for_selector("#history-table[data-shown^='q=&']")
-                with page.expect_download() as download:
-                    page.click("#export-csv")
-                saved = shots / "history.csv"
-                download.value.save_as(saved)
-                rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))
-                assert [row["text"] for row in rows] == ["今天天氣很好", "hello world this is a Qwen Dictation test"]
-                assert all(row["time"][:4].isdigit() and row["time"][10] == "T" for row in rows)
-            assert tray.quit(30) < 30
-        finally:
-            tray.close()
+    mic = np.concatenate([silence(LEAD_S), english.audio, silence(1.2), mandarin.audio, silence(0.6)])
+    with tray_with_browser(user_desktop, tmp_path, monkeypatch, [english, mandarin], mic) as run:
+        tray, editor, home = run.tray, run.editor, run.home
+        started = time.monotonic()
+        # The user asks for the app's window from a terminal; the tray opens it in the default browser.
+        url = open_from_terminal(tray.env, run.opened)
+        assert url.startswith("http://127.0.0.1:") and url.endswith("page=settings")
+        with chromium() as page:
+            show(page, url)
+            # A wrong value: the loader's message beside the field, nothing written.
+            page.fill("#f-vad_threshold", "2")
+            page.click("#settings-form button[type=submit]")
+            page.wait_for_selector("#f-vad_threshold-error:has-text('between 0 and 1')")
+            assert "vad_threshold" not in (home / "config.toml").read_text()
+            page.fill("#f-vad_threshold", "0.5")
+            page.select_option("#f-chinese_script", "traditional")
+            page.click("#settings-form button[type=submit]")
+            page.wait_for_selector("#status:has-text('chinese_script')")
+            page.screenshot(path=str(shots / "tray-settings-saved.png"))
+            assert 'chinese_script = "traditional"' in (home / "config.toml").read_text()
+            show(page, "dictionary")
+            page.fill("#f-replacements", "dictation = Qwen Dictation\n")
+            page.click("#dictionary-form button[type=submit]")
+            page.wait_for_selector("#status.ok:has-text('Saved')")
+            assert "[replacements]" in (home / "config.toml").read_text()
+            # Both apply at once: the next dictation (listening on with a click) uses them.
+            assert time.monotonic() - started < LEAD_S - 2, "the browser steps took longer than the silence"
+            tray.click()
+            editor.focus()
+            expected = "hello world this is a Qwen Dictation test 今天天氣很好"
+            assert editor.wait_for_text(expected, 90) == expected
+            # The history, searched in Chinese (the words as heard, simplified, find the typed entry).
+            show(page, "history")
+            page.fill("#history-search", "天气")
+            page.wait_for_selector("#history-table[data-shown^='q=%E5%A4%A9%E6%B0%94&']")
+            page.wait_for_selector("#history-table tbody tr:has-text('今天天氣很好')")
+            assert page.locator("#history-table tbody tr").count() == 1
+            page.screenshot(path=str(shots / "tray-history-search.png"))
+            page.fill("#history-search", "")
+            page.wait_for_selector("#history-table[data-shown^='q=&']")
+            with page.expect_download() as download:
+                page.click("#export-csv")
+            saved = shots / "history.csv"
+            download.value.save_as(saved)
+            rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))
+            assert [row["text"] for row in rows] == ["今天天氣很好", "hello world this is a Qwen Dictation test"]
+            assert all(row["time"][:4].isdigit() and row["time"][10] == "T" for row in rows)
+        assert tray.quit(30) < 30
 
 
 def _seed_history(data_home: Path) -> None:

@@ -48,6 +48,7 @@ PHRASES = {
     "before": "Said before the hold.",
     "held": "Only while the key is held.",
     "after": "Said after the hold.",
+    "instruction": "Make this more formal.",  # the voice edit's spoken instruction (test_voice_edit.py)
 }
 """What the stand-in server "hears" in each noise burst: the words the lane checks in Notepad."""
 

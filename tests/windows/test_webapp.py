@@ -7,6 +7,8 @@ from __future__ import annotations
 import queue
 import subprocess
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,24 @@ from tests.windows.harness import poll
 
 pytestmark = [pytest.mark.journey, pytest.mark.slow]
 PAGES = ("settings", "history", "dictionary", "profiles", "stats")
+
+
+@contextmanager
+def windows_open(lane, page: str) -> Iterator[str]:
+    """`python -m tray_client open PAGE` in the Windows Python (no tray: it serves the pages itself); its URL.
+
+    BROWSER is a program that opens nothing (the test's Chromium is the browser); `open` prints the URL."""
+    process = lane.start(["-m", "tray_client", "open", page], env={"BROWSER": "cmd.exe /c rem"},
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines: queue.SimpleQueue[str] = queue.SimpleQueue()
+    threading.Thread(target=lambda: [lines.put(line.decode("utf-8", "replace")) for line in process.stdout],
+                     daemon=True).start()
+    try:
+        yield poll(lambda: next((line.strip() for line in iter(lambda: lines.get(timeout=60), None)
+                                 if "/login?k=" in line), None), 90, what="the URL printed by `open`")
+    finally:
+        process.terminate()
+        process.wait(30)
 
 
 def _linux_path(lane, windows_path: str) -> Path:
@@ -33,26 +53,14 @@ def test_the_windows_python_serves_the_pages_to_a_linux_chromium(wine_lane, agen
     config.write_text("# written on Windows\nmode = \"vad\"  # mine\n", encoding="utf-8")
     shots = artifacts_dir / "webapp" / "windows"
     shots.mkdir(parents=True, exist_ok=True)
-    # BROWSER: a program that opens nothing (the test's Chromium is the browser); `open` prints the URL.
-    process = wine_lane.start(["-m", "tray_client", "open", "settings"], env={"BROWSER": "cmd.exe /c rem"},
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    lines: queue.SimpleQueue[str] = queue.SimpleQueue()
-    threading.Thread(target=lambda: [lines.put(line.decode("utf-8", "replace")) for line in process.stdout],
-                     daemon=True).start()
-    try:
-        url = poll(lambda: next((line.strip() for line in iter(lambda: lines.get(timeout=60), None)
-                                 if "/login?k=" in line), None), 90, what="the URL printed by `open`")
-        with chromium() as page:
-            show(page, url)
-            for name in PAGES:
-                show(page, name)
-                page.screenshot(path=str(shots / f"{name}.png"))
-            show(page, "settings")
-            page.fill("#f-min_silence_ms", "300")
-            page.click("#settings-form button[type=submit]")
-            page.wait_for_selector("#status.ok")
-        text = config.read_text(encoding="utf-8")
-        assert text.startswith("# written on Windows\nmode = \"vad\"  # mine\n") and "min_silence_ms = 300" in text
-    finally:
-        process.terminate()
-        process.wait(30)
+    with windows_open(wine_lane, "settings") as url, chromium() as page:
+        show(page, url)
+        for name in PAGES:
+            show(page, name)
+            page.screenshot(path=str(shots / f"{name}.png"))
+        show(page, "settings")
+        page.fill("#f-min_silence_ms", "300")
+        page.click("#settings-form button[type=submit]")
+        page.wait_for_selector("#status.ok")
+    text = config.read_text(encoding="utf-8")
+    assert text.startswith("# written on Windows\nmode = \"vad\"  # mine\n") and "min_silence_ms = 300" in text

@@ -1,13 +1,12 @@
 """Which frames are only the microphone's noise floor, so Silero need not score them while nobody speaks.
 
-Opt-in (`vad_energy_gate`): on the fidelity recordings it left onsets whole but merged two utterances of a
-noisy human recording that frame-by-frame scoring keeps apart (Silero's state differs after an unscored stretch).
-
-Silero costs about half a millisecond of CPU per 32 ms frame when it is called a few times a second (its caches
-are cold each time): on a noise floor that is most of what listening costs. A frame whose level is within
-MARGIN_DB of the noise floor cannot be the start of speech Silero would find, so outside an utterance such frames
-go unscored (capture/pump.py scores a block if any frame in it is above the gate, and every frame inside an
-utterance). The floor is tracked, not configured: it drops at once to any quieter frame and rises slowly
+On by default (`vad_energy_gate`). Silero costs about half a millisecond of CPU per 32 ms frame when it is called
+a few times a second (its caches are cold each time): on a noise floor that is most of what listening costs.
+Outside an utterance, blocks whose every frame is within MARGIN_DB of the noise floor are held back unscored
+(capture/pump.py, HOLD_FRAMES); the first block above the gate has them scored first, in order, so a soft onset
+in the quiet frames before it is found where scoring every frame finds it. Every frame inside an utterance is
+scored. An earlier version dropped the quiet frames' scores instead of holding them, and cut a soft onset of a
+noisy human recording differently (BENCHMARKS.md, issue 22). The floor is tracked, not configured: it drops at once to any quieter frame and rises slowly
 (RISE_DB_PER_S), so a louder room (a fan turned on) is followed within seconds and a quiet speaker is measured
 against their own mic's noise, not against a fixed level.
 """

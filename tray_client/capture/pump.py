@@ -1,13 +1,14 @@
 """Capture: from the audio source to utterances on the link, on the pipeline's asyncio thread.
 
 It chooses the source (a test's, a WAV file or the microphone), reopens a failing microphone every few seconds,
-scores frames with Silero on the VAD worker thread (only when the segmenter needs a score), feeds the segmenter,
+scores frames with Silero on this thread (only when the segmenter needs a score), feeds the segmenter,
 and hands its utterances to the link (`open` / `append` / `close`). Frames come and are scored a block at a time
-(audio_source.BLOCK_FRAMES): one hand-off to the VAD thread per block, not per frame; the segmenter still sees
+(audio_source.BLOCK_FRAMES): one wake-up per block, not per frame; the segmenter still sees
 every frame with the probability Silero gave it in order (exactly the cuts of frame-by-frame scoring). With
-`vad_energy_gate` on, a block that is all noise floor outside an utterance (capture/noise_gate.py) is not scored
-at all; it is off by default because it moved a cut on a real recording (BENCHMARKS.md, issue 22). The audio
-pump runs only while audio is wanted: while listening (and while an utterance is open).
+`vad_energy_gate` (the default), blocks that are all noise floor outside an utterance (capture/noise_gate.py) are
+held back unscored until a block rises above the floor (HOLD_FRAMES); on the fidelity recordings that cuts exactly
+as scoring every frame (BENCHMARKS.md, issue 22). The audio pump runs only while audio is wanted: while listening
+(and while an utterance is open).
 
 What "listening" means depends on the mode. In VAD mode speech opens an utterance. In push-to-talk and toggle
 modes only the hotkey does: listening there means the hotkey is armed (the mic is open for its pre-roll), and the
@@ -17,7 +18,6 @@ VAD never opens an utterance on its own (before, speech with no key held was typ
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -44,8 +44,11 @@ from tray_client.events import Command, SpeechSegment
 
 log = logging.getLogger(__name__)
 
-WARM_FRAMES = 16
-"""Unscored noise-floor frames Silero hears again before the block that ends a gated stretch (512 ms)."""
+HOLD_FRAMES = 256
+"""With the energy gate, how many noise-floor frames (8.2 s) wait unscored and unfed while nobody speaks. When a block
+rises above the floor they are scored first and fed in order: Silero and the segmenter then see what scoring every
+frame gives them (an onset in the quiet frames before the loud block included), as long as the quiet stretch since
+Silero's last score or reset was no longer. Frames older than that reach the segmenter unscored (as silence)."""
 
 
 async def blocks_of(source: AudioSource) -> AsyncIterator[list[np.ndarray]]:
@@ -88,13 +91,12 @@ class Capture:
     """The audio pump, the VAD schedule and the segmenter. Use it on the pipeline thread only."""
 
     def __init__(self, config: ClientConfig, *, source: AudioSource | None, hub: Hub, sink: UtteranceSink,
-                 vad_pool: concurrent.futures.Executor, new_id: Callable[[], str],
+                 new_id: Callable[[], str],
                  on_change: Callable[[], None], on_fail: Callable[[str], None]) -> None:
         self._config = config
         self._source_override = source
         self._hub = hub
         self._sink = sink
-        self._vad_pool = vad_pool
         self._on_change = on_change
         self._on_fail = on_fail
         self._segmenter = Segmenter(segmenter_settings(config), new_id)
@@ -111,7 +113,7 @@ class Capture:
         self._onset = 0  # of the open utterance, in samples since the input opened
         self._preroll = 0
         self._gate = NoiseGate() if config.vad_energy_gate else None
-        self._unscored: list[np.ndarray] = []  # the last frames the gate left unscored since Silero's last reset
+        self._held: list[np.ndarray] = []  # noise-floor frames the gate holds back, not yet scored nor fed
         self._resets = 0  # Silero state resets asked for so far (a block's later frames are then scored again)
 
     @property
@@ -136,6 +138,7 @@ class Capture:
 
     def command(self, command: Command) -> None:
         """Listening on/off, push-to-talk, toggle."""
+        self._release_held()
         segmenter = self._segmenter
         if command in (Command.LISTEN_ON, Command.LISTEN_OFF):
             self._armed = command is Command.LISTEN_ON
@@ -163,6 +166,7 @@ class Capture:
 
     def configure(self, new: ClientConfig) -> None:
         """New settings: a mode without VAD ends VAD listening; a new microphone reopens the pump."""
+        self._release_held()
         old, self._config = self._config, new
         if new.mode != old.mode:  # listening stays as it is; what it means follows the mode
             self.handle(self._segmenter.set_vad_enabled(self._vad_wanted()))
@@ -226,7 +230,7 @@ class Capture:
                             self.error = ""
                             self._hub.notice("info", f"{source.description} is working again")
                             self._on_change()
-                        await self._process(block)
+                        self._process(block)
                 except Exception as error:
                     # AudioSourceError is the expected kind (unplugged, busy); anything else is a bug in a driver
                     # or in our code, and must not end the pump quietly while the tray still shows Listening.
@@ -234,6 +238,7 @@ class Capture:
                     if not isinstance(error, AudioSourceError):
                         log.exception("%s failed unexpectedly", source.description)
                         problem = f"{source.description} failed unexpectedly ({type(error).__name__}: {error})"
+                    self._release_held()  # the failed stream's last frames, before the next stream's first
                     self.handle(self._segmenter.finish("input_error"))
                     if finite:
                         self._hub.notice("error", problem, code="capture")
@@ -251,6 +256,7 @@ class Capture:
                         await asyncio.wait_for(self._wake_pump.wait(), MIC_RETRY_S)
                     continue
                 if finite:
+                    self._release_held()
                     self.handle(self._segmenter.finish("end_of_input"))
                     self.input_ended = True
                     log.info("input ended: %s", source.description)
@@ -258,45 +264,63 @@ class Capture:
                     return
         finally:
             if not finite or self._stopping:
+                self._release_held()
                 self.handle(self._segmenter.finish("off"))
             if self.error and not finite:
                 self.error = ""
             self._on_change()
 
-    async def _process(self, block: list[np.ndarray]) -> None:
-        """Score a block in one hand-off to the VAD thread, then feed its frames in order.
-
-        When an utterance ends inside the block, Silero's state is reset before the next frame (as frame by frame):
-        the frames after it are scored again, behind the reset on the same one-thread executor; so are they when
-        an utterance opens inside a block left unscored as noise floor (push-to-talk). Scored frames are never
-        scored twice: that would move Silero's state on."""
+    def _process(self, block: list[np.ndarray]) -> None:
+        """Hold a noise-floor block back (energy gate), or score it with what was held and feed them in order."""
         gate = self._gate
-        quiet = [gate.quiet(frame) if gate else False for frame in block]  # the floor follows every frame, once
-        scores = await self._scores(block, quiet)
-        for index, frame in enumerate(block):
+        if gate is not None:
+            quiet = [gate.quiet(frame) for frame in block]  # the floor follows every frame, once
+            if all(quiet) and self._may_hold():
+                self._hold(block)
+                return
+            block, self._held = [*self._held, *block], []
+        self._feed(block)
+
+    def _feed(self, frames: list[np.ndarray]) -> None:
+        """Score frames, then feed them to the segmenter in order.
+
+        When an utterance ends among them, Silero's state is reset before the next frame (as frame by frame): the
+        frames after it are scored again, after the reset. Scored frames are never scored twice: that would move
+        Silero's state on."""
+        scores = self._scores(frames)
+        for index, frame in enumerate(frames):
             was_open = self._segmenter.is_open
             resets = self._resets
             self.handle(self._segmenter.feed(frame, scores[index]))
             if was_open != self._segmenter.is_open:
                 self._on_change()
-            rest = scores[index + 1:]
-            opened_unscored = self._segmenter.is_open and not was_open and None in rest
-            if rest and (self._resets != resets or opened_unscored):
-                scores[index + 1:] = await self._scores(block[index + 1:], quiet[index + 1:])
+            if index + 1 < len(frames) and self._resets != resets:
+                scores[index + 1:] = self._scores(frames[index + 1:])
 
-    async def _scores(self, frames: list[np.ndarray], quiet: list[bool]) -> list[float | None]:
+    def _scores(self, frames: list[np.ndarray]) -> list[float | None]:
         if not self._segmenter.needs_vad or self._vad is None:
             return [None] * len(frames)
-        if all(quiet) and not self._segmenter.is_open:  # only the noise floor, nobody speaking: nothing to find
-            self._unscored = [*self._unscored, *frames][-WARM_FRAMES:]
-            return [None] * len(frames)
-        # Silero first hears the last unscored frames again (their scores unused): it meets the onset in the state
-        # it would have had scoring every frame, not cold (a cold state found soft onsets late, and cut them).
-        warm, self._unscored = self._unscored, []
-        vad = self._vad
-        scored = await asyncio.get_running_loop().run_in_executor(self._vad_pool, vad.probabilities,
-                                                                  [*warm, *frames])
-        return list(scored[len(warm):])
+        return list(self._vad.probabilities(frames))
+
+    # ----- the energy gate (vad_energy_gate): noise-floor frames wait unscored while nobody speaks -----
+    def _may_hold(self) -> bool:
+        return self._vad is not None and self._segmenter.needs_vad and not self._segmenter.is_open
+
+    def _hold(self, block: list[np.ndarray]) -> None:
+        """Keep the newest HOLD_FRAMES unscored and unfed; older ones go to the segmenter unscored (silence)."""
+        self._held.extend(block)
+        overflow = len(self._held) - HOLD_FRAMES
+        if overflow > 0:
+            for frame in self._held[:overflow]:
+                self.handle(self._segmenter.feed(frame, None))
+            del self._held[:overflow]
+
+    def _release_held(self) -> None:
+        """Score and feed what is held: before a command or new settings act, and at the end of a file, so
+        that the segmenter (its pre-roll included) has every frame that came before."""
+        held, self._held = self._held, []
+        if held:
+            self._feed(held)
 
     # ----- segmenter events to the link -----
     def handle(self, events: list[SegmentEvent]) -> None:
@@ -323,8 +347,7 @@ class Capture:
             self._on_change()
 
     def _reset_vad(self) -> None:
-        """Clear Silero's state on its own thread, queued behind any frame it is still scoring."""
+        """Clear Silero's state before the next frame is scored."""
         if self._vad is not None:
             self._resets += 1
-            self._unscored = []  # Silero starts from scratch: what came before the reset must not warm it
-            self._vad_pool.submit(self._vad.reset)
+            self._vad.reset()

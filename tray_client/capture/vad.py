@@ -4,8 +4,9 @@ No torch.hub, no download. The default runtime is ONNX: `--vad onnx` runs Silero
 client (capture/data/, from the silero-vad wheel), on onnxruntime with numpy alone, so the client neither loads nor
 needs torch (a peak RSS of 101 MB against 288 MB with torch, BENCHMARKS.md). `--vad torch` needs the `vad-torch`
 extra (torch and the silero-vad package, about 750 MB); torch is imported only here and only then. A
-missing Visual C++ runtime on Windows is named, with the download, instead of a bare DLL error. The instance is owned by one
-thread (the pipeline's VAD worker); Silero keeps recurrent state between calls and is not thread-safe.
+missing Visual C++ runtime on Windows is named, with the download, instead of a bare DLL error. The instance is used by one
+thread at a time (loaded on a worker, then scored on the pipeline thread); Silero keeps recurrent state between calls
+and is not thread-safe.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class SileroVad:
 
     @classmethod
     def load(cls, kind: str = "onnx") -> SileroVad:
-        """Load the model on the calling thread, which becomes its owner; one intra-op thread either way."""
+        """Load the model (blocking; call it off the event loop); one intra-op thread either way."""
         if kind not in ("torch", "onnx"):
             raise VadLoadError(f"vad={kind!r}: use \"onnx\" or \"torch\"")
         try:

@@ -37,6 +37,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,8 +80,12 @@ class _Flush:
 class AudioJournal:
     """Append-only audio files by utterance id under `folder`, written on a thread of its own (see module doc)."""
 
-    def __init__(self, folder: Path, *, sync_interval_s: float = SYNC_INTERVAL_S) -> None:
+    def __init__(self, folder: Path, *, sync_interval_s: float = SYNC_INTERVAL_S,
+                 keep: Callable[[str, Path], bool] | None = None) -> None:
+        """`keep(utterance_id, path)`: offered each done utterance's whole file before it is deleted (kept audio,
+        tray_client/keep.py); True when it took the file."""
         self.folder = folder
+        self._keep = keep
         self._sync_interval_s = sync_interval_s
         self._queue: queue.SimpleQueue[_Append | _Forget | _Flush] = queue.SimpleQueue()
         self._written: dict[str, int] = {}  # bytes the OS has of each file (the writer sets, any thread reads)
@@ -235,9 +240,13 @@ class AudioJournal:
 
     def _delete(self, utterance_id: str) -> None:
         self._written.pop(utterance_id, None)
+        whole = utterance_id not in self._broken  # a file the writer gave up on lacks audio: never kept
         self._broken.discard(utterance_id)
+        path = self.path(utterance_id)
         try:
-            self.path(utterance_id).unlink(missing_ok=True)
+            if whole and self._keep is not None and path.exists() and self._keep(utterance_id, path):
+                return
+            path.unlink(missing_ok=True)
         except OSError:
             log.warning("could not delete %s", self.path(utterance_id), exc_info=True)
 

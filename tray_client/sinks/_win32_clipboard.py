@@ -145,6 +145,36 @@ class PasteSession:
         finally:
             api.close()
 
+    def put_back(self, snapshot: ClipboardSnapshot) -> None:
+        """Make the clipboard hold `snapshot` again (empty if it was empty)."""
+        self._open()
+        try:
+            self._api.empty()
+            if snapshot:
+                self._put(snapshot)
+        finally:
+            self._api.close()
+
+    def get_text(self) -> str | None:
+        """The clipboard's text now (CF_UNICODETEXT), None when it holds none."""
+        self._open()
+        try:
+            data = self._api.get_bytes(CF_UNICODETEXT)
+        finally:
+            self._api.close()
+        return None if data is None else data.decode("utf-16-le", "replace").split("\0", 1)[0]
+
+    def set_text(self, text: str) -> None:
+        """Put `text` on the clipboard now (kept out of clipboard history and monitors)."""
+        self._open()
+        try:
+            self._api.empty()
+            self._api.set_bytes(CF_UNICODETEXT, (text + "\0").encode("utf-16-le"))
+            for name, data in PRIVACY_FORMATS.items():
+                self._api.set_bytes(self._api.register_format(name), data)
+        finally:
+            self._api.close()
+
     def _put(self, snapshot: ClipboardSnapshot) -> None:
         api = self._api
         for fmt, data in snapshot.items:

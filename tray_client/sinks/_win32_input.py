@@ -35,6 +35,7 @@ VK_RETURN, VK_CONTROL, VK_V = 0x0D, 0x11, 0x56
 SCAN_RETURN, SCAN_CONTROL, SCAN_V = 0x1C, 0x1D, 0x2F
 VK_SHIFT, VK_BACK, VK_INSERT = 0x10, 0x08, 0x2D
 SCAN_SHIFT, SCAN_BACK, SCAN_INSERT = 0x2A, 0x0E, 0x52
+VK_C, SCAN_C = 0x43, 0x2E
 KEYEVENTF_EXTENDEDKEY = 0x0001
 SECURITY_MANDATORY_HIGH_RID = 0x3000
 EVENTS_PER_CALL = 8192
@@ -69,6 +70,11 @@ def paste_events(paste_keys: str = "ctrl+v") -> list[KeyEvent]:
         return _chord([(VK_SHIFT, SCAN_SHIFT, 0)], (VK_INSERT, SCAN_INSERT, KEYEVENTF_EXTENDEDKEY))
     held = [(VK_CONTROL, SCAN_CONTROL, 0)] + ([(VK_SHIFT, SCAN_SHIFT, 0)] if paste_keys == "ctrl+shift+v" else [])
     return _chord(held, (VK_V, SCAN_V, 0))
+
+
+def copy_events() -> list[KeyEvent]:
+    """Ctrl+C by virtual key, so it copies on every layout (the voice edit reads the selection with it)."""
+    return _chord([(VK_CONTROL, SCAN_CONTROL, 0)], (VK_C, SCAN_C, 0))
 
 
 def press_events(key: str, count: int = 1) -> list[KeyEvent]:

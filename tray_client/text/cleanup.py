@@ -1,18 +1,18 @@
 """Optional LLM clean-up of a final through any OpenAI-compatible chat endpoint (vLLM, Ollama, llama.cpp server).
 
 Off unless `cleanup = true` and `cleanup_url` is set. The pure half builds the request and judges the reply; the
-`CleanupClient` posts it with httpx. Whatever goes wrong (timeout, HTTP error, odd JSON, a reply that grew past the
+`CleanupClient` posts it (text/chat.py). Whatever goes wrong (timeout, HTTP error, odd JSON, a reply that grew past the
 bound, an empty reply) the caller gets the unchanged text back and the reason: a clean-up never loses words and
 never holds a final longer than its hard timeout.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
 from dataclasses import dataclass
 from typing import Any
 
+from tray_client.text.chat import ChatEndpoint, ChatTimeout
 from tray_client.text.sanitize import sanitize
 
 log = logging.getLogger(__name__)
@@ -44,14 +44,6 @@ class CleanupResult:
     text: str
     cleaned: bool
     reason: str = ""
-
-
-def chat_completions_url(url: str) -> str:
-    """Accept the server's base URL (http://host:8000 or .../v1) or the full .../chat/completions URL."""
-    url = url.rstrip("/")
-    if url.endswith("/chat/completions"):
-        return url
-    return url + ("/chat/completions" if url.endswith("/v1") else "/v1/chat/completions")
 
 
 def request_body(settings: CleanupSettings, text: str) -> dict[str, Any]:
@@ -86,22 +78,13 @@ def judge_reply(settings: CleanupSettings, text: str, reply: Any) -> CleanupResu
 
 
 class CleanupClient:
-    """Posts finals to the chat endpoint; `clean` returns within `timeout_s` whatever the endpoint does.
-
-    Blocking, for the output thread. The request runs on a small worker pool so the deadline is hard: httpx's own
-    timeouts are per operation (connect, each read), so a server that trickles bytes could outlast them.
-    """
+    """Posts finals to the chat endpoint; `clean` returns within `timeout_s` whatever the endpoint does (blocking,
+    for the output thread; the deadline is hard, see text/chat.py)."""
 
     def __init__(self, settings: CleanupSettings) -> None:
-        import httpx
-
         self.settings = settings
-        self._url = chat_completions_url(settings.url)
-        # httpx's own timeouts only end abandoned requests: a second past the hard deadline, so the caller's
-        # deadline (below) is always what the user gets, with one clear reason.
-        self._client = httpx.Client(timeout=httpx.Timeout(settings.timeout_s + 1.0), trust_env=False)
-        # Abandoned requests finish on their own within httpx's timeouts; a few workers keep the next ones moving.
-        self._pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="cleanup")
+        self._endpoint = ChatEndpoint(settings.url, settings.timeout_s)
+        self._url = self._endpoint.url
 
     def clean(self, text: str, prompt: str = "") -> CleanupResult:
         """The cleaned text, or `text` unchanged with the reason (logged) when the clean-up failed."""
@@ -109,12 +92,10 @@ class CleanupClient:
             return CleanupResult(text, False, "nothing to clean")
         settings = self.settings if not prompt else CleanupSettings(
             self.settings.url, self.settings.model, prompt, self.settings.timeout_s, self.settings.max_growth)
-        future = self._pool.submit(self._post, request_body(settings, text))
         try:
-            reply = future.result(timeout=settings.timeout_s)
-        except concurrent.futures.TimeoutError:
-            future.cancel()
-            result = CleanupResult(text, False, f"no reply within {settings.timeout_s:g} s")
+            reply = self._endpoint.complete(request_body(settings, text), settings.timeout_s)
+        except ChatTimeout as error:
+            result = CleanupResult(text, False, str(error))
         except Exception as error:  # httpx errors, bad JSON: the raw text goes out instead
             result = CleanupResult(text, False, f"{type(error).__name__}: {error}")
         else:
@@ -123,12 +104,6 @@ class CleanupClient:
             log.warning("clean-up skipped (%s) at %s; the text is output as dictated", result.reason, self._url)
         return result
 
-    def _post(self, body: dict[str, Any]) -> Any:
-        response = self._client.post(self._url, json=body)
-        response.raise_for_status()
-        return response.json()
-
     def close(self) -> None:
         """Drop pending requests and the connection pool."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._client.close()
+        self._endpoint.close()

@@ -36,6 +36,19 @@ log = logging.getLogger(__name__)
 _MAX_REMEMBERED = 256
 
 
+class InstructionTaker(Protocol):
+    """An utterance that is not dictation but an instruction (voice_edit.session.VoiceEdit)."""
+
+    def claim(self, utterance_id: str) -> bool:
+        """Pipeline thread, as an utterance starts: whether its final is an instruction for the taker."""
+        ...
+
+    def finish(self, raw: str, language: str, sink: TextSink, replaced: Callable[[Focus, str, str], None]) -> Written:
+        """Output thread: handle the instruction's final instead of typing it; what was written. `replaced(target,
+        original, typed)` tells the text writer that text was typed over `original` (its spacing and undo)."""
+        ...
+
+
 class TextDispatch:
     """Per-utterance app profiles (pipeline thread) and the text writer (output thread)."""
 
@@ -52,6 +65,8 @@ class TextDispatch:
         self._writer = TextWriter(stage, None if fixed_sink else self._make_sink, gate=gate,
                                   to_clipboard=set_clipboard)
         self._previews = TextStage(max_chars=config.max_final_chars)  # the pipeline thread's own, for partials
+        self._taker: InstructionTaker | None = None
+        self._instructions: set[str] = set()  # utterances the taker claimed (pipeline thread)
 
     def started(self, utterance_id: str, config: ClientConfig) -> Profile:
         """Pin a new utterance to the focused window; return its app's profile (its language and glossary
@@ -62,6 +77,9 @@ class TextDispatch:
         if len(self._apps) >= _MAX_REMEMBERED:
             self._apps.pop(next(iter(self._apps)))
         self._apps[utterance_id] = (focus, profile)
+        if self._taker is not None and self._taker.claim(utterance_id):
+            self._instructions.add(utterance_id)
+            log.info("utterance %s is an instruction, not dictation", utterance_id)
         log.info("utterance %s is pinned to window %s (%s)%s", utterance_id, focus.window or "?",
                  focus.app or "app unknown", f": profile [apps.{profile.app!r}]" if profile.app else "")
         return profile
@@ -75,6 +93,10 @@ class TextDispatch:
             config: ClientConfig) -> Callable[[], Written]:
         """The output-thread job for a final (pipeline thread: looks up the app its utterance started in)."""
         self._config = config
+        taker = self._taker
+        if taker is not None and utterance_id in self._instructions:
+            self._instructions.discard(utterance_id)
+            return lambda: taker.finish(raw, language, sink, self._writer.replaced)
         # A cut utterance's continuations ("<id>.2") belong to the app of the utterance they continue.
         pinned, profile = self._apps.get(utterance_id) or self._apps.get(utterance_id.split(".")[0]) or \
             (Focus(), profile_for(config, ()))
@@ -97,6 +119,10 @@ class TextDispatch:
     def use_undo(self, undo: Callable[[TextSink], str] | None) -> None:
         """Let "scratch that" call the app's undo (output thread; returns "" or why it did nothing)."""
         self._writer.external_undo = undo
+
+    def use_instructions(self, taker: InstructionTaker | None) -> None:
+        """Let `taker` claim utterances as instructions (pipeline thread: call before the pipeline starts)."""
+        self._taker = taker
 
     def undo(self, sink: TextSink) -> str:
         """Output thread: undo the last final now (the undo hotkey); "" when done, else why not."""

@@ -193,6 +193,13 @@ class TextWriter:
             log.info("output for %s: %s with %s", profile.app, *kind)
         return sink
 
+    def replaced(self, target: Focus, original: str, typed: str) -> None:
+        """A voice edit typed `typed` over `original` in `target`: the next final is spaced after it, and its
+        undo (which types `original` back) leaves the spacing as after `original`."""
+        self._app = (target.window, target.names)
+        self._footprints.append(_Footprint(target.names, typed, original, True))
+        self._spacer.follow(typed)
+
     def reset(self) -> None:
         """Forget spacing and undo history (the output mode changed)."""
         self._spacer.reset()

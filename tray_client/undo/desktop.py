@@ -23,7 +23,7 @@ from tray_client.sinks.keys import Key, KeySink
 from tray_client.undo.journal import UndoJournal, quote
 from tray_client.undo.units import span_before_caret, uncertain
 
-__all__ = ["KeyWatch", "delete_chars", "erase", "focused_window"]
+__all__ = ["KeyWatch", "delete_chars", "erase", "focused_window", "wait_keys_released"]
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def delete_chars(sink: Any, count: int) -> None:
     if count <= 0:
         return
     if sys.platform != "win32":
-        _x11_wait_keys_released(KEY_RELEASE_WAIT_S)
+        wait_keys_released(KEY_RELEASE_WAIT_S)
     sink.press(Key.BACKSPACE, count)  # the sink waits for the modifiers too (no Ctrl+Backspace)
 
 
@@ -70,7 +70,7 @@ def erase(sink: Any, typed: str) -> str:
     return ""
 
 
-def _x11_wait_keys_released(timeout: float) -> None:
+def wait_keys_released(timeout: float) -> None:
     """Wait until the user let go of every key (the undo hotkey's). While its key is down X's passive grab
     sends every key event, our Backspaces too, to the grabbing client; and a Backspace with Alt still down is
     Alt+Backspace, which apps ignore or read as "delete a word". xdotool's --clearmodifiers alone races with

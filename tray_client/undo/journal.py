@@ -25,14 +25,17 @@ class _Typed:
     window: str
     at: float
     user_typed_after: bool = False
+    restore: str = ""  # the text it replaced (a voice edit): undo types it back
 
 
 @dataclass(frozen=True)
 class UndoPlan:
-    """Delete `count` characters (what `typed` was) from the focused window."""
+    """Delete `count` characters (what `typed` was) from the focused window, then type `restore` (the text a
+    voice edit replaced; "" for a dictation)."""
 
     typed: str
     count: int
+    restore: str = ""
 
 
 @dataclass(frozen=True)
@@ -50,12 +53,13 @@ class UndoJournal:
         self._entries: deque[_Typed] = deque(maxlen=MAX_ENTRIES)
         self._blind = ""  # why the user's keys cannot be seen (then undo never deletes anything)
 
-    def typed(self, text: str, window: str, at: float) -> None:
-        """Our sink typed `text` (exactly, spacing included) into `window` at monotonic time `at`."""
+    def typed(self, text: str, window: str, at: float, *, restore: str = "") -> None:
+        """Our sink typed `text` (exactly, spacing included) into `window` at monotonic time `at`, in place of
+        `restore` (a voice edit's selection; "" when it only added text)."""
         if not text:
             return
         with self._lock:
-            self._entries.append(_Typed(text, window, at))
+            self._entries.append(_Typed(text, window, at, restore=restore))
 
     def user_key(self, at: float, char: str | None = None) -> None:
         """A key that types or edits (not a modifier, not a shortcut) went down at monotonic `at`.
@@ -95,7 +99,7 @@ class UndoJournal:
             if window != last.window:
                 return UndoRefused(f"Undo did nothing: {quoted} was typed into another window. Click back "
                                    "into that window and undo again.")
-            return UndoPlan(last.typed, len(last.typed))
+            return UndoPlan(last.typed, len(last.typed), last.restore)
 
     def done(self, plan: UndoPlan) -> None:
         """The deletion of `plan` happened: the entry before it is next (if nothing else was typed since)."""

@@ -16,9 +16,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tray_client.config import ClientConfig, ConfigError, config_path, load_config
+from tray_client.history.recorder import RECOVERED_OUTPUT
 from tray_client.history.store import HistoryEntry, HistoryStore
+from tray_client.keep import Kept, kept
 from tray_client.ui.settings.model import save_settings
+from tray_client.untranscribed import Transcribed, history_entry
 from tray_client.webapp import history_page, settings_page, tables_page
+from tray_client.webapp.audio_api import AudioApi
 
 __all__ = ["ApiError", "AppHooks", "Download", "LevelMeter", "WebApi"]
 
@@ -48,6 +52,8 @@ class AppHooks:
     level: Callable[[str | None], LevelMeter] | None = None  # a live meter on a device (capture.level.MicLevel)
     autostart: Callable[[], bool] | None = None  # whether the app starts with the session
     set_autostart: Callable[[bool], None] | None = None
+    kept: Kept | None = None  # where audio is kept (None: this user's folders, tray_client/keep.py)
+    running_config: Callable[[], ClientConfig] | None = None  # the running app's (its --server, its token)
 
 
 class LevelMeter(Protocol):
@@ -151,6 +157,11 @@ class WebApi:
             self._store = HistoryStore(self.hooks.history_file or history_path())
         return self._store
 
+    @property
+    def audio(self) -> AudioApi:
+        """Kept audio and recordings waiting for a transcript (webapp/audio_api.py)."""
+        return AudioApi(self.hooks.kept or kept(), self.hooks.running_config or self.config)
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
@@ -159,27 +170,48 @@ class WebApi:
     def history(self, search: str = "", app: str = "", since: float | None = None,
                 until: float | None = None) -> dict[str, object]:
         rows = self._history().find(search, app, since, until, HISTORY_LIMIT)
-        return {"entries": [history_page.entry_json(row_id, entry) for row_id, entry in rows],
+        with_audio = self.audio.kept_ids()
+        return {"entries": [{**history_page.entry_json(row_id, entry),
+                             "audio": entry.utterance_id.split(".")[0] in with_audio if entry.utterance_id else False}
+                            for row_id, entry in rows],
                 "apps": self._history().apps(), "can_type": self.hooks.type_text is not None}
 
-    def _entry(self, row_id: int) -> HistoryEntry:
+    def entry(self, row_id: int) -> HistoryEntry:
         for found_id, entry in self._history().find(limit=1_000_000):
             if found_id == row_id:
                 return entry
         raise ApiError(404, f"history entry {row_id} is gone (deleted, or older than history_days)")
 
     def delete(self, row_id: int) -> dict[str, object]:
+        """Delete an entry and its kept audio."""
+        self.audio.forget(self.entry(row_id))
         if not self._history().delete(row_id):
             raise ApiError(404, f"history entry {row_id} is gone")
         return {"deleted": row_id}
+
+    def add_recovered(self, done: Transcribed) -> dict[str, object]:
+        """A waiting recording's words, transcribed from the page: into the history, marked recovered."""
+        self._history().add(history_entry(done, RECOVERED_OUTPUT))
+        return {"text": done.text, "raw": done.raw, "language": done.language, "name": done.wav.name}
 
     def type_again(self, row_id: int) -> dict[str, object]:
         """Type the entry into the window focused before the browser (the tray's Type again: the text writer
         spaces it against what is already there)."""
         if self.hooks.type_text is None:
             raise ApiError(409, "typing needs the tray app running: start it, then use History from its menu")
-        self.hooks.type_text(self._entry(row_id).text)
+        self.hooks.type_text(self.entry(row_id).text)
         return {"typed": row_id}
+
+    def type_heard(self, values: Mapping[str, object]) -> dict[str, object]:
+        """Type words the page was given by Re-transcribe or Transcribe (they are in no entry's text), like
+        Type again."""
+        text = values.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise ApiError(400, "expected {\"text\": the words to type}")
+        if self.hooks.type_text is None:
+            raise ApiError(409, "typing needs the tray app running: start it, then use History from its menu")
+        self.hooks.type_text(text)
+        return {"typed": len(text)}
 
     def export(self, fmt: str, search: str = "", app: str = "", since: float | None = None,
                until: float | None = None) -> Download:

@@ -24,6 +24,7 @@ from pathlib import Path
 from aiohttp import web
 
 from tray_client.webapp.api import ApiError, AppHooks, WebApi
+from tray_client.webapp.audio_routes import add_audio_routes
 from tray_client.webapp.guard import COOKIE, CSRF_HEADER, LOGIN_PATH, Guard
 
 __all__ = ["WebServer"]
@@ -240,9 +241,11 @@ class WebServer:
         app.router.add_get("/api/history", get(lambda r: api.history(**filters(r))))  # type: ignore[arg-type]
         app.router.add_delete("/api/history/{id}", get(lambda r: api.delete(row(r))))
         app.router.add_post("/api/history/{id}/type", get(lambda r: api.type_again(row(r))))
+        app.router.add_post("/api/type", post(api.type_heard))
         app.router.add_get("/api/export/{fmt}", export)
         app.router.add_get("/api/stats", get(lambda _r: api.stats()))
         app.router.add_get("/api/health", health)
         app.router.add_get("/api/startup", startup)
         app.router.add_post("/api/autostart", post(api.set_autostart))
         app.router.add_get("/api/level", level)
+        add_audio_routes(app, api)

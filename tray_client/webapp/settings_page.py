@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from tray_client.config import LOG_LEVELS, MODES, OUTPUTS, VADS, ClientConfig
+from tray_client.config import LEFT_CLICKS, LOG_LEVELS, MODES, OUTPUTS, VADS, ClientConfig
 from tray_client.sinks.keys import PASTE_KEYS
 from tray_client.text.chinese_script import SCRIPTS
 from tray_client.ui.settings.model import EDITABLE, LIVE, check
@@ -21,22 +21,23 @@ __all__ = ["GROUPS", "OTHER_PAGES", "SaveResult", "describe", "save"]
 
 GROUPS: Mapping[str, tuple[str, ...]] = {
     "connection": ("server", "token", "final_timeout_s", "unreachable_exit_s"),
-    "microphone": ("input_device", "mode"),
-    "hotkeys": ("hotkey_push_to_talk", "hotkey_toggle", "hotkey_undo", "hotkey_paste_last"),
+    "microphone": ("input_device", "mode", "pause_media"),
+    "hotkeys": ("hotkey_push_to_talk", "hotkey_toggle", "hotkey_undo", "hotkey_paste_last", "hotkey_voice_edit"),
     "language": ("language", "chinese_script", "context", "itn_chinese", "itn_english"),
     "output": ("output", "paste_keys", "type_delay_ms", "max_final_chars", "suffix", "voice_commands", "cleanup",
                "cleanup_url", "cleanup_model", "cleanup_prompt", "cleanup_timeout_s", "cleanup_max_growth",
+               "voice_edit_timeout_s",
                "trim_punctuation"),
     "voice": ("vad", "vad_threshold", "vad_energy_gate", "min_silence_ms", "speculative_silence_ms", "preroll_ms",
               "max_utterance_s"),
-    "privacy": ("history_days", "app_context", "app_context_chars"),
-    "startup": ("start_listening", "overlay", "sounds", "notifications", "log_level"),
+    "privacy": ("history_days", "keep_audio_days", "app_context", "app_context_chars"),
+    "startup": ("start_listening", "tray_left_click", "overlay", "sounds", "notifications", "log_level"),
 }
 """The Settings page's sections, in order; the page names them in the user's language."""
 OTHER_PAGES = frozenset({"glossary", "replacements", "commands", "apps"})
 CHOICES: Mapping[str, tuple[str, ...]] = {
     "mode": MODES, "output": OUTPUTS, "vad": VADS, "log_level": LOG_LEVELS, "chinese_script": SCRIPTS,
-    "paste_keys": tuple(PASTE_KEYS),
+    "paste_keys": tuple(PASTE_KEYS), "tray_left_click": LEFT_CLICKS,
 }
 
 

@@ -126,3 +126,19 @@ def test_stats_per_day_have_percentiles_parts_and_words() -> None:
     [day] = history_page.daily_stats(rows)
     assert day["utterances"] == 3 and day["words"] == 6
     assert day["p50_s"] == 0.4 and day["p95_s"] == 0.6 and day["server_s"] == 0.15
+
+
+def test_words_heard_again_can_be_typed_by_the_tray_and_bad_input_is_refused(tmp_path: Path) -> None:
+    typed: list[str] = []
+    api = WebApi(AppHooks(config_file=str(tmp_path / "config.toml"), history_file=tmp_path / "h.sqlite3",
+                          type_text=typed.append))
+    assert api.type_heard({"text": "hello DICTATION"}) == {"typed": 15}
+    assert typed == ["hello DICTATION"]
+    for bad in ({}, {"text": "  "}, {"text": 5}):
+        with pytest.raises(ApiError) as refused:
+            api.type_heard(bad)
+        assert refused.value.status == 400 and "text" in str(refused.value)
+    alone = WebApi(AppHooks(config_file=str(tmp_path / "config.toml"), history_file=tmp_path / "h.sqlite3"))
+    with pytest.raises(ApiError) as no_tray:
+        alone.type_heard({"text": "x"})
+    assert no_tray.value.status == 409 and "tray app" in str(no_tray.value)

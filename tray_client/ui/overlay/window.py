@@ -5,7 +5,8 @@ Thread: the overlay owns one thread ("overlay") that runs its own Tk interpreter
 Way in: `post()` puts events on a SimpleQueue (safe from the pipeline thread: a listener that never blocks);
 the Tk loop drains it every POLL_MS while shown. While hidden it sleeps: on X11 (POSIX) `post()` writes a byte to
 a pipe that Tk watches (createfilehandler), so a hidden overlay costs no wake-ups at all; where Tk cannot watch a
-file (Windows) it polls every IDLE_POLL_MS. `close()` asks the loop to end, destroys the window and joins the thread.
+file (Windows) the byte goes over a loopback socket to a Tcl socket server in the overlay's interpreter, whose
+`fileevent` wakes Tk the same way. Only if neither can be set up does it poll every IDLE_POLL_MS. `close()` asks the loop to end, destroys the window and joins the thread.
 
 Never the focus, click-through:
 - Windows: the toplevel gets WS_EX_NOACTIVATE | WS_EX_TRANSPARENT | WS_EX_TOOLWINDOW | WS_EX_LAYERED (and
@@ -24,6 +25,7 @@ import gc
 import logging
 import os
 import queue
+import socket
 import sys
 import threading
 import time
@@ -56,6 +58,7 @@ class Overlay:
         self._started = threading.Event()
         self._wake_lock = threading.Lock()
         self._wake: tuple[int, int] | None = None  # (read, write): a byte wakes the hidden overlay (POSIX)
+        self._wake_socket: socket.socket | None = None  # where Tk cannot watch the pipe: a byte sent here wakes it
         if os.name == "posix":
             self._wake = os.pipe()
             os.set_blocking(self._wake[0], False)
@@ -83,6 +86,9 @@ class Overlay:
             if self._wake is not None:
                 with contextlib.suppress(OSError):  # a full pipe already wakes it
                     os.write(self._wake[1], b"\0")
+            elif self._wake_socket is not None:
+                with contextlib.suppress(OSError):  # a full socket buffer already wakes it
+                    self._wake_socket.send(b"\0")
 
     def _close_wake(self) -> None:
         with self._wake_lock:
@@ -91,6 +97,9 @@ class Overlay:
                     with contextlib.suppress(OSError):
                         os.close(fd)
                 self._wake = None
+            if self._wake_socket is not None:
+                self._wake_socket.close()
+                self._wake_socket = None
 
     def close(self) -> None:
         if self._thread.is_alive():
@@ -100,6 +109,20 @@ class Overlay:
                 log.warning("overlay: its thread did not end within %.1f s", CLOSE_TIMEOUT_S)
 
     # ----- the overlay thread -----
+    def _connect_wake_socket(self, window: _Window, woken: Any) -> bool:
+        """Where Tk cannot watch a pipe: a Tcl socket server in the overlay's interpreter calls `woken` when a
+        byte arrives; `_put` sends one. False (the overlay polls) when it cannot be set up."""
+        try:
+            port = window.serve_wakes(woken)
+            connection = socket.create_connection(("127.0.0.1", port), timeout=CLOSE_TIMEOUT_S)
+            connection.setblocking(False)
+        except Exception as error:  # Tcl without sockets, loopback refused: polling still works
+            log.warning("overlay: no wake-up socket (%s); polling every %d ms while hidden", error, IDLE_POLL_MS)
+            return False
+        with self._wake_lock:
+            self._wake_socket = connection
+        return True
+
     def _main(self) -> None:
         try:
             window = _Window()
@@ -113,6 +136,9 @@ class Overlay:
         model.enabled = self._enabled
         wake_fd = self._wake[0] if self._wake is not None and window.can_watch() else None
         loop = _Loop(window, model, self._inbox, wake_fd)
+        if wake_fd is None:
+            self._close_wake()  # the pipe is not watched: wake over a loopback socket instead
+            loop.sleeps = self._connect_wake_socket(window, loop.woken)
         self._started.set()
         try:
             loop.run()
@@ -141,7 +167,8 @@ class _Loop:
         self._model = model
         self._inbox = inbox
         self._shown = OverlayView()
-        self._wake_fd = wake_fd  # readable when something was posted; None: poll while hidden
+        self._wake_fd = wake_fd  # readable when something was posted
+        self.sleeps = wake_fd is not None  # a posted item wakes the loop (pipe or socket); False: poll while hidden
         self._scheduled = False  # a tick is due (after()); a wake-up then leaves the draining to it
 
     def run(self) -> None:
@@ -160,6 +187,10 @@ class _Loop:
         with contextlib.suppress(OSError):  # BlockingIOError: drained already
             while os.read(fd, 4096):
                 pass
+        self.woken()
+
+    def woken(self) -> None:
+        """Something was posted: drain it now, unless a tick is due anyway."""
         if not self._scheduled and self.window is not None:
             self._tick()
 
@@ -184,7 +215,7 @@ class _Loop:
             self._shown = view
         if view.visible:
             self._schedule(POLL_MS)  # the fade and the hold run on time
-        elif self._wake_fd is None:
+        elif not self.sleeps:
             self._schedule(IDLE_POLL_MS)
         # else: hidden, and only a posted event can show it again: sleep until the pipe wakes Tk
 
@@ -238,6 +269,23 @@ class _Window:
     def can_watch(self) -> bool:
         """Whether Tk can wake on a file descriptor here (not on Windows)."""
         return os.name == "posix" and hasattr(self._root.tk, "createfilehandler")
+
+    def serve_wakes(self, callback: Any) -> int:
+        """Listen on a loopback port (Tcl's own sockets, which its event loop watches on every platform); each
+        read calls `callback` on this thread. Returns the port."""
+        command = self._root.register(callback)
+        return int(self._root.tk.eval(
+            "proc overlay_wake_read {chan} {\n"
+            "  read $chan\n"
+            "  if {[eof $chan]} { close $chan; return }\n"
+            f"  {command}\n"
+            "}\n"
+            "proc overlay_wake_accept {chan host port} {\n"
+            "  fconfigure $chan -blocking 0 -translation binary\n"
+            "  fileevent $chan readable [list overlay_wake_read $chan]\n"
+            "}\n"
+            "set overlay_wake_server [socket -server overlay_wake_accept -myaddr 127.0.0.1 0]\n"
+            "lindex [fconfigure $overlay_wake_server -sockname] 2"))
 
     def watch(self, fd: int, callback: Any) -> None:
         import tkinter as tk

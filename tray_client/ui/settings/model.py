@@ -28,7 +28,8 @@ FIELDS = ("server", "token", "input_device", "mode", "hotkey_push_to_talk", "hot
 """The settings the window edits, in its order (start with Windows is the autostart entry, not a setting)."""
 HOTKEYS = ("hotkey_push_to_talk", "hotkey_toggle", "hotkey_undo")
 LIVE = frozenset({"server", "token", "input_device", "mode", "language", "output", "overlay", "sounds",
-                  "chinese_script", "voice_commands", "replacements"})
+                  "chinese_script", "voice_commands", "replacements", "glossary", "commands", "apps",
+                  "keep_audio_days", "tray_left_click"})
 """Applied at once by the running app; the others take effect at the next start."""
 EDITABLE = frozenset(f.name for f in fields(ClientConfig) if f.metadata.get("persist", True))
 """Every setting the config file keeps (the web app's Settings, Dictionary and Profiles edit all of them)."""

@@ -23,8 +23,10 @@ class SettingsWindow:
     """Opens the web app's pages and applies what it saved (tray-controller thread; the server has its own)."""
 
     def __init__(self, config: ClientConfig, post: intents.Post, notify: Callable[[str], object],
-                 health: Callable[[str, str | None], dict[str, object]]) -> None:
+                 health: Callable[[str, str | None], dict[str, object]],
+                 running_config: Callable[[], ClientConfig]) -> None:
         self._config = config
+        self._running_config = running_config  # the pipeline's settings now (its --server, its token)
         self._post = post
         self._notify = notify
         self._health = health  # the server's health line, for the web app's status
@@ -67,7 +69,8 @@ class SettingsWindow:
                 type_text=lambda text: self._post(intents.TypeText(text, when_focus_moves=True)),
                 copy_text=lambda text: self._post(intents.CopyText(text)),
                 health=self._health, devices=list_input_devices, level=MicLevel,
-                autostart=autostart.is_enabled, set_autostart=lambda on: self._post(intents.SetAutostart(on))))
+                autostart=autostart.is_enabled, set_autostart=lambda on: self._post(intents.SetAutostart(on)),
+                running_config=self._running_config))  # uploads go to the server the app uses
         return self._web
 
     def _on_saved(self, message: intents.SettingsSaved) -> None:

@@ -53,6 +53,7 @@ from tray_client.capture.pump import starts_listening
 from tray_client.config import ClientConfig
 from tray_client.events import ClientState, Command, FinalText
 from tray_client.hotkeys import HotkeyError, HotkeyListener, parse_hotkey
+from tray_client.media.watch import MediaWatch, start_media_watch
 from tray_client.port import PipelinePort, ShutdownReport
 from tray_client.recordings import HOW_TO_TRANSCRIBE
 from tray_client.startup import report_failed_start
@@ -65,6 +66,7 @@ from tray_client.ui.tray.controller import (
     HOTKEY_PTT,
     HOTKEY_TOGGLE,
     HOTKEY_UNDO,
+    HOTKEY_VOICE_EDIT,
     TrayController,
 )
 from tray_client.ui.tray.features import Features
@@ -72,6 +74,7 @@ from tray_client.ui.tray.icons import load_state_icon
 from tray_client.ui.tray.menu import TrayView, build_menu, serialize_menu_updates
 from tray_client.ui.tray.notify import Notifier
 from tray_client.ui.tray.sounds import SoundPlayer
+from tray_client.voice_edit.session import attach_voice_edit
 
 __all__ = ["QUIT_BUDGET_S", "QUIT_GRACE_S", "QUIT_TEARDOWN_S", "TrayApp", "run_tray"]
 
@@ -109,6 +112,7 @@ class TrayApp:
         self._features: Features | None = None
         self._initial_view = TrayView(server=config.server, listening=False)
         self._hotkeys: HotkeyListener | None = None
+        self._media: MediaWatch | None = None  # while pause_media is on
         self._icon: Any = None  # a pystray.Icon (pystray has no type hints)
         self._icon_loop_ended = threading.Event()
         self._quit_done = threading.Event()  # the Quit sequence has run to its end (the quit line is logged)
@@ -209,6 +213,8 @@ class TrayApp:
                                   self._controller.publish, self._controller.open_path)
         self._controller.features = self._features
         self._controller.add_handlers(self._features.handlers())
+        attach_voice_edit(self._controller, self._features.undo.journal, pipeline, self._inbox.put,
+                          self._notifier.notify, self._sounds.play)
         tray_x11.fix_backend(self._icon)  # before run(): it changes how the icon talks to its loop
         tray_linux.fix_gtk_backend(self._icon)
         tray_win32.fix_backend(self._icon, menu_lock=serialize_menu_updates(self._icon))
@@ -252,6 +258,8 @@ class TrayApp:
             features = self._features
             assert features is not None
             pipeline.subscribe(self._inbox.put)
+            if self._config.pause_media:
+                self._media = start_media_watch(pipeline, self._notifier.notify)
             controller.guarded("starting the history and overlay", features.start_before_pipeline)
             pipeline.start()
             controller.guarded("starting to listen",
@@ -279,6 +287,7 @@ class TrayApp:
                 HOTKEY_TOGGLE: parse_hotkey(self._config.hotkey_toggle, "hotkey_toggle"),
                 HOTKEY_UNDO: parse_hotkey(self._config.hotkey_undo, "hotkey_undo"),
                 HOTKEY_PASTE_LAST: parse_hotkey(self._config.hotkey_paste_last, "hotkey_paste_last"),
+                HOTKEY_VOICE_EDIT: parse_hotkey(self._config.hotkey_voice_edit, "hotkey_voice_edit"),
             }
             self._hotkeys = HotkeyListener(
                 bindings,
@@ -306,6 +315,10 @@ class TrayApp:
             report = self._pipeline.shutdown(grace_seconds=QUIT_GRACE_S)
             _log_shutdown_report(report)
             self._drain_finals()
+        if self._media is not None:
+            self._media.stop()  # after the pipeline: no utterance can pause anything again
+        if self._controller is not None and self._controller.voice_edit is not None:
+            self._controller.voice_edit.close()
         if self._features is not None:
             self._features.close()  # after the pipeline: the finals typed in the grace period are recorded
         self._sounds.close()

@@ -41,8 +41,9 @@ from tray_client.ui.tray.sounds import SoundPlayer
 
 if TYPE_CHECKING:
     from tray_client.ui.tray.features import Features
+    from tray_client.voice_edit.session import VoiceEdit
 
-__all__ = ["HOTKEY_PASTE_LAST", "HOTKEY_PTT", "HOTKEY_TOGGLE", "HOTKEY_UNDO", "MENU_FIELDS", "IconSurface", "TrayController"]
+__all__ = ["HOTKEY_PASTE_LAST", "HOTKEY_PTT", "HOTKEY_TOGGLE", "HOTKEY_UNDO", "HOTKEY_VOICE_EDIT", "MENU_FIELDS", "IconSurface", "TrayController"]
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,9 @@ HOTKEY_PTT = "push_to_talk"
 HOTKEY_TOGGLE = "toggle"
 HOTKEY_UNDO = "undo"
 HOTKEY_PASTE_LAST = "paste_last"
+HOTKEY_VOICE_EDIT = "voice_edit"
 MENU_FIELDS = frozenset({"listening", "mode", "output", "language", "input_device", "devices", "autostart",
-                         "sounds", "last_text", "overlay", "recent", "today_p50_s"})
+                         "sounds", "last_text", "overlay", "recent", "today_p50_s", "tray_left_click"})
 """TrayView fields the menu shows (check marks, radio items, the microphone list, Copy's enabled state)."""
 VIEW_FIELDS = frozenset(field.name for field in dataclasses.fields(TrayView))
 
@@ -73,6 +75,7 @@ class TrayController:
                  features: Features | None = None) -> None:
         self.config = config
         self.features = features  # ui.tray.features: history, undo, preview, settings, diagnostics (None in unit tests)
+        self.voice_edit: VoiceEdit | None = None  # set by voice_edit.session.attach_voice_edit (None in unit tests)
         self._pipeline = pipeline
         self._icon = icon
         self._notifier = notifier
@@ -83,7 +86,7 @@ class TrayController:
         self.view = TrayView(
             server=config.server, mode=config.mode, output=config.output if config.output != "stdout" else "type",
             language=config.language, input_device=config.input_device, sounds=config.sounds, overlay=config.overlay,
-            autostart=_safe_autostart_state(),
+            autostart=_safe_autostart_state(), tray_left_click=config.tray_left_click,
         )
         self._handlers: dict[type, intents.Handler] = {
             StateChanged: self._on_state,
@@ -196,6 +199,8 @@ class TrayController:
             self.features.undo_last()
         elif name == HOTKEY_PASTE_LAST and not down:  # on release, for the same reason as undo
             self._paste_last()
+        elif name == HOTKEY_VOICE_EDIT and not down and self.voice_edit is not None:  # on release: it copies
+            self.voice_edit.hotkey()
         elif name == HOTKEY_TOGGLE and down:
             if self.view.mode == "toggle":
                 if not self._recording and self._disarmed("toggle"):
@@ -227,6 +232,8 @@ class TrayController:
             return
         if key == "sounds":
             self._sounds.enabled = bool(value)
+        elif key == "tray_left_click":
+            pass  # the menu reads it from the view (published below)
         elif key == "overlay":
             if self.features is not None:
                 value = self.features.set_overlay(bool(value))  # off when it cannot be shown (no Tk)

@@ -38,7 +38,8 @@ class Features:
         self.recent = Recent(config, pipeline, post, publish, on_latency=self.preview.latency)
         self.undo = UndoControl(pipeline, post)
         self.again = TypeAgain(pipeline, post, notify)
-        self.settings_window = SettingsWindow(config, post, notify, health=health_summary)
+        self.settings_window = SettingsWindow(config, post, notify, health=health_summary,
+                                              running_config=lambda: pipeline.config)
         self.diagnostics = DiagnosticsItem(lambda: pipeline.config, self._diagnostic_facts, post, notify, open_path)
 
     def handlers(self) -> dict[type, intents.Handler]:

@@ -74,6 +74,7 @@ class TrayView:
     today_p50_s: float | None = None  # today's median end-of-speech -> typed latency
     last_latency_s: float | None = None  # the last final's end-of-speech -> typed latency
     overlay: bool = True
+    tray_left_click: str = "listen"  # what a left click on the icon runs: "listen" or "window" (the History page)
 
 
 class TrayActions(Protocol):
@@ -140,7 +141,8 @@ def _server_label(server: str) -> str:
 
 
 def build_menu(actions: TrayActions) -> Any:
-    """The pystray menu: Listening is the default item, so a left click toggles it."""
+    """The pystray menu. Its default item is what a left click runs (pystray asks each item whether it is the
+    default at the click): Listening, or History… with tray_left_click = "window"."""
     from pystray import Menu, MenuItem
 
     def view() -> TrayView:
@@ -177,7 +179,8 @@ def build_menu(actions: TrayActions) -> Any:
 
     return Menu(
         MenuItem("Listening", lambda _icon, _item: actions.toggle_listening(),
-                 checked=lambda _item: view().listening, default=True),
+                 checked=lambda _item: view().listening,
+                 default=lambda _item: view().tray_left_click != "window"),
         Menu.SEPARATOR,
         MenuItem("Mode", Menu(*[
             radio(label, lambda v, m=mode: v.mode == m, lambda m=mode: actions.set_mode(m))
@@ -209,7 +212,8 @@ def build_menu(actions: TrayActions) -> Any:
         MenuItem("Open config", lambda _icon, _item: actions.open_config()),
         MenuItem("Open log", lambda _icon, _item: actions.open_log()),
         MenuItem("Settings…", lambda _icon, _item: actions.settings()),
-        MenuItem("History…", lambda _icon, _item: actions.history()),
+        MenuItem("History…", lambda _icon, _item: actions.history(),
+                 default=lambda _item: view().tray_left_click == "window"),
         MenuItem("Diagnostics", lambda _icon, _item: actions.diagnostics()),
         MenuItem("Start server in WSL", lambda _icon, _item: actions.start_server_wsl(),
                  visible=sys.platform == "win32"),

@@ -29,6 +29,11 @@ class UndoControl:
         self._journal = UndoJournal()
         self._key_watch: KeyWatch | None = None
 
+    @property
+    def journal(self) -> UndoJournal:
+        """What undo can take back; the voice edit records its replacements here too."""
+        return self._journal
+
     def handlers(self) -> dict[type, intents.Handler]:
         return {intents.UndoLast: lambda _i: self.undo_last()}
 
@@ -74,5 +79,9 @@ class UndoControl:
         refused = erase(sink, plan.typed)  # exactly that text, or nothing (see undo/desktop.py)
         if refused:
             return refused
+        if plan.restore:  # a voice edit: the original text goes back where the answer was
+            from tray_client.voice_edit.output import type_lines
+
+            type_lines(sink, plan.restore)
         self._journal.done(plan)
         return ""

@@ -208,7 +208,8 @@ async function historyPage(root) {
       download(`dictation-history.${fmt}`, await response.text(), response.headers.get("Content-Type"));
     } } });
   const table = $("table", { id: "history-table" });
-  root.append($("div", { class: "toolbar" }, search, app, $("label", {}, t("from"), " ", from),
+  const recovered = $("section", { id: "recovered", hidden: true });
+  root.append(recovered, $("div", { class: "toolbar" }, search, app, $("label", {}, t("from"), " ", from),
     $("label", {}, t("to"), " ", to), exportLink("csv", t("export_csv")), exportLink("json", t("export_json"))), table);
   let canType = false;
   const load = async () => {
@@ -229,6 +230,47 @@ async function historyPage(root) {
   search.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(load, 150); });
   for (const input of [app, from, to]) input.addEventListener("change", load);
   await load();
+  await recoveredList(recovered, load, () => canType);
+}
+
+function heardBox(id, result, canType) {
+  // New words for old audio: shown to copy or type (into the next window the user clicks), never typed by themselves.
+  return $("div", { class: "heard", id },
+    $("span", { class: "muted", text: `${t("heard_now")}: ` }), $("span", { class: "heard-text", text: result.text }),
+    " ", $("button", { type: "button", text: t("copy"), on: { click: async () => {
+      await navigator.clipboard.writeText(result.text); status(t("copied")); } } }),
+    canType ? [" ", $("button", { type: "button", class: "type-heard", text: t("type_again"), on: { click: async () => {
+      await api("POST", "/api/type", { text: result.text }); status(t("typing_soon")); } } })] : null);
+}
+
+async function recoveredList(section, reloadHistory, canType) {
+  const data = await api("GET", "/api/recovered");
+  section.hidden = !data.recordings.length;
+  section.replaceChildren($("h2", { text: t("recovered") }), $("p", { class: "muted", text: t("recovered_doc") }));
+  const list = $("ul", { id: "recovered-list" });
+  for (const item of data.recordings) {
+    const name = encodeURIComponent(item.name);
+    const row = $("li", { "data-name": item.name },
+      $("span", { text: `${new Date(item.time * 1000).toLocaleString()} · ${item.audio_s} s ` }),
+      $("audio", { controls: true, preload: "none", src: `/api/recovered/${name}/audio`, "aria-label": t("play") }),
+      " ");
+    row.append($("button", { type: "button", class: "transcribe", text: t("transcribe"), on: { click: async (event) => {
+      event.target.disabled = true;
+      status(t("sending"), "busy");
+      try {
+        const result = await api("POST", `/api/recovered/${name}/transcribe`);
+        row.replaceChildren($("span", { class: "muted", text: `${t("transcribed")} · ` }),
+          heardBox(`heard-${item.name}`, result, canType()));
+        row.dataset.done = "true";
+        status(t("transcribed"));
+        await reloadHistory();
+      } catch (error) {
+        event.target.disabled = false;
+        status(error.message, "error");
+      } } } }));
+    list.append(row);
+  }
+  section.append(list);
 }
 
 function historyRow(entry, canType, reload) {
@@ -247,8 +289,25 @@ function historyRow(entry, canType, reload) {
       canType ? $("button", { type: "button", text: t("type_again"), on: { click: async () => {
         await api("POST", `/api/history/${entry.id}/type`); status(t("typing_soon")); } } }) : null,
       " ",
+      entry.audio ? $("button", { type: "button", class: "retranscribe", text: t("retranscribe"), on: { click: async (event) => {
+        const cell = event.target.closest("tr").querySelector("td.text");
+        event.target.disabled = true;
+        status(t("sending"), "busy");
+        try {
+          const result = await api("POST", `/api/history/${entry.id}/retranscribe`);
+          cell.querySelector(".heard")?.remove();
+          cell.append(heardBox(`heard-${entry.id}`, result, canType));
+          status(t("heard_now"));
+        } catch (error) {
+          status(error.message, "error");
+        } finally {
+          event.target.disabled = false;
+        } } } }) : null,
+      " ",
       $("button", { type: "button", text: t("delete"), on: { click: async () => {
-        await api("DELETE", `/api/history/${entry.id}`); status(t("deleted")); await reload(); } } })));
+        await api("DELETE", `/api/history/${entry.id}`); status(t("deleted")); await reload(); } } }),
+      entry.audio ? $("div", {}, $("audio", { controls: true, preload: "none", src: `/api/history/${entry.id}/audio`,
+        "aria-label": t("play") })) : null));
 }
 
 // --- Dictionary ----------------------------------------------------------------------------------------------

@@ -23,6 +23,10 @@ window.I18N = {
     config_file: "Config file", no_data: "No dictation yet", test_connection: "Test connection",
     level: "Microphone level", listen: "Listen", stop: "Stop", meter_unavailable: "The level meter needs the tray app",
     autostart: "Start at login",
+    retranscribe: "Re-transcribe", transcribe: "Transcribe", heard_now: "Heard now",
+    sending: "Sending the audio to the server…", recovered: "Recovered audio, not transcribed yet",
+    recovered_doc: "Recordings kept when the app stopped before their words came (a crash, a power cut, the server down). Transcribe puts their words in the history; nothing is typed.",
+    transcribed: "Transcribed", play: "Play",
   },
   zh: {
     settings: "设置", history: "历史", dictionary: "词典", profiles: "应用配置", stats: "统计",
@@ -46,6 +50,10 @@ window.I18N = {
     config_file: "配置文件", no_data: "还没有听写记录", test_connection: "测试连接",
     level: "麦克风音量", listen: "试听", stop: "停止", meter_unavailable: "音量表需要托盘程序",
     autostart: "登录时启动",
+    retranscribe: "重新转写", transcribe: "转写", heard_now: "重新识别",
+    sending: "正在把录音发送到服务器…", recovered: "恢复的录音（尚未转写）",
+    recovered_doc: "程序在文字返回之前停止时（崩溃、断电、服务器未运行）保存的录音。转写后文字会加入历史，不会自动输入。",
+    transcribed: "已转写", play: "播放",
   },
 };
 window.LANG = (navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
