@@ -19,7 +19,7 @@ from typing import Any
 from tray_client._hub import Hub
 from tray_client.config import ClientConfig
 from tray_client.events import Command, FinalText, NoticeCode, PartialText
-from tray_client.recordings import HOW_TO_TRANSCRIBE, save_audio
+from tray_client.keep import HOW_TO_TRANSCRIBE, save_audio
 from tray_client.sinks import OutputError, TextOnClipboard, TextSink, make_sink
 from tray_client.text.dispatch import TextDispatch
 from tray_client.text.sanitize import sanitize

@@ -22,8 +22,8 @@ from pathlib import Path
 from tray_client.config import ClientConfig
 from tray_client.events import ClientState, Command, Notice, NoticeCode, PipelineEvent, StateChanged
 from tray_client.history.recorder import start_recorder
+from tray_client.keep import HOW_TO_TRANSCRIBE
 from tray_client.pipeline import Pipeline, ShutdownReport
-from tray_client.recordings import HOW_TO_TRANSCRIBE
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,10 @@ from pathlib import Path
 from tray_client._hub import Hub
 from tray_client.config import ClientConfig
 from tray_client.events import NoticeCode
-from tray_client.keep import kept
+from tray_client.keep import kept, save_audio
 from tray_client.link.actions import Unsent
 from tray_client.link.journal import AudioJournal
 from tray_client.link.spool_folders import SpoolFolder, recover_leftovers
-from tray_client.recordings import save_audio
 from tray_client.recovery import RecoveryResult, offer_notice, offered, transcribe_waiting
 
 __all__ = ["JOURNAL_CLOSE_TIMEOUT_S", "Leftovers", "keep_leftover_audio", "spool_root", "tell_kept"]

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from tray_client import config as config_module
 from tray_client.history.store import HistoryEntry, HistoryStore, history_path
-from tray_client.recordings import HOW_TO_TRANSCRIBE, folder
+from tray_client.keep import HOW_TO_TRANSCRIBE, kept
 from tray_client.text.profiles import base_profile
 from tray_client.text.stage import TextStage
 
@@ -33,6 +33,11 @@ __all__ = ["HOW_TO_TRANSCRIBE", "Heard", "TranscribeError", "Transcribed", "fold
            "transcribe_audio", "transcribe_wav", "transcriptions_url", "waiting_wavs"]
 
 UPLOAD_TIMEOUT_S = 120.0  # a long recording on a CPU server takes a while; the server cuts it into windows
+
+
+def folder() -> Path:
+    """Where keep.save_audio and the crash recovery put the WAVs (tray_client/keep.py)."""
+    return kept().untranscribed
 
 
 def transcriptions_url(server: str) -> str:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tray_client.keep import save_audio
 from tray_client.link.journal import AudioJournal
 from tray_client.link.spool import HeldAudio
 from tray_client.link.spool_folders import recover_leftovers
-from tray_client.recordings import save_audio
 
 FRAME = 1024  # bytes: 32 ms of 16 kHz int16
 

@@ -53,9 +53,9 @@ from tray_client.capture.pump import starts_listening
 from tray_client.config import ClientConfig
 from tray_client.events import ClientState, Command, FinalText
 from tray_client.hotkeys import HotkeyError, HotkeyListener, parse_hotkey
+from tray_client.keep import HOW_TO_TRANSCRIBE
 from tray_client.media.watch import MediaWatch, start_media_watch
 from tray_client.port import PipelinePort, ShutdownReport
-from tray_client.recordings import HOW_TO_TRANSCRIBE
 from tray_client.startup import report_failed_start
 from tray_client.ui.tray import intents, single_instance
 from tray_client.ui.tray import linux as tray_linux
