@@ -263,7 +263,7 @@ def cpu_pct(seconds, work=None):
 seconds = float(sys.argv[1])
 before = rss_mb()
 idle_without = cpu_pct(2.0)
-from tray_client.ui.overlay import Overlay
+from tray_client.ui.overlay.window import Overlay
 overlay = Overlay(); overlay.start()
 overlay.post(StateChanged(ClientState.LISTENING)); time.sleep(1.5)
 idle = cpu_pct(seconds)

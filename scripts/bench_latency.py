@@ -370,7 +370,7 @@ def _tray_extras(pipeline: Pipeline, config: ClientConfig, workdir: Path) -> lis
     """What the tray adds on the pipeline's events: the live preview overlay (its own Tk thread, on the Xvfb
     display) and the history recorder (its own SQLite thread). Both only queue in the pipeline's listener."""
     from tray_client.history.recorder import HistoryRecorder
-    from tray_client.ui.overlay import Overlay
+    from tray_client.ui.overlay.window import Overlay
 
     overlay = Overlay()
     overlay.start()

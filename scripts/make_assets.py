@@ -1,4 +1,4 @@
-"""Regenerate the tray icons and chimes in `assets/` (run after changing tray_client/ui/icons.py or sounds.py).
+"""Regenerate the tray icons and chimes in `assets/` (run after changing tray_client/ui/tray/icons.py or sounds.py).
 
     python scripts/make_assets.py            # writes assets/icons/*.png|*.ico, assets/sounds/*.wav
     python scripts/make_assets.py --check    # exit 1 if the committed assets differ from a fresh drawing
@@ -18,8 +18,8 @@ from pathlib import Path
 from PIL import Image
 
 from tray_client.events import ClientState
-from tray_client.ui.icons import ICON_SIZES, draw_state_icon, icon_path
-from tray_client.ui.sounds import SOUND_NAMES, render_chime, sound_path
+from tray_client.ui.tray.icons import ICON_SIZES, draw_state_icon, icon_path
+from tray_client.ui.tray.sounds import SOUND_NAMES, render_chime, sound_path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -56,7 +56,7 @@ def _main(argv: list[str] | None) -> int:
 
         return run_headless(config)
     try:
-        from tray_client.ui.app import run_tray
+        from tray_client.ui.tray.app import run_tray
     except ImportError as error:
         report_failed_start(f"the tray app is not available ({error}); run headless with --no-tray, or install "
                             "the client extras: pip install .[client]")

@@ -10,7 +10,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from tray_client.events import Notice, PipelineEvent
+from tray_client.events import Notice, NoticeCode, PipelineEvent
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class Hub:
             except Exception:
                 log.exception("a pipeline listener failed on %r", event)
 
-    def notice(self, level: str, message: str, *, code: str = "", **extra: str) -> None:
+    def notice(self, level: str, message: str, *, code: NoticeCode = NoticeCode.PLAIN, **extra: str) -> None:
         """Log `message` and show it to the user; `code` says what kind of problem it is (see events.Notice)."""
         log.log(logging.ERROR if level == "error" else logging.WARNING if level == "warning" else logging.INFO,
                 "%s", message)

@@ -12,16 +12,14 @@ import concurrent.futures
 import dataclasses
 import logging
 import threading
-import wave
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tray_client import untranscribed
 from tray_client._hub import Hub
-from tray_client.capture.segmenter import SAMPLE_RATE
 from tray_client.config import ClientConfig
-from tray_client.events import Command, FinalText, PartialText
+from tray_client.events import Command, FinalText, NoticeCode, PartialText
+from tray_client.keep import HOW_TO_TRANSCRIBE, save_audio
 from tray_client.sinks import OutputError, TextOnClipboard, TextSink, make_sink
 from tray_client.text.dispatch import TextDispatch
 from tray_client.text.sanitize import sanitize
@@ -60,7 +58,7 @@ class Delivery:
         except OutputError as error:
             self._sink = None
             self._hub.notice("error", f"output {self._config.output!r} unavailable: {error}",
-                             code="output_unavailable")
+                             code=NoticeCode.OUTPUT_UNAVAILABLE)
 
     def configure(self, new: ClientConfig) -> None:
         old, self._config = self._config, new
@@ -110,7 +108,7 @@ class Delivery:
         if sink is None:
             text = sanitize(raw, self._config.max_final_chars)
             self._hub.notice("error", "a transcript could not be output (no working output); it is in the log",
-                             code="not_output", text=text)
+                             code=NoticeCode.NOT_OUTPUT, text=text)
             log.error("final %s not output: %r", utterance_id, text)
             self._on_change()
             return
@@ -131,9 +129,9 @@ class Delivery:
             written = future.result()
             self.last_final = written.text or self.last_final
             for note in written.notes:
-                self._hub.notice("warning", note, code="text")
+                self._hub.notice("warning", note, code=NoticeCode.TEXT)
             if written.on_clipboard:
-                self._hub.notice("warning", self.on_clipboard_message(written.on_clipboard), code="on_clipboard",
+                self._hub.notice("warning", self.on_clipboard_message(written.on_clipboard), code=NoticeCode.ON_CLIPBOARD,
                                  text=written.text)
             self._hub.emit(dataclasses.replace(event, text=written.text, typed=written.typed,
                                                app=written.target.app, window=written.target.window))
@@ -144,13 +142,13 @@ class Delivery:
         text = sanitize(event.raw, self._config.max_final_chars)
         self.last_final = text or self.last_final  # the words stay one "copy last transcript" away
         if isinstance(error, _Quitting):
-            self._hub.notice("warning", f"not typed because the app was quitting: {text}", code="not_output",
+            self._hub.notice("warning", f"not typed because the app was quitting: {text}", code=NoticeCode.NOT_OUTPUT,
                              text=text)
         elif isinstance(error, TextOnClipboard):  # e.g. an elevated window: the message says to paste it
-            self._hub.notice("error", str(error), code="on_clipboard", text=text)
+            self._hub.notice("error", str(error), code=NoticeCode.ON_CLIPBOARD, text=text)
         else:
             self._hub.notice("error", f"could not output a transcript ({error}); copy it from here",
-                             code="not_output", text=text)
+                             code=NoticeCode.NOT_OUTPUT, text=text)
         self._on_change()
 
     def on_clipboard_message(self, reason: str) -> str:
@@ -168,28 +166,11 @@ class Delivery:
         """An utterance got no transcript: save its audio as a WAV and tell the user; return the WAV (None: not
         saved)."""
         path = save_audio(utterance_id, audio)
-        where = f"; its audio is saved in {path} ({untranscribed.HOW_TO_TRANSCRIBE})" if path else ""
-        self._hub.notice("error", f"an utterance got no transcript ({why}){where}", code="untranscribed",
+        where = f"; its audio is saved in {path} ({HOW_TO_TRANSCRIBE})" if path else ""
+        self._hub.notice("error", f"an utterance got no transcript ({why}){where}", code=NoticeCode.UNTRANSCRIBED,
                          utterance_id=utterance_id, path=str(path or ""))
         self._on_change()
         return path
-
-
-def save_audio(utterance_id: str, audio: bytes) -> Path | None:
-    """Keep an untranscribed utterance as a WAV file under the log directory's `untranscribed/`."""
-    try:
-        folder = untranscribed.folder()
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{utterance_id}.wav"
-        with wave.open(str(path), "wb") as wav:
-            wav.setnchannels(1)
-            wav.setsampwidth(2)
-            wav.setframerate(SAMPLE_RATE)
-            wav.writeframes(audio)
-        return path
-    except OSError:
-        log.exception("could not save the audio of %s", utterance_id)
-        return None
 
 
 class _Quitting(Exception):

@@ -58,8 +58,32 @@ class FinalText:
     raw: str = ""  # the server's text before sanitizing (history keeps both)
     typed: str = ""  # exactly what the sink was given, spacing included (undo deletes this many characters)
     typing_s: float = 0.0  # seconds the sink took to output it (a part of the end-of-speech latency)
-    app: str = ""  # where it went: the app it was typed into, "clipboard" when it was not typed, "" unknown
+    app: str = ""  # where it went: the app of the focus it was pinned to and typed into (desktop/focus.py),
+    # "clipboard" when it was not typed, "" unknown; the history records this, never asking the OS again
     window: str = ""  # the window it was typed into (HWND / X id; "" unknown or not typed): undo checks it
+
+
+class NoticeCode(str, enum.Enum):
+    """What kind of problem a Notice reports, for code that must react (the headless run exits on some).
+
+    A str enum, so a code compares equal to its value ("auth_refused"); `Notice` turns a plain string into its
+    member and refuses one that is not listed here, so every code used anywhere is in this list."""
+
+    PLAIN = ""  # plain news
+    AUTH_REFUSED = "auth_refused"  # the server refused the token
+    OUTPUT_UNAVAILABLE = "output_unavailable"  # the output the settings ask for cannot be made
+    UNTRANSCRIBED = "untranscribed"  # an utterance got no transcript (its audio is kept)
+    NOT_OUTPUT = "not_output"  # a transcript came but could not be typed (the text is in the notice)
+    ON_CLIPBOARD = "on_clipboard"  # a transcript was put on the clipboard instead of typed
+    TEXT = "text"  # the text stage has something to say (an undo refused, a clean-up skipped)
+    CAPTURE = "capture"  # the microphone failed or lags
+    FAULT = "fault"  # an internal task died (and was restarted), or the pipeline stopped
+    SPILLED = "spilled"  # held audio moved to disk while the server is down
+    RECOVERED = "recovered"  # audio that a run which died left on disk, now saved as WAV
+    RECOVERED_TEXT = "recovered_text"  # kept audio transcribed at start and offered in Recent
+    RECOVERY = "recovery"  # kept audio could not be transcribed yet
+    SERVER_UNSTABLE = "server_unstable"  # the server keeps ending sessions without a transcript
+    BAD_REPLY = "bad_reply"  # a reply the client cannot read
 
 
 @dataclass(frozen=True)
@@ -69,14 +93,11 @@ class Notice:
     level: str
     message: str
     extra: dict[str, str] = field(default_factory=dict)
-    # What kind of problem, for code that must react (the headless run exits on some): "auth_refused",
-    # "output_unavailable", "untranscribed", "not_output", "capture", "fault", "spilled",
-    # "recovered" (audio that a run which died left on disk, now saved as WAV), "recovered_text" (kept audio
-    # transcribed at start and offered in Recent), "recovery" (kept audio could not be transcribed yet),
-    # "server_unstable" (the server keeps ending sessions without a transcript), "bad_reply" (a reply the client
-    # cannot read); "" for plain news.
-    code: str = ""
+    code: NoticeCode = NoticeCode.PLAIN  # what kind of problem (see NoticeCode)
 
+    def __post_init__(self) -> None:
+        # ValueError for a code not in NoticeCode: a new kind of notice must be listed there first.
+        object.__setattr__(self, "code", NoticeCode(self.code))
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 from tray_client.config import ClientConfig
-from tray_client.events import ClientState, Command, Notice, PipelineEvent, StateChanged
+from tray_client.events import ClientState, Command, Notice, NoticeCode, PipelineEvent, StateChanged
 from tray_client.history.recorder import start_recorder
+from tray_client.keep import HOW_TO_TRANSCRIBE
 from tray_client.pipeline import Pipeline, ShutdownReport
-from tray_client.untranscribed import HOW_TO_TRANSCRIBE
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ EXIT_INTERRUPTED = 130
 POLL_S = 0.2  # wake-ups while waiting, so Ctrl+C is handled promptly on every platform
 # Nobody can fix these while a headless run waits; "server_unstable" comes after a bounded number of sessions in a
 # row that the server ended without a transcript (link/backoff.py UNSTABLE_AFTER), where a tray keeps retrying.
-FATAL_NOTICES = ("auth_refused", "output_unavailable", "server_unstable")
+FATAL_NOTICES = (NoticeCode.AUTH_REFUSED, NoticeCode.OUTPUT_UNAVAILABLE, NoticeCode.SERVER_UNSTABLE)
 
 
 class ExitPolicy:
@@ -50,7 +50,7 @@ class ExitPolicy:
         if isinstance(event, Notice):  # already logged by the pipeline
             if event.code in FATAL_NOTICES and self._reason is None:
                 self._reason = event.message
-            elif event.code == "untranscribed":
+            elif event.code is NoticeCode.UNTRANSCRIBED:
                 self.untranscribed += 1
         elif isinstance(event, StateChanged):
             if event.state is ClientState.DISCONNECTED:

@@ -5,8 +5,9 @@ Every folder is under the log folder (`config.log_path().parent`, the user's sta
 them is a rename on one file system:
 
     spool/            write-ahead audio of the utterances in flight (link/journal.py, link/spool_folders.py)
-    untranscribed/    WAVs of utterances that got no transcript (delivery.save_audio; a crashed run's spool,
+    untranscribed/    WAVs of utterances that got no transcript (`save_audio`, from delivery; a crashed run's spool,
                       recovered at the next start); `transcribed/` below it once their words came back
+                      (`python -m tray_client untranscribed`, whose how-to `HOW_TO_TRANSCRIBE` the notices give)
     kept-audio/       each utterance's audio after its final, `keep_audio_days` days (off by default): the
                       History page plays it back and sends it to the server again (Re-transcribe)
 
@@ -31,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DAY_S", "Kept", "KeptAudio", "kept", "wav_bytes"]
+__all__ = ["DAY_S", "HOW_TO_TRANSCRIBE", "Kept", "KeptAudio", "kept", "save_audio", "wav_bytes"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ SAMPLE_RATE = 16000  # the journal's format: 16 kHz mono int16
 PRUNE_EVERY_S = 3600.0
 """Kept audio older than keep_audio_days goes at most this long after it is due (a prune lists the folder)."""
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+HOW_TO_TRANSCRIBE = "get the text later with: python -m tray_client untranscribed --transcribe"
+"""What to tell the user about a recording saved without its transcript (`save_audio`)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,24 @@ def kept() -> Kept:
     from tray_client.config import log_path
 
     return Kept(log_path().parent)
+
+
+def save_audio(utterance_id: str, audio: bytes) -> Path | None:
+    """Keep an utterance that got no transcript as a WAV in `untranscribed/` (delivery, the leftovers of a run
+    that died); None when it could not be written (logged)."""
+    try:
+        target = kept().untranscribed
+        target.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = target / f"{utterance_id}.wav"
+        with wave.open(str(path), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(SAMPLE_RATE)
+            wav.writeframes(audio)
+        return path
+    except OSError:
+        log.exception("could not save the audio of %s", utterance_id)
+        return None
 
 
 class KeptAudio:

@@ -4,7 +4,9 @@
 only way in from other threads. The parts, each used on the pipeline thread only:
 - `capture.pump.Capture`: source choice, microphone retry, VAD scheduling, segmenter -> link;
 - `link.driver.Link` around the pure `link.core.LinkCore`: the WebSocket session, replay, ordered finals;
-- `delivery.Delivery`: finals -> sanitize -> spacing -> sink, saving the audio of failed utterances;
+- `delivery.Delivery`: finals -> the text stage (sanitized there, once) -> sink, saving the audio of failed ones;
+- `leftovers.Leftovers`: audio kept across runs (earlier runs' leftovers recovered, unsent audio kept at shutdown);
+- `output_jobs.OutputJobs`: undo and type again from any thread onto the output thread, behind the finals;
 - `state.derive_state`: the tray state, a pure function of the parts' facts.
 
 Thread map (each thread has one owner and one way in):
@@ -30,9 +32,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tray_client import config as config_module
 from tray_client._hub import Hub
@@ -41,69 +41,39 @@ from tray_client.capture.audio_source import AudioSource
 from tray_client.capture.pump import Capture
 from tray_client.capture.vad import SileroVad, VadLoadError
 from tray_client.config import ClientConfig
-from tray_client.delivery import Delivery, save_audio
+from tray_client.delivery import Delivery
 from tray_client.desktop.context_reader import ContextReader
-from tray_client.events import ClientState, Command, PipelineEvent, StateChanged
+from tray_client.events import ClientState, Command, NoticeCode, PipelineEvent, StateChanged
 from tray_client.keep import KeptAudio, kept
-from tray_client.link.core import Unsent
+from tray_client.leftovers import JOURNAL_CLOSE_TIMEOUT_S, Leftovers, keep_leftover_audio, spool_root
 from tray_client.link.driver import Link, LinkSettings, LinkStatus
 from tray_client.link.journal import AudioJournal
-from tray_client.link.spool_folders import SpoolFolder, recover_leftovers
-from tray_client.recovery import RecoveryResult, offer_notice, offered, transcribe_waiting
-from tray_client.sinks import OutputError, TextSink
+from tray_client.link.spool_folders import SpoolFolder
+from tray_client.output_jobs import OutputJobs
+from tray_client.port import SettingValue, ShutdownReport, VoiceUndo
+from tray_client.sinks import TextSink
 from tray_client.state import Facts, derive_state
 from tray_client.text.dispatch import FollowFocus, InstructionTaker
 from tray_client.text.profiles import base_profile
+from tray_client.text.writer import Written
+
+__all__ = ["Pipeline", "ShutdownReport", "keep_leftover_audio", "link_settings", "spool_root"]
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
 SINK_CLOSE_TIMEOUT_S = 1.5  # the typer waits for its last keys to settle (x11_keymap.SETTLE_S) before unbinding
-JOURNAL_CLOSE_TIMEOUT_S = 1.0  # the last writes and an fsync of the write-ahead audio (link/journal.py)
 SHUTDOWN_SLACK_S = 2.0 + JOURNAL_CLOSE_TIMEOUT_S  # beyond the grace and the sink's close, for the pipeline thread to finish its work
 SETTINGS = ("mode", "output", "language", "input_device", "server", "token", "context", "chinese_script",
             "voice_commands", "replacements", "glossary", "commands", "apps", "keep_audio_days")
 # The text ones (glossary and [apps] profiles too) apply from the next utterance: its profile is read then.
 
 
-@dataclass(frozen=True)
-class ShutdownReport:
-    """What shutdown left behind: utterances that never got their final within the grace period.
-
-    When the pipeline thread did not stop in time (`clean` False), what it dropped is not known: `dropped` then
-    counts only what is known (0), and the caller must say that utterances may be lost."""
-
-    dropped: int
-    dropped_ids: tuple[str, ...] = ()
-    clean: bool = True
-    saved: tuple[str, ...] = ()  # WAV files of the dropped utterances' audio (the words are kept, never lost)
-
-
 def link_settings(config: ClientConfig, spool_dir: str = "") -> LinkSettings:
     return LinkSettings(url=config.server, token=config.token, language=config.language,
                         context=base_profile(config).context, final_timeout_s=config.final_timeout_s,
                         spool_dir=spool_dir)
-
-
-def spool_root() -> Path:
-    """Where each client's spool folder goes (link/spool_folders.py; the folder is tray_client/keep.py's)."""
-    return kept().spool
-
-
-def keep_leftover_audio() -> list[Path]:
-    """Save as WAVs what clients that died left in their spool folders (a worker thread: it reads the disk)."""
-    try:
-        return recover_leftovers(spool_root(), save_audio)
-    except Exception:  # never let this stop the start; the files stay where they are
-        log.exception("could not look for audio that an earlier run left in %s", spool_root())
-        return []
-
-
-def tell_kept(hub: Hub, saved: list[Path]) -> None:
-    if saved:
-        hub.notice("warning", f"{len(saved)} utterance(s) left by a run that ended before their transcript came "
-                   f"are saved as audio in {saved[0].parent}; their text is offered in Recent once the server "
-                   f"answers (nothing is typed)", code="recovered",
-                   path=str(saved[0].parent))
 
 
 class Pipeline:
@@ -123,7 +93,6 @@ class Pipeline:
         self._stopping = False  # shutdown began: commands are ignored
         self._stopped = False  # shutdown ended: the last state shown is OFF
         self._stop_event = asyncio.Event()
-        self._recovery = "waiting"  # for the leftovers; then "due" (for the server), "running", "done"
         # No thread starts here: executors start their worker on the first job.
         self._output_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="output")
         session, counter = uuid.uuid4().hex[:8], itertools.count(1)
@@ -134,14 +103,19 @@ class Pipeline:
         self._link_settings = settings = functools.partial(link_settings, spool_dir=str(self._spool.path))
         self._delivery = Delivery(config, hub=self._hub, pool=self._output_pool, sink=sink,
                                   on_change=self._refresh, on_command=self._on_command)
+        self._leftovers = Leftovers(hub=self._hub, journal=self._journal, spool=self._spool,
+                                    config=lambda: self._config, on_change=self._refresh,
+                                    save=self._delivery.on_failed,
+                                    ready=lambda: self._link.connected and not self._stopping)
         self._link = Link(settings(config), on_final=self._delivery.on_final,
-                          on_failed=self._on_failed, on_status=self._on_link_status,
+                          on_failed=self._leftovers.link_gave_up, on_status=self._on_link_status,
                           on_partial=self._delivery.on_partial, on_fault=self._on_fault,
                           on_notice=lambda level, message, code: self._hub.notice(level, message, code=code),
                           journal=self._journal)
         # Utterances go to the link through the text stage's focus watch: it notes the app each one is for.
         self._follow = focus = FollowFocus(self._link, self._delivery.text, lambda: self._config, settings,
                                            context_reader=None if sink is not None else ContextReader)
+        self._jobs = OutputJobs(lambda: self._loop, self._delivery, lambda: self._stopping)
         self._capture = Capture(config, source=source, hub=self._hub, sink=focus,
                                 new_id=lambda: f"{session}-{next(counter)}", on_change=self._refresh,
                                 on_fail=self._fail)
@@ -178,7 +152,7 @@ class Pipeline:
         """Post a command (listen on/off, push-to-talk, toggle, reconnect) from any thread."""
         self._call(self._on_command, command)
 
-    def update_settings(self, **changes: Any) -> None:
+    def update_settings(self, **changes: SettingValue) -> None:
         """Change mode, output, language, input_device, server, token or context from any thread.
 
         Raises ConfigError here, in the caller's thread, for an unknown key or a bad value."""
@@ -189,32 +163,23 @@ class Pipeline:
         config_module.replace(self._config, **changes)  # validate now
         self._call(self._apply_settings, changes)
 
-    def run_output(self, job: Callable[[TextSink], Any]) -> concurrent.futures.Future[Any]:
-        """Run `job(sink)` on the output thread, queued behind the finals still being typed (undo, type again).
+    def run_output(self, job: Callable[[TextSink], T]) -> concurrent.futures.Future[T]:
+        """Run `job(sink)` on the output thread, queued behind the finals still being typed (output_jobs.py)."""
+        return self._jobs.run(job)
 
-        The future fails with OutputError when there is no working output."""
-        result: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        try:
-            if self._loop is None:
-                raise RuntimeError("not started")
-            self._loop.call_soon_threadsafe(lambda: self._delivery.run_output(job, result, self._stopping))
-        except RuntimeError:  # not started, or shut down: the loop is closed
-            result.set_exception(OutputError("the pipeline is not running"))
-        return result
-
-    def retype(self, text: str) -> concurrent.futures.Future[Any]:
+    def retype(self, text: str) -> concurrent.futures.Future[Written]:
         """Type `text` again into the window in front (Recent -> Type again, Paste last), on the output thread
         after the finals, spaced like the next dictation; the future's result is the text writer's Written."""
-        return self.run_output(lambda sink: self._delivery.text.retype(sink, text))
+        return self._jobs.retype(text)
 
     def undo_last(self) -> concurrent.futures.Future[str]:
         """Undo the last final on the output thread, after the finals still being typed: "" or why not."""
-        return self.run_output(self._delivery.text.undo)
+        return self._jobs.undo_last()
 
-    def use_undo(self, undo: Callable[[TextSink], str]) -> None:
+    def use_undo(self, undo: VoiceUndo) -> None:
         """Make the voice command "scratch that" call `undo(sink)` on the output thread (it returns "" or why it
         did nothing) instead of the text stage's own Backspace undo. Call before `start`."""
-        self._delivery.text.use_undo(undo)
+        self._jobs.use_undo(undo)
 
     def use_instructions(self, taker: InstructionTaker) -> None:
         """Let `taker` (the voice edit) claim utterances whose final is an instruction, not dictation: it gets the
@@ -263,23 +228,15 @@ class Pipeline:
             self.done_error = f"pipeline failed: {error}"
             self._state = ClientState.ERROR
             self._hub.emit(StateChanged(ClientState.ERROR, message))
-            self._hub.notice("error", message, code="fault")
+            self._hub.notice("error", message, code=NoticeCode.FAULT)
             self._done.set()
         finally:
-            # Let every task finish its cleanup (a microphone closes its stream in a worker thread) before the
-            # loop goes, as asyncio.run does; a task destroyed while pending would leak its device.
-            leftover = asyncio.all_tasks(self._loop)
-            for task in leftover:
-                task.cancel()
-            self._loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
-            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
-            self._loop.close()
+            _close_loop(self._loop)
 
     async def _main(self) -> None:
         self._link.start()
         self._delivery.open_sink()
-        leftovers = asyncio.get_running_loop().run_in_executor(None, keep_leftover_audio)
-        leftovers.add_done_callback(self._leftovers_kept)
+        self._leftovers.start()
         try:
             vad = await asyncio.get_running_loop().run_in_executor(None, SileroVad.load, self._config.vad)
         except VadLoadError as error:
@@ -295,36 +252,6 @@ class Pipeline:
         asyncio.get_running_loop().run_in_executor(None, return_freed_memory)
         self._refresh()
         await self._stop_event.wait()
-
-    # ----- kept audio from earlier runs (recovery.py) -----
-    def _leftovers_kept(self, done: asyncio.Future[list[Path]]) -> None:
-        tell_kept(self._hub, done.result())
-        self._recovery = "due"
-        self._recover_when_up()
-
-    def _recover_when_up(self) -> None:
-        """Once per start, after the leftovers are WAVs and the server answered: transcribe and offer them."""
-        if self._recovery != "due" or not self._link.connected or self._stopping:
-            return
-        self._recovery = "running"
-        job = asyncio.get_running_loop().run_in_executor(None, transcribe_waiting, self._config)
-        job.add_done_callback(self._recovered)
-
-    def _recovered(self, job: asyncio.Future[RecoveryResult]) -> None:
-        self._recovery = "done"
-        self._refresh()
-        if job.cancelled():
-            return
-        if job.exception() is not None:
-            log.error("transcribing kept audio at start failed", exc_info=job.exception())
-            return
-        result = job.result()
-        for event in offered(result):
-            self._hub.emit(event)
-        notice = offer_notice(result)
-        if notice is not None:
-            level, message, code = notice
-            self._hub.notice(level, message, code=code)
 
     def _fail(self, message: str) -> None:
         if self.done_error is None:
@@ -345,7 +272,7 @@ class Pipeline:
             self._state = shown[0]
             self._hub.emit(StateChanged(*shown))
         # A headless run over a file also waits for the kept audio of earlier runs it is transcribing.
-        if capture.input_ended and link.unfinished == 0 and delivery.pending == 0 and self._recovery != "running":
+        if capture.input_ended and link.unfinished == 0 and delivery.pending == 0 and not self._leftovers.running:
             self._done.set()
 
     def _on_command(self, command: Command) -> None:
@@ -366,41 +293,20 @@ class Pipeline:
         self._capture.configure(self._config)
         self._refresh()
 
-    def _on_failed(self, utterance_id: str, audio: bytes, why: str) -> None:
-        """The link gave up on an utterance: its WAV first, then its write-ahead file may go."""
-        if self._delivery.on_failed(utterance_id, audio, why) is not None or not audio:
-            self._journal.forget(utterance_id)
-
     def _on_link_status(self, status: LinkStatus) -> None:
         if status.error:
-            self._hub.notice("error", status.detail, code="auth_refused")
-        self._recover_when_up()
+            self._hub.notice("error", status.detail, code=NoticeCode.AUTH_REFUSED)
+        self._leftovers.server_up()
         self._refresh()
 
     def _on_fault(self, task: str, error: BaseException | None) -> None:
         """A supervised background task died (and is being restarted), or runs again after that."""
         if error is not None:
             self._faults[task] = f"internal error in {task} ({type(error).__name__}: {error}); restarted it"
-            self._hub.notice("error", f"{self._faults[task]}; see the log", code="fault")
+            self._hub.notice("error", f"{self._faults[task]}; see the log", code=NoticeCode.FAULT)
         elif self._faults.pop(task, None) is not None:
             self._hub.notice("info", f"{task} is running again")
         self._refresh()
-
-    def _keep_unsent(self, unsent: list[Unsent]) -> list[str]:
-        """Save each unsent utterance's audio as a WAV, and only then delete its write-ahead file (a worker thread:
-        it waits for the disk). A file whose WAV could not be written stays for the next start to keep."""
-        saved = []
-        for utterance in unsent:
-            path = save_audio(utterance.utterance_id, utterance.audio) if utterance.audio else None
-            if path is not None:
-                saved.append(str(path))
-            if path is not None or not utterance.audio:
-                self._journal.forget(utterance.utterance_id)
-        if not self._journal.close(JOURNAL_CLOSE_TIMEOUT_S):
-            log.error("the audio journal did not finish writing within %.1f s; the next start keeps what it wrote",
-                      JOURNAL_CLOSE_TIMEOUT_S)
-        self._spool.release()
-        return saved
 
     async def _shutdown(self, grace: float) -> ShutdownReport:
         loop = asyncio.get_running_loop()
@@ -411,7 +317,7 @@ class Pipeline:
         while self._delivery.pending and loop.time() < deadline:
             await asyncio.sleep(0.02)
         unsent = await self._link.aclose()
-        saved = await loop.run_in_executor(None, self._keep_unsent, unsent)
+        saved = await loop.run_in_executor(None, self._leftovers.keep_unsent, unsent)
         await self._delivery.stop(SINK_CLOSE_TIMEOUT_S)
         self._follow.shutdown()
         dropped = [u.utterance_id for u in unsent]
@@ -424,3 +330,14 @@ class Pipeline:
         self._stop_event.set()
         self._done.set()
         return ShutdownReport(len(dropped), tuple(dropped), saved=tuple(saved))
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Let every task finish its cleanup (a microphone closes its stream in a worker thread) before the loop
+    goes, as asyncio.run does; a task destroyed while pending would leak its device."""
+    leftover = asyncio.all_tasks(loop)
+    for task in leftover:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tray_client.config import ClientConfig
-from tray_client.events import RecoveredText
+from tray_client.events import NoticeCode, RecoveredText
 from tray_client.untranscribed import (
     HOW_TO_TRANSCRIBE,
     Transcribed,
@@ -64,16 +64,16 @@ def offered(result: RecoveryResult) -> list[RecoveredText]:
     return [RecoveredText(d.utterance_id, d.text, d.raw, d.language, d.audio_s) for d in result.done if d.text]
 
 
-def offer_notice(result: RecoveryResult) -> tuple[str, str, str] | None:
+def offer_notice(result: RecoveryResult) -> tuple[str, str, NoticeCode] | None:
     """(level, message, code) of the notice to show, or None when there was nothing to recover."""
     got = [d for d in result.done if d.text]
     if result.error:
         kept = f"{len(got)} came back (tray: Recent); " if got else ""
         return ("warning", f"{kept}{result.left} kept recording(s) could not be transcribed yet ({result.error}); "
-                           f"{HOW_TO_TRANSCRIBE}", "recovery")
+                           f"{HOW_TO_TRANSCRIBE}", NoticeCode.RECOVERY)
     if not got:
         return None
     # A warning, not news: the tray shows only those, and the user has words waiting to be placed.
     return ("warning", f"{len(got)} utterance(s) kept from before the app stopped are transcribed: nothing was typed; "
                     f"Recent in the tray menu has them (Copy or Type again), as does python -m tray_client history",
-            "recovered_text")
+            NoticeCode.RECOVERED_TEXT)

@@ -25,20 +25,18 @@ from urllib.parse import urlsplit, urlunsplit
 
 from tray_client import config as config_module
 from tray_client.history.store import HistoryEntry, HistoryStore, history_path
+from tray_client.keep import HOW_TO_TRANSCRIBE, kept
 from tray_client.text.profiles import base_profile
 from tray_client.text.stage import TextStage
 
 __all__ = ["HOW_TO_TRANSCRIBE", "Heard", "TranscribeError", "Transcribed", "folder", "history_entry", "main",
            "transcribe_audio", "transcribe_wav", "transcriptions_url", "waiting_wavs"]
 
-HOW_TO_TRANSCRIBE = "get the text later with: python -m tray_client untranscribed --transcribe"
 UPLOAD_TIMEOUT_S = 120.0  # a long recording on a CPU server takes a while; the server cuts it into windows
 
 
 def folder() -> Path:
-    """Where delivery.save_audio and the crash recovery put the WAVs (tray_client/keep.py)."""
-    from tray_client.keep import kept
-
+    """Where keep.save_audio and the crash recovery put the WAVs (tray_client/keep.py)."""
     return kept().untranscribed
 
 

@@ -11,7 +11,7 @@ from dictation_devtools.scripted_server import ScriptedServer
 from dictation_devtools.servers import free_port
 from dictation_devtools.stand_in_backends import KnownPhrase
 from tray_client.config import ClientConfig
-from tray_client.delivery import save_audio
+from tray_client.keep import save_audio
 from tray_client.recovery import offer_notice, offered, transcribe_waiting
 from tray_client.untranscribed import folder
 

@@ -13,7 +13,9 @@ import pytest
 from tray_client import __main__ as entry
 from tray_client import startup
 from tray_client.config import log_path
-from tray_client.ui import app  # imported before sys.platform is faked: filelock picks its backend at import
+from tray_client.ui.tray import (
+    app,  # imported before sys.platform is faked: filelock picks its backend at import
+)
 
 
 @pytest.fixture

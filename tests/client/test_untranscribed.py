@@ -9,8 +9,8 @@ from dictation_devtools.servers import free_port, running_server
 from dictation_devtools.stand_in_backends import KnownPhrase, ScriptedBackend
 from tray_client import config as config_module
 from tray_client.__main__ import main
-from tray_client.delivery import save_audio
 from tray_client.history.store import HistoryStore, history_path
+from tray_client.keep import save_audio
 from tray_client.untranscribed import folder, transcriptions_url
 
 

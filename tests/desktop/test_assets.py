@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from tray_client.events import ClientState
-from tray_client.ui.icons import ICON_SIZES, draw_state_icon, icon_path, load_state_icon
-from tray_client.ui.sounds import SOUND_NAMES, SoundPlayer, render_chime, sound_path
+from tray_client.ui.tray.icons import ICON_SIZES, draw_state_icon, icon_path, load_state_icon
+from tray_client.ui.tray.sounds import SOUND_NAMES, SoundPlayer, render_chime, sound_path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LIGHT, DARK = (243, 243, 243), (32, 32, 32)
@@ -98,7 +98,7 @@ def test_start_rises_and_stop_falls():
 def test_player_without_any_sound_tool_is_a_silent_no_op(monkeypatch, caplog):
     monkeypatch.setenv("PATH", "/nonexistent")
     player = SoundPlayer()
-    with caplog.at_level("DEBUG", logger="tray_client.ui.sounds"):
+    with caplog.at_level("DEBUG", logger="tray_client.ui.tray.sounds"):
         player.play("start")
     assert "no sound player" in caplog.text
     player.close()

@@ -81,7 +81,7 @@ def test_the_wsl_launcher_needs_no_wslpath_and_no_second_shell():
 
 def test_every_window_that_runs_the_server_stays_open():
     assert '"-NoExit", "-File", $script' in code("start_client.ps1")
-    from tray_client.ui._desktop import wsl_server_command
+    from tray_client.ui.tray._desktop import wsl_server_command
 
     assert "-NoExit" in wsl_server_command(SCRIPTS / "start_server_wsl.ps1")
 

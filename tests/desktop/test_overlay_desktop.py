@@ -15,7 +15,7 @@ from dictation_devtools.polling import wait_for
 from dictation_devtools.scripted_server import ScriptedServer
 from tests.desktop.test_tray_e2e import compose, known, silence
 from tests.desktop.tray_harness import start_tray, xrun
-from tray_client.ui.overlay import OVERLAY_TITLE
+from tray_client.ui.overlay.window import OVERLAY_TITLE
 
 pytestmark = [pytest.mark.desktop]
 

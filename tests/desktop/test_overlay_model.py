@@ -4,7 +4,7 @@ fade, the states and problems, and the off switch."""
 from __future__ import annotations
 
 from tray_client.events import ClientState
-from tray_client.ui.overlay_model import ERROR_HOLD_S, FADE_S, FINAL_HOLD_S, OverlayModel
+from tray_client.ui.overlay.model import ERROR_HOLD_S, FADE_S, FINAL_HOLD_S, OverlayModel
 
 
 def test_partial_while_speaking_then_the_final_with_latency_then_it_fades():

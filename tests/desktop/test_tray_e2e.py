@@ -19,7 +19,7 @@ from dictation_devtools.servers import free_port
 from dictation_devtools.speech import SAMPLE_RATE, SpeechSample, write_wav
 from tests.desktop.tray_harness import TrayProcess, difference, expected_icon, start_tray
 from tray_client.events import ClientState
-from tray_client.ui.app import QUIT_BUDGET_S
+from tray_client.ui.tray.app import QUIT_BUDGET_S
 
 pytestmark = [pytest.mark.desktop]
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from tests.desktop.test_tray_parts import RecordingActions, menu_items, pystray_dummy  # noqa: F401 - fixture
 from tray_client.events import ClientState
-from tray_client.ui.tray import TOOLTIP_MAX, TrayView, build_menu, tooltip
+from tray_client.ui.tray.menu import TOOLTIP_MAX, TrayView, build_menu, tooltip
 
 
 def test_recent_lists_the_newest_entries_with_copy_and_type_again(pystray_dummy):  # noqa: F811

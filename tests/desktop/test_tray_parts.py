@@ -12,9 +12,9 @@ import pytest
 
 import tray_client
 from tray_client.events import ClientState
-from tray_client.ui import autostart
-from tray_client.ui.notify import Notifier
-from tray_client.ui.tray import LANGUAGES, TOOLTIP_MAX, TrayView, build_menu, shorten, tooltip
+from tray_client.ui.settings import autostart
+from tray_client.ui.tray.menu import LANGUAGES, TOOLTIP_MAX, TrayView, build_menu, shorten, tooltip
+from tray_client.ui.tray.notify import Notifier
 
 
 def test_tooltip_shows_state_server_and_the_end_of_the_last_transcript():
@@ -204,7 +204,7 @@ def test_notifier_shows_once_per_interval_and_logs_every_time_it_shows(caplog):
     now = [100.0]
     icon = FakeIcon()
     notifier = Notifier(icon, repeat_after_s=60, clock=lambda: now[0])
-    with caplog.at_level("WARNING", logger="tray_client.ui.notify"):
+    with caplog.at_level("WARNING", logger="tray_client.ui.tray.notify"):
         assert notifier.notify("server unreachable")
         assert not notifier.notify("server unreachable")  # the same problem, again: not repeated
         assert notifier.notify("mic missing")
@@ -216,7 +216,7 @@ def test_notifier_shows_once_per_interval_and_logs_every_time_it_shows(caplog):
 
 def test_notifier_switched_off_only_logs(caplog):
     icon = FakeIcon()
-    with caplog.at_level("WARNING", logger="tray_client.ui.notify"):
+    with caplog.at_level("WARNING", logger="tray_client.ui.tray.notify"):
         assert not Notifier(icon, enabled=False).notify("mic missing")
     assert icon.shown == [] and "mic missing" in caplog.text
 
@@ -228,8 +228,8 @@ def test_a_notification_body_keeps_angle_brackets_on_linux_where_the_server_read
     Notifier(icon).notify("use <ctrl>+<f9> & <token>")
     assert icon.shown == [("use &lt;ctrl&gt;+&lt;f9&gt; &amp; &lt;token&gt;", "Dictation")]
     started = []
-    monkeypatch.setattr("tray_client.ui.notify.shutil.which", lambda name: "/usr/bin/notify-send")
-    monkeypatch.setattr("tray_client.ui.notify.subprocess.Popen", lambda argv, **kw: started.append(argv))
+    monkeypatch.setattr("tray_client.ui.tray.notify.shutil.which", lambda name: "/usr/bin/notify-send")
+    monkeypatch.setattr("tray_client.ui.tray.notify.subprocess.Popen", lambda argv, **kw: started.append(argv))
     Notifier(None).notify("Bearer <token>")
     assert started[0][-1] == "Bearer &lt;token&gt;"
 

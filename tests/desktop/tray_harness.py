@@ -20,8 +20,8 @@ from PIL import Image
 from dictation_devtools.desktop import XDisplay
 from dictation_devtools.polling import wait_for
 from tray_client.events import ClientState
-from tray_client.ui.icons import load_state_icon
-from tray_client.ui.tray import STATE_LABELS
+from tray_client.ui.tray.icons import load_state_icon
+from tray_client.ui.tray.menu import STATE_LABELS
 
 RUNNER = Path(__file__).with_name("tray_main.py")
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -34,7 +34,7 @@ def main() -> int:
     signal.signal(signal.SIGUSR2, dump_asyncio_tasks)  # `kill -USR2 PID` lists the asyncio tasks
     from tray_client.config import load_config
     from tray_client.logs import setup_logging
-    from tray_client.ui.app import run_tray
+    from tray_client.ui.tray.app import run_tray
 
     config = load_config(sys.argv[2:])
     setup_logging(config.log_level, Path(sys.argv[1]))

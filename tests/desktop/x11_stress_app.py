@@ -26,8 +26,8 @@ def main() -> int:
     import pystray
 
     from tray_client.events import ClientState
-    from tray_client.ui import tray_x11
-    from tray_client.ui.icons import load_state_icon
+    from tray_client.ui.tray import x11 as tray_x11
+    from tray_client.ui.tray.icons import load_state_icon
 
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # the harness asks for stacks on a failure
     signal.signal(signal.SIGUSR2, lambda *_: None)  # ... and for asyncio tasks, which this app has none of

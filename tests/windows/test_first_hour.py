@@ -28,7 +28,7 @@ from dictation_devtools.wine.harness import focus_notepad, poll, win_path, xdoto
 from tests.windows.conftest import PHRASES
 from tests.windows.test_focus_pinning import _history
 from tray_client.desktop.pinning import FOCUS_LOST_MESSAGE
-from tray_client.ui.app import APP_ID
+from tray_client.ui.tray.app import APP_ID
 
 pytestmark = [pytest.mark.journey, pytest.mark.slow]
 

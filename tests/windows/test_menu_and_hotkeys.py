@@ -34,7 +34,7 @@ def _open_menu_on_screen(tray, agent) -> int:
     """Right-click; wait until the popup menu is on the screen and still open; return the closed-menu count before.
 
     Clean CI once saw a menu recorded but never on the screen, and a loaded run a menu without its items: a
-    controller rebuild had destroyed the HMENU that the right-click was showing (fixed in ui/tray_win32.py)."""
+    controller rebuild had destroyed the HMENU that the right-click was showing (fixed in ui/tray/win32.py)."""
     closed = tray.menus_closed()
     agent.call("tray_click", button="right")
     state = poll(lambda: "closed" if tray.menus_closed() > closed else agent.call("menu_windows") and "open", 10,

@@ -11,7 +11,7 @@ import pytest
 
 from dictation_devtools.servers import free_port
 from dictation_devtools.wine.harness import poll
-from tray_client.ui.app import APP_ID
+from tray_client.ui.tray.app import APP_ID
 
 pytestmark = [pytest.mark.journey, pytest.mark.slow]
 

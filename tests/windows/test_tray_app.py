@@ -13,7 +13,7 @@ from PIL import Image
 from dictation_devtools.wine.harness import focus_notepad, poll
 from tests.windows.conftest import PHRASES
 from tray_client.events import ClientState
-from tray_client.ui.icons import icon_path, load_state_icon
+from tray_client.ui.tray.icons import icon_path, load_state_icon
 
 STATE_TIPS = {
     ClientState.OFF: "Dictation: off",

@@ -14,7 +14,7 @@ APP_ID = "qwen-dictation"
 def test_autostart_writes_and_removes_the_hkcu_run_entry(wine_lane, agent):
     assert agent.call("run_key_value", name=APP_ID) is None
     out = wine_lane.run(
-        "from tray_client.ui import autostart\n"
+        "from tray_client.ui.settings import autostart\n"
         "autostart.set_enabled(True)\n"
         "print(autostart.is_enabled())\n")
     try:
@@ -26,7 +26,7 @@ def test_autostart_writes_and_removes_the_hkcu_run_entry(wine_lane, agent):
         assert value.endswith(" -m tray_client")
     finally:
         out = wine_lane.run(
-            "from tray_client.ui import autostart\n"
+            "from tray_client.ui.settings import autostart\n"
             "autostart.set_enabled(False)\n"
             "print(autostart.is_enabled())\n")
     assert out.split() == ["False"]

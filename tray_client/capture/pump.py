@@ -40,7 +40,7 @@ from tray_client.capture.segmenter import (
 )
 from tray_client.capture.vad import SileroVad
 from tray_client.config import ClientConfig
-from tray_client.events import Command, SpeechSegment
+from tray_client.events import Command, NoticeCode, SpeechSegment
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +216,7 @@ class Capture:
         if self._config.input_wav:
             return WavSource(self._config.input_wav, fast=self._config.fast)
         return MicSource(self._config.input_device, in_utterance=lambda: self._segmenter.is_open,
-                         on_lag=lambda level, message: self._hub.notice(level, message, code="capture"))
+                         on_lag=lambda level, message: self._hub.notice(level, message, code=NoticeCode.CAPTURE))
 
     async def _pump(self) -> None:
         """Feed frames from the source until it ends, retrying a failing microphone every few seconds."""
@@ -241,14 +241,14 @@ class Capture:
                     self._release_held()  # the failed stream's last frames, before the next stream's first
                     self.handle(self._segmenter.finish("input_error"))
                     if finite:
-                        self._hub.notice("error", problem, code="capture")
+                        self._hub.notice("error", problem, code=NoticeCode.CAPTURE)
                         self._on_fail(problem)
                         return
                     # One text for the notice and the error state's detail: the tray shows one notification for
                     # one event (it showed the state's and the notice's, worded apart).
                     problem = f"{problem}; retrying every {MIC_RETRY_S:g} s"
                     if not self.error:
-                        self._hub.notice("error", problem, code="capture")
+                        self._hub.notice("error", problem, code=NoticeCode.CAPTURE)
                     self.error = problem
                     self._on_change()
                     self._wake_pump.clear()

@@ -1,8 +1,9 @@
 """Records every final into the history database on a thread of its own.
 
 Thread map: `on_event` runs on the pipeline thread (a listener: it only stamps the event and queues it); the
-`history` thread owns the `HistoryStore` (every SQLite call), records the app the final went to (FinalText.app,
-as the writer saw it; `target_app` asks only when the event does not say), prunes old rows and
+`history` thread owns the `HistoryStore` (every SQLite call), records the app the final went to (FinalText.app:
+the one focus answer the writer pinned and typed into, never the OS asked again later, when the user may have
+moved on to another window), prunes old rows and
 hands a fresh `HistorySnapshot` to `on_snapshot` (the tray posts it to its controller). `close()` writes what
 is queued and ends the thread.
 """
@@ -14,13 +15,17 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tray_client.events import FinalText, PipelineEvent, RecoveredText, SpeechSegment
 from tray_client.history.store import HistoryEntry, HistoryStore, median_or_none, start_of_today
 from tray_client.history.tracker import UtteranceTracker
+
+if TYPE_CHECKING:
+    from tray_client.config import ClientConfig
+    from tray_client.port import PipelinePort
 
 __all__ = ["RECENT_COUNT", "RECOVERED_OUTPUT", "HistoryRecorder", "HistorySnapshot", "start_recorder"]
 
@@ -50,12 +55,11 @@ class HistoryRecorder:
     """Subscribe it to a pipeline; it records each final with its latency and target app (see module doc)."""
 
     def __init__(self, path: Path, *, days: float, output: Callable[[], str],
-                 target_app: Callable[[], str] | None = None, real_time: bool = True,
+                 real_time: bool = True,
                  on_snapshot: Callable[[HistorySnapshot], None] | None = None) -> None:
         self._path = path
         self._days = days
         self._output = output
-        self._target_app = target_app
         self._on_snapshot = on_snapshot
         self._tracker = UtteranceTracker(real_time=real_time)  # pipeline thread only
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -114,8 +118,7 @@ class HistoryRecorder:
                 write_s = 0.0
                 if isinstance(item, HistoryEntry) and self._days > 0:
                     started = time.perf_counter()
-                    target = "" if item.output == RECOVERED_OUTPUT else (item.target_app or self._lookup_target())
-                    store.add(replace(item, target_app=target))
+                    store.add(item)
                     write_s = time.perf_counter() - started
                 if self._on_snapshot is not None:
                     self._on_snapshot(self._snapshot(store, write_s))
@@ -125,22 +128,13 @@ class HistoryRecorder:
         finally:
             store.close()
 
-    def _lookup_target(self) -> str:
-        if self._target_app is None:
-            return ""
-        try:
-            return self._target_app()
-        except Exception as error:
-            log.debug("history: no target app (%s)", error)
-            return ""
-
     def _snapshot(self, store: HistoryStore, write_s: float) -> HistorySnapshot:
         recent = tuple(store.recent(max(RECENT_COUNT, DIAGNOSTIC_COUNT)))
         return HistorySnapshot(recent=recent, today_p50_s=median_or_none(store.latencies_since(start_of_today())),
                                last_latency_s=recent[0].latency_s if recent else None, write_s=write_s)
 
 
-def start_recorder(config: Any, pipeline: Any,
+def start_recorder(config: ClientConfig, pipeline: PipelinePort,
                    on_snapshot: Callable[[HistorySnapshot], None] | None = None) -> HistoryRecorder:
     """A started recorder subscribed to `pipeline`, following `config` (history_days, output, input_wav/fast)."""
     from tray_client.history.store import history_path

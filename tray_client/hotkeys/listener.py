@@ -10,7 +10,7 @@ The layers, so the logic is testable without a keyboard:
 
 Injected key events (another program's SendInput/XSendEvent, or our own typing of a final) are never hotkeys.
 
-Thread map (see ui/app.py): the pynput listener thread calls the callbacks; on X11 one more thread owns the Xlib
+Thread map (see ui/tray/app.py): the pynput listener thread calls the callbacks; on X11 one more thread owns the Xlib
 connection that holds the grabs and only drains it. Both are stopped by `HotkeyListener.stop()`.
 """
 

@@ -20,7 +20,7 @@ What the server may answer, and what the core does about it:
 - `error` `unauthorized` or `busy`: `Disconnect` with an AuthRefused (do not retry) or LinkError (back off).
 - no final within `final_timeout_s` after stop: `Reconnect` (the new connection replays), `max_replays` times,
   then `Fail` with the audio.
-- `ready` is information only: an original-protocol server never sends it, and streaming starts at once.
+- `ready` is information only (link/replies.py), as is a reply that cannot be read at all (dropped, told once).
 """
 
 from __future__ import annotations
@@ -32,12 +32,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dictation_core import protocol
-
-# The reconnect policy lives next door (pure too); these names are part of the link's face.
+from tray_client.events import NoticeCode
+from tray_client.link.actions import Action, Deliver, Fail, Reconnect, ShowPartial, Tell, Unsent
 from tray_client.link.backoff import BACKOFF_INITIAL_S, Backoff  # noqa: F401
 from tray_client.link.backoff import UNREACHABLE_MAX_S as BACKOFF_MAX_S  # noqa: F401
 from tray_client.link.journal import AudioJournal
+from tray_client.link.replies import UnreadableReplies, take_error, take_ready
 from tray_client.link.spool import HeldAudio
+
+# The reconnect policy lives next door (link/backoff.py, pure too); the names imported from it above are part of
+# the link's face. So do the replies the core only takes note of (link/replies.py).
 
 log = logging.getLogger(__name__)
 
@@ -51,20 +55,6 @@ DELIVERY_ATTEMPTS = 3  # a final the consumer refuses this often is given up (it
 MAX_DROP_REPLAYS = 3
 
 
-# How to fix a refused token, for the tray user (Settings) and the command line alike. Plain words: a
-# notification on Linux reads markup, so a placeholder such as "<token>" would vanish from it.
-TOKEN_ADVICE = ("Enter the token the server was started with (its --token) in Settings > Token, or as "
-                "token = \"...\" in config.toml; on the command line, pass --token.")
-
-
-class LinkError(RuntimeError):
-    """The link cannot carry on as configured."""
-
-
-class AuthRefused(LinkError):
-    """The server refused the token: set `token` (or --token) to the server's token."""
-
-
 @dataclass(frozen=True)
 class LinkSettings:
     """Where and how to connect, and how long to wait for finals."""
@@ -76,69 +66,6 @@ class LinkSettings:
     final_timeout_s: float = 10.0
     max_replays: int = 1  # replays after a missing final before the user is told
     spool_dir: str = ""  # where audio waits on disk past the memory cap (link/spool.py); "" = the temp folder
-
-
-# ----- actions: what the driver must do -----
-@dataclass(frozen=True)
-class Deliver:
-    """Hand a final to the consumer, then call `delivered` (or `delivery_failed`) with its segment id."""
-
-    segment_id: str
-    text: str
-    language: str
-
-
-@dataclass(frozen=True)
-class ShowPartial:
-    """A partial transcript of an utterance still pending."""
-
-    segment_id: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Unsent:
-    """An utterance still waiting for its final when the link closed: its audio, so that it is kept, not lost."""
-
-    utterance_id: str
-    audio: bytes
-
-
-@dataclass(frozen=True)
-class Fail:
-    """Given up on an utterance: hand its audio back so that the user can be told and nothing disappears.
-
-    With a write-ahead journal, its file is left for the handler to delete once the audio is kept elsewhere."""
-
-    utterance_id: str
-    audio: bytes
-    why: str
-
-
-@dataclass(frozen=True)
-class Reconnect:
-    """Drop the connection and connect again; the new connection replays everything unfinished."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class Disconnect:
-    """The server refused this session: close it and raise `error` (AuthRefused: wait for a new token)."""
-
-    error: LinkError
-
-
-@dataclass(frozen=True)
-class Tell:
-    """Something the user should know (audio moved to disk while the server is down, a reply it cannot read)."""
-
-    level: str
-    message: str
-    code: str = "spilled"  # the pipeline's Notice code (events.Notice)
-
-
-Action = Deliver | ShowPartial | Fail | Reconnect | Disconnect | Tell
 
 
 @dataclass
@@ -310,7 +237,7 @@ class LinkCore:
         self._pending: collections.OrderedDict[str, _Utterance] = collections.OrderedDict()
         self._delivered = _Memory(DEDUPE_MEMORY)  # segment ids delivered: a replay's second final is dropped
         self._wire = _Wire(connected=False)
-        self._unreadable = _UnreadableReplies()
+        self._unreadable = UnreadableReplies()
 
     # ----- what the consumer asks -----
     @property
@@ -410,7 +337,8 @@ class LinkCore:
         try:
             message = protocol.parse_message(raw)
         except (ValueError, RecursionError) as error:  # ProtocolError, and what json raises past its own limits
-            return self._unreadable.seen(raw, error)
+            told = self._unreadable.seen(raw, error)
+            return [Tell("warning", told, code=NoticeCode.BAD_REPLY)] if told else []
         if isinstance(message, protocol.Final):
             self._wire.answered = True
             return self._on_server_final(message)
@@ -420,15 +348,7 @@ class LinkCore:
             return []
         if isinstance(message, protocol.ServerError):
             return self._on_server_error(message)
-        log.info("server ready: model %r, backend %r%s", message.model, message.backend,
-                 f", finals may take up to {message.final_timeout_s:g} s" if message.final_timeout_s else "")
-        self._wire.takes_silence = message.silence
-        self._wire.final_timeout_s = message.final_timeout_s
-        # `ready` comes after the first audio (the client streams at once): stops already sent get the longer wait.
-        extra = self._wire.final_wait_s(self.settings) - self.settings.final_timeout_s
-        for utterance in self._pending.values():
-            if extra > 0 and utterance.deadline is not None:
-                utterance.deadline += extra
+        take_ready(message, self._wire, self._pending.values(), self.settings)
         return []
 
     def tick(self, now: float) -> list[Action]:
@@ -488,27 +408,10 @@ class LinkCore:
         return head
 
     def _on_server_error(self, error: protocol.ServerError) -> list[Action]:
-        if error.code == protocol.UNAUTHORIZED:
-            return [Disconnect(AuthRefused(f"the server refused the token ({error.message}). {TOKEN_ADVICE}"))]
         found = _find(self._pending, error.utterance_id) if error.utterance_id else None
-        if error.code == protocol.BUSY and found is None:
-            return [Disconnect(LinkError(f"the server is busy ({error.message}); retrying"))]
-        if error.code == protocol.BUSY and found is not None:  # this utterance only: send it again later
-            utterance, segment = found
-            if segment not in utterance.segments and utterance.failed is None:
-                log.info("the server is busy; %s is sent again after its next final", error.utterance_id)
-                utterance.hold()
-            return []
-        if error.code == protocol.TOO_LONG and found is not None:
-            utterance, segment = found
-            utterance.cuts = max(utterance.cuts, segment)
-            log.info("utterance %s was cut at the server's length limit; its rest follows as %s",
-                     error.utterance_id, utterance.segment_id(segment + 1))
-            return []
         if error.code == protocol.ENGINE and found is not None:
             return self._on_engine_error(*found, error.message)
-        log.warning("server error %s for utterance %s: %s", error.code, error.utterance_id, error.message)
-        return []
+        return take_error(error, found)
 
     def _on_engine_error(self, utterance: _Utterance, segment: int, message: str) -> list[Action]:
         """The server could not decode a stopped segment: send the utterance again once, then give up on it."""
@@ -569,43 +472,6 @@ class LinkCore:
                 break
             self._audio.forget(head.utterance_id)
         return actions
-
-
-class _UnreadableReplies:
-    """A reply that breaks the protocol (a 5,000-digit number, nesting past the parser's depth, not JSON) is
-    dropped, never a traceback; the utterance it may have answered is replayed when its final is late. Logged
-    once per connection (then counted), told to the user once until a final reads well again."""
-
-    def __init__(self) -> None:
-        self._on_connection = 0
-        self._told = False
-
-    def seen(self, raw: str | bytes, error: ValueError | RecursionError) -> list[Action]:
-        self._on_connection += 1
-        if self._on_connection > 1:
-            return []
-        if isinstance(error, protocol.ProtocolError):
-            what = error.message
-        elif isinstance(error, RecursionError):
-            what = "JSON nested deeper than the client reads"
-        else:  # json's own limit: an integer of thousands of digits
-            what = f"a JSON value past the client's limits ({str(error).split(';')[0][:100]})"
-        size = f"{len(raw):,} {'bytes' if isinstance(raw, bytes) else 'characters'}"
-        log.warning("a message from the server could not be read and is ignored (%s; %s)", what, size)
-        if self._told:
-            return []
-        self._told = True
-        return [Tell("warning", f"the server sent a reply this client cannot read ({what}); it is ignored, and "
-                     "an utterance it answered is sent again. Update the server or the client if this repeats.",
-                     code="bad_reply")]
-
-    def connection_ended(self) -> None:
-        if self._on_connection > 1:
-            log.warning("%d messages from the server on that connection could not be read", self._on_connection)
-        self._on_connection = 0
-
-    def read_well(self) -> None:
-        self._told = False
 
 
 class _Memory:

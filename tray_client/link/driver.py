@@ -1,6 +1,6 @@
 """The WebSocket link to asr_server: the asyncio driver around `LinkCore` (link/core.py), which holds the rules.
 
-The driver connects (and reconnects with the backoff of link/backoff.py), writes what the core says to send, feeds it what the
+The driver connects (and reconnects with the backoff of link/backoff.py, slept in link/reconnects.py), writes what the core says to send, feeds it what the
 server says, ticks it for deadlines, and carries out its actions: hand a final to `on_final` (then acknowledge
 it, so a final the consumer could not take is offered again), hand a failed utterance's audio to `on_failed`,
 reconnect, or drop a session the server refused.
@@ -30,24 +30,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tray_client._supervise import FaultCallback, supervised
+from tray_client.events import NoticeCode
 from tray_client.link import core as core_module
-from tray_client.link.backoff import Backoff, Ending
-from tray_client.link.core import (
+from tray_client.link.actions import (
     TOKEN_ADVICE,
     Action,
     AuthRefused,
     Deliver,
     Disconnect,
     Fail,
-    LinkCore,
     LinkError,
-    LinkSettings,
     Reconnect,
     ShowPartial,
     Tell,
     Unsent,
 )
+from tray_client.link.core import LinkCore, LinkSettings
 from tray_client.link.journal import AudioJournal
+from tray_client.link.reconnects import Reconnects
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ FinalCallback = Callable[[str, str, str], None]  # utterance id, raw text, langu
 PartialCallback = Callable[[str, str], None]
 FailedCallback = Callable[[str, bytes, str], None]  # utterance id, its audio, why
 StatusCallback = Callable[[LinkStatus], None]
-NoticeCallback = Callable[[str, str, str], None]  # level, message, code (events.Notice.code)
+NoticeCallback = Callable[[str, str, NoticeCode], None]  # level, message, code (events.Notice.code)
 
 
 class Link:
@@ -102,16 +102,13 @@ class Link:
         self._on_fault = on_fault
         self._on_notice = on_notice or (lambda level, message, code: log.warning("%s", message))
         self._dirty = asyncio.Event()
-        self._reconnect = asyncio.Event()
+        self._retry = Reconnects()  # the reconnect signal, this attempt's facts, the sleep before the next
         self._idle = asyncio.Event()
         self._idle.set()
         self._busy = asyncio.Event()  # some utterance is unfinished: its deadlines need the tick
         self._closing = False
         self._tasks: list[asyncio.Task[None]] = []
         self._status = LinkStatus(False, NOT_CONNECTED_YET)
-        self._came_up = False  # the current connection attempt got through the handshake
-        self._up_since = 0.0  # loop time of its handshake
-        self._ended = ""  # what ended the current connection, in words (a close code and reason)
 
     # ----- called by the pipeline (same loop) -----
     @property
@@ -155,7 +152,7 @@ class Link:
 
     def reconnect(self) -> None:
         """Drop the connection and connect again now (replays everything unfinished)."""
-        self._reconnect.set()
+        self._retry.request()
 
     def configure(self, settings: LinkSettings) -> None:
         """New URL, token, language or glossary: reconnect with them; unfinished utterances are replayed."""
@@ -182,7 +179,7 @@ class Link:
     async def aclose(self) -> list[Unsent]:
         """Stop the link; return the utterances that never got a final, with their audio (the caller keeps it)."""
         self._closing = True
-        self._reconnect.set()
+        self._retry.request()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -215,26 +212,19 @@ class Link:
                 else:
                     queue.extend(self._core.delivered(action.segment_id))
             elif isinstance(action, Fail):
-                self._guarded(self._on_failed, action.utterance_id, action.audio, action.why)
+                _guarded(self._on_failed, action.utterance_id, action.audio, action.why)
             elif isinstance(action, ShowPartial):
                 if self._on_partial is not None:
-                    self._guarded(self._on_partial, action.segment_id, action.text)
+                    _guarded(self._on_partial, action.segment_id, action.text)
             elif isinstance(action, Reconnect):
                 self.reconnect()
             elif isinstance(action, Tell):
-                self._guarded(self._on_notice, action.level, action.message, action.code)
+                _guarded(self._on_notice, action.level, action.message, action.code)
             elif isinstance(action, Disconnect):
                 refused = action.error
         self._changed()
         if refused is not None:
             raise refused
-
-    @staticmethod
-    def _guarded(callback: Callable[..., None], *args: object) -> None:
-        try:
-            callback(*args)
-        except Exception:
-            log.exception("a link callback failed (%s)", getattr(callback, "__name__", callback))
 
     def _set_status(self, status: LinkStatus) -> None:
         if status != self._status:
@@ -251,10 +241,9 @@ class Link:
 
     # ----- the connection loop -----
     async def _run(self) -> None:
-        backoff = Backoff()
-        loop = asyncio.get_running_loop()
+        loop, retry = asyncio.get_running_loop(), self._retry
         while not self._closing:
-            self._came_up, self._ended = False, ""
+            retry.begin()
             failure: BaseException | None = None
             try:
                 await self._connect_and_serve()
@@ -267,37 +256,31 @@ class Link:
                 self._set_status(LinkStatus(False, f"cannot reach {self.settings.url}: {error}"))
             except _websocket_errors() as error:
                 failure = error
-                self._ended = _describe_close(error)
-                self._set_status(LinkStatus(False, f"{self.settings.url}: {self._ended}"))
+                retry.ended = _describe_close(error)
+                self._set_status(LinkStatus(False, f"{self.settings.url}: {retry.ended}"))
             except Exception as error:
                 # A bug of ours (or a server reply we mishandle) must not end reconnecting for the rest of the
                 # day: log it with its traceback, show it, and reconnect; unfinished audio is replayed.
                 failure = error
-                self._ended = f"internal error ({type(error).__name__})"
+                retry.ended = f"internal error ({type(error).__name__})"
                 log.exception("link failed unexpectedly; reconnecting")
                 self._set_status(LinkStatus(False, f"internal error ({type(error).__name__}); reconnecting"))
             finally:
-                asked = self._closing or self._reconnect.is_set()
-                ending = Ending(came_up=self._came_up, answered=self._core.answered,
-                                lasted_s=loop.time() - self._up_since if self._came_up else 0.0,
-                                refused=isinstance(failure, AuthRefused), asked=asked,
-                                why=self._ended or "it closed the connection")
-                lost = self._core.connection_lost(dropped=self._came_up and not asked, why=ending.why)
+                ending = retry.ending(now=loop.time(), answered=self._core.answered,
+                                      refused=isinstance(failure, AuthRefused), closing=self._closing)
+                lost = self._core.connection_lost(dropped=ending.came_up and not ending.asked, why=ending.why)
             self._apply(lost)
-            retry = backoff.after(ending)
+            then = retry.after(ending)
             if self._closing:
                 break
-            if retry.unstable:
-                log.warning("%s", retry.unstable)
-                self._set_status(LinkStatus(False, retry.unstable, unstable=True))
-                if retry.tell:
-                    self._guarded(self._on_notice, "error", retry.unstable, "server_unstable")
+            if then.unstable:
+                log.warning("%s", then.unstable)
+                self._set_status(LinkStatus(False, then.unstable, unstable=True))
+                if then.tell:
+                    _guarded(self._on_notice, "error", then.unstable, NoticeCode.SERVER_UNSTABLE)
             elif not self._status.error and self._status.connected:
                 self._set_status(LinkStatus(False, "connection lost; reconnecting"))
-            self._reconnect.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._reconnect.wait(), retry.delay_s)
-            self._reconnect.clear()
+            await retry.sleep(then)
 
     async def _connect_and_serve(self) -> None:
         """One connection, from the handshake until it drops or a reconnect is asked for."""
@@ -314,13 +297,13 @@ class Link:
             raise _handshake_error(settings.url, error) from error
         try:
             self._core.connection_made()
-            self._came_up, self._up_since = True, asyncio.get_running_loop().time()
+            self._retry.up(asyncio.get_running_loop().time())
             self._set_status(LinkStatus(True, f"connected to {settings.url}"))
             log.info("connected to %s; replaying %d unfinished utterance(s)", settings.url, self.unfinished)
             self._dirty.set()
             tasks = [asyncio.ensure_future(self._send_loop(websocket)),
                      asyncio.ensure_future(self._receive_loop(websocket)),
-                     asyncio.ensure_future(self._reconnect.wait())]
+                     asyncio.ensure_future(self._retry.requested())]
             try:
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -331,7 +314,7 @@ class Link:
                 if not task.cancelled() and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
             if websocket.close_code is not None:  # the server closed it (cleanly) rather than us
-                self._ended = _describe_close(websocket)
+                self._retry.ended = _describe_close(websocket)
         finally:
             with contextlib.suppress(Exception):
                 await websocket.close()
@@ -348,6 +331,14 @@ class Link:
     async def _receive_loop(self, websocket: object) -> None:
         async for raw in websocket:  # type: ignore[attr-defined]
             self._apply(self._core.receive_text(raw))
+
+
+def _guarded(callback: Callable[..., None], *args: object) -> None:
+    """Call one of the pipeline's callbacks; a failure is logged, never raised into the link."""
+    try:
+        callback(*args)
+    except Exception:
+        log.exception("a link callback failed (%s)", getattr(callback, "__name__", callback))
 
 
 def _handshake_error(url: str, error: Exception) -> Exception:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tray_client.desktop.app_context import may_send
 from tray_client.desktop.context_reader import ContextReader
@@ -26,6 +26,9 @@ from tray_client.text.writer import TextWriter, Written
 
 if TYPE_CHECKING:
     from tray_client.config import ClientConfig
+    from tray_client.link.core import LinkSettings
+
+__all__ = ["FollowFocus", "TextDispatch", "UtteranceLink"]
 
 log = logging.getLogger(__name__)
 
@@ -134,14 +137,31 @@ class TextDispatch:
         self._writer.close()
 
 
+class UtteranceLink(Protocol):
+    """What FollowFocus forwards to and reconfigures (link.driver.Link), on the pipeline thread."""
+
+    @property
+    def settings(self) -> LinkSettings: ...
+
+    def configure(self, settings: LinkSettings) -> None: ...
+
+    def open(self, utterance_id: str, context: str = "") -> None: ...
+
+    def append(self, utterance_id: str, pcm: bytes) -> None: ...
+
+    def close(self, utterance_id: str) -> None: ...
+
+    def silence(self, utterance_id: str, silence_ms: int) -> None: ...
+
+
 class FollowFocus:
     """Stands in front of the link for the capture: each new utterance notes the focused app first, and when
     that app's language or glossary differ from the link's, the link reconnects with them (the server takes
     both per connection, in the hello). Where the profile allows (`app_context`), the app's text near the caret
     goes with the utterance's start (read by a ContextReader, bounded in time; never kept anywhere else)."""
 
-    def __init__(self, link: Any, dispatch: TextDispatch, config: Callable[[], ClientConfig],
-                 settings: Callable[[ClientConfig], Any], *,
+    def __init__(self, link: UtteranceLink, dispatch: TextDispatch, config: Callable[[], ClientConfig],
+                 settings: Callable[[ClientConfig], LinkSettings], *,
                  context_reader: Callable[[], ContextReader] | None = None) -> None:
         self._link = link
         self._dispatch = dispatch

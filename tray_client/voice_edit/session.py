@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tray_client.config import ClientConfig
 from tray_client.desktop.focus import Focus, current_focus
@@ -37,6 +37,10 @@ from tray_client.undo.journal import UndoJournal
 from tray_client.voice_edit.output import type_lines
 from tray_client.voice_edit.request import EditAnswer, judge_answer, request_body
 from tray_client.voice_edit.selection import ClipboardPort, Selection, default_clipboard, read_selection
+
+if TYPE_CHECKING:
+    from tray_client.port import PipelinePort
+    from tray_client.ui.tray.controller import TrayController
 
 __all__ = ["EditFinished", "SelectionRead", "VoiceEdit", "attach_voice_edit", "needs_endpoint"]
 
@@ -232,16 +236,16 @@ class VoiceEdit:
             return True
 
 
-def attach_voice_edit(controller: Any, extras: Any, pipeline: Any, post: Callable[[object], None],
-                      notify: Callable[[str], object], chime: Callable[[str], object]) -> VoiceEdit:
-    """Wire the voice edit into the tray (ui.app): the controller's hotkey and messages, the undo journal, and the
-    utterances it takes as instructions (a pipeline without that hook, in tests, only never gets any)."""
-    voice_edit = VoiceEdit(lambda: pipeline.config, pipeline, post, notify, extras.undo_journal,
+def attach_voice_edit(controller: TrayController, journal: UndoJournal, pipeline: PipelinePort,
+                      post: Callable[[object], None], notify: Callable[[str], object],
+                      chime: Callable[[str], object]) -> VoiceEdit:
+    """Wire the voice edit into the tray (ui/tray/app.py): the controller's hotkey and messages, the undo journal
+    (undo takes an edit back and types the original), and the utterances it takes as instructions."""
+    voice_edit = VoiceEdit(lambda: pipeline.config, pipeline, post, notify, journal,
                            listening=lambda: controller.view.listening, chime=chime)
     controller.voice_edit = voice_edit
     controller.add_handlers(voice_edit.handlers())
-    if hasattr(pipeline, "use_instructions"):
-        pipeline.use_instructions(voice_edit)
+    pipeline.use_instructions(voice_edit)
     return voice_edit
 
 

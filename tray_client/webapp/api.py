@@ -4,7 +4,7 @@
 objects stay on their thread; the tray's recorder writes through another connection, and WAL lets both work).
 Settings are read from the config file on every request, so a change made in the file or by the tray menu
 shows on the next reload; a save goes through the config loader's checks and writes only the changed keys
-(`ui.settings_model.save_settings`, comments kept), then tells the app (`AppHooks.on_saved`) to apply the live
+(`ui.settings.model.save_settings`, comments kept), then tells the app (`AppHooks.on_saved`) to apply the live
 ones at once.
 """
 
@@ -19,7 +19,7 @@ from tray_client.config import ClientConfig, ConfigError, config_path, load_conf
 from tray_client.history.recorder import RECOVERED_OUTPUT
 from tray_client.history.store import HistoryEntry, HistoryStore
 from tray_client.keep import Kept, kept
-from tray_client.ui.settings_model import save_settings
+from tray_client.ui.settings.model import save_settings
 from tray_client.untranscribed import Transcribed, history_entry
 from tray_client.webapp import history_page, settings_page, tables_page
 from tray_client.webapp.audio_api import AudioApi

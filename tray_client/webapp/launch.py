@@ -157,7 +157,7 @@ def main(argv: list[str]) -> int:
             return 0
     from tray_client.capture.audio_source import list_input_devices
     from tray_client.capture.level import MicLevel
-    from tray_client.ui.diagnostics import health_summary
+    from tray_client.ui.tray.diagnostics import health_summary
     from tray_client.webapp.api import AppHooks
     from tray_client.webapp.server import WebServer
 

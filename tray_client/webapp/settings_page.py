@@ -1,5 +1,5 @@
 """Pure: the Settings page's model: every setting the config file keeps, grouped, with its kind, choices and
-documentation, and saving through the config loader's own checks (`ui.settings_model.check`).
+documentation, and saving through the config loader's own checks (`ui.settings.model.check`).
 
 Tables (replacements, commands, apps) and the glossary belong to the Dictionary and Profiles pages; every other
 persisted setting is in exactly one group here (a test holds that, so a new setting cannot go missing).
@@ -15,7 +15,7 @@ from typing import Any
 from tray_client.config import LEFT_CLICKS, LOG_LEVELS, MODES, OUTPUTS, VADS, ClientConfig
 from tray_client.sinks.keys import PASTE_KEYS
 from tray_client.text.chinese_script import SCRIPTS
-from tray_client.ui.settings_model import EDITABLE, LIVE, check
+from tray_client.ui.settings.model import EDITABLE, LIVE, check
 
 __all__ = ["GROUPS", "OTHER_PAGES", "SaveResult", "describe", "save"]
 

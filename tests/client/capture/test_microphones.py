@@ -154,12 +154,12 @@ def test_a_missing_microphone_gives_one_notification_that_points_to_the_tray_men
     from tray_client.config import ClientConfig
     from tray_client.events import ClientState, StateChanged
     from tray_client.pipeline import Pipeline
-    from tray_client.ui.controller import TrayController
-    from tray_client.ui.notify import Notifier
-    from tray_client.ui.sounds import SoundPlayer
+    from tray_client.ui.tray.controller import TrayController
+    from tray_client.ui.tray.notify import Notifier
+    from tray_client.ui.tray.sounds import SoundPlayer
 
     monkeypatch.setitem(sys.modules, "pyaudio", FakeHardware().module())  # a machine without a microphone
-    monkeypatch.setattr("tray_client.ui.controller._safe_autostart_state", lambda: False)
+    monkeypatch.setattr("tray_client.ui.tray.controller._safe_autostart_state", lambda: False)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     icon = Win32LikeIcon()
     controller = TrayController(ClientConfig(), StandInPipeline(), icon, Notifier(icon), SoundPlayer(enabled=False),

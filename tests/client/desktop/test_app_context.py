@@ -4,12 +4,13 @@ privacy switches (global and per app)."""
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 
 from tray_client.config import ClientConfig
 from tray_client.desktop.app_context import AppText, compose, may_send, near_caret
 from tray_client.desktop.context_reader import ContextReader
 from tray_client.desktop.focus import Focus
+from tray_client.link.core import LinkSettings
+from tray_client.pipeline import link_settings
 from tray_client.text.dispatch import FollowFocus, TextDispatch
 
 
@@ -67,22 +68,33 @@ def test_a_reader_that_raises_gives_no_context_and_dictation_goes_on():
 
 
 class _Link:
+    """A stand-in UtteranceLink: records the starts and the settings; the audio is not needed here."""
+
     def __init__(self) -> None:
-        self.settings = None
+        self.settings: LinkSettings | None = None
         self.opened: list[tuple[str, str]] = []
 
-    def configure(self, settings) -> None:
+    def configure(self, settings: LinkSettings) -> None:
         self.settings = settings
 
     def open(self, utterance_id: str, context: str = "") -> None:
         self.opened.append((utterance_id, context))
+
+    def append(self, utterance_id: str, pcm: bytes) -> None:
+        pass
+
+    def close(self, utterance_id: str) -> None:
+        pass
+
+    def silence(self, utterance_id: str, silence_ms: int) -> None:
+        pass
 
 
 def _follow(config: ClientConfig, reading: AppText) -> tuple[FollowFocus, _Link]:
     focus = Focus("7", ("mailapp",), 1234)
     dispatch = TextDispatch(config, fixed_sink=True, foreground=lambda: focus)
     link = _Link()
-    follow = FollowFocus(link, dispatch, lambda: config, lambda c: replace(c),
+    follow = FollowFocus(link, dispatch, lambda: config, link_settings,
                          context_reader=lambda: ContextReader(timeout_s=5, reader=lambda f: reading))
     return follow, link
 

@@ -85,13 +85,13 @@ def test_latency_runs_from_the_end_of_speech_to_typed_and_splits_into_its_parts(
 def test_recorder_writes_on_its_own_thread_and_reports_recent_entries(tmp_path):
     snapshots: list[tuple[str, HistorySnapshot]] = []
     recorder = HistoryRecorder(tmp_path / "h.sqlite3", days=30, output=lambda: "clipboard",
-                               target_app=lambda: "Notepad.exe",
                                on_snapshot=lambda s: snapshots.append((threading.current_thread().name, s)))
     recorder.start()
     recorder.on_event(SpeechSegment("a-1", 0.0, 1.0, 0.48, "silence", 1.4))
-    recorder.on_event(FinalText("a-1", "第一句", "Chinese", raw="第一句", typed="第一句"))
+    # The app is the one the writer typed into (FinalText.app, from the focus the utterance was pinned to).
+    recorder.on_event(FinalText("a-1", "第一句", "Chinese", raw="第一句", typed="第一句", app="Notepad.exe"))
     recorder.on_event(FinalText("a-2", "", ""))  # nothing was typed: nothing to keep
-    recorder.on_event(FinalText("a-3", "second one", "English", typed=" second one"))
+    recorder.on_event(FinalText("a-3", "second one", "English", typed=" second one", app="Notepad.exe"))
     assert wait_for(lambda: len(snapshots) >= 2, 60)
     recorder.close()
     thread, last = snapshots[-1]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tray_client.delivery import save_audio
+from tray_client.keep import save_audio
 from tray_client.link.journal import AudioJournal
 from tray_client.link.spool import HeldAudio
 from tray_client.link.spool_folders import recover_leftovers

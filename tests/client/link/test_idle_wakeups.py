@@ -52,7 +52,7 @@ def test_a_hidden_overlay_sleeps_and_still_shows_a_posted_event_at_once(x_displa
     """"socket" is the Windows way (Tk there cannot watch a pipe): a Tcl socket server in the overlay's interpreter
     wakes it; it polled every 120 ms before."""
     from tray_client.events import ClientState, PartialText, StateChanged
-    from tray_client.ui import overlay as overlay_module
+    from tray_client.ui.overlay import window as overlay_module
 
     if wake == "socket":
         monkeypatch.setattr(overlay_module._Window, "can_watch", lambda self: False)

@@ -7,6 +7,16 @@ import json
 
 import pytest
 
+from tray_client.link.actions import (
+    AuthRefused,
+    Deliver,
+    Disconnect,
+    Fail,
+    LinkError,
+    Reconnect,
+    ShowPartial,
+    Unsent,
+)
 from tray_client.link.backoff import DROPPED_MAX_S, HEALTHY_AFTER_S, JITTER, UNSTABLE_AFTER, Ending, Retry
 from tray_client.link.core import (
     BACKOFF_INITIAL_S,
@@ -14,17 +24,9 @@ from tray_client.link.core import (
     DELIVERY_ATTEMPTS,
     MAX_DROP_REPLAYS,
     MAX_FRAME_BYTES,
-    AuthRefused,
     Backoff,
-    Deliver,
-    Disconnect,
-    Fail,
     LinkCore,
-    LinkError,
     LinkSettings,
-    Reconnect,
-    ShowPartial,
-    Unsent,
 )
 from tray_client.link.spool import HeldAudio
 

@@ -7,7 +7,7 @@ import sys
 import wave
 from pathlib import Path
 
-from tray_client.delivery import save_audio
+from tray_client.keep import save_audio
 from tray_client.link.spool_folders import SpoolFolder, recover_leftovers
 
 AUDIO = b"\x10\x00\x20\x00" * 4000  # 8000 samples

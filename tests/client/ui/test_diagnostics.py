@@ -7,7 +7,7 @@ from dictation_devtools.servers import free_port, running_server
 from dictation_devtools.stand_in_backends import ScriptedBackend
 from tray_client.config import ClientConfig
 from tray_client.history.store import HistoryEntry
-from tray_client.ui.diagnostics import gather, health_url, write_report
+from tray_client.ui.tray.diagnostics import gather, health_url, write_report
 
 
 def row(text: str, at: float, latency: float | None) -> HistoryEntry:

@@ -5,16 +5,16 @@ the next start."""
 from __future__ import annotations
 
 from tests.client.ui.test_tray_controller import app  # noqa: F401 - the fixture
-from tray_client.ui import intents
-from tray_client.ui.extras import Extras
+from tray_client.ui.tray import intents
+from tray_client.ui.tray.features import Features
 
 
 def test_saved_settings_apply_live_without_rewriting_the_file(app, tmp_path):  # noqa: F811
     controller, icon, pipeline = app
     notices: list[str] = []
     posted: list[object] = []
-    extras = Extras(controller.config, pipeline, posted.append, notices.append, controller.publish, print)
-    controller.add_handlers(extras.handlers())
+    features = Features(controller.config, pipeline, posted.append, notices.append, controller.publish, print)
+    controller.add_handlers(features.handlers())
     config_file = tmp_path / "config.toml"
     config_file.write_text("# mine\nmode = \"ptt\"\n", encoding="utf-8")
     controller.handle(intents.SettingsSaved({"mode": "vad", "server": "ws://10.0.0.2:8765", "overlay": False,

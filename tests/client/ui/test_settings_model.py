@@ -7,7 +7,7 @@ import pytest
 
 from tray_client.config import ClientConfig
 from tray_client.text.replacements import format_lines, parse_lines
-from tray_client.ui.settings_model import check, update_toml_text
+from tray_client.ui.settings.model import check, update_toml_text
 
 
 def test_replacements_lines_round_trip_and_bad_lines_are_named():

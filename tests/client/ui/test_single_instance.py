@@ -10,13 +10,13 @@ import pytest
 
 from tray_client import config as config_module
 from tray_client.config import ClientConfig
-from tray_client.ui import app as app_module
-from tray_client.ui import single_instance
+from tray_client.ui.tray import app as app_module
+from tray_client.ui.tray import single_instance
 
 FIRST_COPY = """
 import sys
 from pathlib import Path
-from tray_client.ui.single_instance import another_copy_runs
+from tray_client.ui.tray.single_instance import another_copy_runs
 
 print(another_copy_runs(Path(sys.argv[1])), flush=True)
 sys.stdin.read()  # runs until the test kills it

@@ -11,13 +11,14 @@ import urllib.request
 
 import pytest
 
+from tests.client.ui.test_tray_controller import StandInPipeline
 from tray_client.config import ClientConfig
-from tray_client.ui import intents
-from tray_client.ui.controller import TrayController
-from tray_client.ui.extras import Extras
-from tray_client.ui.notify import Notifier
-from tray_client.ui.sounds import SoundPlayer
-from tray_client.ui.tray import build_menu
+from tray_client.ui.tray import intents
+from tray_client.ui.tray.controller import TrayController
+from tray_client.ui.tray.features import Features
+from tray_client.ui.tray.menu import build_menu
+from tray_client.ui.tray.notify import Notifier
+from tray_client.ui.tray.sounds import SoundPlayer
 
 
 class Surface:
@@ -35,14 +36,9 @@ class Surface:
         self.notifications.append(message)
 
 
-class Pipeline:
-    config = ClientConfig()
-
+class Pipeline(StandInPipeline):
     def subscribe(self, listener) -> None:
         raise AssertionError("no overlay may be started without Tk")
-
-    def update_settings(self, **changes) -> None:
-        pass
 
 
 @pytest.fixture
@@ -51,15 +47,15 @@ def no_tk(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setattr("tray_client.ui.controller._safe_autostart_state", lambda: False)
+    monkeypatch.setattr("tray_client.ui.tray.controller._safe_autostart_state", lambda: False)
     surface = Surface()
     config = ClientConfig(config_file=str(tmp_path / "config.toml"), overlay=True)
     controller = TrayController(config, Pipeline(), surface, Notifier(surface, repeat_after_s=0.0),
                                 SoundPlayer(enabled=False))
-    extras = Extras(config, Pipeline(), controller.handle, controller._notifier.notify, controller.publish,
-                    controller.open_path)
-    controller.extras = extras
-    controller.add_handlers(extras.handlers())
+    features = Features(config, Pipeline(), controller.handle, controller._notifier.notify, controller.publish,
+                        controller.open_path)
+    controller.features = features
+    controller.add_handlers(features.handlers())
     return controller, surface
 
 
@@ -77,7 +73,7 @@ def test_settings_without_tk_open_the_web_app_in_the_browser(no_tk, monkeypatch)
             assert page.status == 200 and b"/static/app.js" in page.read()
         assert surface.notifications == []
     finally:
-        controller.extras._web.stop()
+        controller.features.settings_window.close()
 
 
 def test_live_preview_without_tk_says_so_and_its_check_mark_goes_off(no_tk):

@@ -3,36 +3,85 @@ icon may be given (Windows' UTF-16 caps), and when the menu is rebuilt."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
 import typing
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 
 from tray_client.config import ClientConfig
-from tray_client.events import ClientState, Command, FinalText, Notice, StateChanged
+from tray_client.events import ClientState, Command, FinalText, Notice, PipelineEvent, StateChanged
 from tray_client.link.driver import NOT_CONNECTED_YET
-from tray_client.ui import intents
-from tray_client.ui._desktop import wsl_server_command
-from tray_client.ui._fit import NOTIFY_MESSAGE_MAX, TOOLTIP_MAX, utf16_units
-from tray_client.ui.controller import TrayController
-from tray_client.ui.extras import Extras
-from tray_client.ui.notify import Notifier
-from tray_client.ui.sounds import SoundPlayer
-from tray_client.ui.tray import serialize_menu_updates
+from tray_client.port import SettingValue, ShutdownReport, VoiceUndo
+from tray_client.sinks import TextSink
+from tray_client.text.dispatch import InstructionTaker
+from tray_client.text.writer import Written
+from tray_client.ui.tray import intents
+from tray_client.ui.tray._desktop import wsl_server_command
+from tray_client.ui.tray._fit import NOTIFY_MESSAGE_MAX, TOOLTIP_MAX, utf16_units
+from tray_client.ui.tray.controller import TrayController
+from tray_client.ui.tray.features import Features
+from tray_client.ui.tray.menu import serialize_menu_updates
+from tray_client.ui.tray.notify import Notifier
+from tray_client.ui.tray.sounds import SoundPlayer
+
+T = TypeVar("T")
 
 
 class StandInPipeline:
-    """Records what the controller asks of the pipeline."""
+    """A PipelinePort without a thread or audio: records what the tray asks of the pipeline."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: ClientConfig | None = None) -> None:
+        self._config = config or ClientConfig()
         self.sent: list[Command] = []
-        self.settings: list[dict] = []
+        self.settings: list[dict[str, SettingValue]] = []
+        self.listeners: list[Callable[[PipelineEvent], None]] = []
+        self.retyped: list[str] = []
+        self.undos = 0
+        self.voice_undo: VoiceUndo | None = None
+        self.taker: InstructionTaker | None = None
+        self.started = False
+
+    @property
+    def config(self) -> ClientConfig:
+        return self._config
+
+    def subscribe(self, listener: Callable[[PipelineEvent], None]) -> None:
+        self.listeners.append(listener)
+
+    def start(self) -> None:
+        self.started = True
 
     def send(self, command: Command) -> None:
         self.sent.append(command)
 
-    def update_settings(self, **changes: object) -> None:
+    def update_settings(self, **changes: SettingValue) -> None:
         self.settings.append(changes)
+
+    def run_output(self, job: Callable[[TextSink], T]) -> concurrent.futures.Future[T]:
+        return concurrent.futures.Future()  # queued behind the finals: not run here
+
+    def retype(self, text: str) -> concurrent.futures.Future[Written]:
+        self.retyped.append(text)
+        return concurrent.futures.Future()  # still typing: no report yet
+
+    def undo_last(self) -> concurrent.futures.Future[str]:
+        self.undos += 1
+        return concurrent.futures.Future()
+
+    def use_undo(self, undo: VoiceUndo) -> None:
+        self.voice_undo = undo
+
+    def use_instructions(self, taker: InstructionTaker) -> None:
+        self.taker = taker
+
+    def flush_audio(self, timeout: float) -> bool:
+        return True
+
+    def shutdown(self, grace_seconds: float = 1.0) -> ShutdownReport:
+        return ShutdownReport(0)
 
 
 class Win32LikeIcon:
@@ -70,7 +119,7 @@ class Win32LikeIcon:
 def app(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setattr("tray_client.ui.controller._safe_autostart_state", lambda: False)
+    monkeypatch.setattr("tray_client.ui.tray.controller._safe_autostart_state", lambda: False)
     icon = Win32LikeIcon()
     pipeline = StandInPipeline()
     config = ClientConfig(config_file=str(tmp_path / "config.toml"))
@@ -82,7 +131,7 @@ def app(tmp_path, monkeypatch):
 
 def test_every_intent_type_has_a_handler(app):
     controller, _, pipeline = app
-    controller.add_handlers(Extras(controller.config, pipeline, print, print, controller.publish, print).handlers())
+    controller.add_handlers(Features(controller.config, pipeline, print, print, controller.publish, print).handlers())
     for intent_type in typing.get_args(intents.Intent):
         if intent_type is not intents.Quit:  # Quit ends the loop in TrayApp, before the controller
             assert intent_type in controller._handlers, intent_type
@@ -211,29 +260,13 @@ def test_in_push_to_talk_mode_the_toggle_hotkey_arms_the_key_and_a_disarmed_key_
     assert pipeline.sent[-2:] == [Command.LISTEN_ON, Command.PTT_DOWN]
 
 
-class RetypingPipeline(StandInPipeline):
-    """Also records what Paste last / Type again asked the output thread to type."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.retyped: list[str] = []
-
-    def retype(self, text: str):
-        import concurrent.futures
-
-        self.retyped.append(text)
-        return concurrent.futures.Future()  # still typing: no report yet
-
-
 def test_paste_last_types_the_last_transcript_on_the_hotkeys_release_and_from_the_menu(app, tmp_path):
-    from tray_client.ui.controller import HOTKEY_PASTE_LAST
+    from tray_client.ui.tray.controller import HOTKEY_PASTE_LAST
 
-    controller, icon, _ = app
-    pipeline = RetypingPipeline()
-    controller._pipeline = pipeline
-    controller.extras = Extras(controller.config, pipeline, print,
-                               lambda message: icon.notifications.append((message, "")), controller.publish, print)
-    controller.add_handlers(controller.extras.handlers())
+    controller, icon, pipeline = app
+    controller.features = Features(controller.config, pipeline, print,
+                                   lambda message: icon.notifications.append((message, "")), controller.publish, print)
+    controller.add_handlers(controller.features.handlers())
     controller.handle(intents.PasteLast())
     assert pipeline.retyped == [] and "Nothing to paste yet" in icon.notifications[-1][0]
 

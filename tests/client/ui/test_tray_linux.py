@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tray_client.ui.tray_linux import NO_BUS_ADVICE, NO_MENU_ADVICE, choose_backend, select_backend
+from tray_client.ui.tray.linux import NO_BUS_ADVICE, NO_MENU_ADVICE, choose_backend, select_backend
 
 
 def choose(env=None, **probes):

@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import pytest
 
 from tray_client.events import ClientState
-from tray_client.ui import tray_win32
-from tray_client.ui.icons import icon_path, load_state_icon
-from tray_client.ui.tray import serialize_menu_updates
+from tray_client.ui.tray import win32 as tray_win32
+from tray_client.ui.tray.icons import icon_path, load_state_icon
+from tray_client.ui.tray.menu import serialize_menu_updates
 
 
 class User32:

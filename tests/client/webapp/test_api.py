@@ -13,7 +13,7 @@ import pytest
 
 from dictation_core.config import tomllib
 from tray_client.history.store import HistoryEntry, HistoryStore
-from tray_client.ui.settings_model import EDITABLE
+from tray_client.ui.settings.model import EDITABLE
 from tray_client.webapp import history_page
 from tray_client.webapp.api import ApiError, AppHooks, WebApi
 from tray_client.webapp.settings_page import GROUPS, OTHER_PAGES

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from tray_client.events import ClientState
-from tray_client.ui.icons import icon_path, load_state_icon
+from tray_client.ui.tray.icons import icon_path, load_state_icon
 
 __all__ = ["fix_backend", "is_win32", "make_dpi_aware", "watch_session_end"]
 

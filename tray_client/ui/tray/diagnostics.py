@@ -4,25 +4,34 @@ Versions (app, Python, OS, the libraries that matter), the server's health (GET 
 sessions, or why it could not be reached and how long that took), the microphone (the setting, the devices
 PortAudio sees), the history and overlay state, and the last 20 end-of-speech -> typed latencies with their
 parts. `report_text` is pure; `gather` does the I/O and runs on a short-lived thread, never on the tray's.
+`DiagnosticsItem` is the tray's menu item: it starts that thread and opens the file it wrote.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import json
+import logging
 import platform
 import statistics
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from tray_client.config import ClientConfig, log_path
+from tray_client.events import Notice
 from tray_client.history.store import HistoryEntry
+from tray_client.ui.tray import intents
 
-__all__ = ["DiagnosticsInput", "check_health", "gather", "health_summary", "health_url", "report_text", "versions",
+__all__ = ["DiagnosticsInput", "DiagnosticsItem", "check_health", "gather", "health_summary", "health_url", "report_text", "versions",
            "write_report"]
+
+log = logging.getLogger(__name__)
 
 HEALTH_TIMEOUT_S = 3.0
 LIBRARIES = ("qwen-dictation", "websockets", "pystray", "pynput", "pyaudio", "silero-vad", "torch", "onnxruntime",
@@ -122,7 +131,7 @@ def check_health(server: str, token: str | None) -> tuple[dict[str, Any] | None,
         return None, f"{type(error).__name__}: {error}", (time.perf_counter() - started) * 1000
 
 
-def gather(config: Any, entries: tuple[HistoryEntry, ...], notes: tuple[str, ...] = ()) -> DiagnosticsInput:
+def gather(config: ClientConfig, entries: tuple[HistoryEntry, ...], notes: tuple[str, ...] = ()) -> DiagnosticsInput:
     """Collect the report's facts (network and PortAudio: call it off the UI threads)."""
     from tray_client.capture.audio_source import list_input_devices
 
@@ -142,3 +151,42 @@ def write_report(folder: Path, data: DiagnosticsInput) -> Path:
     path = folder / time.strftime("diagnostics-%Y%m%d-%H%M%S.txt", time.localtime(data.now or time.time()))
     path.write_text(report_text(data), encoding="utf-8")
     return path
+
+
+class DiagnosticsItem:
+    """The tray's Diagnostics item (tray-controller thread): gathers and writes the report aside, then opens it."""
+
+    def __init__(self, config: Callable[[], ClientConfig], facts: Callable[[], tuple[tuple[HistoryEntry, ...],
+                 tuple[str, ...]]], post: intents.Post, notify: Callable[[str], object],
+                 open_path: Callable[[Path], None]) -> None:
+        self._config = config  # the settings in effect (the pipeline's)
+        self._facts = facts  # the newest history rows, and notes on the parts that failed
+        self._post = post
+        self._notify = notify
+        self._open = open_path
+
+    def handlers(self) -> dict[type, intents.Handler]:
+        return {
+            intents.ShowDiagnostics: lambda _i: self.start(),
+            intents.DiagnosticsWritten: self._on_written,
+        }
+
+    def start(self) -> None:
+        """Gather and write the report on a short-lived thread (it waits on the network and PortAudio)."""
+        config = self._config()
+        entries, notes = self._facts()
+
+        def work() -> None:
+            try:
+                path = write_report(log_path().parent, gather(config, entries, notes))
+            except Exception as error:
+                log.exception("diagnostics failed")
+                self._post(Notice("error", f"Diagnostics could not be written: {error}"))
+                return
+            self._post(intents.DiagnosticsWritten(path))
+
+        threading.Thread(target=work, name="diagnostics", daemon=True).start()
+
+    def _on_written(self, intent: intents.DiagnosticsWritten) -> None:
+        self._notify(f"Diagnostics written to {intent.path}")
+        self._open(intent.path)

@@ -38,7 +38,7 @@ def copy_to_clipboard(text: str) -> None:
 
 def wsl_server_script() -> Path:
     """scripts/start_server_wsl.ps1 of this checkout (the launchers install the client editable)."""
-    return Path(__file__).resolve().parents[2] / "scripts" / "start_server_wsl.ps1"
+    return Path(__file__).resolve().parents[3] / "scripts" / "start_server_wsl.ps1"
 
 
 def wsl_server_command(script: Path) -> list[str]:

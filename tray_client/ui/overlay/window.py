@@ -32,7 +32,7 @@ import time
 from typing import Any
 
 from tray_client.events import FinalText, PartialText, StateChanged
-from tray_client.ui.overlay_model import OverlayModel, OverlayView
+from tray_client.ui.overlay.model import OverlayModel, OverlayView
 
 __all__ = ["OVERLAY_TITLE", "Overlay"]
 

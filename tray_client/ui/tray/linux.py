@@ -88,7 +88,7 @@ def fix_gtk_backend(icon: Any) -> None:
 
     - Its start opens a D-Bus proxy to the notification daemon and fails the whole app when that daemon cannot
       start (seen with a daemon that needs a display it was not given): notifications then go through
-      notify-send instead (ui/notify.py), the tray still starts.
+      notify-send instead (ui/tray/notify.py), the tray still starts.
     - Its start puts SIGINT back to the default, which would end the app on Ctrl+C without its Quit path: our
       handler is put back.
     - The GTK StatusIcon backend sets only the title, which no tray shows: it is made the tooltip too.
@@ -125,7 +125,7 @@ def fix_gtk_backend(icon: Any) -> None:
 
 
 class _NoNotifier:
-    """Stands in for pystray's D-Bus notifier when there is none (ui/notify.py uses notify-send instead)."""
+    """Stands in for pystray's D-Bus notifier when there is none (ui/tray/notify.py uses notify-send instead)."""
 
     def notify(self, title: str, message: str, icon: str) -> None:
         log.debug("no tray notifier: %s: %s", title, message)

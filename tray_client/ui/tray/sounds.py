@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tray_client.ui.icons import assets_dir
+from tray_client.ui.tray.icons import assets_dir
 
 __all__ = ["SOUND_NAMES", "SoundPlayer", "render_chime", "sound_path"]
 

@@ -6,22 +6,29 @@ Each is a small frozen dataclass, so it crosses threads safely and the controlle
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from tray_client.events import Command
+from tray_client.events import Command, PipelineEvent
+from tray_client.history.recorder import HistorySnapshot
+from tray_client.port import SettingValue
 
 __all__ = [
     "CopyLast",
     "CopyText",
     "DiagnosticsWritten",
+    "Handler",
     "HotkeyDown",
     "HotkeyUp",
     "HotkeysLost",
     "Intent",
+    "Message",
     "OpenConfig",
     "OpenLog",
     "PasteLast",
+    "Post",
     "Quit",
     "RefreshDevices",
     "SendCommand",
@@ -46,7 +53,7 @@ class SetSetting:
     """A menu radio or check item changed a config setting (`key` is a ClientConfig field name)."""
 
     key: str
-    value: Any
+    value: SettingValue
     save: bool = True  # False: the settings window already wrote the file (keeping the user's comments)
 
 
@@ -135,7 +142,7 @@ class ShowDiagnostics:
 class DiagnosticsWritten:
     """The diagnostics report is at `path`."""
 
-    path: Any
+    path: Path
 
 
 @dataclass(frozen=True)
@@ -149,7 +156,7 @@ class OpenSettings:
 class SettingsSaved:
     """The settings window wrote these changed settings to the config file."""
 
-    changes: dict[str, Any]
+    changes: dict[str, SettingValue]
 
 
 @dataclass(frozen=True)
@@ -176,3 +183,12 @@ class PasteLast:
 Intent = (ToggleListening | SetSetting | SendCommand | RefreshDevices | Tick | CopyLast | OpenConfig | OpenLog
           | StartServerWsl | SetAutostart | HotkeyDown | HotkeyUp | HotkeysLost | Quit | UndoLast
           | ShowDiagnostics | DiagnosticsWritten | OpenSettings | SettingsSaved | CopyText | TypeText | PasteLast)
+
+Message = PipelineEvent | HistorySnapshot | Intent
+"""What the tray-controller's inbox carries: the pipeline's events, the history's snapshots and the intents."""
+
+Post = Callable[[Message], None]
+"""Put a message in the tray-controller's inbox (any thread)."""
+
+Handler = Callable[[Any], None]
+"""The controller's handler for one message type (it takes that type; the table is keyed by it)."""

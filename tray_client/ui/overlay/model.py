@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tray_client.events import ClientState
-from tray_client.ui.tray import latency_label
+from tray_client.ui.tray.menu import latency_label
 
 __all__ = ["ERROR_HOLD_S", "FADE_S", "FINAL_HOLD_S", "OverlayModel", "OverlayView"]
 

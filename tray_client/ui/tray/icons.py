@@ -59,7 +59,7 @@ STATE_STYLES: dict[ClientState, IconStyle] = {
 
 def assets_dir() -> Path:
     """The `assets/` folder of a source checkout or editable install (the launchers install editable)."""
-    return Path(__file__).resolve().parents[2] / "assets"
+    return Path(__file__).resolve().parents[3] / "assets"
 
 
 def icon_path(state: ClientState, suffix: str = "png", base: Path | None = None) -> Path:

@@ -10,7 +10,7 @@ Thread map (each thread has one owner and one way in):
                                                                                   TrayView, config, sounds and
                                                                                   notifications; sends Commands to
                                                                                   the pipeline; sets icon image,
-                                                                                  title, menu) and Extras; Quit
+                                                                                  title, menu) and Features; Quit
     pipeline (asyncio) Pipeline.start()            Pipeline.send / update_settings  mic -> VAD -> server -> typing;
                                                                                   its events are put in _inbox
     PortAudio callback Pipeline (mic source)       -                              audio into the asyncio loop
@@ -26,7 +26,7 @@ Thread map (each thread has one owner and one way in):
 
 Nothing mutable is shared: the pipeline, the hotkeys and the tray reach the controller only through `_inbox`;
 the controller reaches the pipeline only through its thread-safe commands. What goes into `_inbox` is typed:
-pipeline events (tray_client.events), history snapshots and intents (tray_client.ui.intents); the controller
+pipeline events (tray_client.events), history snapshots and intents (tray_client.ui.tray.intents); the controller
 handles each in isolation, so one failing handler never ends the app (see controller.py). The menu reads `TrayView`, an
 immutable snapshot the controller replaces whole. On X11 no connection to the X server is shared either: the
 icon's loop, the controller (through tray_x11) and the hotkey grab each open their own.
@@ -53,10 +53,15 @@ from tray_client.capture.pump import starts_listening
 from tray_client.config import ClientConfig
 from tray_client.events import ClientState, Command, FinalText
 from tray_client.hotkeys import HotkeyError, HotkeyListener, parse_hotkey
-from tray_client.media.watch import start_media_watch
+from tray_client.keep import HOW_TO_TRANSCRIBE
+from tray_client.media.watch import MediaWatch, start_media_watch
+from tray_client.port import PipelinePort, ShutdownReport
 from tray_client.startup import report_failed_start
-from tray_client.ui import intents, single_instance, tray_linux, tray_win32, tray_x11
-from tray_client.ui.controller import (
+from tray_client.ui.tray import intents, single_instance
+from tray_client.ui.tray import linux as tray_linux
+from tray_client.ui.tray import win32 as tray_win32
+from tray_client.ui.tray import x11 as tray_x11
+from tray_client.ui.tray.controller import (
     HOTKEY_PASTE_LAST,
     HOTKEY_PTT,
     HOTKEY_TOGGLE,
@@ -64,12 +69,11 @@ from tray_client.ui.controller import (
     HOTKEY_VOICE_EDIT,
     TrayController,
 )
-from tray_client.ui.extras import Extras
-from tray_client.ui.icons import load_state_icon
-from tray_client.ui.notify import Notifier
-from tray_client.ui.sounds import SoundPlayer
-from tray_client.ui.tray import TrayView, build_menu, serialize_menu_updates
-from tray_client.untranscribed import HOW_TO_TRANSCRIBE
+from tray_client.ui.tray.features import Features
+from tray_client.ui.tray.icons import load_state_icon
+from tray_client.ui.tray.menu import TrayView, build_menu, serialize_menu_updates
+from tray_client.ui.tray.notify import Notifier
+from tray_client.ui.tray.sounds import SoundPlayer
 from tray_client.voice_edit.session import attach_voice_edit
 
 __all__ = ["QUIT_BUDGET_S", "QUIT_GRACE_S", "QUIT_TEARDOWN_S", "TrayApp", "run_tray"]
@@ -98,18 +102,18 @@ _QUIT = intents.Quit()
 class TrayApp:
     """Wires the pipeline, the tray icon, the hotkeys and the controller (see the thread map above)."""
 
-    def __init__(self, config: ClientConfig, pipeline: Any = None) -> None:
+    def __init__(self, config: ClientConfig, pipeline: PipelinePort | None = None) -> None:
         self._config = config
-        self._pipeline = pipeline
-        self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()  # SimpleQueue: safe from signal handlers
+        self._pipeline: PipelinePort | None = pipeline
+        self._inbox: queue.SimpleQueue[intents.Message] = queue.SimpleQueue()  # SimpleQueue: safe from signal handlers
         self._sounds = SoundPlayer(enabled=config.sounds)
         self._notifier = Notifier(enabled=config.notifications)
         self._controller: TrayController | None = None
-        self._extras: Extras | None = None
+        self._features: Features | None = None
         self._initial_view = TrayView(server=config.server, listening=False)
         self._hotkeys: HotkeyListener | None = None
-        self._media: Any = None  # media.watch.MediaWatch while pause_media is on
-        self._icon: Any = None
+        self._media: MediaWatch | None = None  # while pause_media is on
+        self._icon: Any = None  # a pystray.Icon (pystray has no type hints)
         self._icon_loop_ended = threading.Event()
         self._quit_done = threading.Event()  # the Quit sequence has run to its end (the quit line is logged)
 
@@ -199,17 +203,18 @@ class TrayApp:
             from tray_client.pipeline import Pipeline
 
             self._pipeline = Pipeline(self._config)
+        pipeline = self._pipeline
         self._icon = pystray.Icon(APP_ID, load_state_icon(ClientState.OFF), "Dictation", build_menu(self))
         self._notifier.icon = self._icon
         if backend.advice:  # the icon has no menu: say so on screen, not only in the log
             self._notifier.notify(backend.advice)
-        self._controller = TrayController(self._config, self._pipeline, self._icon, self._notifier, self._sounds)
-        self._extras = Extras(self._config, self._pipeline, self._inbox.put, self._notifier.notify,
-                              self._controller.publish, self._controller.open_path)
-        self._controller.extras = self._extras
-        self._controller.add_handlers(self._extras.handlers())
-        attach_voice_edit(self._controller, self._extras, self._pipeline, self._inbox.put, self._notifier.notify,
-                          self._sounds.play)
+        self._controller = TrayController(self._config, pipeline, self._icon, self._notifier, self._sounds)
+        self._features = Features(self._config, pipeline, self._inbox.put, self._notifier.notify,
+                                  self._controller.publish, self._controller.open_path)
+        self._controller.features = self._features
+        self._controller.add_handlers(self._features.handlers())
+        attach_voice_edit(self._controller, self._features.undo.journal, pipeline, self._inbox.put,
+                          self._notifier.notify, self._sounds.play)
         tray_x11.fix_backend(self._icon)  # before run(): it changes how the icon talks to its loop
         tray_linux.fix_gtk_backend(self._icon)
         tray_win32.fix_backend(self._icon, menu_lock=serialize_menu_updates(self._icon))
@@ -231,8 +236,7 @@ class TrayApp:
 
     def _flush_audio(self) -> None:
         """The session may end (WM_QUERYENDSESSION): make the held audio safe on disk now, without quitting."""
-        flush = getattr(self._pipeline, "flush_audio", None)
-        if flush is not None and not flush(SESSION_END_FLUSH_S):
+        if self._pipeline is not None and not self._pipeline.flush_audio(SESSION_END_FLUSH_S):
             log.warning("the held audio was not all on disk within %.1f s", SESSION_END_FLUSH_S)
 
     def _quit_for_session_end(self) -> None:
@@ -246,22 +250,22 @@ class TrayApp:
 
     def _controller_main(self, icon: Any) -> None:
         """The tray-controller thread: start everything, then handle the inbox until Quit."""
-        controller = self._controller
-        assert controller is not None
+        controller, pipeline = self._controller, self._pipeline
+        assert controller is not None and pipeline is not None
         try:
             icon.visible = True
             controller.guarded("showing the icon", controller.publish)
-            extras = self._extras
-            assert extras is not None
-            self._pipeline.subscribe(self._inbox.put)
+            features = self._features
+            assert features is not None
+            pipeline.subscribe(self._inbox.put)
             if self._config.pause_media:
-                self._media = start_media_watch(self._pipeline, self._notifier.notify)
-            controller.guarded("starting the history and overlay", extras.start_before_pipeline)
-            self._pipeline.start()
+                self._media = start_media_watch(pipeline, self._notifier.notify)
+            controller.guarded("starting the history and overlay", features.start_before_pipeline)
+            pipeline.start()
             controller.guarded("starting to listen",
                                lambda: controller.set_listening(starts_listening(self._config), chime=False))
             controller.guarded("starting the hotkeys", self._start_hotkeys)
-            controller.guarded("watching the keys for undo", extras.start_key_watch)
+            controller.guarded("watching the keys for undo", features.start_key_watch)
             controller.refresh_devices()
             while True:
                 try:
@@ -305,8 +309,8 @@ class TrayApp:
         started = time.monotonic()
         if self._hotkeys is not None:
             self._hotkeys.stop()
-        if self._extras is not None:
-            self._extras.stop_keys()
+        if self._features is not None:
+            self._features.stop_keys()
         if self._pipeline is not None:
             report = self._pipeline.shutdown(grace_seconds=QUIT_GRACE_S)
             _log_shutdown_report(report)
@@ -315,8 +319,8 @@ class TrayApp:
             self._media.stop()  # after the pipeline: no utterance can pause anything again
         if self._controller is not None and self._controller.voice_edit is not None:
             self._controller.voice_edit.close()
-        if self._extras is not None:
-            self._extras.close()  # after the pipeline: the finals typed in the grace period are recorded
+        if self._features is not None:
+            self._features.close()  # after the pipeline: the finals typed in the grace period are recorded
         self._sounds.close()
         if not self._icon_loop_ended.is_set():
             self._icon.stop()
@@ -333,14 +337,14 @@ class TrayApp:
                     self._controller.view = dataclasses.replace(self._controller.view, last_text=message.text)
 
 
-def _log_shutdown_report(report: Any) -> None:
+def _log_shutdown_report(report: ShutdownReport) -> None:
     """Say whether Quit dropped utterances that were still waiting for their final (never silently)."""
-    if not getattr(report, "clean", True):
+    if not report.clean:
         log.warning("quit: the pipeline did not stop in time; utterances still waiting for a final may be lost")
     elif report.dropped:
         log.warning("quit: %d utterance(s) still waiting for their final were dropped: %s; their audio is kept in %s"
                     " (%s)", report.dropped, ", ".join(report.dropped_ids) or "ids unknown",
-                    ", ".join(getattr(report, "saved", ())) or "no file (see the errors above)", HOW_TO_TRANSCRIBE)
+                    ", ".join(report.saved) or "no file (see the errors above)", HOW_TO_TRANSCRIBE)
     else:
         log.info("quit: no utterance was dropped")
 
@@ -359,7 +363,7 @@ QUIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SI
 """SIGHUP too: a desktop session that ends (logout) hangs up on its processes; its default would end us unsaved."""
 
 
-def _install_quit_signals(inbox: queue.SimpleQueue[Any]) -> dict[int, Any]:
+def _install_quit_signals(inbox: queue.SimpleQueue[intents.Message]) -> dict[int, Any]:
     """SIGTERM/SIGINT/SIGHUP post Quit, so `kill`, Ctrl+C and a logout end as cleanly as the menu item."""
     previous: dict[int, Any] = {}
     if threading.current_thread() is not threading.main_thread():
@@ -382,7 +386,7 @@ def _restore_signals(previous: dict[int, Any]) -> None:
 def run_tray(config: ClientConfig) -> int:
     """Entry point from `python -m tray_client`: run the tray app until Quit; return the exit code.
 
-    A second copy for the same user only says that the first runs, and exits 0 (ui/single_instance.py)."""
+    A second copy for the same user only says that the first runs, and exits 0 (ui/tray/single_instance.py)."""
     if single_instance.another_copy_runs():
         report_failed_start(single_instance.ALREADY_RUNNING, title="Dictation is already running")
         return 0

@@ -17,7 +17,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tray_client.config import ClientConfig, config_path, log_path, replace, save_config
 from tray_client.events import (
@@ -30,11 +30,18 @@ from tray_client.events import (
     StateChanged,
 )
 from tray_client.link.driver import NOT_CONNECTED_YET
-from tray_client.ui import _desktop, autostart, intents, tray_x11
-from tray_client.ui.icons import load_state_icon
-from tray_client.ui.notify import Notifier
-from tray_client.ui.sounds import SoundPlayer
-from tray_client.ui.tray import TrayView, tooltip
+from tray_client.port import PipelinePort, SettingValue
+from tray_client.ui.settings import autostart
+from tray_client.ui.tray import _desktop, intents
+from tray_client.ui.tray import x11 as tray_x11
+from tray_client.ui.tray.icons import load_state_icon
+from tray_client.ui.tray.menu import TrayView, tooltip
+from tray_client.ui.tray.notify import Notifier
+from tray_client.ui.tray.sounds import SoundPlayer
+
+if TYPE_CHECKING:
+    from tray_client.ui.tray.features import Features
+    from tray_client.voice_edit.session import VoiceEdit
 
 __all__ = ["HOTKEY_PASTE_LAST", "HOTKEY_PTT", "HOTKEY_TOGGLE", "HOTKEY_UNDO", "HOTKEY_VOICE_EDIT", "MENU_FIELDS", "IconSurface", "TrayController"]
 
@@ -63,12 +70,12 @@ class IconSurface(Protocol):
 class TrayController:
     """Turns pipeline events and intents into icon, menu, sound and notification changes and pipeline commands."""
 
-    def __init__(self, config: ClientConfig, pipeline: Any, icon: IconSurface, notifier: Notifier,
+    def __init__(self, config: ClientConfig, pipeline: PipelinePort, icon: IconSurface, notifier: Notifier,
                  sounds: SoundPlayer, *, list_devices: Callable[[], list[str]] | None = None,
-                 extras: Any = None) -> None:
+                 features: Features | None = None) -> None:
         self.config = config
-        self.extras = extras  # ui.extras.Extras: history, undo, overlay, diagnostics (None in unit tests)
-        self.voice_edit: Any = None  # voice_edit.session.VoiceEdit (None in unit tests)
+        self.features = features  # ui.tray.features: history, undo, preview, settings, diagnostics (None in unit tests)
+        self.voice_edit: VoiceEdit | None = None  # set by voice_edit.session.attach_voice_edit (None in unit tests)
         self._pipeline = pipeline
         self._icon = icon
         self._notifier = notifier
@@ -81,7 +88,7 @@ class TrayController:
             language=config.language, input_device=config.input_device, sounds=config.sounds, overlay=config.overlay,
             autostart=_safe_autostart_state(), tray_left_click=config.tray_left_click,
         )
-        self._handlers: dict[type, Callable[[Any], None]] = {
+        self._handlers: dict[type, intents.Handler] = {
             StateChanged: self._on_state,
             FinalText: self._on_final,
             Notice: self._on_notice,
@@ -102,14 +109,14 @@ class TrayController:
             intents.HotkeyUp: lambda i: self._on_hotkey(i.name, down=False),
             intents.HotkeysLost: lambda i: self._say(f"Hotkeys are off: {i.why}; use the tray icon"),
         }
-        if extras is not None:
-            self.add_handlers(extras.handlers())
+        if features is not None:
+            self.add_handlers(features.handlers())
 
-    def add_handlers(self, handlers: dict[type, Callable[[Any], None]]) -> None:
-        """Handle more message types (a feature's own intents, see ui.extras)."""
+    def add_handlers(self, handlers: dict[type, intents.Handler]) -> None:
+        """Handle more message types (a feature's own intents, see ui/tray/features.py)."""
         self._handlers.update(handlers)
 
-    def handle(self, message: Any) -> None:
+    def handle(self, message: intents.Message) -> None:
         """Handle one event or intent; a failure is logged and shown, never raised (see the module doc)."""
         handler = self._handlers.get(type(message))
         if handler is None:
@@ -173,8 +180,8 @@ class TrayController:
 
     def _on_final(self, event: FinalText) -> None:
         self.publish(last_text=event.text)
-        if self.extras is not None:
-            self.extras.on_final(event)
+        if self.features is not None:
+            self.features.on_final(event)
 
     def _on_notice(self, notice: Notice) -> None:
         if notice.level in ("warning", "error"):
@@ -186,10 +193,10 @@ class TrayController:
                 return
             self._pipeline.send(Command.PTT_DOWN if down else Command.PTT_UP)
             self._sounds.play("start" if down else "stop")
-        elif name == HOTKEY_UNDO and not down and self.extras is not None:
+        elif name == HOTKEY_UNDO and not down and self.features is not None:
             # On release: while the keys are down X11's passive grab sends every key, our Backspaces too, to
             # the grabbing client instead of the focused window.
-            self.extras.undo_last()
+            self.features.undo_last()
         elif name == HOTKEY_PASTE_LAST and not down:  # on release, for the same reason as undo
             self._paste_last()
         elif name == HOTKEY_VOICE_EDIT and not down and self.voice_edit is not None:  # on release: it copies
@@ -214,10 +221,10 @@ class TrayController:
 
     def _paste_last(self) -> None:
         """Type the last transcript where the user is now (Paste last)."""
-        if self.extras is not None:
-            self.extras.type_again(self.view.last_text)
+        if self.features is not None:
+            self.features.type_again(self.view.last_text)
 
-    def _change_setting(self, key: str, value: Any, *, save: bool = True) -> None:
+    def _change_setting(self, key: str, value: SettingValue, *, save: bool = True) -> None:
         try:
             self.config = replace(self.config, **{key: value})
         except ValueError as error:
@@ -228,8 +235,8 @@ class TrayController:
         elif key == "tray_left_click":
             pass  # the menu reads it from the view (published below)
         elif key == "overlay":
-            if self.extras is not None:
-                value = self.extras.set_overlay(bool(value))  # off when it cannot be shown (no Tk)
+            if self.features is not None:
+                value = self.features.set_overlay(bool(value))  # off when it cannot be shown (no Tk)
         else:
             self._pipeline.update_settings(**{key: value})
         if key == "mode":

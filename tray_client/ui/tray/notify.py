@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tray_client.ui._fit import NOTIFY_MESSAGE_MAX, NOTIFY_TITLE_MAX, shorten
+from tray_client.ui.tray._fit import NOTIFY_MESSAGE_MAX, NOTIFY_TITLE_MAX, shorten
 
 __all__ = ["Notifier"]
 

@@ -16,8 +16,8 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from tray_client.events import ClientState
-from tray_client.ui._fit import TOOLTIP_MAX, fit, shorten, utf16_units
-from tray_client.ui.autostart import LABEL as AUTOSTART_LABEL
+from tray_client.ui.settings.autostart import LABEL as AUTOSTART_LABEL
+from tray_client.ui.tray._fit import TOOLTIP_MAX, fit, shorten, utf16_units
 
 __all__ = [
     "LANGUAGES",
