@@ -32,12 +32,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from dictation_core.protocol import SAMPLE_RATE  # the journal's format: 16 kHz mono int16
+
 __all__ = ["DAY_S", "HOW_TO_TRANSCRIBE", "Kept", "KeptAudio", "kept", "save_audio", "wav_bytes"]
 
 log = logging.getLogger(__name__)
 
 DAY_S = 86400.0
-SAMPLE_RATE = 16000  # the journal's format: 16 kHz mono int16
 PRUNE_EVERY_S = 3600.0
 """Kept audio older than keep_audio_days goes at most this long after it is due (a prune lists the folder)."""
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
