@@ -106,6 +106,7 @@ class TrayApp:
         self._icon: Any = None  # a pystray.Icon (pystray has no type hints)
         self._icon_loop_ended = threading.Event()
         self._quit_done = threading.Event()  # the Quit sequence has run to its end (the quit line is logged)
+        self._exit_code = 0
 
     # --- TrayActions: called on the main thread (menu) or the hotkeys thread; they only post -------------
 
@@ -210,7 +211,7 @@ class TrayApp:
             # then this Quit shuts the rest down the same way.
             self._inbox.put(_QUIT)
             controller.join(timeout=QUIT_BUDGET_S + 2.0)
-        return 0
+        return self._exit_code
 
     def _flush_audio(self) -> None:
         """The session may end (WM_QUERYENDSESSION): make the held audio safe on disk now, without quitting."""
@@ -270,8 +271,11 @@ class TrayApp:
                 if isinstance(message, intents.Quit):
                     break
                 controller.handle(message)
-        except Exception:
+        except Exception as error:
             log.exception("the tray controller could not start; quitting")
+            if self._controller is None:  # the pipeline could not be built: a failed start, said as __main__ does
+                self._exit_code = 1
+                report_failed_start(f"{type(error).__name__}: {error}")
         finally:
             self._shutdown()
 

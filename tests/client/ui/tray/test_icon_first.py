@@ -13,7 +13,11 @@ import os
 import subprocess
 import sys
 import textwrap
+import types
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[4]
 
@@ -43,7 +47,7 @@ SCRIPT = textwrap.dedent("""
         @visible.setter
         def visible(self, value):
             loaded("icon shown")
-            raise RuntimeError("the test ends the start here")  # the controller logs it and quits
+            raise RuntimeError("the test ends the start here")  # reported as a failed start; the app quits
 
         def run(self, setup=None):
             setup(self)
@@ -83,7 +87,8 @@ SCRIPT = textwrap.dedent("""
 def _start(tmp_path: Path) -> dict[str, list[str]]:
     config = tmp_path / "config.toml"
     config.write_text('server = "ws://127.0.0.1:9/"\n', encoding="utf-8")
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("XDG_", "PYTHON"))}
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("XDG_", "PYTHON")) and key not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env.update(PYTHONPATH=str(REPO), XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_STATE_HOME=str(tmp_path / "state"),
                XDG_DATA_HOME=str(tmp_path / "data"), XDG_CACHE_HOME=str(tmp_path / "cache"),
                XDG_RUNTIME_DIR=str(tmp_path / "run"), PYSTRAY_BACKEND="xorg")
@@ -92,7 +97,8 @@ def _start(tmp_path: Path) -> dict[str, list[str]]:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["code"] == 0, result
+    assert result["code"] == 1, result  # the stand-in icon ended the start with an error, and it was said
+    assert "RuntimeError: the test ends the start here" in done.stderr
     return result["seen"]
 
 
@@ -102,3 +108,46 @@ def test_nothing_heavy_is_imported_before_the_tray_icon_shows(tmp_path: Path) ->
     assert seen["app imported"] == [], f"importing the tray app loads {seen['app imported']}"
     assert seen["icon created"] == [], f"the tray icon waits for {seen['icon created']}"
     assert seen["icon shown"] == [], f"the tray icon waits for {seen['icon shown']}"
+
+
+class _Icon:
+    """The part of pystray.Icon that TrayApp.run uses; `run` calls the setup on this thread, like a loop that
+    ends as soon as the controller quits."""
+
+    def __init__(self, name: str, icon: object, title: str, menu: object = None) -> None:
+        self.visible = False
+        self.stopped = False
+
+    def run(self, setup: Callable[[_Icon], None]) -> None:
+        setup(self)
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def _update_menu(self) -> None:  # wrapped by ui/tray/menu.py's serialize_menu_updates
+        pass
+
+
+def test_a_pipeline_that_cannot_be_built_is_reported_as_a_failed_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pipeline is built after the icon shows now, on the controller thread; its failure must still reach the
+    user as a failed start (message and exit code 1), as it did when it ended `run` before the icon."""
+    import tray_client.pipeline
+    from tray_client.config import load_config
+    from tray_client.ui.tray import app
+
+    class Unbuildable:
+        def __init__(self, config: object) -> None:
+            raise RuntimeError("no audio backend")
+
+    reported: list[str] = []
+    fake_pystray = types.ModuleType("pystray")
+    fake_pystray.Icon = _Icon  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pystray", fake_pystray)
+    monkeypatch.setenv("PYSTRAY_BACKEND", "xorg")
+    monkeypatch.setattr(tray_client.pipeline, "Pipeline", Unbuildable)
+    monkeypatch.setattr(app, "build_menu", lambda actions: None)
+    monkeypatch.setattr(app, "report_failed_start", lambda message, **_: reported.append(message))
+    tray = app.TrayApp(load_config(["--server", "ws://127.0.0.1:9/"]))
+    assert tray.run() == 1
+    assert reported == ["RuntimeError: no audio backend"]
+    assert tray._icon.visible and tray._icon.stopped  # shown first, then taken down by Quit
