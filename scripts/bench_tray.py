@@ -6,7 +6,8 @@ backend on loopback. Several client trees ("before" = a checkout of the previous
 interleaved in one session, so a loaded machine slows both alike and the ratio holds.
 
 Measured per run:
-- start -> tray icon: from Popen to the icon window existing (xdotool search, polled every 20 ms);
+- start -> tray icon: from Popen to the icon window being mapped, i.e. shown in the tray (xdotool search
+  --onlyvisible, polled every 20 ms; pystray creates the window earlier, hidden);
 - start -> VAD ready: from Popen to the "Silero VAD loaded" log line appearing (polled every 20 ms);
 - CPU: user + system CPU seconds of the whole process per wall second over a window that begins WARMUP_S after
   the VAD is ready (CPU time is what the app itself used; load on the machine inflates it far less than it
@@ -79,7 +80,7 @@ def _status_mb(pid: int, key: str) -> float:
 
 
 def _icon_up(env: dict[str, str]) -> bool:
-    found = subprocess.run(["xdotool", "search", "--class", "qwen-dictation"], env=env, capture_output=True,
+    found = subprocess.run(["xdotool", "search", "--onlyvisible", "--class", "qwen-dictation"], env=env, capture_output=True,
                            text=True)
     return bool(found.stdout.split())
 

@@ -47,9 +47,8 @@ import signal
 import sys
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tray_client.capture.pump import starts_listening
 from tray_client.config import ClientConfig
 from tray_client.events import ClientState, Command, FinalText
 from tray_client.hotkeys import HotkeyError, HotkeyListener, parse_hotkey
@@ -61,20 +60,14 @@ from tray_client.ui.tray import intents, single_instance
 from tray_client.ui.tray import linux as tray_linux
 from tray_client.ui.tray import win32 as tray_win32
 from tray_client.ui.tray import x11 as tray_x11
-from tray_client.ui.tray.controller import (
-    HOTKEY_PASTE_LAST,
-    HOTKEY_PTT,
-    HOTKEY_TOGGLE,
-    HOTKEY_UNDO,
-    HOTKEY_VOICE_EDIT,
-    TrayController,
-)
-from tray_client.ui.tray.features import Features
 from tray_client.ui.tray.icons import load_state_icon
 from tray_client.ui.tray.menu import TrayView, build_menu, serialize_menu_updates
 from tray_client.ui.tray.notify import Notifier
 from tray_client.ui.tray.sounds import SoundPlayer
-from tray_client.voice_edit.session import attach_voice_edit
+
+if TYPE_CHECKING:  # imported where used: the tray icon shows first, the rest (numpy, link, history) loads after it
+    from tray_client.ui.tray.controller import TrayController
+    from tray_client.ui.tray.features import Features
 
 __all__ = ["QUIT_BUDGET_S", "QUIT_GRACE_S", "QUIT_TEARDOWN_S", "TrayApp", "run_tray"]
 
@@ -116,6 +109,7 @@ class TrayApp:
         self._icon: Any = None  # a pystray.Icon (pystray has no type hints)
         self._icon_loop_ended = threading.Event()
         self._quit_done = threading.Event()  # the Quit sequence has run to its end (the quit line is logged)
+        self._exit_code = 0
 
     # --- TrayActions: called on the main thread (menu) or the hotkeys thread; they only post -------------
 
@@ -199,22 +193,10 @@ class TrayApp:
         import pystray  # lazy: importing pystray connects to the display
 
         _import_keyboard_library()
-        if self._pipeline is None:
-            from tray_client.pipeline import Pipeline
-
-            self._pipeline = Pipeline(self._config)
-        pipeline = self._pipeline
         self._icon = pystray.Icon(APP_ID, load_state_icon(ClientState.OFF), "Dictation", build_menu(self))
         self._notifier.icon = self._icon
         if backend.advice:  # the icon has no menu: say so on screen, not only in the log
             self._notifier.notify(backend.advice)
-        self._controller = TrayController(self._config, pipeline, self._icon, self._notifier, self._sounds)
-        self._features = Features(self._config, pipeline, self._inbox.put, self._notifier.notify,
-                                  self._controller.publish, self._controller.open_path)
-        self._controller.features = self._features
-        self._controller.add_handlers(self._features.handlers())
-        attach_voice_edit(self._controller, self._features.undo.journal, pipeline, self._inbox.put,
-                          self._notifier.notify, self._sounds.play)
         tray_x11.fix_backend(self._icon)  # before run(): it changes how the icon talks to its loop
         tray_linux.fix_gtk_backend(self._icon)
         tray_win32.fix_backend(self._icon, menu_lock=serialize_menu_updates(self._icon))
@@ -232,7 +214,7 @@ class TrayApp:
             # then this Quit shuts the rest down the same way.
             self._inbox.put(_QUIT)
             controller.join(timeout=QUIT_BUDGET_S + 2.0)
-        return 0
+        return self._exit_code
 
     def _flush_audio(self) -> None:
         """The session may end (WM_QUERYENDSESSION): make the held audio safe on disk now, without quitting."""
@@ -248,15 +230,38 @@ class TrayApp:
             log.error("quit did not finish within %.1f s of the end of the session",
                       QUIT_BUDGET_S + SESSION_END_SLACK_S)
 
+    def _wire(self) -> tuple[TrayController, PipelinePort, Features]:
+        """Build the pipeline, the controller and the features: after the icon shows, since their imports
+        (numpy, the link, the history) take most of a second on a loaded machine. Until then the menu reads
+        `_initial_view` and its items only post to the inbox, which the controller drains once it runs."""
+        from tray_client.ui.tray.controller import TrayController
+        from tray_client.ui.tray.features import Features
+
+        if self._pipeline is None:
+            from tray_client.pipeline import Pipeline
+
+            self._pipeline = Pipeline(self._config)
+        pipeline = self._pipeline
+        controller = TrayController(self._config, pipeline, self._icon, self._notifier, self._sounds)
+        features = Features(self._config, pipeline, self._inbox.put, self._notifier.notify,
+                            controller.publish, controller.open_path)
+        controller.features = features
+        controller.add_handlers(features.handlers())
+        from tray_client.voice_edit.session import attach_voice_edit
+
+        attach_voice_edit(controller, features.undo.journal, pipeline, self._inbox.put, self._notifier.notify,
+                          self._sounds.play)
+        self._controller, self._features = controller, features
+        return controller, pipeline, features
+
     def _controller_main(self, icon: Any) -> None:
-        """The tray-controller thread: start everything, then handle the inbox until Quit."""
-        controller, pipeline = self._controller, self._pipeline
-        assert controller is not None and pipeline is not None
+        """The tray-controller thread: show the icon, start everything, then handle the inbox until Quit."""
         try:
             icon.visible = True
+            from tray_client.capture.pump import starts_listening  # after the icon: it imports numpy
+
+            controller, pipeline, features = self._wire()
             controller.guarded("showing the icon", controller.publish)
-            features = self._features
-            assert features is not None
             pipeline.subscribe(self._inbox.put)
             if self._config.pause_media:
                 self._media = start_media_watch(pipeline, self._notifier.notify)
@@ -275,12 +280,23 @@ class TrayApp:
                 if isinstance(message, intents.Quit):
                     break
                 controller.handle(message)
-        except Exception:
+        except Exception as error:
             log.exception("the tray controller could not start; quitting")
+            if self._controller is None:  # the pipeline could not be built: a failed start, said as __main__ does
+                self._exit_code = 1
+                report_failed_start(f"{type(error).__name__}: {error}")
         finally:
             self._shutdown()
 
     def _start_hotkeys(self) -> None:
+        from tray_client.ui.tray.controller import (
+            HOTKEY_PASTE_LAST,
+            HOTKEY_PTT,
+            HOTKEY_TOGGLE,
+            HOTKEY_UNDO,
+            HOTKEY_VOICE_EDIT,
+        )
+
         try:
             bindings = {
                 HOTKEY_PTT: parse_hotkey(self._config.hotkey_push_to_talk, "hotkey_push_to_talk"),

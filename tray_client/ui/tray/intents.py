@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from tray_client.events import Command, PipelineEvent
-from tray_client.history.recorder import HistorySnapshot
 from tray_client.port import SettingValue
+
+if TYPE_CHECKING:  # the history loads after the tray icon shows (start-up time)
+    from tray_client.history.recorder import HistorySnapshot
 
 __all__ = [
     "CopyLast",
@@ -184,7 +186,7 @@ Intent = (ToggleListening | SetSetting | SendCommand | RefreshDevices | Tick | C
           | StartServerWsl | SetAutostart | HotkeyDown | HotkeyUp | HotkeysLost | Quit | UndoLast
           | ShowDiagnostics | DiagnosticsWritten | OpenSettings | SettingsSaved | CopyText | TypeText | PasteLast)
 
-Message = PipelineEvent | HistorySnapshot | Intent
+Message: TypeAlias = "PipelineEvent | HistorySnapshot | Intent"
 """What the tray-controller's inbox carries: the pipeline's events, the history's snapshots and the intents."""
 
 Post = Callable[[Message], None]

@@ -17,8 +17,6 @@ import tempfile
 import wave
 from pathlib import Path
 
-import numpy as np
-
 from tray_client.ui.tray.icons import assets_dir
 
 __all__ = ["SOUND_NAMES", "SoundPlayer", "render_chime", "sound_path"]
@@ -38,6 +36,8 @@ def render_chime(name: str, volume: float = 0.35) -> bytes:
     """The WAV bytes of chime `name` ("start" rises, "stop" falls), mono 16-bit."""
     if name not in _NOTES_HZ:
         raise ValueError(f"unknown sound {name!r}; choose one of {', '.join(SOUND_NAMES)}")
+    import numpy as np  # here, not at the top: the tray icon shows before numpy's import (0.2 s or more)
+
     t = np.arange(int(NOTE_S * SAMPLE_RATE)) / SAMPLE_RATE
     envelope = np.minimum(1.0, np.minimum(t, NOTE_S - t) / 0.008)  # 8 ms ramps: no clicks
     notes = [np.sin(2 * np.pi * hz * t) * envelope for hz in _NOTES_HZ[name]]
