@@ -41,6 +41,8 @@ class Faults:
     busy_handshakes: int = 0  # answer this many handshakes with HTTP 503 (server full or loading)
     engine_failures: int = 0  # answer this many stops with an `engine` error instead of a final
     engine_fail_ids: set[str] = field(default_factory=set)  # ... and every stop of these ids
+    engine_fail_first: bool = False  # every stop of the first utterance answered (its replays too), whatever the
+    # order the others arrive in (ids are random, so engine_fail_ids cannot name it in advance)
     max_utterance_bytes: int | None = None  # cut like the real server: too_long, final so far, rest as "<id>.2"
     # Hostile: close every session right after `ready` (with this close code), or send this raw text instead of
     # each final (a 5 MB final, a 5,000-digit number, deep nesting).
@@ -74,6 +76,7 @@ class ProtocolServer:
         self.max_context_chars = max_context_chars
         self.faults = faults or Faults()
         self.record = Record()
+        self._first_answered = ""  # the first utterance answered (Faults.engine_fail_first)
         self.port = port or free_port()
         self.url = f"ws://127.0.0.1:{self.port}"
         self._loop = asyncio.new_event_loop()
@@ -197,7 +200,10 @@ class ProtocolServer:
         if self.faults.withhold_finals > 0:
             self.faults.withhold_finals -= 1
             return
-        if current in self.faults.engine_fail_ids or self.faults.engine_failures > 0:
+        if self.faults.engine_fail_first and not self._first_answered:
+            self._first_answered = current
+        if (current in self.faults.engine_fail_ids or self.faults.engine_failures > 0
+                or (self.faults.engine_fail_first and current == self._first_answered)):
             self.faults.engine_failures = max(0, self.faults.engine_failures - 1)
             self.record.engine_errors += 1
             await websocket.send(protocol.error(protocol.ENGINE, "decoding failed (injected); send it again",
