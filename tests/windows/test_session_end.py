@@ -21,10 +21,14 @@ def test_a_sign_out_with_audio_held_for_a_down_server_saves_it_and_logs_the_quit
     logs = wine_lane.user_profile() / "AppData" / "Local" / APP_ID / "Logs"
     before = set(logs.glob("untranscribed/*.wav"))
     tray = start_tray(start_listening=True, server=f"ws://127.0.0.1:{free_port()}")  # WSL not started yet
-    poll(lambda: "hotkeys registered" in tray.text_output(), 90, what="the tray to start")
+    poll(lambda: "microphone open" in tray.text_output(), 90, what="the tray to open the microphone")
     tray.say("ascii", phrases["ascii"].audio.tobytes())
-    poll(lambda: [path for path in logs.glob("spool/*/*.pcm") if path.stat().st_size >= 16_000], 60,
-         what="the utterance's audio held on disk")
+    try:
+        poll(lambda: [path for path in logs.glob("spool/*/*.pcm") if path.stat().st_size >= 16_000], 60,
+             what="the utterance's audio held on disk")
+    except TimeoutError:
+        print("TRAY OUTPUT:\n" + tray.text_output(), "\nSPOOL:", sorted(logs.glob("spool/**/*")))
+        raise
     poll(lambda: " ended (" in tray.text_output(), 30, what="the utterance to end")
 
     answers = agent.call("end_session")  # the icon's window and pystray's menu window

@@ -1,6 +1,7 @@
 """Which frames are only the microphone's noise floor, so Silero need not score them while nobody speaks.
 
-On by default (`vad_energy_gate`). Silero costs about half a millisecond of CPU per 32 ms frame when it is called
+Opt-in (`vad_energy_gate`, off by default: under Wine it held back a whole utterance whose mic input began
+with the speech itself, so no frame rose above the floor it measured on that speech). Silero costs about half a millisecond of CPU per 32 ms frame when it is called
 a few times a second (its caches are cold each time): on a noise floor that is most of what listening costs.
 Outside an utterance, blocks whose every frame is within MARGIN_DB of the noise floor are held back unscored
 (capture/pump.py, HOLD_FRAMES); the first block above the gate has them scored first, in order, so a soft onset
