@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 from tray_client.config import ClientConfig
 from tray_client.events import ClientState, Command, FinalText
-from tray_client.hotkeys import HotkeyError, HotkeyListener, parse_hotkey
+from tray_client.hotkeys import Hotkey, HotkeyError, HotkeyListener, parse_hotkey
 from tray_client.keep import HOW_TO_TRANSCRIBE
 from tray_client.media.watch import MediaWatch, start_media_watch
 from tray_client.port import PipelinePort, ShutdownReport
@@ -289,22 +289,8 @@ class TrayApp:
             self._shutdown()
 
     def _start_hotkeys(self) -> None:
-        from tray_client.ui.tray.controller import (
-            HOTKEY_PASTE_LAST,
-            HOTKEY_PTT,
-            HOTKEY_TOGGLE,
-            HOTKEY_UNDO,
-            HOTKEY_VOICE_EDIT,
-        )
-
         try:
-            bindings = {
-                HOTKEY_PTT: parse_hotkey(self._config.hotkey_push_to_talk, "hotkey_push_to_talk"),
-                HOTKEY_TOGGLE: parse_hotkey(self._config.hotkey_toggle, "hotkey_toggle"),
-                HOTKEY_UNDO: parse_hotkey(self._config.hotkey_undo, "hotkey_undo"),
-                HOTKEY_PASTE_LAST: parse_hotkey(self._config.hotkey_paste_last, "hotkey_paste_last"),
-                HOTKEY_VOICE_EDIT: parse_hotkey(self._config.hotkey_voice_edit, "hotkey_voice_edit"),
-            }
+            bindings = hotkey_bindings(self._config)
             self._hotkeys = HotkeyListener(
                 bindings,
                 on_down=lambda name: self._inbox.put(intents.HotkeyDown(name)),
@@ -351,6 +337,21 @@ class TrayApp:
                 message = self._inbox.get_nowait()
                 if isinstance(message, FinalText) and self._controller is not None:
                     self._controller.view = dataclasses.replace(self._controller.view, last_text=message.text)
+
+
+def hotkey_bindings(config: ClientConfig) -> dict[str, Hotkey]:
+    """The tray's hotkeys, parsed from the settings (HotkeyError names the setting that does not parse)."""
+    from tray_client.ui.tray.controller import (  # here: the controller loads after the icon shows
+        HOTKEY_PASTE_LAST,
+        HOTKEY_PTT,
+        HOTKEY_TOGGLE,
+        HOTKEY_UNDO,
+        HOTKEY_VOICE_EDIT,
+    )
+
+    settings = {HOTKEY_PTT: "hotkey_push_to_talk", HOTKEY_TOGGLE: "hotkey_toggle", HOTKEY_UNDO: "hotkey_undo",
+                HOTKEY_PASTE_LAST: "hotkey_paste_last", HOTKEY_VOICE_EDIT: "hotkey_voice_edit"}
+    return {name: parse_hotkey(getattr(config, setting), setting) for name, setting in settings.items()}
 
 
 def _log_shutdown_report(report: ShutdownReport) -> None:
