@@ -8,7 +8,7 @@
   aborts one when its HTTP connection closes, and scales behind one URL (`--data-parallel-size N`, or a router
   in front of replicas). Each utterance step goes as one chat completion:
   - `request.py`: the chat completion body for one step (pure).
-  - `client.py`: the pooled httpx client: retries, timeouts, the engine's /metrics.
+  - `client.py`: the pooled aiohttp client: retries, timeouts, the engine's /metrics.
   - `dispatcher.py`: `EngineDispatcher`, the asyncio side: one request per step, re-send as final, shed partials.
 """
 

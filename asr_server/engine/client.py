@@ -1,4 +1,4 @@
-"""The HTTP client of the engine: one pooled httpx.AsyncClient, timeouts, retries of failures that are safe.
+"""The HTTP client of the engine: one pooled aiohttp session, timeouts, retries of failures that are safe.
 
 A chat completion at temperature 0 changes nothing on the engine, so a request that failed in transport (the
 engine restarting, a dropped connection, 502/503/504 from a router) is sent again, with backoff, for at most
@@ -11,6 +11,12 @@ client then stops sending the field (logged once) instead of failing every parti
 The engine's answer is not trusted either: at most `max_answer_bytes` of it are read (a 1 MB answer stalled the
 whole server for seconds), its text is cut at `max_answer_chars` (the decode asked for at most --max-new-tokens),
 and the whole request, retries included, ends within `timeout` seconds, below the client's 10 s final timeout.
+
+Why aiohttp and not httpx: at 128 dictation sessions (a request per session a second, each with a ~100 KB WAV)
+httpx took about a third of asr_server's one event loop, which itself was the busiest process of the GPU
+deployment (scripts/gpu/cpu_sample.py; BENCHMARKS.md, 2026-12-07 second GPU run): httpcore asks which async
+library runs on every request (an import lookup each time) and scans its whole pool per request. aiohttp does
+the same work in a fraction of that, and vLLM itself depends on it, so the server install gains nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
 
 from asr_server.errors import EngineError, EngineRefused
 from asr_server.log_limit import ThrottledLog
@@ -34,6 +40,11 @@ _RETRY_STATUS = frozenset({502, 503, 504})
 # 4xx answers that depend on the moment, not on the request: they are not a refusal of the request itself.
 _TRANSIENT_4XX = frozenset({408, 409, 429})
 _PRIORITY_REFUSED = "priority scheduling is not enabled"
+_CONNECT_SECONDS = 3.0
+
+
+class EngineUnreachable(EngineError):
+    """The engine did not answer a status or model query (down, restarting, or not an engine at that URL)."""
 
 
 @dataclass(frozen=True)
@@ -48,23 +59,34 @@ class EngineClient:
     """Talks to one OpenAI-compatible base URL (`http://host:8000/v1`); create and use on one event loop."""
 
     def __init__(self, url: str, *, timeout: float, retry_seconds: float, api_key: str | None = None,
-                 max_connections: int = 256, max_answer_bytes: int = 1 << 16, max_answer_chars: int = 2048) -> None:
+                 max_connections: int = 1024, max_answer_bytes: int = 1 << 16, max_answer_chars: int = 2048) -> None:
         self.url = url.rstrip("/")
         self._root = self.url.removesuffix("/v1")
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.AsyncClient(
-            headers=headers, timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=64),
-            trust_env=False)  # a loopback engine must not go through the user's HTTP proxy
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None  # made on the loop, at the first request
         self._retry_seconds = retry_seconds
         self._timeout = timeout
         self._max_answer_bytes = max_answer_bytes
         self._max_answer_chars = max_answer_chars
         self.send_priority = True
 
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            # trust_env=False (aiohttp's default): a loopback engine must not go through the user's HTTP proxy.
+            self._session = aiohttp.ClientSession(
+                headers=self._headers,
+                connector=aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0),
+                timeout=aiohttp.ClientTimeout(total=self._timeout,
+                                              sock_connect=min(self._timeout, _CONNECT_SECONDS)),
+                trust_env=False)
+        return self._session
+
     async def aclose(self) -> None:
         """Close every pooled connection."""
-        await self._http.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def complete(self, body: dict[str, Any]) -> str:
         """`POST /chat/completions`; the generated text. Raises EngineError saying what failed."""
@@ -88,14 +110,14 @@ class EngineClient:
         while True:
             try:
                 status, answer = await self._post(f"{self.url}/chat/completions", body)
-            except httpx.TimeoutException as error:
-                if isinstance(error, httpx.ConnectTimeout) and time.monotonic() < deadline:
+            except aiohttp.ServerTimeoutError as error:
+                if isinstance(error, aiohttp.ConnectionTimeoutError) and time.monotonic() < deadline:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 1.0)
                     continue
                 raise EngineError(f"the engine at {self.url} did not answer in time ({type(error).__name__})") \
                     from error
-            except httpx.TransportError as error:
+            except aiohttp.ClientError as error:
                 if time.monotonic() >= deadline:
                     raise EngineError(f"the engine at {self.url} is unreachable ({type(error).__name__}: "
                                       f"{error}); is vLLM running? (scripts/start_server.sh starts it)") from error
@@ -116,31 +138,48 @@ class EngineClient:
 
     async def _post(self, url: str, body: dict[str, Any]) -> tuple[int, str]:
         """Status and body text, reading at most `max_answer_bytes` (EngineError past it)."""
-        async with self._http.stream("POST", url, json=body) as response:
+        data = json.dumps(body, separators=(",", ":")).encode()
+        async with self._http().post(url, data=data, headers={"Content-Type": "application/json"}) as response:
             parts: list[bytes] = []
             size = 0
-            async for chunk in response.aiter_raw():
+            async for chunk in response.content.iter_any():
                 size += len(chunk)
                 if size > self._max_answer_bytes:
                     raise EngineError(f"the engine at {self.url} answered over {self._max_answer_bytes} bytes "
                                       "(far more than --max-new-tokens allows); answer dropped")
                 parts.append(chunk)
-            return response.status_code, b"".join(parts).decode("utf-8", "replace")
+            return response.status, b"".join(parts).decode("utf-8", "replace")
+
+    async def _get(self, url: str) -> str:
+        """The text of a small status answer (EngineUnreachable when down or not 200)."""
+        try:
+            async with self._http().get(url, timeout=aiohttp.ClientTimeout(total=min(self._timeout, 10.0))) \
+                    as response:
+                text = (await response.content.read(self._max_answer_bytes * 16)).decode("utf-8", "replace")
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise EngineUnreachable(f"{url}: {type(error).__name__}: {error}") from error
+        if response.status != 200:
+            raise EngineUnreachable(f"{url}: HTTP {response.status}: {text[:200]}")
+        return text
 
     async def models(self) -> list[dict[str, Any]]:
         """`GET /models`: what the engine serves (`id` to put in requests, `root` = the checkpoint)."""
-        response = await self._http.get(f"{self.url}/models")
-        response.raise_for_status()
-        data = response.json().get("data")
+        text = await self._get(f"{self.url}/models")
+        try:
+            data = json.loads(text).get("data")
+        except (ValueError, AttributeError, RecursionError) as error:
+            raise EngineUnreachable(f"{self.url}/models is not a model list: {text[:200]}") from error
         if not isinstance(data, list) or not data:
-            raise EngineError(f"the engine at {self.url} serves no model (GET /models: {response.text[:200]})")
+            raise EngineError(f"the engine at {self.url} serves no model (GET /models: {text[:200]})")
         return data
 
     async def load(self) -> EngineLoad:
-        """`GET /metrics` at the server root: requests waiting and running (raises httpx errors when down)."""
-        response = await self._http.get(f"{self._root}/metrics")
-        response.raise_for_status()
-        return parse_load(response.text)
+        """`GET /metrics` at the server root: requests waiting and running (EngineUnreachable when down)."""
+        text = await self._get(f"{self._root}/metrics")
+        try:
+            return parse_load(text)
+        except ValueError as error:
+            raise EngineUnreachable(f"{self._root}/metrics is not Prometheus text: {error}") from error
 
 
 def parse_load(text: str) -> EngineLoad:

@@ -29,11 +29,9 @@ import time
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
-import httpx
-
 from asr_server.config import ServerConfig
 from asr_server.engine.base import DecodeFailed, DecodeRequest, EngineInfo, EngineStats, OnLoaded, StepOutput
-from asr_server.engine.client import EngineClient, EngineLoad
+from asr_server.engine.client import EngineClient, EngineLoad, EngineUnreachable
 from asr_server.engine.request import PRIORITY_FINAL, PRIORITY_PARTIAL, chat_request
 from asr_server.errors import EngineError, EngineRefused
 from asr_server.metrics import ServerMetrics
@@ -122,7 +120,7 @@ class EngineDispatcher:
             try:
                 models = await self._client.models()
                 break
-            except (httpx.HTTPError, ValueError) as error:
+            except EngineUnreachable as error:
                 if time.monotonic() - last_log >= _WAIT_LOG_SECONDS:
                     last_log = time.monotonic()
                     log.info("waiting for the engine at %s (%.0f s so far: %s); start it with "
@@ -145,7 +143,7 @@ class EngineDispatcher:
                 if not self.reachable:
                     log.warning("the engine at %s is back", self._client.url)
                 self.reachable = True
-            except (httpx.HTTPError, ValueError) as error:
+            except EngineUnreachable as error:
                 if self.reachable:
                     log.error("the engine at %s is unreachable (%s): finals get an engine error until it is back",
                               self._client.url, type(error).__name__)
