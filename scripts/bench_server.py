@@ -265,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wavs", type=Path, help="--url: a folder of 16 kHz mono WAV clips of real speech")
     parser.add_argument("--stops", default="spread,burst", help="--url: spread and/or burst")
     parser.add_argument("--target-p95", type=float, default=0.25, help="--url: end of speech -> final, s")
+    parser.add_argument("--client-like", action="store_true",
+                        help="--url: end each clip as the tray client does (silence event, stop at 400 ms)")
+    parser.add_argument("--engine-metrics", help="--url: vLLM's /metrics URL, for the engine's own breakdown")
     args = parser.parse_args(argv)
     if args.url:
         if args.wavs is None:
@@ -272,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
         from bench_deployment import run_deployment
 
         return run_deployment(args.url, args.wavs, [int(x) for x in args.sessions.split(",")], args.utterances,
-                              args.stops.split(","), args.gap, args.final_timeout, args.target_p95)
+                              args.stops.split(","), args.gap, args.final_timeout, args.target_p95,
+                              client_like=args.client_like, engine_metrics=args.engine_metrics)
     if args.quick:
         args.sessions, args.utterances, args.seconds, args.final_timeout = "1,8,64", 1, 5.0, 60.0
     args.log_dir.mkdir(parents=True, exist_ok=True)

@@ -18,10 +18,12 @@
 #   engine [ARGS]      start the engine through scripts/start_server.sh's own checks (vllm --version, priority in
 #                      the startup log) with `vllm serve`; extra vLLM flags in ENGINE_ARGS; wait for /health
 #   asr [FLAGS]        (re)start asr_server --backend vllm in front of it (--max-new-tokens 24, --max-sessions 300);
-#                      a running one is stopped first, so one engine serves a sweep of asr_server settings
+#                      a running one is stopped first, so one engine serves a sweep of asr_server settings;
+#                      ASR_ROOT=DIR runs another tree's asr_server (the previous commit's, for a same-machine A/B)
 #   smoke              one direct probe set (what the engine accepts and refuses) + the import-time figure
 #   bench LEVELS STOPS bench_server.py --url with real speech at each session count, spread and/or burst stops,
-#                      under cpu_sample.py (which process was busy: load client, asr_server, vLLM front end/core)
+#                      under cpu_sample.py (which process was busy: load client, asr_server, vLLM front end/core),
+#                      with vLLM's own time breakdown per cell; CLIENT_LIKE=1 ends clips as the tray client does
 #   direct             engine_direct.py: TTFT / per-token at concurrency 1 and 64
 #   collect            copy logs and results to $OUT
 #   stop               end asr_server and vLLM (by pid)
@@ -95,8 +97,11 @@ asr)
     for i in $(seq 1 100); do kill -0 "$(cat $RUN/asr.pid)" 2>/dev/null || break; sleep 0.1; done
   fi
   stamp "asr_server --backend vllm $*"
-  setsid nohup $PY -m asr_server --backend vllm --model $CK --engine-url http://127.0.0.1:$ENGINE_PORT/v1 \
-    --port $ASR_PORT --max-sessions 300 --max-new-tokens 24 --log-level INFO "$@" > "$RUN/asr.log" 2>&1 < /dev/null &
+  # ASR_ROOT: another tree's asr_server (e.g. the previous commit's, git archive'd under .gpu/), same engine
+  # (exec: the subshell becomes asr_server, so the pid is its own and no shell keeps this stage's output open)
+  (cd "${ASR_ROOT:-.}" && exec setsid nohup env PYTHONPATH="$SITE:$PWD" $PY -m asr_server --backend vllm \
+    --model $CK --engine-url http://127.0.0.1:$ENGINE_PORT/v1 --port $ASR_PORT --max-sessions 300 \
+    --max-new-tokens 24 --log-level INFO "$@") > "$RUN/asr.log" 2>&1 < /dev/null &
   echo $! > "$RUN/asr.pid"
   t0=$(date +%s%N)
   for i in $(seq 1 600); do
@@ -118,7 +123,8 @@ smoke)
 bench)
   $PY scripts/gpu/cpu_sample.py -- $PY scripts/bench_server.py --url ws://127.0.0.1:$ASR_PORT --wavs $G/wavs \
     --sessions "${1:-1,8,32,64,128}" --stops "${2:-spread,burst}" --utterances "${UTTERANCES:-2}" \
-    --final-timeout 60 2>&1 | tee -a "$RUN/bench.txt"
+    --final-timeout 60 --engine-metrics http://127.0.0.1:$ENGINE_PORT/metrics ${CLIENT_LIKE:+--client-like} 2>&1 |
+    tee -a "$RUN/bench.txt"
   curl -s http://127.0.0.1:$ASR_PORT/healthz; echo
   nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv
   grep -c -E 'WARNING|ERROR' "$RUN/asr.log"; grep -E 'WARNING|ERROR' "$RUN/asr.log" | cut -c20-200 | sort | uniq -c | sort -rn | head -5

@@ -38,3 +38,40 @@ def test_bench_server_url_measures_a_running_deployment(tiny_checkpoint, tmp_pat
     assert all(r[5] in ("1/1", "3/3") for r in rows), "every final arrived"
     assert "sessions within p95 end of speech -> final <= 0.25 s" in out.stdout
     assert len(engine.calls) >= 8
+
+
+def test_client_like_stops_end_each_clip_as_the_tray_client_does(tiny_checkpoint, tmp_path):
+    """160 ms of near-silence, the silence event (the server decodes the final then), stop at 400 ms: the one
+    final decode carries the clip and that tail, and no second final is decoded after the stop."""
+    _wav(tmp_path / "a.wav", 1.2, 300)
+    with FakeEngine(tiny_checkpoint) as engine, \
+            running_server(tiny_checkpoint, backend="vllm", engine_url=engine.url) as server:
+        out = subprocess.run([sys.executable, "scripts/bench_server.py", "--url", server.url, "--wavs",
+                              str(tmp_path), "--sessions", "1", "--utterances", "1", "--stops", "spread",
+                              "--client-like"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "stops as the tray client sends them" in out.stdout
+    finals = [call for call in engine.calls if call.priority == 0]
+    assert [len(call.audio) for call in finals] == [round(1.2 * 16000) + 5 * 512]
+
+
+def test_engine_breakdown_is_the_mean_of_each_histogram_between_two_snapshots():
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    from bench_deployment import engine_breakdown, engine_row, histogram_totals
+
+    def metrics(queue_sum: float, e2e_sum: float, count: int) -> str:
+        lines = []
+        for name, total in (("vllm:request_queue_time_seconds", queue_sum),
+                            ("vllm:request_prefill_time_seconds", 0.0), ("vllm:request_decode_time_seconds", 0.0),
+                            ("vllm:e2e_request_latency_seconds", e2e_sum),
+                            ("vllm:time_to_first_token_seconds", 0.0)):
+            lines += [f"# HELP {name} x", f"# TYPE {name} histogram",
+                      f'{name}_bucket{{engine="0",le="+Inf",model_name="m"}} {count}.0',
+                      f'{name}_count{{engine="0",model_name="m"}} {count}.0',
+                      f'{name}_sum{{engine="0",model_name="m"}} {total}']
+        return "\n".join(lines) + "\n"
+
+    means = engine_breakdown(histogram_totals(metrics(1.0, 2.0, 10)), histogram_totals(metrics(3.0, 8.0, 14)))
+    assert means["requests"] == 4
+    assert means["queue_mean_s"] == 0.5 and means["e2e_mean_s"] == 1.5
+    assert "4 requests, mean queue 0.500" in engine_row(means)
