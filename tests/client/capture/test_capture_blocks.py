@@ -247,3 +247,30 @@ def test_a_fan_switched_on_becomes_the_floor_and_speech_over_it_cuts_exactly(spe
     assert CountingVad.scored < len(samples) // FRAME_SAMPLES - (fan_frames - HOLD_FRAMES) * 0.8
     assert got == frame_by_frame(samples)
     assert len(got) == len(speech.english.phrases)
+
+
+def test_turning_the_gate_off_in_the_settings_has_silero_score_every_frame_again():
+    rng = np.random.default_rng(4)
+    floor = rng.normal(0.0, 32768 * 10 ** (-50 / 20), 16_000 * 4).round().astype(np.int16)
+    frames = list(floor[: len(floor) // FRAME_SAMPLES * FRAME_SAMPLES].reshape(-1, FRAME_SAMPLES))
+    vad = CountingVad(SileroVad.load("onnx")._model, "onnx")
+
+    def scored_over_the_floor(capture: Capture) -> int:
+        CountingVad.scored = 0
+        for first in range(0, len(frames), BLOCK_FRAMES):
+            capture._process([frame.copy() for frame in frames[first:first + BLOCK_FRAMES]])
+        return CountingVad.scored
+
+    async def main() -> tuple[int, int]:
+        config = ClientConfig(start_listening=True, vad_energy_gate=True)
+        capture = Capture(config, source=BlockSource(floor), hub=Hub(), sink=Utterances(), new_id=lambda: "u1",
+                          on_change=lambda: None, on_fail=lambda problem: None)
+        capture.vad_loaded(vad)
+        gated = scored_over_the_floor(capture)
+        capture.configure(ClientConfig(start_listening=True, vad_energy_gate=False))
+        ungated = scored_over_the_floor(capture)
+        await capture.stop(1.0)
+        return gated, ungated
+
+    gated, ungated = asyncio.run(main())
+    assert gated < len(frames) / 2 and ungated == len(frames)
