@@ -158,9 +158,9 @@ def test_blocks_cut_exactly_where_frame_by_frame_scoring_does(speech, language):
 
 
 def test_with_the_energy_gate_a_noise_floor_is_not_scored_and_the_cuts_stay_exact(speech):
-    """vad_energy_gate: 30 s of a -50 dBFS noise floor before the phrases: Silero scores none of it but the last
-    HOLD_FRAMES (held back, then scored before the onset), and the utterances are those of scoring every frame,
-    sample for sample."""
+    """vad_energy_gate: 30 s of a -50 dBFS noise floor before the phrases: Silero scores none of it but its first
+    half second (until the floor is learned) and the last HOLD_FRAMES (held back, then scored before the onset), and
+    the utterances are those of scoring every frame, sample for sample."""
     samples = noisy(speech.english.samples, -50.0, lead_s=30.0)
     got = run_capture(samples, gate=True)
     frames = len(samples) // FRAME_SAMPLES
