@@ -20,10 +20,13 @@ Each comes clean (dithered by +-2 LSB so that every slice is unique), with white
 Reported per recording and setting: speech lost (% of padded oracle speech; ms at onsets / tails / neither),
 the pre-roll sent before each onset (ms, p10 and min, and how many < 100 ms), onsets cut inside speech, words
 split between back-to-back utterances, duplicated samples, finals typed twice or missing; and whether real time
-cut exactly as --fast did. `--client-root` runs another checkout of the client (the "before" of a change).
+cut exactly as --fast did. `--client-root` runs another checkout of the client (the "before" of a change), and
+after a ";" takes client options for it (the same tree with a setting on and off).
 
     PYTHONPATH=. python scripts/bench_fidelity.py      # --fast on everything, real time on a subset
     PYTHONPATH=. python scripts/bench_fidelity.py --client-root before=/tmp/main --client-root after=.
+    PYTHONPATH=. python scripts/bench_fidelity.py --client-root "gate=.;--vad-energy-gate" \
+        --client-root "no-gate=.;--no-vad-energy-gate"
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -162,12 +166,14 @@ class Run:
     error: str = ""
 
 
-def run_client(recording: Recording, client_root: Path, label: str, speculative_ms: int, fast: bool) -> Run:
+def run_client(recording: Recording, client: tuple[Path, list[str]], label: str, speculative_ms: int,
+               fast: bool) -> Run:
+    client_root, options = client
     started = time.monotonic()
     with RecordingServer() as server:
         env = {**os.environ, "PYTHONPATH": str(client_root), "PYTHONIOENCODING": "utf-8"}
         args = [sys.executable, "-m", "tray_client", "--no-tray", "--server", server.url, "--input-wav",
-                str(recording.path), "--output", "stdout", "--speculative-silence-ms", str(speculative_ms)]
+                str(recording.path), "--output", "stdout", "--speculative-silence-ms", str(speculative_ms), *options]
         result = subprocess.run([*args, *(["--fast"] if fast else [])], cwd=client_root, env=env,
                                 capture_output=True, timeout=max(600.0, 3 * len(recording.samples) / SAMPLE_RATE))
         utterances = server.stopped()
@@ -218,10 +224,33 @@ def totals(runs: list[Run], group: str) -> str:
     return "\n".join(lines)
 
 
+def compare_clients(runs: list[Run]) -> list[str]:
+    """Whether each client cut each recording where the first client did (same utterances, sample for sample)."""
+    labels = list(dict.fromkeys(r.client for r in runs))
+    lines = []
+    for run in runs:
+        if run.client == labels[0]:
+            continue
+        first = next((r for r in runs if r.client == labels[0] and (r.recording, r.speculative_ms, r.fast) ==
+                      (run.recording, run.speculative_ms, run.fast)), None)
+        if first is not None:
+            lines.append(f"{run.recording} spec {run.speculative_ms} {'fast' if run.fast else 'real time'}: "
+                         f"{run.client} {'==' if run.cuts == first.cuts else '!='} {labels[0]} "
+                         f"({len(run.cuts)} / {len(first.cuts)} cuts)")
+    return sorted(lines)
+
+
+def client_spec(spec: str) -> tuple[Path, list[str]]:
+    """PATH or PATH;OPTIONS (client command-line options, e.g. --no-vad-energy-gate)."""
+    path, _, options = spec.partition(";")
+    return Path(path).resolve(), shlex.split(options)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--client-root", action="append", default=[], metavar="LABEL=PATH",
-                        help="a checkout whose client to run (repeatable); default: this one as 'this'")
+                        help="a checkout whose client to run (repeatable), LABEL=PATH;OPTIONS to give it client "
+                             "options; default: this one as 'this'")
     parser.add_argument("--only", action="append", help="recordings to run, e.g. human-en or espeak-zh/rejoined")
     parser.add_argument("--realtime", action="append", default=None,
                         help="recordings also run in real time (default: human-en/rejoined, espeak-zh/rejoined; none: no real-time runs)")
@@ -229,7 +258,8 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2, help="client runs at once (--fast); real time runs all at once")
     parser.add_argument("--json", type=Path, help="write every run here")
     args = parser.parse_args()
-    clients = dict(item.split("=", 1) for item in args.client_root) or {"this": str(ROOT)}
+    clients = {label: client_spec(spec) for label, spec in (item.split("=", 1) for item in args.client_root)}
+    clients = clients or {"this": (ROOT, [])}
     realtime = set(args.realtime or ["human-en/rejoined", "espeak-zh/rejoined"])
     with tempfile.TemporaryDirectory(prefix="fidelity-") as tmp:
         recordings = build(Path(tmp), set(args.only) if args.only else None)
@@ -238,10 +268,10 @@ def main() -> int:
             speech = sum(r.length for r in recording.core) / SAMPLE_RATE
             print(f"{recording.name}: {seconds:.1f} s, {len(recording.core)} oracle regions, {speech:.1f} s speech",
                   file=sys.stderr)
-        jobs = [(rec, Path(path).resolve(), label, spec, True) for rec in recordings for label, path in clients.items()
+        jobs = [(rec, client, label, spec, True) for rec in recordings for label, client in clients.items()
                 for spec in args.speculative_ms]
-        slow = [(rec, Path(path).resolve(), label, spec, False) for rec in recordings if rec.name in realtime
-                for label, path in clients.items() for spec in args.speculative_ms]
+        slow = [(rec, client, label, spec, False) for rec in recordings if rec.name in realtime
+                for label, client in clients.items() for spec in args.speculative_ms]
         with concurrent.futures.ThreadPoolExecutor(max(1, len(slow))) as realtime_pool, \
                 concurrent.futures.ThreadPoolExecutor(args.jobs) as fast_pool:
             slow_futures = [realtime_pool.submit(run_client, *job) for job in slow]
@@ -262,6 +292,7 @@ def main() -> int:
             same.append(f"{run.recording} {run.client} spec {run.speculative_ms}: real time "
                         f"{'==' if run.cuts == twin.cuts else '!='} --fast ({len(run.cuts)} cuts)")
     print("\n" + "\n".join(same))
+    print("\n" + "\n".join(compare_clients(runs)))
     errors = [f"{r.recording} {r.client} {r.speculative_ms} fast={r.fast}: {r.error}" for r in runs if r.error]
     if errors:
         print("\nERRORS:\n" + "\n".join(errors))

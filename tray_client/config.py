@@ -53,11 +53,11 @@ class ClientConfig:
     speculative_silence_ms: int = field(default=150, metadata=_doc(
         "Silence inside an utterance after which the server is told, so it decodes the final while the rest of "
         "min_silence_ms passes (0 = off). The audio after it is sent only if speech resumes."))
-    vad_energy_gate: bool = field(default=False, metadata=_doc(
+    vad_energy_gate: bool = field(default=True, metadata=_doc(
         "Hold audio that is only the mic's noise floor unscored while nobody speaks, and score it only when sound "
-        "rises above the floor: listening costs a third of the CPU (BENCHMARKS.md, issue 22). Off by default: "
-        "under Wine it held back a whole utterance from a mic whose input began with the speech itself. Off: "
-        "Silero scores every frame."))
+        "rises above the floor: listening costs a third of the CPU (BENCHMARKS.md, issue 22). The floor is learned "
+        "only from audio Silero scored as not speech, so speech from the mic's first frame is scored like any "
+        "other; the cuts are those of scoring every frame. Off: Silero scores every frame."))
     preroll_ms: int = field(default=480, metadata=_doc(
         "Audio kept from before the detected onset and sent first, so first syllables are never clipped."))
     max_utterance_s: float = field(default=30.0, metadata=_doc(

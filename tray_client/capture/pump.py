@@ -6,8 +6,8 @@ and hands its utterances to the link (`open` / `append` / `close`). Frames come 
 (audio_source.BLOCK_FRAMES): one wake-up per block, not per frame; the segmenter still sees
 every frame with the probability Silero gave it in order (exactly the cuts of frame-by-frame scoring). With
 `vad_energy_gate` (the default), blocks that are all noise floor outside an utterance (capture/noise_gate.py) are
-held back unscored until a block rises above the floor (HOLD_FRAMES); on the fidelity recordings that cuts exactly
-as scoring every frame (BENCHMARKS.md, issue 22). The audio pump runs only while audio is wanted: while listening
+held back unscored until a block rises above the floor (HOLD_FRAMES); the floor is learned from the frames Silero
+scored as not speech. On the fidelity recordings that cuts exactly as scoring every frame (BENCHMARKS.md, issue 22). The audio pump runs only while audio is wanted: while listening
 (and while an utterance is open).
 
 What "listening" means depends on the mode. In VAD mode speech opens an utterance. In push-to-talk and toggle
@@ -27,7 +27,7 @@ import numpy as np
 
 from tray_client._hub import Hub
 from tray_client.capture.audio_source import AudioSource, AudioSourceError, MicSource, WavSource
-from tray_client.capture.noise_gate import NoiseGate
+from tray_client.capture.noise_gate import NoiseGate, level_db
 from tray_client.capture.segmenter import (
     SAMPLE_RATE,
     Segmenter,
@@ -170,6 +170,8 @@ class Capture:
         old, self._config = self._config, new
         if new.mode != old.mode:  # listening stays as it is; what it means follows the mode
             self.handle(self._segmenter.set_vad_enabled(self._vad_wanted()))
+        if new.vad_energy_gate != old.vad_energy_gate:
+            self._gate = NoiseGate() if new.vad_energy_gate else None
         if new.input_device != old.input_device and self._source_override is None and not new.input_wav:
             self._restart_pump()
         self.sync()
@@ -274,7 +276,7 @@ class Capture:
         """Hold a noise-floor block back (energy gate), or score it with what was held and feed them in order."""
         gate = self._gate
         if gate is not None:
-            quiet = [gate.quiet(frame) for frame in block]  # the floor follows every frame, once
+            quiet = [gate.quiet(level_db(frame)) for frame in block]  # a quieter frame lowers the floor
             if all(quiet) and self._may_hold():
                 self._hold(block)
                 return
@@ -292,6 +294,10 @@ class Capture:
             was_open = self._segmenter.is_open
             resets = self._resets
             self.handle(self._segmenter.feed(frame, scores[index]))
+            score = scores[index]
+            if self._gate is not None and score is not None:  # only what Silero heard teaches the floor
+                self._gate.learn(level_db(frame), score, self._config.vad_threshold,
+                                 was_open or self._segmenter.is_open)
             if was_open != self._segmenter.is_open:
                 self._on_change()
             if index + 1 < len(frames) and self._resets != resets:

@@ -3,7 +3,7 @@
 Listening to silence cost ~5 % of a core: one hand-off to the VAD thread and one Silero call per 32 ms frame.
 Now a microphone callback brings BLOCK_FRAMES frames, scored on the pipeline thread; with `vad_energy_gate` (the
 default), blocks that are only the noise floor outside an utterance are held back and scored only if a louder block
-follows within HOLD_FRAMES. These tests drive the real Capture (real Silero, segmenter,
+follows within HOLD_FRAMES. The floor is learned only from frames Silero scored as not speech. These tests drive the real Capture (real Silero, segmenter,
 gate) on recordings and compare it with the frame-by-frame reference the segmenter was built for.
 """
 
@@ -25,7 +25,7 @@ from tray_client.capture.segmenter import (
     UtteranceEnded,
     UtteranceStarted,
 )
-from tray_client.capture.vad import SileroVad
+from tray_client.capture.vad import OnnxSilero, SileroVad
 from tray_client.config import ClientConfig
 from tray_client.events import Command
 
@@ -82,11 +82,23 @@ class CountingVad(SileroVad):
         return super().probabilities(frames)
 
 
-def run_capture(samples: np.ndarray, *, gate: bool = False) -> list[bytes]:
+class SteadyVoiceModel(OnnxSilero):
+    """The Windows lane's VAD stand-in (onnxruntime cannot run under Wine): a loud frame is speech."""
+
+    def __init__(self) -> None:
+        pass
+
+    def probability(self, audio: np.ndarray) -> float:
+        return 0.95 if float(np.sqrt(np.mean(np.square(audio * 32768.0)))) > 1000.0 else 0.02
+
+    def reset_states(self) -> None:
+        pass
+
+
+def run_capture(samples: np.ndarray, *, gate: bool = False, model: object | None = None) -> list[bytes]:
     """Every utterance Capture sends for `samples` (VAD mode, listening), as PCM."""
     CountingVad.handoffs = CountingVad.scored = 0
-    real = SileroVad.load("onnx")
-    vad = CountingVad(real._model, "onnx")
+    vad = CountingVad(model if model is not None else SileroVad.load("onnx")._model, "onnx")
     sink = Utterances()
     counter = iter(range(1, 10_000))
 
@@ -146,9 +158,9 @@ def test_blocks_cut_exactly_where_frame_by_frame_scoring_does(speech, language):
 
 
 def test_with_the_energy_gate_a_noise_floor_is_not_scored_and_the_cuts_stay_exact(speech):
-    """vad_energy_gate: 30 s of a -50 dBFS noise floor before the phrases: Silero scores none of it but the last
-    HOLD_FRAMES (held back, then scored before the onset), and the utterances are those of scoring every frame,
-    sample for sample."""
+    """vad_energy_gate: 30 s of a -50 dBFS noise floor before the phrases: Silero scores none of it but its first
+    half second (until the floor is learned) and the last HOLD_FRAMES (held back, then scored before the onset), and
+    the utterances are those of scoring every frame, sample for sample."""
     samples = noisy(speech.english.samples, -50.0, lead_s=30.0)
     got = run_capture(samples, gate=True)
     frames = len(samples) // FRAME_SAMPLES
@@ -192,3 +204,73 @@ def test_push_to_talk_gets_its_pre_roll_from_frames_the_gate_held_back():
     (pcm,) = sink.audio.values()
     preroll = ClientConfig().preroll_ms * 16
     assert pcm == floor[len(frames) * FRAME_SAMPLES - preroll: len(frames) * FRAME_SAMPLES].tobytes()
+
+
+def test_speech_from_the_very_first_frame_is_scored_and_sent_whole():
+    """The Windows lane's sign-out journey: the mic's first audio is the phrase itself (a steady burst the lane's
+    VAD calls speech), then digital zero. The gate used to measure its floor on the phrase, hold all of it back as
+    noise floor, and after HOLD_FRAMES of silence feed it to the segmenter unscored: the utterance was lost."""
+    rng = np.random.default_rng(5)
+    burst = (rng.standard_normal(int(0.8 * 16_000)) * 5000).clip(-32000, 32000).astype(np.int16)
+    samples = np.concatenate([burst, np.zeros(int((HOLD_FRAMES * FRAME_SAMPLES) * 1.3), dtype=np.int16)])
+    (got,) = run_capture(samples, gate=True, model=SteadyVoiceModel())
+    usable = len(burst) // FRAME_SAMPLES * FRAME_SAMPLES
+    assert got[:usable * 2] == burst[:usable].tobytes()
+    assert run_capture(samples, gate=False, model=SteadyVoiceModel()) == [got]
+
+
+def test_real_speech_from_the_very_first_frame_cuts_as_scoring_every_frame(speech):
+    samples = noisy(speech.english.samples[int(0.3 * 16_000):], -50.0)
+    assert run_capture(samples, gate=True) == frame_by_frame(samples)
+
+
+def test_after_digital_zero_the_phrases_cut_as_scoring_every_frame_and_the_zeros_go_unscored(speech):
+    """A muted or virtual microphone: digital zero is its floor; the first phrase after 20 s of it is found whole."""
+    lead = np.zeros(20 * 16_000, dtype=np.int16)
+    samples = np.concatenate([lead, speech.english.samples])
+    got = run_capture(samples, gate=True)
+    assert CountingVad.scored < len(samples) // FRAME_SAMPLES - (len(lead) // FRAME_SAMPLES - HOLD_FRAMES) * 0.9
+    assert got == frame_by_frame(samples)
+    assert len(got) == len(speech.english.phrases)
+
+
+def test_a_fan_switched_on_becomes_the_floor_and_speech_over_it_cuts_exactly(speech):
+    """-60 dBFS room, then a fan at -40 dBFS for 12 s, then the phrases over the fan: the fan is scored only until
+    the gate has learned it is not speech, and the cuts are those of scoring every frame."""
+    rng = np.random.default_rng(11)
+    room = rng.normal(0.0, 32768 * 10 ** (-60 / 20), 4 * 16_000)
+    fan = rng.normal(0.0, 32768 * 10 ** (-40 / 20), 12 * 16_000 + len(speech.english.samples))
+    fan[12 * 16_000:] += speech.english.samples
+    samples = np.concatenate([room, fan]).round().clip(-32768, 32767).astype(np.int16)
+    got = run_capture(samples, gate=True)
+    fan_frames = 12 * 16_000 // FRAME_SAMPLES
+    assert CountingVad.scored < len(samples) // FRAME_SAMPLES - (fan_frames - HOLD_FRAMES) * 0.8
+    assert got == frame_by_frame(samples)
+    assert len(got) == len(speech.english.phrases)
+
+
+def test_turning_the_gate_off_in_the_settings_has_silero_score_every_frame_again():
+    rng = np.random.default_rng(4)
+    floor = rng.normal(0.0, 32768 * 10 ** (-50 / 20), 16_000 * 4).round().astype(np.int16)
+    frames = list(floor[: len(floor) // FRAME_SAMPLES * FRAME_SAMPLES].reshape(-1, FRAME_SAMPLES))
+    vad = CountingVad(SileroVad.load("onnx")._model, "onnx")
+
+    def scored_over_the_floor(capture: Capture) -> int:
+        CountingVad.scored = 0
+        for first in range(0, len(frames), BLOCK_FRAMES):
+            capture._process([frame.copy() for frame in frames[first:first + BLOCK_FRAMES]])
+        return CountingVad.scored
+
+    async def main() -> tuple[int, int]:
+        config = ClientConfig(start_listening=True, vad_energy_gate=True)
+        capture = Capture(config, source=BlockSource(floor), hub=Hub(), sink=Utterances(), new_id=lambda: "u1",
+                          on_change=lambda: None, on_fail=lambda problem: None)
+        capture.vad_loaded(vad)
+        gated = scored_over_the_floor(capture)
+        capture.configure(ClientConfig(start_listening=True, vad_energy_gate=False))
+        ungated = scored_over_the_floor(capture)
+        await capture.stop(1.0)
+        return gated, ungated
+
+    gated, ungated = asyncio.run(main())
+    assert gated < len(frames) / 2 and ungated == len(frames)
