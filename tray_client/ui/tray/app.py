@@ -231,16 +231,18 @@ class TrayApp:
                       QUIT_BUDGET_S + SESSION_END_SLACK_S)
 
     def _wire(self) -> tuple[TrayController, PipelinePort, Features]:
-        """Build the pipeline, the controller and the features: after the icon shows, since their imports
-        (numpy, the link, the history) take most of a second on a loaded machine. Until then the menu reads
-        `_initial_view` and its items only post to the inbox, which the controller drains once it runs."""
+        """Build the pipeline, the controller and the features after the icon shows: their imports take most of a
+        second on a loaded machine. Till then the menu reads `_initial_view` and its items post to the inbox."""
+        if self._pipeline is None:  # the VAD loads beside the imports here, not after them (vad_preload.py)
+            from tray_client.capture.vad_preload import VadPreload
+
+            vad = VadPreload.start(self._config.vad)
+            from tray_client.pipeline import Pipeline
+
+            self._pipeline = Pipeline(self._config, vad=vad)
         from tray_client.ui.tray.controller import TrayController
         from tray_client.ui.tray.features import Features
 
-        if self._pipeline is None:
-            from tray_client.pipeline import Pipeline
-
-            self._pipeline = Pipeline(self._config)
         pipeline = self._pipeline
         controller = TrayController(self._config, pipeline, self._icon, self._notifier, self._sounds)
         features = Features(self._config, pipeline, self._inbox.put, self._notifier.notify,

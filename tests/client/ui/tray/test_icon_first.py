@@ -136,7 +136,7 @@ def test_a_pipeline_that_cannot_be_built_is_reported_as_a_failed_start(monkeypat
     from tray_client.ui.tray import app
 
     class Unbuildable:
-        def __init__(self, config: object) -> None:
+        def __init__(self, config: object, **parts: object) -> None:
             raise RuntimeError("no audio backend")
 
     reported: list[str] = []
