@@ -52,7 +52,6 @@ from typing import TYPE_CHECKING, Any
 from tray_client.config import ClientConfig
 from tray_client.events import ClientState, Command, FinalText
 from tray_client.hotkeys import Hotkey, HotkeyError, HotkeyListener, parse_hotkey
-from tray_client.keep import HOW_TO_TRANSCRIBE
 from tray_client.media.watch import MediaWatch, start_media_watch
 from tray_client.port import PipelinePort, ShutdownReport
 from tray_client.startup import report_failed_start
@@ -358,6 +357,9 @@ def hotkey_bindings(config: ClientConfig) -> dict[str, Hotkey]:
 
 def _log_shutdown_report(report: ShutdownReport) -> None:
     """Say whether Quit dropped utterances that were still waiting for their final (never silently)."""
+    # imported here: tray_client.keep imports the protocol, which the icon does not need
+    from tray_client.keep import HOW_TO_TRANSCRIBE
+
     if not report.clean:
         log.warning("quit: the pipeline did not stop in time; utterances still waiting for a final may be lost")
     elif report.dropped:
