@@ -32,7 +32,10 @@ import psutil
 
 SCRIPTS = Path(__file__).resolve().parent
 REPO_ROOT = SCRIPTS.parent
-WARMUP_S = 4.0
+WARMUP_S = 5.0
+"""From VAD ready to the CPU window. More than the overlay's start-up display (it shows the first state for
+ERROR_HOLD_S + FADE_S = 4.4 s from the pipeline's start, redrawing meanwhile): with 4 s, a tree whose VAD is ready
+sooner after its pipeline starts had the tail of that display in its window (0.6 % of a core on the overlay)."""
 VAD_IN_USE = "the pipeline has its VAD"  # tray_client.pipeline.VAD_IN_USE (trees before it: "Silero VAD loaded")
 TICK = os.sysconf("SC_CLK_TCK")
 
