@@ -259,9 +259,9 @@ class TrayApp:
         """The tray-controller thread: show the icon, start everything, then handle the inbox until Quit."""
         try:
             icon.visible = True
+            controller, pipeline, features = self._wire()  # first: it starts the VAD's load
             from tray_client.capture.pump import starts_listening  # after the icon: it imports numpy
 
-            controller, pipeline, features = self._wire()
             controller.guarded("showing the icon", controller.publish)
             pipeline.subscribe(self._inbox.put)
             if self._config.pause_media:
