@@ -73,13 +73,7 @@ def test_a_preload_that_fails_shows_the_fix_and_the_app_stays_up(monkeypatch, fa
 
 def test_the_tray_app_starts_the_vad_as_the_icon_shows_and_hands_it_to_the_pipeline(monkeypatch):
     """The VAD loads beside the imports that follow the icon, and the pipeline gets that load, not its own."""
-    import sys
-    import types
-
-    import tray_client.pipeline
-    from tests.client.ui.tray.test_icon_first import _Icon
-    from tray_client.config import load_config
-    from tray_client.ui.tray import app
+    from tests.client.ui.tray.test_icon_first import run_tray_building
 
     handed: list[VadPreload | None] = []
 
@@ -88,14 +82,8 @@ def test_the_tray_app_starts_the_vad_as_the_icon_shows_and_hands_it_to_the_pipel
             handed.append(vad)
             raise RuntimeError("the test ends the start here")
 
-    fake_pystray = types.ModuleType("pystray")
-    fake_pystray.Icon = _Icon  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "pystray", fake_pystray)
-    monkeypatch.setenv("PYSTRAY_BACKEND", "xorg")
-    monkeypatch.setattr(tray_client.pipeline, "Pipeline", Recording)
-    monkeypatch.setattr(app, "build_menu", lambda actions: None)
-    monkeypatch.setattr(app, "report_failed_start", lambda message, **_: None)
-    tray = app.TrayApp(load_config(["--server", "ws://127.0.0.1:9/"]))
-    assert tray.run() == 1
+    reported: list[str] = []
+    run_tray_building(monkeypatch, Recording, reported)
+    assert reported == ["RuntimeError: the test ends the start here"]
     assert len(handed) == 1 and isinstance(handed[0], VadPreload) and handed[0].kind == "onnx"
     assert isinstance(handed[0].future.result(timeout=60), vad_module.SileroVad)
