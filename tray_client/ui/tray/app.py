@@ -14,6 +14,9 @@ Thread map (each thread has one owner and one way in):
     pipeline (asyncio) Pipeline.start()            Pipeline.send / update_settings  mic -> VAD -> server -> typing;
                                                                                   its events are put in _inbox
     PortAudio callback Pipeline (mic source)       -                              audio into the asyncio loop
+    vad-load           TrayApp._wire (VadPreload)  -                              loads Silero once, as the icon
+                                                                                  shows; its future goes to the
+                                                                                  pipeline (capture/vad_preload.py)
     hotkeys            HotkeyListener (pynput)     keyboard events from the OS    posts HotkeyDown/Up to _inbox
     overlay            Overlay.start()             its SimpleQueue (pipeline      owns its own Tk interpreter: the
                                                    listener + controller post)    preview window; Quit closes it
