@@ -24,10 +24,13 @@ Targets (reported, never enforced): silence <= 3 % of one core; RSS <= 250 MB wi
   floor), listening and not, with start -> tray icon, start -> VAD ready, CPU time per wall second (whole process
   and per thread), RSS; for each `--client-root NAME=PATH` interleaved in one run (see scripts/bench_tray.py), and
   the installed size of the client's dependencies.
+- `--rss-parts`: what the tray app's resident memory is made of, one step at a time in a fresh interpreter per
+  tree, and the Silero session's cost and outputs by onnxruntime session options (scripts/bench_rss.py).
 
 Usage: python scripts/bench_client.py [--quick] [--silence-s 60] [--vads torch,onnx] [--variants noise,zero]
        python scripts/bench_client.py --only-ui [--quick]   # just the overlay and history figures
        python scripts/bench_client.py --tray --client-root before=/tmp/prev --client-root after=. [--repeats 3]
+       python scripts/bench_client.py --rss-parts --client-root before=/tmp/prev --client-root after=. [--repeats 3]
 Ends with one JSON line of the figures.
 """
 
@@ -347,7 +350,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per tree and listening state (--tray)")
     parser.add_argument("--window-s", type=float, default=30.0, help="CPU window per run in seconds (--tray)")
     parser.add_argument("--profile", help="folder for py-spy profiles of the first run of each kind (--tray)")
+    parser.add_argument("--rss-parts", action="store_true",
+                        help="what the tray app's RSS is made of, step by step per tree (--client-root), and the "
+                             "Silero session's cost by onnxruntime session options (needs Xvfb)")
     args = parser.parse_args(argv)
+    if args.rss_parts:
+        from bench_rss import rss_parts
+
+        roots = dict(item.split("=", 1) for item in args.client_root) or {"this": str(REPO_ROOT)}
+        return rss_parts(roots, args.repeats)
     if args.tray:
         from bench_tray import tray_figures
 

@@ -12,9 +12,10 @@ only way in from other threads. The parts, each used on the pipeline thread only
 Thread map (each thread has one owner and one way in):
 - pipeline thread (owned here): an asyncio loop that owns capture, link, delivery, the state and the listeners.
   Way in: `send`, `update_settings`, `shutdown`, all through `loop.call_soon_threadsafe` / run_coroutine_threadsafe.
-- Silero (stateful, not thread-safe) is loaded on the loop's default executor and then used by the pipeline thread
-  alone: a block of 4 frames costs well under a millisecond, and a hand-off to a VAD thread and back cost more CPU
-  than the model itself (two thread wake-ups per block; BENCHMARKS.md, issue 22).
+- Silero (stateful, not thread-safe) is loaded on its own thread from the process's start (capture/vad_preload.py;
+  else on the loop's default executor) and then used by the pipeline thread alone: a block of 4 frames costs well
+  under a millisecond, and a hand-off to a VAD thread and back cost more CPU than the model itself (two thread
+  wake-ups per block; BENCHMARKS.md, issue 22).
 - output worker (one-thread executor): owns the text sink (xdotool, clipboard, stdout), so a slow typer never
   blocks the audio. Way in: run_in_executor, one final at a time, in order.
 - PyAudio's callback thread (inside MicSource): hands bytes over with call_soon_threadsafe, nothing else.
@@ -40,6 +41,7 @@ from tray_client._memory import return_freed_memory
 from tray_client.capture.audio_source import AudioSource
 from tray_client.capture.pump import Capture
 from tray_client.capture.vad import SileroVad, VadLoadError
+from tray_client.capture.vad_preload import VadPreload
 from tray_client.config import ClientConfig
 from tray_client.delivery import Delivery
 from tray_client.desktop.context_reader import ContextReader
@@ -65,6 +67,9 @@ log = logging.getLogger(__name__)
 
 SINK_CLOSE_TIMEOUT_S = 1.5  # the typer waits for its last keys to settle (x11_keymap.SETTLE_S) before unbinding
 SHUTDOWN_SLACK_S = 2.0 + JOURNAL_CLOSE_TIMEOUT_S  # beyond the grace and the sink's close, for the pipeline thread to finish its work
+VAD_IN_USE = "the pipeline has its VAD: audio is scored from now on"
+"""Logged when listening can begin (the model may have loaded earlier, on the preload thread): bench_tray.py
+times start -> VAD ready to it."""
 SETTINGS = ("mode", "output", "language", "input_device", "server", "token", "context", "chinese_script",
             "voice_commands", "replacements", "glossary", "commands", "apps", "keep_audio_days")
 # The text ones (glossary and [apps] profiles too) apply from the next utterance: its profile is read then.
@@ -80,8 +85,11 @@ class Pipeline:
     """Owns the background asyncio thread that turns speech into typed text. Safe to drive from any thread."""
 
     def __init__(self, config: ClientConfig, *, source: AudioSource | None = None,
-                 sink: TextSink | None = None) -> None:
+                 sink: TextSink | None = None, vad: VadPreload | None = None) -> None:
+        """`vad`: the Silero VAD already loading since the process started (used if its runtime is the config's;
+        else the pipeline loads the VAD itself once it starts)."""
         self._config = config
+        self._preload = vad
         self._hub = Hub()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -208,6 +216,8 @@ class Pipeline:
         thread.join(timeout=1.0)
         if thread.is_alive():
             report = ShutdownReport(report.dropped, report.dropped_ids, clean=False)
+        if self._preload is not None:
+            self._preload.settle()  # a Quit in the first second: the process must not exit inside the VAD's set-up
         return report
 
     # ----- pipeline thread -----
@@ -238,7 +248,7 @@ class Pipeline:
         self._delivery.open_sink()
         self._leftovers.start()
         try:
-            vad = await asyncio.get_running_loop().run_in_executor(None, SileroVad.load, self._config.vad)
+            vad = await self._vad()
         except VadLoadError as error:
             # Stay up in ERROR with the fix on screen (a tray that vanished would hide it); headless exits 3.
             self._hub.notice("error", str(error))
@@ -248,10 +258,19 @@ class Pipeline:
             await self._stop_event.wait()
             return
         self._capture.vad_loaded(vad)
+        log.info("%s (%s)", VAD_IN_USE, vad.kind)
         # Start-up is over once the model is in: what it freed goes back to the OS, not kept by malloc for good
         asyncio.get_running_loop().run_in_executor(None, return_freed_memory)
         self._refresh()
         await self._stop_event.wait()
+
+    async def _vad(self) -> SileroVad:
+        """The loaded VAD: the preload's when there is one for this runtime, else loaded now on a worker; a
+        failure is raised here either way, as `SileroVad.load` raised it."""
+        preload = self._preload
+        if preload is not None and preload.kind == self._config.vad:
+            return await asyncio.wrap_future(preload.future)
+        return await asyncio.get_running_loop().run_in_executor(None, SileroVad.load, self._config.vad)
 
     def _fail(self, message: str) -> None:
         if self.done_error is None:

@@ -14,6 +14,9 @@ Thread map (each thread has one owner and one way in):
     pipeline (asyncio) Pipeline.start()            Pipeline.send / update_settings  mic -> VAD -> server -> typing;
                                                                                   its events are put in _inbox
     PortAudio callback Pipeline (mic source)       -                              audio into the asyncio loop
+    vad-load           TrayApp._wire (VadPreload)  -                              loads Silero once, as the icon
+                                                                                  shows; its future goes to the
+                                                                                  pipeline (capture/vad_preload.py)
     hotkeys            HotkeyListener (pynput)     keyboard events from the OS    posts HotkeyDown/Up to _inbox
     overlay            Overlay.start()             its SimpleQueue (pipeline      owns its own Tk interpreter: the
                                                    listener + controller post)    preview window; Quit closes it
@@ -52,7 +55,6 @@ from typing import TYPE_CHECKING, Any
 from tray_client.config import ClientConfig
 from tray_client.events import ClientState, Command, FinalText
 from tray_client.hotkeys import Hotkey, HotkeyError, HotkeyListener, parse_hotkey
-from tray_client.keep import HOW_TO_TRANSCRIBE
 from tray_client.media.watch import MediaWatch, start_media_watch
 from tray_client.port import PipelinePort, ShutdownReport
 from tray_client.startup import report_failed_start
@@ -231,16 +233,18 @@ class TrayApp:
                       QUIT_BUDGET_S + SESSION_END_SLACK_S)
 
     def _wire(self) -> tuple[TrayController, PipelinePort, Features]:
-        """Build the pipeline, the controller and the features: after the icon shows, since their imports
-        (numpy, the link, the history) take most of a second on a loaded machine. Until then the menu reads
-        `_initial_view` and its items only post to the inbox, which the controller drains once it runs."""
+        """Build the pipeline, the controller and the features after the icon shows: their imports take most of a
+        second on a loaded machine. Till then the menu reads `_initial_view` and its items post to the inbox."""
+        if self._pipeline is None:  # the VAD loads beside the imports here, not after them (vad_preload.py)
+            from tray_client.capture.vad_preload import VadPreload
+
+            vad = VadPreload.start(self._config.vad)
+            from tray_client.pipeline import Pipeline
+
+            self._pipeline = Pipeline(self._config, vad=vad)
         from tray_client.ui.tray.controller import TrayController
         from tray_client.ui.tray.features import Features
 
-        if self._pipeline is None:
-            from tray_client.pipeline import Pipeline
-
-            self._pipeline = Pipeline(self._config)
         pipeline = self._pipeline
         controller = TrayController(self._config, pipeline, self._icon, self._notifier, self._sounds)
         features = Features(self._config, pipeline, self._inbox.put, self._notifier.notify,
@@ -258,9 +262,9 @@ class TrayApp:
         """The tray-controller thread: show the icon, start everything, then handle the inbox until Quit."""
         try:
             icon.visible = True
+            controller, pipeline, features = self._wire()  # first: it starts the VAD's load
             from tray_client.capture.pump import starts_listening  # after the icon: it imports numpy
 
-            controller, pipeline, features = self._wire()
             controller.guarded("showing the icon", controller.publish)
             pipeline.subscribe(self._inbox.put)
             if self._config.pause_media:
@@ -356,6 +360,9 @@ def hotkey_bindings(config: ClientConfig) -> dict[str, Hotkey]:
 
 def _log_shutdown_report(report: ShutdownReport) -> None:
     """Say whether Quit dropped utterances that were still waiting for their final (never silently)."""
+    # imported here: tray_client.keep imports the protocol, which the icon does not need
+    from tray_client.keep import HOW_TO_TRANSCRIBE
+
     if not report.clean:
         log.warning("quit: the pipeline did not stop in time; utterances still waiting for a final may be lost")
     elif report.dropped:

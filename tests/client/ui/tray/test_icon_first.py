@@ -16,8 +16,12 @@ import textwrap
 import types
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tray_client.ui.tray.app import TrayApp
 
 REPO = Path(__file__).resolve().parents[4]
 
@@ -131,23 +135,30 @@ class _Icon:
 def test_a_pipeline_that_cannot_be_built_is_reported_as_a_failed_start(monkeypatch: pytest.MonkeyPatch) -> None:
     """The pipeline is built after the icon shows now, on the controller thread; its failure must still reach the
     user as a failed start (message and exit code 1), as it did when it ended `run` before the icon."""
+    class Unbuildable:
+        def __init__(self, config: object, **parts: object) -> None:
+            raise RuntimeError("no audio backend")
+
+    reported: list[str] = []
+    tray = run_tray_building(monkeypatch, Unbuildable, reported)
+    assert reported == ["RuntimeError: no audio backend"]
+    assert tray._icon.visible and tray._icon.stopped  # shown first, then taken down by Quit
+
+
+def run_tray_building(monkeypatch: pytest.MonkeyPatch, pipeline: type, reported: list[str]) -> TrayApp:
+    """Run the real TrayApp with a stand-in pystray icon and `pipeline` as the Pipeline class, which must raise
+    (that ends the start: exit code 1, the message appended to `reported`); the app, for its icon."""
     import tray_client.pipeline
     from tray_client.config import load_config
     from tray_client.ui.tray import app
 
-    class Unbuildable:
-        def __init__(self, config: object) -> None:
-            raise RuntimeError("no audio backend")
-
-    reported: list[str] = []
     fake_pystray = types.ModuleType("pystray")
     fake_pystray.Icon = _Icon  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "pystray", fake_pystray)
     monkeypatch.setenv("PYSTRAY_BACKEND", "xorg")
-    monkeypatch.setattr(tray_client.pipeline, "Pipeline", Unbuildable)
+    monkeypatch.setattr(tray_client.pipeline, "Pipeline", pipeline)
     monkeypatch.setattr(app, "build_menu", lambda actions: None)
     monkeypatch.setattr(app, "report_failed_start", lambda message, **_: reported.append(message))
     tray = app.TrayApp(load_config(["--server", "ws://127.0.0.1:9/"]))
     assert tray.run() == 1
-    assert reported == ["RuntimeError: no audio backend"]
-    assert tray._icon.visible and tray._icon.stopped  # shown first, then taken down by Quit
+    return tray
