@@ -17,6 +17,9 @@
 #   NVLink multicast stays off (NCCL_NVLS_ENABLE=0): it is not needed for data parallel and can hang shared GPUs;
 # - --engine qwen-asr-serve: the official qwen-asr package's server instead (its own stack: vllm 0.14,
 #   transformers 4.57; install .[server-qwen-asr] into another SERVER_VENV);
+# - --api-servers N: vLLM front-end processes (--api-server-count). Each request's audio is decoded and turned into
+#   Whisper features in the front end, one Python process by default: past ~64 sessions it is the busiest
+#   process (BENCHMARKS.md, 2026-12-07 second GPU run), so from --max-sessions 64 on the default is 4, else 1;
 # - --engine-only: start and check the engine only (for several asr_server processes in front of one engine,
 #   docs/scaling.md), and stay until it exits;
 # - --engine-url URL: use an engine that is already running (another machine, or a router in front of replicas)
@@ -42,6 +45,7 @@ gpus=1
 engine_port=8000
 engine_kind=vllm
 engine_only=0
+api_servers=""
 args=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -52,6 +56,8 @@ while [[ $# -gt 0 ]]; do
     --engine) engine_kind=${2:?--engine needs vllm or qwen-asr-serve}; shift 2 ;;
     --engine=*) engine_kind=${1#*=}; shift ;;
     --engine-only) engine_only=1; shift ;;
+    --api-servers) api_servers=${2:?--api-servers needs a number}; shift 2 ;;
+    --api-servers=*) api_servers=${1#*=}; shift ;;
     *) args+=("$1"); shift ;;
   esac
 done
@@ -161,6 +167,12 @@ fi
 engine+=("$model" --host 127.0.0.1 --port "$engine_port"
   --scheduling-policy priority --gpu-memory-utilization "$utilization" --max-model-len "$model_len")
 if [[ "$gpus" -gt 1 ]]; then engine+=(--data-parallel-size "$gpus"); fi
+if [[ -z "$api_servers" ]]; then
+  if [[ "$sessions" -ge 64 ]]; then api_servers=4; else api_servers=1; fi
+fi
+if [[ -z "${ENGINE_CMD:-}" && "$engine_kind" == vllm && "$api_servers" -gt 1 ]]; then
+  engine+=(--api-server-count "$api_servers")
+fi
 # shellcheck disable=SC2206 # ENGINE_ARGS is a list of extra flags, split on spaces on purpose
 engine+=(${ENGINE_ARGS:-})
 policy=$(flag_last --scheduling-policy "" "${engine[@]}")

@@ -155,7 +155,13 @@ class EngineClient:
         try:
             async with self._http().get(url, timeout=aiohttp.ClientTimeout(total=min(self._timeout, 10.0))) \
                     as response:
-                text = (await response.content.read(self._max_answer_bytes * 16)).decode("utf-8", "replace")
+                # read() returns what has arrived so far, not the whole body: /metrics comes in several chunks
+                body = bytearray()
+                async for chunk in response.content.iter_any():
+                    body += chunk
+                    if len(body) > self._max_answer_bytes * 64:
+                        raise EngineUnreachable(f"{url}: answered over {self._max_answer_bytes * 64} bytes")
+                text = body.decode("utf-8", "replace")
         except (aiohttp.ClientError, TimeoutError) as error:
             raise EngineUnreachable(f"{url}: {type(error).__name__}: {error}") from error
         if response.status != 200:

@@ -101,7 +101,7 @@ asr)
   # (exec: the subshell becomes asr_server, so the pid is its own and no shell keeps this stage's output open)
   (cd "${ASR_ROOT:-.}" && exec setsid nohup env PYTHONPATH="$SITE:$PWD" $PY -m asr_server --backend vllm \
     --model $CK --engine-url http://127.0.0.1:$ENGINE_PORT/v1 --port $ASR_PORT --max-sessions 300 \
-    --max-new-tokens 24 --log-level INFO "$@") > "$RUN/asr.log" 2>&1 < /dev/null &
+    --max-pending-per-ip 300 --max-new-tokens 24 --log-level INFO "$@") > "$RUN/asr.log" 2>&1 < /dev/null &
   echo $! > "$RUN/asr.pid"
   t0=$(date +%s%N)
   for i in $(seq 1 600); do
@@ -127,7 +127,7 @@ bench)
     tee -a "$RUN/bench.txt"
   curl -s http://127.0.0.1:$ASR_PORT/healthz; echo
   nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv
-  grep -c -E 'WARNING|ERROR' "$RUN/asr.log"; grep -E 'WARNING|ERROR' "$RUN/asr.log" | cut -c20-200 | sort | uniq -c | sort -rn | head -5
+  grep -c -E 'WARNING|ERROR' "$RUN/asr.log" || true; grep -E 'WARNING|ERROR' "$RUN/asr.log" | cut -c20-200 | sort | uniq -c | sort -rn | head -5
   ;;
 direct)
   for spec in "1 20 24" "64 192 24"; do

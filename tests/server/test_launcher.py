@@ -115,6 +115,7 @@ def test_starts_the_engine_on_n_gpus_then_the_server_and_ctrl_c_stops_both(tmp_p
         assert argv[0] == str(tiny_checkpoint), "vllm serve MODEL"
         assert " ".join(argv).count("--scheduling-policy priority") == 1
         assert "--data-parallel-size 2" in " ".join(argv) and "--enforce-eager" not in argv
+        assert "--api-server-count" not in argv, "4 sessions: one front-end process is plenty"
         assert launcher.engine()["env"]["NCCL_NVLS_ENABLE"] == "0", "no NVLink multicast over the GPUs"
         assert argv[argv.index("--port") + 1] == str(launcher.engine_port)
         assert 0 < float(argv[argv.index("--gpu-memory-utilization") + 1]) < 1
@@ -221,10 +222,14 @@ def test_an_engine_whose_startup_log_shows_no_priority_policy_is_stopped(tmp_pat
 
 @pytest.mark.timeout(900)
 def test_engine_only_starts_and_checks_the_engine_without_a_server(tmp_path, tiny_checkpoint):
-    launcher = _Launcher(tmp_path, "--model", str(tiny_checkpoint), "--engine-only")
+    launcher = _Launcher(tmp_path, "--model", str(tiny_checkpoint), "--engine-only", "--max-sessions", "256",
+                         "--gpu-memory-utilization", "0.5")
     try:
-        assert wait_for(lambda: "engine only: start asr_server with --engine-url" in launcher.output(), 600), \
-            launcher.output()
+        assert wait_for(lambda: "engine only: start asr_server with --engine-url" in launcher.output()
+                        or launcher.process.poll() is not None, 600)
+        assert "engine only: start asr_server with --engine-url" in launcher.output(), launcher.output()
+        argv = launcher.engine()["argv"]
+        assert argv[argv.index("--api-server-count") + 1] == "4", "256 sessions: four front-end processes"
         assert f"--engine-url http://127.0.0.1:{launcher.engine_port}/v1" in launcher.output()
         assert _port_closed(launcher.port), "no asr_server"
         launcher.process.send_signal(signal.SIGINT)
