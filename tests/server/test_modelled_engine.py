@@ -55,7 +55,9 @@ def test_requests_share_iterations_and_a_late_short_one_finishes_first(engine):
 def test_priority_orders_admission_when_the_engine_is_full(tiny_checkpoint):
     with ModelledEngine(tiny_checkpoint, cost=SLOW, max_running=1) as engine:
         results: dict[str, str] = {}
-        first = _post(engine, _body(2.0), results, "running")
+        # Running for ~5 s (245 tokens at 20 ms): the two later requests must arrive while it still runs, and on a
+        # loaded machine posting them took longer than the 0.26 s a 2 s request used to run.
+        first = _post(engine, _body(60.0), results, "running")
         assert wait_for(lambda: engine.running == 1, 30)
         partial = _post(engine, _body(1.0, priority=1), results, "partial")
         assert wait_for(lambda: engine.waiting == 1, 30)
