@@ -12,8 +12,8 @@ only way in from other threads. The parts, each used on the pipeline thread only
 Thread map (each thread has one owner and one way in):
 - pipeline thread (owned here): an asyncio loop that owns capture, link, delivery, the state and the listeners.
   Way in: `send`, `update_settings`, `shutdown`, all through `loop.call_soon_threadsafe` / run_coroutine_threadsafe.
-- Silero (stateful, not thread-safe) is loaded on its own thread from the process's start (capture/vad_preload.py;
-  else on the loop's default executor) and then used by the pipeline thread alone: a block of 4 frames costs well
+- Silero (stateful, not thread-safe) is loaded on its own thread from the moment the tray icon shows
+  (capture/vad_preload.py; else on the loop's default executor) and then used by the pipeline thread alone: a block of 4 frames costs well
   under a millisecond, and a hand-off to a VAD thread and back cost more CPU than the model itself (two thread
   wake-ups per block; BENCHMARKS.md, issue 22).
 - output worker (one-thread executor): owns the text sink (xdotool, clipboard, stdout), so a slow typer never
@@ -86,7 +86,7 @@ class Pipeline:
 
     def __init__(self, config: ClientConfig, *, source: AudioSource | None = None,
                  sink: TextSink | None = None, vad: VadPreload | None = None) -> None:
-        """`vad`: the Silero VAD already loading since the process started (used if its runtime is the config's;
+        """`vad`: the Silero VAD already loading since the tray icon showed (used if its runtime is the config's;
         else the pipeline loads the VAD itself once it starts)."""
         self._config = config
         self._preload = vad
